@@ -1,0 +1,6 @@
+//! The two ways in: server functions for the console and the `/api/v1` REST API.
+//! Both are thin and call the same services.
+
+pub mod console;
+#[cfg(feature = "ssr")]
+pub mod rest;

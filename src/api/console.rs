@@ -1,0 +1,537 @@
+//! Server functions behind the console. Each one authorises, calls a service, and on a plain
+//! (JavaScript-off) form post redirects to where the user should land next.
+
+use crate::domain::{
+    AuditEntry, AuditFilter, ClusterInput, ClusterView, FieldError, Page, ProjectInput,
+    ProjectView, QueueFilter, QueueInput, QueueView, UserView,
+};
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+use server_fn::codec::JsonEncoding;
+use server_fn::error::{FromServerFnError, ServerFnErrorErr};
+
+/// An error a console page shows: a sentence, and the fields at fault.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, thiserror::Error)]
+#[error("{message}")]
+pub struct AppError {
+    pub status: u16,
+    pub message: String,
+    pub fields: Vec<FieldError>,
+}
+
+impl AppError {
+    /// The message for one field, to show beside its input.
+    pub fn field(&self, name: &str) -> Option<String> {
+        self.fields
+            .iter()
+            .find(|f| f.field == name)
+            .map(|f| f.message.clone())
+    }
+
+    fn plain(status: u16, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            message: message.into(),
+            fields: Vec::new(),
+        }
+    }
+}
+
+impl FromServerFnError for AppError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        AppError::plain(500, value.to_string())
+    }
+}
+
+/// A queue form as the browser sends it: every field a string.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct QueueForm {
+    pub project: String,
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub owner: String,
+    #[serde(default)]
+    pub tags: String,
+    #[serde(default)]
+    pub partitions: String,
+    #[serde(default)]
+    pub retention_hours: String,
+    #[serde(default)]
+    pub data_format: String,
+    #[serde(default)]
+    pub primary_cluster: String,
+    #[serde(default)]
+    pub backup_cluster: String,
+    #[serde(default)]
+    pub active_side: String,
+    #[serde(default)]
+    pub topic: String,
+}
+
+impl QueueForm {
+    /// The typed input, naming any number field that is not a number.
+    pub fn into_input(self) -> Result<QueueInput, Vec<FieldError>> {
+        let int = |field: &str, raw: &str, default: i64| {
+            if raw.trim().is_empty() {
+                Ok(default)
+            } else {
+                raw.trim()
+                    .parse::<i64>()
+                    .map_err(|_| FieldError::new(field, format!("{raw:?} is not a whole number")))
+            }
+        };
+        let partitions = int("partitions", &self.partitions, 6);
+        let retention = int("retention_hours", &self.retention_hours, 168);
+        let errors: Vec<FieldError> = [&partitions, &retention]
+            .into_iter()
+            .filter_map(|r| r.clone().err())
+            .collect();
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        let or = |s: String, d: &str| {
+            if s.trim().is_empty() {
+                d.to_string()
+            } else {
+                s
+            }
+        };
+        Ok(QueueInput {
+            project: self.project,
+            name: self.name,
+            description: self.description,
+            owner: self.owner,
+            tags: self.tags.split(',').map(str::to_string).collect(),
+            partitions: partitions.unwrap_or_default(),
+            retention_hours: retention.unwrap_or_default(),
+            data_format: or(self.data_format, "json"),
+            primary_cluster: self.primary_cluster,
+            backup_cluster: Some(self.backup_cluster).filter(|b| !b.trim().is_empty()),
+            active_side: or(self.active_side, "primary"),
+            topic: Some(self.topic).filter(|t| !t.trim().is_empty()),
+        })
+    }
+}
+
+/// A cluster form as the browser sends it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ClusterForm {
+    pub name: String,
+    pub kind: String,
+    pub bootstrap_servers: String,
+    #[serde(default)]
+    pub region: String,
+    #[serde(default)]
+    pub cloud: String,
+    #[serde(default)]
+    pub sasl_mechanism: String,
+    #[serde(default)]
+    pub sasl_username: String,
+    #[serde(default)]
+    pub sasl_password: String,
+}
+
+impl From<ClusterForm> for ClusterInput {
+    fn from(f: ClusterForm) -> Self {
+        ClusterInput {
+            name: f.name,
+            kind: f.kind,
+            bootstrap_servers: vec![f.bootstrap_servers],
+            region: f.region,
+            cloud: f.cloud,
+            sasl_mechanism: if f.sasl_mechanism.is_empty() {
+                "none".into()
+            } else {
+                f.sasl_mechanism
+            },
+            sasl_username: f.sasl_username,
+            sasl_password: f.sasl_password,
+        }
+    }
+}
+
+/// A project and a page of its queues.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProjectDetail {
+    pub project: ProjectView,
+    pub queues: Page<QueueView>,
+}
+
+/// A cluster and a page of the queues on it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClusterDetail {
+    pub cluster: ClusterView,
+    pub queues: Page<QueueView>,
+}
+
+/// What the queue form's selects offer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QueueChoices {
+    pub projects: Vec<String>,
+    pub clusters: Vec<String>,
+}
+
+#[cfg(feature = "ssr")]
+mod ssr {
+    use super::AppError;
+    use crate::domain::{FieldError, UserView};
+    use crate::server::auth;
+    use crate::server::services::ServiceError;
+    use crate::server::state::AppState;
+    use http::HeaderMap;
+    use leptos::prelude::*;
+
+    impl From<ServiceError> for AppError {
+        fn from(e: ServiceError) -> Self {
+            let status = match &e {
+                ServiceError::Unauthenticated => 401,
+                ServiceError::Forbidden(_) => 403,
+                ServiceError::Invalid(_) => 422,
+                ServiceError::NotFound(_) => 404,
+                ServiceError::Conflict(_) => 409,
+                ServiceError::Throttled => 429,
+                ServiceError::Internal(cause) => {
+                    tracing::error!(error = ?cause, "server function failed");
+                    500
+                }
+            };
+            AppError {
+                status,
+                message: e.to_string(),
+                fields: e.fields(),
+            }
+        }
+    }
+
+    impl From<Vec<FieldError>> for AppError {
+        fn from(e: Vec<FieldError>) -> Self {
+            ServiceError::Invalid(e).into()
+        }
+    }
+
+    /// A request's state, headers and (maybe) user.
+    pub struct Call {
+        pub state: AppState,
+        pub headers: HeaderMap,
+        pub user: Option<UserView>,
+    }
+
+    impl Call {
+        pub async fn new() -> Result<Self, AppError> {
+            let state = expect_context::<AppState>();
+            let headers: HeaderMap = leptos_axum::extract()
+                .await
+                .map_err(|e| AppError::plain(500, e.to_string()))?;
+            let user = auth::user_from_headers(&state, &headers).await?;
+            Ok(Self {
+                state,
+                headers,
+                user,
+            })
+        }
+
+        /// The signed-in user, or an error that sends the browser to the login page.
+        pub fn actor(&self) -> Result<&UserView, AppError> {
+            self.user
+                .as_ref()
+                .ok_or_else(|| ServiceError::Unauthenticated.into())
+        }
+
+        /// A plain HTML form post (JavaScript off) rather than a call from the hydrated app.
+        fn is_plain_form(&self) -> bool {
+            self.headers
+                .get(http::header::ACCEPT)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.contains("text/html"))
+        }
+
+        /// Ends a form's server function: on success go to `next`; on failure a plain form goes
+        /// back where it came from with the error in the query string, so the page can show it.
+        pub fn finish<T>(
+            &self,
+            result: Result<T, AppError>,
+            next: impl FnOnce(&T) -> String,
+        ) -> Result<T, AppError> {
+            match &result {
+                Ok(v) => leptos_axum::redirect(&next(v)),
+                Err(e) if self.is_plain_form() => {
+                    let back = self
+                        .headers
+                        .get(http::header::REFERER)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("/");
+                    leptos_axum::redirect(&with_error(back, &e.message));
+                }
+                Err(_) => {}
+            }
+            result
+        }
+    }
+
+    /// `url` with its `error` query parameter replaced by `message`.
+    pub fn with_error(url: &str, message: &str) -> String {
+        let (path, query) = url.split_once('?').unwrap_or((url, ""));
+        let mut pairs: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes())
+            .filter(|(k, _)| k != "error")
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        pairs.push(("error".into(), message.into()));
+        let q = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(pairs)
+            .finish();
+        format!("{path}?{q}")
+    }
+
+    #[cfg(test)]
+    mod tests {
+        #[test]
+        fn the_error_parameter_is_replaced_not_repeated() {
+            assert_eq!(
+                super::with_error("/a?x=1&error=old", "name: bad"),
+                "/a?x=1&error=name%3A+bad"
+            );
+        }
+    }
+}
+
+#[cfg(feature = "ssr")]
+use crate::server::services::{accounts, audit, clusters, projects, queues};
+#[cfg(feature = "ssr")]
+use ssr::Call;
+
+/// The signed-in user, if any.
+#[server(prefix = "/console")]
+pub async fn me() -> Result<Option<UserView>, AppError> {
+    Ok(Call::new().await?.user)
+}
+
+/// Signs in and sets the session cookie. Used as a plain form, so it works without JavaScript.
+#[server(prefix = "/console")]
+pub async fn login(username: String, password: String) -> Result<(), AppError> {
+    let call = Call::new().await?;
+    let result = accounts::login(&call.state, &username, &password)
+        .await
+        .map_err(AppError::from)
+        .map(|(token, _)| {
+            let response = expect_context::<leptos_axum::ResponseOptions>();
+            let cookie = crate::server::auth::session_cookie(&token, call.state.secure_cookies);
+            if let Ok(v) = http::HeaderValue::from_str(&cookie) {
+                response.insert_header(http::header::SET_COOKIE, v);
+            }
+        });
+    match result {
+        Ok(()) => {
+            leptos_axum::redirect("/");
+            Ok(())
+        }
+        Err(e) => {
+            leptos_axum::redirect(&ssr::with_error("/login", &e.message));
+            Err(e)
+        }
+    }
+}
+
+/// Ends the session and clears the cookie.
+#[server(prefix = "/console")]
+pub async fn logout() -> Result<(), AppError> {
+    let call = Call::new().await?;
+    if let Some(token) = crate::server::auth::session_token(&call.headers) {
+        accounts::logout(call.state.store.as_ref(), &token).await?;
+    }
+    let response = expect_context::<leptos_axum::ResponseOptions>();
+    let cookie = crate::server::auth::session_cookie("", call.state.secure_cookies);
+    if let Ok(v) = http::HeaderValue::from_str(&cookie) {
+        response.insert_header(http::header::SET_COOKIE, v);
+    }
+    leptos_axum::redirect("/login");
+    Ok(())
+}
+
+/// A page of queues.
+#[server(prefix = "/console")]
+pub async fn list_queues(filter: QueueFilter) -> Result<Page<QueueView>, AppError> {
+    let call = Call::new().await?;
+    call.actor()?;
+    Ok(queues::list(call.state.store.as_ref(), &filter).await?)
+}
+
+/// One queue.
+#[server(prefix = "/console")]
+pub async fn get_queue(project: String, name: String) -> Result<QueueView, AppError> {
+    let call = Call::new().await?;
+    call.actor()?;
+    Ok(queues::get(call.state.store.as_ref(), &project, &name).await?)
+}
+
+/// Projects and clusters to choose from in the queue form.
+#[server(prefix = "/console")]
+pub async fn queue_form_options() -> Result<QueueChoices, AppError> {
+    let call = Call::new().await?;
+    call.actor()?;
+    let store = call.state.store.as_ref();
+    Ok(QueueChoices {
+        projects: projects::list(store)
+            .await?
+            .into_iter()
+            .map(|p| p.name)
+            .collect(),
+        clusters: clusters::list(store)
+            .await?
+            .into_iter()
+            .map(|c| c.name)
+            .collect(),
+    })
+}
+
+/// Creates a queue and goes to its page.
+#[server(prefix = "/console")]
+pub async fn create_queue(form: QueueForm) -> Result<QueueView, AppError> {
+    let call = Call::new().await?;
+    let result = async {
+        let actor = call.actor()?;
+        let input = form.into_input()?;
+        Ok(queues::create(call.state.store.as_ref(), actor, &input).await?)
+    }
+    .await;
+    call.finish(result, |q| format!("/queues/{}/{}", q.project, q.name))
+}
+
+/// Edits a queue and goes to its page.
+#[server(prefix = "/console")]
+pub async fn update_queue(
+    orig_project: String,
+    orig_name: String,
+    form: QueueForm,
+) -> Result<QueueView, AppError> {
+    let call = Call::new().await?;
+    let result = async {
+        let actor = call.actor()?;
+        let input = form.into_input()?;
+        Ok(queues::update(
+            call.state.store.as_ref(),
+            actor,
+            &orig_project,
+            &orig_name,
+            &input,
+        )
+        .await?)
+    }
+    .await;
+    call.finish(result, |q| format!("/queues/{}/{}", q.project, q.name))
+}
+
+/// Every project.
+#[server(prefix = "/console")]
+pub async fn list_projects() -> Result<Vec<ProjectView>, AppError> {
+    let call = Call::new().await?;
+    call.actor()?;
+    Ok(projects::list(call.state.store.as_ref()).await?)
+}
+
+/// A project and its queues.
+#[server(prefix = "/console")]
+pub async fn get_project(name: String, offset: i64) -> Result<ProjectDetail, AppError> {
+    let call = Call::new().await?;
+    call.actor()?;
+    let store = call.state.store.as_ref();
+    let project = projects::get(store, &name).await?;
+    let filter = QueueFilter {
+        project: Some(name),
+        offset: Some(offset),
+        ..Default::default()
+    };
+    Ok(ProjectDetail {
+        project,
+        queues: queues::list(store, &filter).await?,
+    })
+}
+
+/// Creates a project and goes to its page.
+#[server(prefix = "/console")]
+pub async fn create_project(
+    name: String,
+    description: String,
+    owners: String,
+    members: String,
+) -> Result<ProjectView, AppError> {
+    let call = Call::new().await?;
+    let result = async {
+        let input = ProjectInput {
+            name,
+            description,
+            owners: vec![owners],
+            members: vec![members],
+        };
+        Ok(projects::create(call.state.store.as_ref(), call.actor()?, &input).await?)
+    }
+    .await;
+    call.finish(result, |p| format!("/projects/{}", p.name))
+}
+
+/// Every cluster.
+#[server(prefix = "/console")]
+pub async fn list_clusters() -> Result<Vec<ClusterView>, AppError> {
+    let call = Call::new().await?;
+    call.actor()?;
+    Ok(clusters::list(call.state.store.as_ref()).await?)
+}
+
+/// A cluster and the queues on it.
+#[server(prefix = "/console")]
+pub async fn get_cluster(name: String, offset: i64) -> Result<ClusterDetail, AppError> {
+    let call = Call::new().await?;
+    call.actor()?;
+    let store = call.state.store.as_ref();
+    let cluster = clusters::get(store, &name).await?;
+    let filter = QueueFilter {
+        cluster: Some(name),
+        offset: Some(offset),
+        ..Default::default()
+    };
+    Ok(ClusterDetail {
+        cluster,
+        queues: queues::list(store, &filter).await?,
+    })
+}
+
+/// Registers a cluster and goes to its page.
+#[server(prefix = "/console")]
+pub async fn create_cluster(form: ClusterForm) -> Result<ClusterView, AppError> {
+    let call = Call::new().await?;
+    let result = async {
+        let s = &call.state;
+        Ok(clusters::create(s.store.as_ref(), &s.secrets, call.actor()?, &form.into()).await?)
+    }
+    .await;
+    call.finish(result, |c| format!("/clusters/{}", c.name))
+}
+
+/// Edits a cluster and goes to its page.
+#[server(prefix = "/console")]
+pub async fn update_cluster(orig_name: String, form: ClusterForm) -> Result<ClusterView, AppError> {
+    let call = Call::new().await?;
+    let result = async {
+        let s = &call.state;
+        Ok(clusters::update(
+            s.store.as_ref(),
+            &s.secrets,
+            call.actor()?,
+            &orig_name,
+            &form.into(),
+        )
+        .await?)
+    }
+    .await;
+    call.finish(result, |c| format!("/clusters/{}", c.name))
+}
+
+/// A filtered page of the audit log (admins).
+#[server(prefix = "/console")]
+pub async fn list_audit(filter: AuditFilter) -> Result<Page<AuditEntry>, AppError> {
+    let call = Call::new().await?;
+    Ok(audit::list(call.state.store.as_ref(), call.actor()?, &filter).await?)
+}

@@ -1,0 +1,293 @@
+//! `/api/v1`: JSON over HTTP for applications and scripts, described by OpenAPI.
+
+use crate::domain::{
+    AuditEntry, AuditFilter, ClusterInput, ClusterView, FieldError, Page, ProjectInput,
+    ProjectView, QueueFilter, QueueInput, QueueView, Role, UserView,
+};
+use crate::server::auth::Actor;
+use crate::server::services::{accounts, audit, clusters, projects, queues, ServiceError};
+use crate::server::state::AppState;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use http::StatusCode;
+use serde::{Deserialize, Serialize};
+use utoipa::OpenApi;
+
+/// A REST error: a status and a JSON body that names the fields at fault.
+#[derive(Debug)]
+pub struct ApiError(pub ServiceError);
+
+/// The JSON body of every error answer.
+#[derive(Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    pub error: String,
+    pub fields: Vec<FieldError>,
+}
+
+impl From<ServiceError> for ApiError {
+    fn from(e: ServiceError) -> Self {
+        ApiError(e)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = match &self.0 {
+            ServiceError::Unauthenticated => StatusCode::UNAUTHORIZED,
+            ServiceError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ServiceError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ServiceError::NotFound(_) => StatusCode::NOT_FOUND,
+            ServiceError::Conflict(_) => StatusCode::CONFLICT,
+            ServiceError::Throttled => StatusCode::TOO_MANY_REQUESTS,
+            ServiceError::Internal(e) => {
+                tracing::error!(error = ?e, "request failed");
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+        };
+        let body = ErrorBody {
+            error: self.0.to_string(),
+            fields: self.0.fields(),
+        };
+        (status, Json(body)).into_response()
+    }
+}
+
+type ApiResult<T> = Result<Json<T>, ApiError>;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Watershed", description = "Logical queues over many Kafka-protocol clusters"),
+    paths(
+        me, create_token, list_users, create_user, list_projects, create_project, get_project,
+        list_clusters, create_cluster, get_cluster, update_cluster, list_queues, create_queue,
+        get_queue, update_queue, list_audit
+    ),
+    components(schemas(ErrorBody, FieldError, Role, UserView, NewToken, TokenRequest, NewUser)),
+    modifiers(&BearerAuth)
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "token",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// The REST router, mounted at `/api/v1`.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/me", get(me))
+        .route("/tokens", axum::routing::post(create_token))
+        .route("/users", get(list_users).post(create_user))
+        .route("/projects", get(list_projects).post(create_project))
+        .route("/projects/{name}", get(get_project))
+        .route("/clusters", get(list_clusters).post(create_cluster))
+        .route("/clusters/{name}", get(get_cluster).put(update_cluster))
+        .route("/queues", get(list_queues).post(create_queue))
+        .route("/queues/{project}/{name}", get(get_queue).put(update_queue))
+        .route("/audit", get(list_audit))
+        .route("/openapi.json", get(|| async { Json(ApiDoc::openapi()) }))
+}
+
+/// The signed-in user.
+#[utoipa::path(get, path = "/api/v1/me", responses((status = 200, body = UserView), (status = 401, body = ErrorBody)))]
+async fn me(Actor(actor): Actor) -> Json<UserView> {
+    Json(actor)
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct TokenRequest {
+    pub name: String,
+}
+
+#[derive(Serialize, Deserialize, utoipa::ToSchema)]
+pub struct NewToken {
+    /// Shown once; only its hash is stored.
+    pub token: String,
+}
+
+/// Creates a personal API token for the caller.
+#[utoipa::path(post, path = "/api/v1/tokens", request_body = TokenRequest, responses((status = 200, body = NewToken)))]
+async fn create_token(
+    State(s): State<AppState>,
+    Actor(actor): Actor,
+    Json(req): Json<TokenRequest>,
+) -> ApiResult<NewToken> {
+    let token = accounts::create_api_token(s.store.as_ref(), &actor, &req.name).await?;
+    Ok(Json(NewToken { token }))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct NewUser {
+    pub username: String,
+    pub password: String,
+    pub role: Role,
+}
+
+/// Every user (admins only).
+#[utoipa::path(get, path = "/api/v1/users", responses((status = 200, body = Vec<UserView>)))]
+async fn list_users(State(s): State<AppState>, Actor(actor): Actor) -> ApiResult<Vec<UserView>> {
+    crate::server::services::require_admin(&actor, "list users")?;
+    Ok(Json(
+        s.store.list_users().await.map_err(ServiceError::from)?,
+    ))
+}
+
+/// Adds a user (admins only).
+#[utoipa::path(post, path = "/api/v1/users", request_body = NewUser, responses((status = 200, body = UserView), (status = 403, body = ErrorBody)))]
+async fn create_user(
+    State(s): State<AppState>,
+    Actor(actor): Actor,
+    Json(u): Json<NewUser>,
+) -> ApiResult<UserView> {
+    let id = accounts::create_user(
+        s.store.as_ref(),
+        Some(&actor),
+        &u.username,
+        &u.password,
+        u.role,
+    )
+    .await?;
+    Ok(Json(UserView {
+        id,
+        username: u.username.trim().to_lowercase(),
+        role: u.role,
+    }))
+}
+
+/// Every project.
+#[utoipa::path(get, path = "/api/v1/projects", responses((status = 200, body = Vec<ProjectView>)))]
+async fn list_projects(
+    State(s): State<AppState>,
+    Actor(_actor): Actor,
+) -> ApiResult<Vec<ProjectView>> {
+    Ok(Json(projects::list(s.store.as_ref()).await?))
+}
+
+/// Creates a project; the caller becomes an owner.
+#[utoipa::path(post, path = "/api/v1/projects", request_body = ProjectInput,
+    responses((status = 200, body = ProjectView), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn create_project(
+    State(s): State<AppState>,
+    Actor(actor): Actor,
+    Json(p): Json<ProjectInput>,
+) -> ApiResult<ProjectView> {
+    Ok(Json(projects::create(s.store.as_ref(), &actor, &p).await?))
+}
+
+/// One project.
+#[utoipa::path(get, path = "/api/v1/projects/{name}", params(("name" = String, Path)), responses((status = 200, body = ProjectView), (status = 404, body = ErrorBody)))]
+async fn get_project(
+    State(s): State<AppState>,
+    Actor(_actor): Actor,
+    Path(name): Path<String>,
+) -> ApiResult<ProjectView> {
+    Ok(Json(projects::get(s.store.as_ref(), &name).await?))
+}
+
+/// Every cluster (secrets never included).
+#[utoipa::path(get, path = "/api/v1/clusters", responses((status = 200, body = Vec<ClusterView>)))]
+async fn list_clusters(
+    State(s): State<AppState>,
+    Actor(_actor): Actor,
+) -> ApiResult<Vec<ClusterView>> {
+    Ok(Json(clusters::list(s.store.as_ref()).await?))
+}
+
+/// Registers a cluster (admins only).
+#[utoipa::path(post, path = "/api/v1/clusters", request_body = ClusterInput, responses((status = 200, body = ClusterView), (status = 403, body = ErrorBody)))]
+async fn create_cluster(
+    State(s): State<AppState>,
+    Actor(actor): Actor,
+    Json(c): Json<ClusterInput>,
+) -> ApiResult<ClusterView> {
+    Ok(Json(
+        clusters::create(s.store.as_ref(), &s.secrets, &actor, &c).await?,
+    ))
+}
+
+/// One cluster.
+#[utoipa::path(get, path = "/api/v1/clusters/{name}", params(("name" = String, Path)), responses((status = 200, body = ClusterView)))]
+async fn get_cluster(
+    State(s): State<AppState>,
+    Actor(_actor): Actor,
+    Path(name): Path<String>,
+) -> ApiResult<ClusterView> {
+    Ok(Json(clusters::get(s.store.as_ref(), &name).await?))
+}
+
+/// Edits a cluster (admins only); an empty password keeps the stored one.
+#[utoipa::path(put, path = "/api/v1/clusters/{name}", params(("name" = String, Path)), request_body = ClusterInput, responses((status = 200, body = ClusterView)))]
+async fn update_cluster(
+    State(s): State<AppState>,
+    Actor(actor): Actor,
+    Path(name): Path<String>,
+    Json(c): Json<ClusterInput>,
+) -> ApiResult<ClusterView> {
+    Ok(Json(
+        clusters::update(s.store.as_ref(), &s.secrets, &actor, &name, &c).await?,
+    ))
+}
+
+/// A page of queues.
+#[utoipa::path(get, path = "/api/v1/queues", params(QueueFilter), responses((status = 200, body = Page<QueueView>)))]
+async fn list_queues(
+    State(s): State<AppState>,
+    Actor(_actor): Actor,
+    Query(f): Query<QueueFilter>,
+) -> ApiResult<Page<QueueView>> {
+    Ok(Json(queues::list(s.store.as_ref(), &f).await?))
+}
+
+/// Creates a logical queue in a project the caller belongs to.
+#[utoipa::path(post, path = "/api/v1/queues", request_body = QueueInput,
+    responses((status = 200, body = QueueView), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn create_queue(
+    State(s): State<AppState>,
+    Actor(actor): Actor,
+    Json(q): Json<QueueInput>,
+) -> ApiResult<QueueView> {
+    Ok(Json(queues::create(s.store.as_ref(), &actor, &q).await?))
+}
+
+/// One queue.
+#[utoipa::path(get, path = "/api/v1/queues/{project}/{name}", params(("project" = String, Path), ("name" = String, Path)), responses((status = 200, body = QueueView)))]
+async fn get_queue(
+    State(s): State<AppState>,
+    Actor(_actor): Actor,
+    Path((project, name)): Path<(String, String)>,
+) -> ApiResult<QueueView> {
+    Ok(Json(queues::get(s.store.as_ref(), &project, &name).await?))
+}
+
+/// Edits a queue.
+#[utoipa::path(put, path = "/api/v1/queues/{project}/{name}", params(("project" = String, Path), ("name" = String, Path)), request_body = QueueInput, responses((status = 200, body = QueueView)))]
+async fn update_queue(
+    State(s): State<AppState>,
+    Actor(actor): Actor,
+    Path((project, name)): Path<(String, String)>,
+    Json(q): Json<QueueInput>,
+) -> ApiResult<QueueView> {
+    Ok(Json(
+        queues::update(s.store.as_ref(), &actor, &project, &name, &q).await?,
+    ))
+}
+
+/// The audit log, newest first (admins only).
+#[utoipa::path(get, path = "/api/v1/audit", params(AuditFilter), responses((status = 200, body = Page<AuditEntry>)))]
+async fn list_audit(
+    State(s): State<AppState>,
+    Actor(actor): Actor,
+    Query(f): Query<AuditFilter>,
+) -> ApiResult<Page<AuditEntry>> {
+    Ok(Json(audit::list(s.store.as_ref(), &actor, &f).await?))
+}

@@ -1,0 +1,66 @@
+//! The HTML shell, the root component and the routes.
+
+use crate::api::console::me;
+use crate::ui::{
+    audit::AuditPage,
+    clusters::{ClusterEditPage, ClusterNewPage, ClusterPage, ClustersPage},
+    layout::{Layout, NotFound, UserResource},
+    login::LoginPage,
+    projects::{ProjectNewPage, ProjectPage, ProjectsPage},
+    queues::{HomePage, QueueEditPage, QueueNewPage, QueuePage},
+};
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::{
+    components::{ParentRoute, Route, Router, Routes},
+    path,
+};
+
+/// The document around the app, rendered on the server only.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <AutoReload options=options.clone() />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body>
+                <App />
+            </body>
+        </html>
+    }
+}
+
+/// The console.
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    provide_context(UserResource(Resource::new(|| (), |_| me())));
+    view! {
+        <Stylesheet id="leptos" href="/pkg/watershed.css" />
+        <Title text="Watershed" />
+        <Router>
+            <Routes fallback=|| view! { <NotFound /> }>
+                <Route path=path!("/login") view=LoginPage />
+                <ParentRoute path=path!("") view=Layout>
+                    <Route path=path!("") view=HomePage />
+                    <Route path=path!("projects") view=ProjectsPage />
+                    <Route path=path!("projects/new") view=ProjectNewPage />
+                    <Route path=path!("projects/:name") view=ProjectPage />
+                    <Route path=path!("clusters") view=ClustersPage />
+                    <Route path=path!("clusters/new") view=ClusterNewPage />
+                    <Route path=path!("clusters/:name") view=ClusterPage />
+                    <Route path=path!("clusters/:name/edit") view=ClusterEditPage />
+                    <Route path=path!("queues/new") view=QueueNewPage />
+                    <Route path=path!("queues/:project/:name") view=QueuePage />
+                    <Route path=path!("queues/:project/:name/edit") view=QueueEditPage />
+                    <Route path=path!("audit") view=AuditPage />
+                </ParentRoute>
+            </Routes>
+        </Router>
+    }
+}

@@ -1,0 +1,591 @@
+//! Projects, clusters, logical queues and the audit log: inputs, validation and views.
+
+use super::{
+    default_topic, parse_bootstrap_servers, parse_int, parse_tags, parse_text, parse_topic,
+    parse_username, parse_usernames, FieldError, Slug, Validator,
+};
+use serde::{Deserialize, Serialize};
+use strum::{AsRefStr, Display, EnumString, VariantArray};
+
+/// The software a cluster runs; the SDK picks its client by this.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    Display,
+    EnumString,
+    AsRefStr,
+    VariantArray,
+)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "kebab-case")]
+#[strum(serialize_all = "kebab-case")]
+pub enum ClusterKind {
+    Kafka,
+    Automq,
+    CloudKafka,
+    Rocketmq,
+}
+
+/// How messages on a queue are encoded.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    Display,
+    EnumString,
+    AsRefStr,
+    VariantArray,
+)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "kebab-case")]
+#[strum(serialize_all = "kebab-case")]
+pub enum DataFormat {
+    Avro,
+    Json,
+    Protobuf,
+    String,
+    Bytes,
+}
+
+/// SASL mechanism a client uses to authenticate to a cluster.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    Display,
+    EnumString,
+    AsRefStr,
+    VariantArray,
+)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub enum SaslMechanism {
+    #[serde(rename = "none")]
+    #[strum(serialize = "none")]
+    None,
+    #[serde(rename = "PLAIN")]
+    #[strum(serialize = "PLAIN")]
+    Plain,
+    #[serde(rename = "SCRAM-SHA-256")]
+    #[strum(serialize = "SCRAM-SHA-256")]
+    ScramSha256,
+    #[serde(rename = "SCRAM-SHA-512")]
+    #[strum(serialize = "SCRAM-SHA-512")]
+    ScramSha512,
+}
+
+/// Which of a queue's two clusters clients use now.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    Display,
+    EnumString,
+    AsRefStr,
+    VariantArray,
+)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "kebab-case")]
+#[strum(serialize_all = "kebab-case")]
+pub enum ActiveSide {
+    Primary,
+    Backup,
+}
+
+fn parse_enum<T: std::str::FromStr + VariantArray + AsRef<str>>(
+    field: &str,
+    raw: &str,
+) -> Result<T, FieldError> {
+    raw.trim().parse::<T>().map_err(|_| {
+        let allowed: Vec<&str> = T::VARIANTS.iter().map(|v| v.as_ref()).collect();
+        FieldError::new(
+            field,
+            format!("{raw:?} is not one of {}", allowed.join(", ")),
+        )
+    })
+}
+
+// ---------------------------------------------------------------- projects
+
+/// What a user submits to create a project.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ProjectInput {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    /// User names; the creator is always an owner.
+    #[serde(default)]
+    pub owners: Vec<String>,
+    #[serde(default)]
+    pub members: Vec<String>,
+}
+
+/// A validated project.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProjectSpec {
+    pub name: Slug,
+    pub description: String,
+    pub owners: Vec<String>,
+    pub members: Vec<String>,
+}
+
+impl ProjectInput {
+    pub fn parse(&self) -> Result<ProjectSpec, Vec<FieldError>> {
+        let mut v = Validator::default();
+        let name = v.check(Slug::parse("name", &self.name));
+        let description = v.check(parse_text("description", &self.description, 2000));
+        let owners = v.check(parse_usernames("owners", &self.owners.join(",")));
+        let members = v.check(parse_usernames("members", &self.members.join(",")));
+        v.finish()?;
+        Ok(ProjectSpec {
+            name: name.unwrap(),
+            description: description.unwrap(),
+            owners: owners.unwrap(),
+            members: members.unwrap(),
+        })
+    }
+}
+
+/// A project as shown to users.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ProjectView {
+    pub id: i64,
+    pub name: String,
+    pub description: String,
+    pub owners: Vec<String>,
+    pub members: Vec<String>,
+    pub queue_count: i64,
+    pub created_at: i64,
+}
+
+// ---------------------------------------------------------------- clusters
+
+/// What an operator submits to register or edit a cluster.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ClusterInput {
+    pub name: String,
+    /// kafka, automq, cloud-kafka or rocketmq.
+    pub kind: String,
+    /// host:port pairs.
+    pub bootstrap_servers: Vec<String>,
+    #[serde(default)]
+    pub region: String,
+    #[serde(default)]
+    pub cloud: String,
+    /// none, PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512.
+    #[serde(default = "default_sasl")]
+    pub sasl_mechanism: String,
+    #[serde(default)]
+    pub sasl_username: String,
+    /// Write-only. On edit, empty keeps the stored password.
+    #[serde(default)]
+    pub sasl_password: String,
+}
+
+fn default_sasl() -> String {
+    "none".into()
+}
+
+/// A validated cluster; the password is still plain text here and is encrypted by the service.
+#[derive(Clone, PartialEq)]
+pub struct ClusterSpec {
+    pub name: Slug,
+    pub kind: ClusterKind,
+    pub bootstrap_servers: Vec<String>,
+    pub region: String,
+    pub cloud: String,
+    pub sasl_mechanism: SaslMechanism,
+    pub sasl_username: String,
+    pub sasl_password: Option<String>,
+}
+
+impl std::fmt::Debug for ClusterSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClusterSpec")
+            .field("name", &self.name)
+            .field("kind", &self.kind)
+            .field("bootstrap_servers", &self.bootstrap_servers)
+            .field("sasl_mechanism", &self.sasl_mechanism)
+            .field(
+                "sasl_password",
+                &self.sasl_password.as_ref().map(|_| "[redacted]"),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClusterInput {
+    pub fn parse(&self) -> Result<ClusterSpec, Vec<FieldError>> {
+        let mut v = Validator::default();
+        let name = v.check(Slug::parse("name", &self.name));
+        let kind = v.check(parse_enum::<ClusterKind>("kind", &self.kind));
+        let servers = v.check(parse_bootstrap_servers(
+            "bootstrap_servers",
+            &self.bootstrap_servers.join(","),
+        ));
+        let region = v.check(parse_text("region", &self.region, 100));
+        let cloud = v.check(parse_text("cloud", &self.cloud, 100));
+        let mechanism = v.check(parse_enum::<SaslMechanism>(
+            "sasl_mechanism",
+            &self.sasl_mechanism,
+        ));
+        let username = v.check(parse_text("sasl_username", &self.sasl_username, 200));
+        if mechanism.is_some_and(|m| m != SaslMechanism::None)
+            && username.as_deref().is_some_and(str::is_empty)
+        {
+            v.push(FieldError::new(
+                "sasl_username",
+                "is required when a SASL mechanism is set",
+            ));
+        }
+        if self.sasl_password.len() > 1000 {
+            v.push(FieldError::new(
+                "sasl_password",
+                "must be at most 1000 characters",
+            ));
+        }
+        v.finish()?;
+        Ok(ClusterSpec {
+            name: name.unwrap(),
+            kind: kind.unwrap(),
+            bootstrap_servers: servers.unwrap(),
+            region: region.unwrap(),
+            cloud: cloud.unwrap(),
+            sasl_mechanism: mechanism.unwrap(),
+            sasl_username: username.unwrap(),
+            sasl_password: Some(self.sasl_password.clone()).filter(|p| !p.is_empty()),
+        })
+    }
+}
+
+/// A cluster as shown to users: the SASL password never leaves the server.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ClusterView {
+    pub id: i64,
+    pub name: String,
+    pub kind: ClusterKind,
+    pub bootstrap_servers: Vec<String>,
+    pub region: String,
+    pub cloud: String,
+    pub sasl_mechanism: SaslMechanism,
+    pub sasl_username: String,
+    pub sasl_password_set: bool,
+    pub queue_count: i64,
+    pub created_at: i64,
+}
+
+// ---------------------------------------------------------------- queues
+
+/// What a user submits to create or edit a logical queue.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct QueueInput {
+    pub project: String,
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    /// User name of the owner; defaults to the creator.
+    #[serde(default)]
+    pub owner: String,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    #[serde(default = "default_partitions")]
+    pub partitions: i64,
+    #[serde(default = "default_retention")]
+    pub retention_hours: i64,
+    /// avro, json, protobuf, string or bytes.
+    #[serde(default = "default_format")]
+    pub data_format: String,
+    pub primary_cluster: String,
+    #[serde(default)]
+    pub backup_cluster: Option<String>,
+    /// primary or backup.
+    #[serde(default = "default_side")]
+    pub active_side: String,
+    /// Physical topic; defaults to `<project>.<queue>`.
+    #[serde(default)]
+    pub topic: Option<String>,
+}
+
+fn default_partitions() -> i64 {
+    6
+}
+fn default_retention() -> i64 {
+    168
+}
+fn default_format() -> String {
+    "json".into()
+}
+fn default_side() -> String {
+    "primary".into()
+}
+
+/// A validated logical queue.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueueSpec {
+    pub project: Slug,
+    pub name: Slug,
+    pub description: String,
+    pub owner: String,
+    pub tags: Vec<String>,
+    pub partitions: i64,
+    pub retention_hours: i64,
+    pub data_format: DataFormat,
+    pub primary_cluster: Slug,
+    pub backup_cluster: Option<Slug>,
+    pub active_side: ActiveSide,
+    pub topic: String,
+}
+
+impl QueueInput {
+    /// Validates every field; `creator` becomes the owner when none is given.
+    pub fn parse(&self, creator: &str) -> Result<QueueSpec, Vec<FieldError>> {
+        let mut v = Validator::default();
+        let project = v.check(Slug::parse("project", &self.project));
+        let name = v.check(Slug::parse("name", &self.name));
+        let description = v.check(parse_text("description", &self.description, 4000));
+        let owner = if self.owner.trim().is_empty() {
+            Some(creator.to_string())
+        } else {
+            v.check(parse_username("owner", &self.owner))
+        };
+        let tags = v.check(parse_tags("tags", &self.tags.join(",")));
+        let partitions = v.check(parse_int(
+            "partitions",
+            &self.partitions.to_string(),
+            1,
+            10_000,
+        ));
+        let retention = v.check(parse_int(
+            "retention_hours",
+            &self.retention_hours.to_string(),
+            1,
+            24 * 365 * 10,
+        ));
+        let format = v.check(parse_enum::<DataFormat>("data_format", &self.data_format));
+        let primary = v.check(Slug::parse("primary_cluster", &self.primary_cluster));
+        let backup = match self.backup_cluster.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(b) => v.check(Slug::parse("backup_cluster", b)),
+        };
+        if let (Some(p), Some(b)) = (&primary, &backup) {
+            if p == b {
+                v.push(FieldError::new(
+                    "backup_cluster",
+                    "must differ from the primary cluster",
+                ));
+            }
+        }
+        let side = v.check(parse_enum::<ActiveSide>("active_side", &self.active_side));
+        if side == Some(ActiveSide::Backup) && backup.is_none() {
+            v.push(FieldError::new(
+                "active_side",
+                "can be backup only when a backup cluster is set",
+            ));
+        }
+        let topic = match self.topic.as_deref().map(str::trim) {
+            None | Some("") => match (&project, &name) {
+                (Some(p), Some(n)) => Some(default_topic(p.as_str(), n.as_str())),
+                _ => None,
+            },
+            Some(t) => v.check(parse_topic("topic", t)),
+        };
+        v.finish()?;
+        Ok(QueueSpec {
+            project: project.unwrap(),
+            name: name.unwrap(),
+            description: description.unwrap(),
+            owner: owner.unwrap(),
+            tags: tags.unwrap(),
+            partitions: partitions.unwrap(),
+            retention_hours: retention.unwrap(),
+            data_format: format.unwrap(),
+            primary_cluster: primary.unwrap(),
+            backup_cluster: backup,
+            active_side: side.unwrap(),
+            topic: topic.unwrap(),
+        })
+    }
+}
+
+/// A logical queue as shown to users.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct QueueView {
+    pub id: i64,
+    pub project: String,
+    pub name: String,
+    pub description: String,
+    pub owner: String,
+    pub tags: Vec<String>,
+    pub partitions: i64,
+    pub retention_hours: i64,
+    pub data_format: DataFormat,
+    pub primary_cluster: String,
+    pub backup_cluster: Option<String>,
+    pub active_side: ActiveSide,
+    pub topic: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl QueueView {
+    /// The cluster clients use now.
+    pub fn active_cluster(&self) -> &str {
+        match (self.active_side, &self.backup_cluster) {
+            (ActiveSide::Backup, Some(b)) => b,
+            _ => &self.primary_cluster,
+        }
+    }
+
+    /// The form a user edits, filled from this queue.
+    pub fn to_input(&self) -> QueueInput {
+        QueueInput {
+            project: self.project.clone(),
+            name: self.name.clone(),
+            description: self.description.clone(),
+            owner: self.owner.clone(),
+            tags: self.tags.clone(),
+            partitions: self.partitions,
+            retention_hours: self.retention_hours,
+            data_format: self.data_format.to_string(),
+            primary_cluster: self.primary_cluster.clone(),
+            backup_cluster: self.backup_cluster.clone(),
+            active_side: self.active_side.to_string(),
+            topic: Some(self.topic.clone()),
+        }
+    }
+}
+
+// ---------------------------------------------------------------- audit
+
+/// One recorded mutation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct AuditEntry {
+    pub id: i64,
+    pub at: i64,
+    pub actor: String,
+    pub action: String,
+    pub target_kind: String,
+    pub target: String,
+    /// A short before/after summary.
+    pub summary: String,
+}
+
+/// Filters for the audit page and API.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema, utoipa::IntoParams))]
+pub struct AuditFilter {
+    pub actor: Option<String>,
+    pub action: Option<String>,
+    pub target_kind: Option<String>,
+    /// Substring of the target name.
+    pub target: Option<String>,
+    pub offset: Option<i64>,
+    pub limit: Option<i64>,
+}
+
+/// Paging and filters for the queue list.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema, utoipa::IntoParams))]
+pub struct QueueFilter {
+    pub project: Option<String>,
+    pub cluster: Option<String>,
+    /// Substring of project, name, description or tags.
+    pub q: Option<String>,
+    pub offset: Option<i64>,
+    pub limit: Option<i64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn queue() -> QueueInput {
+        QueueInput {
+            project: "shop".into(),
+            name: "orders".into(),
+            description: "Every order".into(),
+            owner: String::new(),
+            tags: vec!["orders".into()],
+            partitions: 6,
+            retention_hours: 168,
+            data_format: "avro".into(),
+            primary_cluster: "kafka-a".into(),
+            backup_cluster: None,
+            active_side: "primary".into(),
+            topic: None,
+        }
+    }
+
+    #[test]
+    fn a_queue_without_topic_gets_project_dot_queue() {
+        let spec = queue().parse("alice").unwrap();
+        assert_eq!(spec.topic, "shop.orders");
+        assert_eq!(spec.owner, "alice");
+        assert_eq!(spec.data_format, DataFormat::Avro);
+    }
+
+    #[test]
+    fn every_bad_field_is_named() {
+        let mut q = queue();
+        q.name = "Bad Name".into();
+        q.partitions = 0;
+        q.data_format = "xml".into();
+        let errs = q.parse("alice").unwrap_err();
+        let fields: Vec<_> = errs.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, vec!["name", "partitions", "data_format"]);
+        assert!(errs[2].message.contains("avro"), "{}", errs[2].message);
+    }
+
+    #[test]
+    fn the_backup_side_needs_a_backup_cluster() {
+        let mut q = queue();
+        q.active_side = "backup".into();
+        assert_eq!(q.parse("a").unwrap_err()[0].field, "active_side");
+        q.backup_cluster = Some("kafka-a".into());
+        assert_eq!(q.parse("a").unwrap_err()[0].field, "backup_cluster");
+        q.backup_cluster = Some("kafka-b".into());
+        assert_eq!(q.parse("a").unwrap().active_side, ActiveSide::Backup);
+    }
+
+    #[test]
+    fn sasl_needs_a_username_and_keeps_the_password_out_of_debug() {
+        let mut c = ClusterInput {
+            name: "kafka-a".into(),
+            kind: "cloud-kafka".into(),
+            bootstrap_servers: vec!["k1:9092".into()],
+            region: String::new(),
+            cloud: String::new(),
+            sasl_mechanism: "SCRAM-SHA-512".into(),
+            sasl_username: String::new(),
+            sasl_password: "hunter2".into(),
+        };
+        assert_eq!(c.parse().unwrap_err()[0].field, "sasl_username");
+        c.sasl_username = "svc".into();
+        let spec = c.parse().unwrap();
+        assert_eq!(spec.kind, ClusterKind::CloudKafka);
+        assert!(!format!("{spec:?}").contains("hunter2"));
+    }
+}

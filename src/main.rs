@@ -1,0 +1,131 @@
+//! `watershed`: wiring only. Config → database → migrations → the chosen subcommand.
+
+use anyhow::Context;
+use clap::Parser;
+use leptos::prelude::LeptosOptions;
+use std::sync::Arc;
+use tracing_subscriber::EnvFilter;
+use watershed::domain::{Role, UserView};
+use watershed::server::config::{Cli, Command, Common, ServeArgs, UserCommand};
+use watershed::server::crypto::SecretBox;
+use watershed::server::db::{self, Store};
+use watershed::server::services::accounts;
+use watershed::server::state::AppState;
+use watershed::server::{demo, web};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn")),
+        )
+        .init();
+    let cli = Cli::parse();
+    let store = open(&cli.common).await?;
+    // No subcommand means `serve` with its flags from the environment.
+    let command = cli
+        .command
+        .or_else(|| Cli::parse_from(["watershed", "serve"]).command)
+        .context("no command")?;
+    match command {
+        Command::Serve(args) => serve(&cli.common, store, args).await,
+        Command::Migrate => {
+            println!("migrations applied ({})", store.backend());
+            Ok(())
+        }
+        Command::User(cmd) => user(store.as_ref(), cmd).await,
+        Command::Demo(args) => {
+            let secrets = SecretBox::load(cli.common.secret_key.as_deref(), &cli.common.data_dir)?;
+            demo::seed(store.as_ref(), &secrets, &system(), args.queues, true).await?;
+            println!("seeded {} demo queues", args.queues);
+            Ok(())
+        }
+    }
+}
+
+async fn open(common: &Common) -> anyhow::Result<Arc<dyn Store>> {
+    std::fs::create_dir_all(&common.data_dir)
+        .with_context(|| format!("creating the data dir {}", common.data_dir.display()))?;
+    let url = common.database_url();
+    let store = db::connect(&url)
+        .await
+        .with_context(|| format!("opening {}", watershed::server::config::redact_url(&url)))?;
+    store.migrate().await.context("applying migrations")?;
+    Ok(store)
+}
+
+/// The actor for command-line and start-up changes.
+fn system() -> UserView {
+    UserView {
+        id: 0,
+        username: "system".into(),
+        role: Role::Admin,
+    }
+}
+
+async fn serve(common: &Common, store: Arc<dyn Store>, args: ServeArgs) -> anyhow::Result<()> {
+    let secrets = SecretBox::load(common.secret_key.as_deref(), &common.data_dir)?;
+    if let Some(password) =
+        accounts::ensure_admin(store.as_ref(), args.admin_password.as_deref()).await?
+    {
+        println!("\n  Created the first account: admin / {password}\n  (shown once; change it with `watershed user set-password admin`)\n");
+    }
+    if args.seed_demo && store.list_projects().await?.is_empty() {
+        demo::seed(store.as_ref(), &secrets, &system(), 50, false).await?;
+        tracing::info!("seeded the demo dataset");
+    }
+    let options = LeptosOptions::builder()
+        .output_name("watershed")
+        .site_root(args.site_root.clone())
+        .site_pkg_dir("pkg")
+        .site_addr(args.addr)
+        .build();
+    let state = AppState::new(store, secrets, options, args.secure_cookies);
+    let listener = tokio::net::TcpListener::bind(args.addr)
+        .await
+        .with_context(|| format!("binding {}", args.addr))?;
+    tracing::info!("listening on http://{}", listener.local_addr()?);
+    axum::serve(listener, web::router(state))
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    Ok(())
+}
+
+fn password_from_env_or_generated() -> (String, bool) {
+    match std::env::var("WATERSHED_USER_PASSWORD") {
+        Ok(p) if !p.is_empty() => (p, false),
+        _ => (accounts::random_token()[..20].to_string(), true),
+    }
+}
+
+async fn user(store: &dyn Store, cmd: UserCommand) -> anyhow::Result<()> {
+    match cmd {
+        UserCommand::Add { username, role } => {
+            let role = Role::parse(&role).with_context(|| {
+                format!("unknown role {role:?}: use admin, approver, developer or viewer")
+            })?;
+            let (password, generated) = password_from_env_or_generated();
+            accounts::create_user(store, None, &username, &password, role).await?;
+            println!("added {username} ({role})");
+            if generated {
+                println!("password: {password}");
+            }
+        }
+        UserCommand::SetPassword { username } => {
+            let (password, generated) = password_from_env_or_generated();
+            accounts::set_password(store, None, &username, &password).await?;
+            println!("password set for {username}");
+            if generated {
+                println!("password: {password}");
+            }
+        }
+        UserCommand::Role { username, role } => {
+            let role = Role::parse(&role).with_context(|| format!("unknown role {role:?}"))?;
+            accounts::set_role(store, None, &username, role).await?;
+            println!("{username} is now {role}");
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,10 @@
+//! Everything that runs only on the server.
+
+pub mod auth;
+pub mod config;
+pub mod crypto;
+pub mod db;
+pub mod demo;
+pub mod services;
+pub mod state;
+pub mod web;

@@ -1,0 +1,83 @@
+//! Who is asking: a session cookie from the console or a personal API token.
+
+use super::services::{accounts, ServiceError, ServiceResult};
+use super::state::AppState;
+use crate::domain::UserView;
+use axum::extract::FromRequestParts;
+use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
+use http::request::Parts;
+use http::HeaderMap;
+
+/// The user behind a request's `Authorization: Bearer` token or session cookie, if any.
+pub async fn user_from_headers(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> ServiceResult<Option<UserView>> {
+    if let Some(auth) = headers
+        .get(http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    {
+        let token = auth.strip_prefix("Bearer ").unwrap_or_default().trim();
+        // A bad token is refused outright rather than falling back to the cookie.
+        return accounts::bearer_user(state.store.as_ref(), token)
+            .await?
+            .map(Some)
+            .ok_or(ServiceError::Unauthenticated);
+    }
+    match session_token(headers) {
+        Some(token) => accounts::session_user(state.store.as_ref(), &token).await,
+        None => Ok(None),
+    }
+}
+
+/// The session token from the cookie header.
+pub fn session_token(headers: &HeaderMap) -> Option<String> {
+    CookieJar::from_headers(headers)
+        .get(accounts::SESSION_COOKIE)
+        .map(|c| c.value().to_string())
+}
+
+/// The Set-Cookie value that opens (or, with an empty token, ends) a session.
+pub fn session_cookie(token: &str, secure: bool) -> String {
+    let mut c = Cookie::build((accounts::SESSION_COOKIE, token.to_string()))
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(secure)
+        .path("/");
+    c = if token.is_empty() {
+        c.max_age(time::Duration::ZERO)
+    } else {
+        c.max_age(time::Duration::days(accounts::SESSION_DAYS))
+    };
+    c.build().to_string()
+}
+
+/// An authenticated caller of the REST API.
+pub struct Actor(pub UserView);
+
+impl FromRequestParts<AppState> for Actor {
+    type Rejection = crate::api::rest::ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        match user_from_headers(state, &parts.headers).await? {
+            Some(u) => Ok(Actor(u)),
+            None => Err(ServiceError::Unauthenticated.into()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_session_cookie_is_http_only_and_lax() {
+        let c = session_cookie("abc", false);
+        assert!(c.contains("HttpOnly") && c.contains("SameSite=Lax") && !c.contains("Secure"));
+        assert!(session_cookie("abc", true).contains("Secure"));
+        assert!(session_cookie("", false).contains("Max-Age=0"));
+    }
+}

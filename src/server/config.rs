@@ -1,0 +1,169 @@
+//! Typed configuration from flags and environment variables.
+
+use clap::{Args, Parser, Subcommand};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// Watershed: logical queues over many Kafka-protocol clusters.
+#[derive(Parser, Debug)]
+#[command(name = "watershed", version, about)]
+pub struct Cli {
+    #[command(flatten)]
+    pub common: Common,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Settings every subcommand shares.
+#[derive(Args, Clone)]
+pub struct Common {
+    /// Where Watershed keeps its SQLite database and key file.
+    #[arg(
+        long,
+        env = "WATERSHED_DATA_DIR",
+        default_value = "data",
+        global = true
+    )]
+    pub data_dir: PathBuf,
+    /// `postgres://…` for PostgreSQL; by default SQLite in the data dir.
+    #[arg(long, env = "WATERSHED_DATABASE_URL", global = true)]
+    pub database_url: Option<String>,
+    /// 32-byte key (base64 or hex) that seals cluster secrets; by default a key file in the data dir.
+    #[arg(
+        long,
+        env = "WATERSHED_SECRET_KEY",
+        global = true,
+        hide_env_values = true
+    )]
+    pub secret_key: Option<String>,
+}
+
+impl std::fmt::Debug for Common {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Common")
+            .field("data_dir", &self.data_dir)
+            .field(
+                "database_url",
+                &self.database_url.as_deref().map(redact_url),
+            )
+            .field(
+                "secret_key",
+                &self.secret_key.as_ref().map(|_| "[redacted]"),
+            )
+            .finish()
+    }
+}
+
+/// A database URL with its password hidden, for logs.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{user}:[redacted]{}", &url[..s + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+impl Common {
+    /// The database to open.
+    pub fn database_url(&self) -> String {
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("watershed.db").display()))
+    }
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Serve the console and the REST API (the default).
+    Serve(ServeArgs),
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Manage user accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Seed a realistic demo dataset.
+    Demo(DemoArgs),
+}
+
+#[derive(Args, Clone)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "WATERSHED_ADDR", default_value = "127.0.0.1:3000")]
+    pub addr: SocketAddr,
+    /// The built site (JS, wasm, CSS, public files).
+    #[arg(long, env = "WATERSHED_SITE_ROOT", default_value = "target/site")]
+    pub site_root: String,
+    /// Password for the `admin` account created on an empty database; random and printed once if unset.
+    #[arg(long, env = "WATERSHED_ADMIN_PASSWORD", hide_env_values = true)]
+    pub admin_password: Option<String>,
+    /// Seed the demo dataset when the database has no projects yet.
+    #[arg(long, env = "WATERSHED_SEED_DEMO", default_value_t = false)]
+    pub seed_demo: bool,
+    /// Mark the session cookie Secure (set it when Watershed is served over TLS).
+    #[arg(long, env = "WATERSHED_SECURE_COOKIES", default_value_t = false)]
+    pub secure_cookies: bool,
+}
+
+impl std::fmt::Debug for ServeArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServeArgs")
+            .field("addr", &self.addr)
+            .field("site_root", &self.site_root)
+            .field(
+                "admin_password",
+                &self.admin_password.as_ref().map(|_| "[redacted]"),
+            )
+            .field("seed_demo", &self.seed_demo)
+            .field("secure_cookies", &self.secure_cookies)
+            .finish()
+    }
+}
+
+#[derive(Subcommand, Debug)]
+pub enum UserCommand {
+    /// Add a user. The password comes from WATERSHED_USER_PASSWORD, or is generated and printed.
+    Add {
+        username: String,
+        #[arg(long, default_value = "developer")]
+        role: String,
+    },
+    /// Set a user's password from WATERSHED_USER_PASSWORD, or a generated one that is printed.
+    SetPassword { username: String },
+    /// Change a user's role: admin, approver, developer or viewer.
+    Role { username: String, role: String },
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct DemoArgs {
+    /// How many queues to generate.
+    #[arg(long, default_value_t = 50)]
+    pub queues: usize,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_passwords_are_redacted() {
+        assert_eq!(
+            redact_url("postgres://ws:s3cret@db:5432/ws"),
+            "postgres://ws:[redacted]@db:5432/ws"
+        );
+        assert_eq!(redact_url("sqlite://data/w.db"), "sqlite://data/w.db");
+    }
+
+    #[test]
+    fn the_default_database_is_sqlite_in_the_data_dir() {
+        let cli = Cli::parse_from(["watershed", "--data-dir", "d", "migrate"]);
+        assert_eq!(cli.common.database_url(), "sqlite://d/watershed.db");
+        assert!(
+            !format!("{:?}", Cli::parse_from(["watershed", "--secret-key", "k"])).contains("\"k\"")
+        );
+    }
+}

@@ -1,0 +1,224 @@
+//! The storage trait and its two implementations, SQLite and PostgreSQL.
+//!
+//! SQL lives only here. Both backends share the query text (`$n` placeholders work in both)
+//! through the `sql_store!` macro, and each has its own migrations directory.
+
+mod postgres;
+mod sql_store;
+mod sqlite;
+
+pub use postgres::PgStore;
+pub use sql_store::now_millis;
+pub use sqlite::SqliteStore;
+
+use crate::domain::{
+    AuditEntry, AuditFilter, ClusterView, Page, ProjectView, QueueFilter, QueueView, Role, UserView,
+};
+use async_trait::async_trait;
+use std::sync::Arc;
+
+/// Errors from storage; the text of a database error never reaches a user.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A unique constraint was violated: the thing already exists.
+    #[error("already exists")]
+    Conflict,
+    #[error("not found")]
+    NotFound,
+    #[error("database error")]
+    Database(#[source] sqlx::Error),
+    #[error("migration failed")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        match &e {
+            sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Conflict,
+            sqlx::Error::RowNotFound => StoreError::NotFound,
+            _ => StoreError::Database(e),
+        }
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// What a mutation records in the audit log, written in the mutation's own transaction.
+#[derive(Debug, Clone)]
+pub struct AuditEvent {
+    pub actor: String,
+    pub action: &'static str,
+    pub target_kind: &'static str,
+    pub target: String,
+    pub summary: String,
+}
+
+/// A stored user with the password hash, for sign-in only.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct UserRecord {
+    pub id: i64,
+    pub username: String,
+    pub password_hash: String,
+    pub role: String,
+}
+
+impl UserRecord {
+    /// The user without secrets.
+    pub fn view(&self) -> UserView {
+        UserView {
+            id: self.id,
+            username: self.username.clone(),
+            role: Role::parse(&self.role).unwrap_or(Role::Viewer),
+        }
+    }
+}
+
+/// A stored cluster with its encrypted SASL password.
+#[derive(Debug, Clone)]
+pub struct ClusterRecord {
+    pub view: ClusterView,
+    pub sasl_password_enc: Option<String>,
+}
+
+/// A cluster row ready to store: validated, password already encrypted.
+#[derive(Debug, Clone)]
+pub struct ClusterRow {
+    pub name: String,
+    pub kind: String,
+    pub bootstrap_servers: Vec<String>,
+    pub region: String,
+    pub cloud: String,
+    pub sasl_mechanism: String,
+    pub sasl_username: String,
+    pub sasl_password_enc: Option<String>,
+}
+
+/// A queue row ready to store: names already resolved to ids.
+#[derive(Debug, Clone)]
+pub struct QueueRow {
+    pub project_id: i64,
+    pub name: String,
+    pub description: String,
+    pub owner: String,
+    pub tags: Vec<String>,
+    pub partitions: i64,
+    pub retention_hours: i64,
+    pub data_format: String,
+    pub primary_cluster_id: i64,
+    pub backup_cluster_id: Option<i64>,
+    pub active_side: String,
+    pub topic: String,
+}
+
+/// A new project with its people resolved to user ids.
+#[derive(Debug, Clone)]
+pub struct ProjectRow {
+    pub name: String,
+    pub description: String,
+    pub owner_ids: Vec<i64>,
+    pub member_ids: Vec<i64>,
+}
+
+/// Everything Watershed keeps, behind one interface with a SQLite and a PostgreSQL implementation.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Which backend this is, for logs and tests.
+    fn backend(&self) -> &'static str;
+
+    /// Applies this backend's migrations.
+    async fn migrate(&self) -> StoreResult<()>;
+
+    // users and sign-in
+    async fn count_users(&self) -> StoreResult<i64>;
+    async fn create_user(
+        &self,
+        username: &str,
+        password_hash: &str,
+        role: Role,
+        audit: &AuditEvent,
+    ) -> StoreResult<i64>;
+    async fn user_by_name(&self, username: &str) -> StoreResult<Option<UserRecord>>;
+    async fn users_by_names(&self, usernames: &[String]) -> StoreResult<Vec<UserView>>;
+    async fn list_users(&self) -> StoreResult<Vec<UserView>>;
+    async fn set_password(
+        &self,
+        user_id: i64,
+        password_hash: &str,
+        audit: &AuditEvent,
+    ) -> StoreResult<()>;
+    async fn set_role(&self, user_id: i64, role: Role, audit: &AuditEvent) -> StoreResult<()>;
+    async fn create_session(
+        &self,
+        token_hash: &str,
+        user_id: i64,
+        now: i64,
+        expires_at: i64,
+    ) -> StoreResult<()>;
+    async fn session_user(&self, token_hash: &str, now: i64) -> StoreResult<Option<UserView>>;
+    async fn delete_session(&self, token_hash: &str) -> StoreResult<()>;
+    async fn create_api_token(
+        &self,
+        user_id: i64,
+        name: &str,
+        prefix: &str,
+        token_hash: &str,
+        audit: &AuditEvent,
+    ) -> StoreResult<i64>;
+    async fn api_token_user(&self, token_hash: &str) -> StoreResult<Option<UserView>>;
+
+    // projects
+    async fn create_project(&self, row: &ProjectRow, audit: &AuditEvent) -> StoreResult<i64>;
+    async fn list_projects(&self) -> StoreResult<Vec<ProjectView>>;
+    async fn project(&self, name: &str) -> StoreResult<Option<ProjectView>>;
+    /// `owner`, `member` or none.
+    async fn project_role(&self, project_id: i64, user_id: i64) -> StoreResult<Option<String>>;
+
+    // clusters
+    async fn create_cluster(&self, row: &ClusterRow, audit: &AuditEvent) -> StoreResult<i64>;
+    async fn update_cluster(
+        &self,
+        id: i64,
+        row: &ClusterRow,
+        audit: &AuditEvent,
+    ) -> StoreResult<()>;
+    async fn list_clusters(&self) -> StoreResult<Vec<ClusterView>>;
+    async fn cluster(&self, name: &str) -> StoreResult<Option<ClusterRecord>>;
+
+    // logical queues
+    async fn create_queue(&self, row: &QueueRow, audit: &AuditEvent) -> StoreResult<i64>;
+    /// Inserts many queues in one transaction with one audit entry (demo data, imports).
+    async fn create_queues(&self, rows: &[QueueRow], audit: &AuditEvent) -> StoreResult<()>;
+    async fn update_queue(&self, id: i64, row: &QueueRow, audit: &AuditEvent) -> StoreResult<()>;
+    async fn queue(&self, project: &str, name: &str) -> StoreResult<Option<QueueView>>;
+    async fn list_queues(&self, filter: &QueueFilter) -> StoreResult<Page<QueueView>>;
+
+    // audit
+    async fn list_audit(&self, filter: &AuditFilter) -> StoreResult<Page<AuditEntry>>;
+}
+
+/// Opens the database a URL names: `postgres://…` or `sqlite://…` (created when missing).
+pub async fn connect(url: &str) -> StoreResult<Arc<dyn Store>> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Arc::new(PgStore::connect(url).await?))
+    } else {
+        Ok(Arc::new(SqliteStore::connect(url).await?))
+    }
+}
+
+/// Clamps paging input to sane bounds.
+pub(crate) fn paging(offset: Option<i64>, limit: Option<i64>) -> (i64, i64) {
+    (
+        offset.unwrap_or(0).max(0),
+        limit.unwrap_or(50).clamp(1, 500),
+    )
+}
+
+/// Escapes `%` and `_` and lowercases, for a `LIKE … ESCAPE '\'` substring search.
+pub(crate) fn like_pattern(s: &str) -> String {
+    let escaped = s
+        .to_lowercase()
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
+}

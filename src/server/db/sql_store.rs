@@ -1,0 +1,683 @@
+//! The query text both backends run, stamped out once per backend.
+//!
+//! A macro rather than a generic impl: sqlx's generic bounds over `Database` would be longer
+//! than the queries. Placeholders are `$n`, which SQLite and PostgreSQL both accept.
+
+use crate::domain::{
+    ActiveSide, AuditEntry, ClusterKind, ClusterView, DataFormat, QueueView, SaslMechanism,
+};
+
+/// Milliseconds since the Unix epoch.
+pub fn now_millis() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct QueueDbRow {
+    id: i64,
+    project: String,
+    name: String,
+    description: String,
+    owner: String,
+    tags: String,
+    partitions: i64,
+    retention_hours: i64,
+    data_format: String,
+    primary_cluster: String,
+    backup_cluster: Option<String>,
+    active_side: String,
+    topic: String,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl From<QueueDbRow> for QueueView {
+    fn from(r: QueueDbRow) -> Self {
+        QueueView {
+            id: r.id,
+            project: r.project,
+            name: r.name,
+            description: r.description,
+            owner: r.owner,
+            tags: serde_json::from_str(&r.tags).unwrap_or_default(),
+            partitions: r.partitions,
+            retention_hours: r.retention_hours,
+            data_format: r.data_format.parse().unwrap_or(DataFormat::Bytes),
+            primary_cluster: r.primary_cluster,
+            backup_cluster: r.backup_cluster,
+            active_side: r.active_side.parse().unwrap_or(ActiveSide::Primary),
+            topic: r.topic,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct ClusterDbRow {
+    id: i64,
+    name: String,
+    kind: String,
+    bootstrap_servers: String,
+    region: String,
+    cloud: String,
+    sasl_mechanism: String,
+    sasl_username: String,
+    pub(super) sasl_password_enc: Option<String>,
+    queue_count: i64,
+    created_at: i64,
+}
+
+impl ClusterDbRow {
+    pub(super) fn view(&self) -> ClusterView {
+        ClusterView {
+            id: self.id,
+            name: self.name.clone(),
+            kind: self.kind.parse().unwrap_or(ClusterKind::Kafka),
+            bootstrap_servers: self
+                .bootstrap_servers
+                .split(',')
+                .map(str::to_string)
+                .collect(),
+            region: self.region.clone(),
+            cloud: self.cloud.clone(),
+            sasl_mechanism: self.sasl_mechanism.parse().unwrap_or(SaslMechanism::None),
+            sasl_username: self.sasl_username.clone(),
+            sasl_password_set: self.sasl_password_enc.is_some(),
+            queue_count: self.queue_count,
+            created_at: self.created_at,
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct AuditDbRow {
+    id: i64,
+    at: i64,
+    actor: String,
+    action: String,
+    target_kind: String,
+    target: String,
+    summary: String,
+}
+
+impl From<AuditDbRow> for AuditEntry {
+    fn from(r: AuditDbRow) -> Self {
+        AuditEntry {
+            id: r.id,
+            at: r.at,
+            actor: r.actor,
+            action: r.action,
+            target_kind: r.target_kind,
+            target: r.target,
+            summary: r.summary,
+        }
+    }
+}
+
+pub(super) const QUEUE_SELECT: &str = "SELECT q.id, p.name AS project, q.name, q.description, q.owner, q.tags, \
+    q.partitions, q.retention_hours, q.data_format, c1.name AS primary_cluster, c2.name AS backup_cluster, \
+    q.active_side, q.topic, q.created_at, q.updated_at \
+    FROM queues q JOIN projects p ON p.id = q.project_id \
+    JOIN clusters c1 ON c1.id = q.primary_cluster_id \
+    LEFT JOIN clusters c2 ON c2.id = q.backup_cluster_id";
+
+pub(super) const QUEUE_FILTER: &str = " WHERE ($1 IS NULL OR p.name = $1) \
+    AND ($2 IS NULL OR c1.name = $2 OR c2.name = $2) \
+    AND ($3 IS NULL OR LOWER(p.name || ' ' || q.name || ' ' || q.description || ' ' || q.tags || ' ' || q.owner) LIKE $3 ESCAPE '\\')";
+
+pub(super) const CLUSTER_SELECT: &str = "SELECT c.id, c.name, c.kind, c.bootstrap_servers, c.region, c.cloud, \
+    c.sasl_mechanism, c.sasl_username, c.sasl_password_enc, c.created_at, \
+    (SELECT COUNT(*) FROM queues q WHERE q.primary_cluster_id = c.id OR q.backup_cluster_id = c.id) AS queue_count \
+    FROM clusters c";
+
+pub(super) const AUDIT_FILTER: &str =
+    " WHERE ($1 IS NULL OR actor = $1) AND ($2 IS NULL OR action = $2) \
+    AND ($3 IS NULL OR target_kind = $3) AND ($4 IS NULL OR LOWER(target) LIKE $4 ESCAPE '\\')";
+
+macro_rules! sql_store {
+    ($store:ident, $db:ty, $name:literal, $migrations:literal) => {
+        use $crate::domain::{
+            AuditEntry, AuditFilter, ClusterView, Page, ProjectView, QueueFilter, QueueView, Role,
+            UserView,
+        };
+        use $crate::server::db::sql_store::{
+            now_millis, AuditDbRow, ClusterDbRow, QueueDbRow, AUDIT_FILTER, CLUSTER_SELECT,
+            QUEUE_FILTER, QUEUE_SELECT,
+        };
+        use $crate::server::db::{
+            like_pattern, paging, AuditEvent, ClusterRecord, ClusterRow, ProjectRow, QueueRow,
+            Store, StoreError, UserRecord,
+        };
+
+        impl $store {
+            async fn audit_in(
+                tx: &mut sqlx::Transaction<'_, $db>,
+                ev: &AuditEvent,
+            ) -> StoreResult<()> {
+                sqlx::query(
+                    "INSERT INTO audit_log (at, actor, action, target_kind, target, summary) \
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(now_millis())
+                .bind(&ev.actor)
+                .bind(ev.action)
+                .bind(ev.target_kind)
+                .bind(&ev.target)
+                .bind(&ev.summary)
+                .execute(&mut **tx)
+                .await?;
+                Ok(())
+            }
+
+            async fn insert_queue(
+                tx: &mut sqlx::Transaction<'_, $db>,
+                row: &QueueRow,
+                now: i64,
+                skip_existing: bool,
+            ) -> StoreResult<Option<i64>> {
+                // Bulk loads skip names that exist; single creates report the conflict.
+                let on_conflict = if skip_existing { " ON CONFLICT (project_id, name) DO NOTHING" } else { "" };
+                let id: Option<(i64,)> = sqlx::query_as(&format!(
+                    "INSERT INTO queues (project_id, name, description, owner, tags, partitions, \
+                     retention_hours, data_format, primary_cluster_id, backup_cluster_id, active_side, \
+                     topic, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13){on_conflict} RETURNING id",
+                ))
+                .bind(row.project_id)
+                .bind(&row.name)
+                .bind(&row.description)
+                .bind(&row.owner)
+                .bind(serde_json::to_string(&row.tags).unwrap_or_default())
+                .bind(row.partitions)
+                .bind(row.retention_hours)
+                .bind(&row.data_format)
+                .bind(row.primary_cluster_id)
+                .bind(row.backup_cluster_id)
+                .bind(&row.active_side)
+                .bind(&row.topic)
+                .bind(now)
+                .fetch_optional(&mut **tx)
+                .await?;
+                Ok(id.map(|r| r.0))
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl Store for $store {
+            fn backend(&self) -> &'static str {
+                $name
+            }
+
+            async fn migrate(&self) -> StoreResult<()> {
+                sqlx::migrate!($migrations).run(&self.pool).await?;
+                Ok(())
+            }
+
+            async fn count_users(&self) -> StoreResult<i64> {
+                let n: (i64,) = sqlx::query_as("SELECT COUNT(*) FROM users")
+                    .fetch_one(&self.pool)
+                    .await?;
+                Ok(n.0)
+            }
+
+            async fn create_user(
+                &self,
+                username: &str,
+                password_hash: &str,
+                role: Role,
+                audit: &AuditEvent,
+            ) -> StoreResult<i64> {
+                let mut tx = self.pool.begin().await?;
+                let id: (i64,) = sqlx::query_as(
+                    "INSERT INTO users (username, password_hash, role, created_at) \
+                     VALUES ($1, $2, $3, $4) RETURNING id",
+                )
+                .bind(username)
+                .bind(password_hash)
+                .bind(role.as_str())
+                .bind(now_millis())
+                .fetch_one(&mut *tx)
+                .await?;
+                Self::audit_in(&mut tx, audit).await?;
+                tx.commit().await?;
+                Ok(id.0)
+            }
+
+            async fn user_by_name(&self, username: &str) -> StoreResult<Option<UserRecord>> {
+                Ok(sqlx::query_as(
+                    "SELECT id, username, password_hash, role FROM users WHERE username = $1",
+                )
+                .bind(username)
+                .fetch_optional(&self.pool)
+                .await?)
+            }
+
+            async fn users_by_names(&self, usernames: &[String]) -> StoreResult<Vec<UserView>> {
+                let mut out = Vec::with_capacity(usernames.len());
+                for name in usernames {
+                    if let Some(u) = self.user_by_name(name).await? {
+                        out.push(u.view());
+                    }
+                }
+                Ok(out)
+            }
+
+            async fn list_users(&self) -> StoreResult<Vec<UserView>> {
+                let rows: Vec<UserRecord> = sqlx::query_as(
+                    "SELECT id, username, password_hash, role FROM users ORDER BY username",
+                )
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(rows.iter().map(UserRecord::view).collect())
+            }
+
+            async fn set_password(
+                &self,
+                user_id: i64,
+                password_hash: &str,
+                audit: &AuditEvent,
+            ) -> StoreResult<()> {
+                let mut tx = self.pool.begin().await?;
+                let done = sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+                    .bind(password_hash)
+                    .bind(user_id)
+                    .execute(&mut *tx)
+                    .await?;
+                if done.rows_affected() == 0 {
+                    return Err(StoreError::NotFound);
+                }
+                // A new password ends every existing session.
+                sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+                    .bind(user_id)
+                    .execute(&mut *tx)
+                    .await?;
+                Self::audit_in(&mut tx, audit).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn set_role(&self, user_id: i64, role: Role, audit: &AuditEvent) -> StoreResult<()> {
+                let mut tx = self.pool.begin().await?;
+                let done = sqlx::query("UPDATE users SET role = $1 WHERE id = $2")
+                    .bind(role.as_str())
+                    .bind(user_id)
+                    .execute(&mut *tx)
+                    .await?;
+                if done.rows_affected() == 0 {
+                    return Err(StoreError::NotFound);
+                }
+                Self::audit_in(&mut tx, audit).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn create_session(
+                &self,
+                token_hash: &str,
+                user_id: i64,
+                now: i64,
+                expires_at: i64,
+            ) -> StoreResult<()> {
+                sqlx::query(
+                    "INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
+                )
+                .bind(token_hash)
+                .bind(user_id)
+                .bind(now)
+                .bind(expires_at)
+                .execute(&self.pool)
+                .await?;
+                // Sessions are short rows; expired ones are dropped as new ones arrive.
+                sqlx::query("DELETE FROM sessions WHERE expires_at < $1")
+                    .bind(now)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn session_user(&self, token_hash: &str, now: i64) -> StoreResult<Option<UserView>> {
+                let row: Option<UserRecord> = sqlx::query_as(
+                    "SELECT u.id, u.username, u.password_hash, u.role FROM sessions s \
+                     JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1 AND s.expires_at > $2",
+                )
+                .bind(token_hash)
+                .bind(now)
+                .fetch_optional(&self.pool)
+                .await?;
+                Ok(row.map(|r| r.view()))
+            }
+
+            async fn delete_session(&self, token_hash: &str) -> StoreResult<()> {
+                sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+                    .bind(token_hash)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn create_api_token(
+                &self,
+                user_id: i64,
+                name: &str,
+                prefix: &str,
+                token_hash: &str,
+                audit: &AuditEvent,
+            ) -> StoreResult<i64> {
+                let mut tx = self.pool.begin().await?;
+                let id: (i64,) = sqlx::query_as(
+                    "INSERT INTO api_tokens (user_id, name, prefix, token_hash, created_at) \
+                     VALUES ($1, $2, $3, $4, $5) RETURNING id",
+                )
+                .bind(user_id)
+                .bind(name)
+                .bind(prefix)
+                .bind(token_hash)
+                .bind(now_millis())
+                .fetch_one(&mut *tx)
+                .await?;
+                Self::audit_in(&mut tx, audit).await?;
+                tx.commit().await?;
+                Ok(id.0)
+            }
+
+            async fn api_token_user(&self, token_hash: &str) -> StoreResult<Option<UserView>> {
+                let row: Option<UserRecord> = sqlx::query_as(
+                    "SELECT u.id, u.username, u.password_hash, u.role FROM api_tokens t \
+                     JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1 AND t.revoked_at IS NULL",
+                )
+                .bind(token_hash)
+                .fetch_optional(&self.pool)
+                .await?;
+                Ok(row.map(|r| r.view()))
+            }
+
+            async fn create_project(&self, row: &ProjectRow, audit: &AuditEvent) -> StoreResult<i64> {
+                let mut tx = self.pool.begin().await?;
+                let id: (i64,) = sqlx::query_as(
+                    "INSERT INTO projects (name, description, created_at) VALUES ($1, $2, $3) RETURNING id",
+                )
+                .bind(&row.name)
+                .bind(&row.description)
+                .bind(now_millis())
+                .fetch_one(&mut *tx)
+                .await?;
+                let people = row
+                    .owner_ids
+                    .iter()
+                    .map(|u| (*u, "owner"))
+                    .chain(
+                        row.member_ids
+                            .iter()
+                            .filter(|m| !row.owner_ids.contains(m))
+                            .map(|u| (*u, "member")),
+                    );
+                for (user_id, role) in people {
+                    sqlx::query("INSERT INTO project_members (project_id, user_id, role) VALUES ($1, $2, $3)")
+                        .bind(id.0)
+                        .bind(user_id)
+                        .bind(role)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                Self::audit_in(&mut tx, audit).await?;
+                tx.commit().await?;
+                Ok(id.0)
+            }
+
+            async fn list_projects(&self) -> StoreResult<Vec<ProjectView>> {
+                let rows: Vec<(i64, String, String, i64, i64)> = sqlx::query_as(
+                    "SELECT p.id, p.name, p.description, p.created_at, \
+                     (SELECT COUNT(*) FROM queues q WHERE q.project_id = p.id) \
+                     FROM projects p ORDER BY p.name",
+                )
+                .fetch_all(&self.pool)
+                .await?;
+                let people: Vec<(i64, String, String)> = sqlx::query_as(
+                    "SELECT pm.project_id, u.username, pm.role FROM project_members pm \
+                     JOIN users u ON u.id = pm.user_id ORDER BY u.username",
+                )
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(id, name, description, created_at, queue_count)| {
+                        let of = |role: &str| {
+                            people
+                                .iter()
+                                .filter(|(p, _, r)| *p == id && r == role)
+                                .map(|(_, u, _)| u.clone())
+                                .collect()
+                        };
+                        ProjectView {
+                            id,
+                            name,
+                            description,
+                            owners: of("owner"),
+                            members: of("member"),
+                            queue_count,
+                            created_at,
+                        }
+                    })
+                    .collect())
+            }
+
+            async fn project(&self, name: &str) -> StoreResult<Option<ProjectView>> {
+                Ok(self.list_projects().await?.into_iter().find(|p| p.name == name))
+            }
+
+            async fn project_role(&self, project_id: i64, user_id: i64) -> StoreResult<Option<String>> {
+                let row: Option<(String,)> = sqlx::query_as(
+                    "SELECT role FROM project_members WHERE project_id = $1 AND user_id = $2",
+                )
+                .bind(project_id)
+                .bind(user_id)
+                .fetch_optional(&self.pool)
+                .await?;
+                Ok(row.map(|r| r.0))
+            }
+
+            async fn create_cluster(&self, row: &ClusterRow, audit: &AuditEvent) -> StoreResult<i64> {
+                let mut tx = self.pool.begin().await?;
+                let now = now_millis();
+                let id: (i64,) = sqlx::query_as(
+                    "INSERT INTO clusters (name, kind, bootstrap_servers, region, cloud, sasl_mechanism, \
+                     sasl_username, sasl_password_enc, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) RETURNING id",
+                )
+                .bind(&row.name)
+                .bind(&row.kind)
+                .bind(row.bootstrap_servers.join(","))
+                .bind(&row.region)
+                .bind(&row.cloud)
+                .bind(&row.sasl_mechanism)
+                .bind(&row.sasl_username)
+                .bind(&row.sasl_password_enc)
+                .bind(now)
+                .fetch_one(&mut *tx)
+                .await?;
+                Self::audit_in(&mut tx, audit).await?;
+                tx.commit().await?;
+                Ok(id.0)
+            }
+
+            async fn update_cluster(&self, id: i64, row: &ClusterRow, audit: &AuditEvent) -> StoreResult<()> {
+                let mut tx = self.pool.begin().await?;
+                let done = sqlx::query(
+                    "UPDATE clusters SET name = $1, kind = $2, bootstrap_servers = $3, region = $4, \
+                     cloud = $5, sasl_mechanism = $6, sasl_username = $7, sasl_password_enc = $8, \
+                     updated_at = $9 WHERE id = $10",
+                )
+                .bind(&row.name)
+                .bind(&row.kind)
+                .bind(row.bootstrap_servers.join(","))
+                .bind(&row.region)
+                .bind(&row.cloud)
+                .bind(&row.sasl_mechanism)
+                .bind(&row.sasl_username)
+                .bind(&row.sasl_password_enc)
+                .bind(now_millis())
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+                if done.rows_affected() == 0 {
+                    return Err(StoreError::NotFound);
+                }
+                Self::audit_in(&mut tx, audit).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn list_clusters(&self) -> StoreResult<Vec<ClusterView>> {
+                let rows: Vec<ClusterDbRow> =
+                    sqlx::query_as(&format!("{CLUSTER_SELECT} ORDER BY c.name"))
+                        .fetch_all(&self.pool)
+                        .await?;
+                Ok(rows.iter().map(ClusterDbRow::view).collect())
+            }
+
+            async fn cluster(&self, name: &str) -> StoreResult<Option<ClusterRecord>> {
+                let row: Option<ClusterDbRow> =
+                    sqlx::query_as(&format!("{CLUSTER_SELECT} WHERE c.name = $1"))
+                        .bind(name)
+                        .fetch_optional(&self.pool)
+                        .await?;
+                Ok(row.map(|r| ClusterRecord {
+                    view: r.view(),
+                    sasl_password_enc: r.sasl_password_enc,
+                }))
+            }
+
+            async fn create_queue(&self, row: &QueueRow, audit: &AuditEvent) -> StoreResult<i64> {
+                let mut tx = self.pool.begin().await?;
+                let id = Self::insert_queue(&mut tx, row, now_millis(), false)
+                    .await?
+                    .ok_or(StoreError::Conflict)?;
+                Self::audit_in(&mut tx, audit).await?;
+                tx.commit().await?;
+                Ok(id)
+            }
+
+            async fn create_queues(&self, rows: &[QueueRow], audit: &AuditEvent) -> StoreResult<()> {
+                let mut tx = self.pool.begin().await?;
+                let now = now_millis();
+                for row in rows {
+                    Self::insert_queue(&mut tx, row, now, true).await?;
+                }
+                Self::audit_in(&mut tx, audit).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn update_queue(&self, id: i64, row: &QueueRow, audit: &AuditEvent) -> StoreResult<()> {
+                let mut tx = self.pool.begin().await?;
+                let done = sqlx::query(
+                    "UPDATE queues SET project_id = $1, name = $2, description = $3, owner = $4, tags = $5, \
+                     partitions = $6, retention_hours = $7, data_format = $8, primary_cluster_id = $9, \
+                     backup_cluster_id = $10, active_side = $11, topic = $12, updated_at = $13 WHERE id = $14",
+                )
+                .bind(row.project_id)
+                .bind(&row.name)
+                .bind(&row.description)
+                .bind(&row.owner)
+                .bind(serde_json::to_string(&row.tags).unwrap_or_default())
+                .bind(row.partitions)
+                .bind(row.retention_hours)
+                .bind(&row.data_format)
+                .bind(row.primary_cluster_id)
+                .bind(row.backup_cluster_id)
+                .bind(&row.active_side)
+                .bind(&row.topic)
+                .bind(now_millis())
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+                if done.rows_affected() == 0 {
+                    return Err(StoreError::NotFound);
+                }
+                Self::audit_in(&mut tx, audit).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn queue(&self, project: &str, name: &str) -> StoreResult<Option<QueueView>> {
+                let row: Option<QueueDbRow> =
+                    sqlx::query_as(&format!("{QUEUE_SELECT} WHERE p.name = $1 AND q.name = $2"))
+                        .bind(project)
+                        .bind(name)
+                        .fetch_optional(&self.pool)
+                        .await?;
+                Ok(row.map(Into::into))
+            }
+
+            async fn list_queues(&self, filter: &QueueFilter) -> StoreResult<Page<QueueView>> {
+                let (offset, limit) = paging(filter.offset, filter.limit);
+                let q = filter.q.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(like_pattern);
+                let project = filter.project.as_deref().filter(|s| !s.is_empty());
+                let cluster = filter.cluster.as_deref().filter(|s| !s.is_empty());
+                let total: (i64,) = sqlx::query_as(&format!(
+                    "SELECT COUNT(*) FROM queues q JOIN projects p ON p.id = q.project_id \
+                     JOIN clusters c1 ON c1.id = q.primary_cluster_id \
+                     LEFT JOIN clusters c2 ON c2.id = q.backup_cluster_id{QUEUE_FILTER}"
+                ))
+                .bind(project)
+                .bind(cluster)
+                .bind(q.as_deref())
+                .fetch_one(&self.pool)
+                .await?;
+                let rows: Vec<QueueDbRow> = sqlx::query_as(&format!(
+                    "{QUEUE_SELECT}{QUEUE_FILTER} ORDER BY p.name, q.name LIMIT $4 OFFSET $5"
+                ))
+                .bind(project)
+                .bind(cluster)
+                .bind(q.as_deref())
+                .bind(limit)
+                .bind(offset)
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(Page {
+                    items: rows.into_iter().map(Into::into).collect(),
+                    total: total.0,
+                    offset,
+                    limit,
+                })
+            }
+
+            async fn list_audit(&self, filter: &AuditFilter) -> StoreResult<Page<AuditEntry>> {
+                let (offset, limit) = paging(filter.offset, filter.limit);
+                let nonempty = |s: &Option<String>| s.clone().filter(|s| !s.trim().is_empty());
+                let target = nonempty(&filter.target).map(|t| like_pattern(&t));
+                let total: (i64,) = sqlx::query_as(&format!("SELECT COUNT(*) FROM audit_log{AUDIT_FILTER}"))
+                    .bind(nonempty(&filter.actor))
+                    .bind(nonempty(&filter.action))
+                    .bind(nonempty(&filter.target_kind))
+                    .bind(target.clone())
+                    .fetch_one(&self.pool)
+                    .await?;
+                let rows: Vec<AuditDbRow> = sqlx::query_as(&format!(
+                    "SELECT id, at, actor, action, target_kind, target, summary FROM audit_log{AUDIT_FILTER} \
+                     ORDER BY id DESC LIMIT $5 OFFSET $6"
+                ))
+                .bind(nonempty(&filter.actor))
+                .bind(nonempty(&filter.action))
+                .bind(nonempty(&filter.target_kind))
+                .bind(target)
+                .bind(limit)
+                .bind(offset)
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(Page {
+                    items: rows.into_iter().map(Into::into).collect(),
+                    total: total.0,
+                    offset,
+                    limit,
+                })
+            }
+        }
+    };
+}
+
+pub(crate) use sql_store;

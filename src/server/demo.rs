@@ -1,0 +1,310 @@
+//! A realistic demo dataset: projects, clusters, people and queues generated from vocabularies.
+
+use super::crypto::SecretBox;
+use super::db::{AuditEvent, QueueRow, Store};
+use super::services::{accounts, clusters, projects, ServiceResult};
+use crate::domain::{ClusterInput, ProjectInput, Role, UserView};
+use indicatif::{ProgressBar, ProgressStyle};
+
+const PEOPLE: [(&str, Role); 5] = [
+    ("alice", Role::Developer),
+    ("bob", Role::Approver),
+    ("carol", Role::Developer),
+    ("dave", Role::Viewer),
+    ("erin", Role::Developer),
+];
+
+const PROJECTS: [(&str, &str, &str); 6] = [
+    (
+        "shop",
+        "Storefront: carts, orders and checkout events",
+        "alice",
+    ),
+    (
+        "payments",
+        "Payment authorisations, captures and refunds",
+        "bob",
+    ),
+    (
+        "search",
+        "Query logs and ranking signals for site search",
+        "carol",
+    ),
+    ("ads", "Ad impressions, clicks and budget pacing", "erin"),
+    (
+        "logistics",
+        "Warehouse, inventory and shipment tracking",
+        "alice",
+    ),
+    (
+        "growth",
+        "Sign-ups, referrals and lifecycle messaging",
+        "carol",
+    ),
+];
+
+const CLUSTERS: [(&str, &str, &str, &str, &str); 5] = [
+    (
+        "kafka-bj-1",
+        "kafka",
+        "kafka-bj-1a:9092,kafka-bj-1b:9092,kafka-bj-1c:9092",
+        "beijing",
+        "on-prem",
+    ),
+    (
+        "kafka-sh-1",
+        "kafka",
+        "kafka-sh-1a:9092,kafka-sh-1b:9092",
+        "shanghai",
+        "on-prem",
+    ),
+    (
+        "automq-prod",
+        "automq",
+        "automq-prod:9092",
+        "beijing",
+        "aliyun",
+    ),
+    (
+        "msk-us-east",
+        "cloud-kafka",
+        "b-1.msk.us-east-1:9096,b-2.msk.us-east-1:9096",
+        "us-east-1",
+        "aws",
+    ),
+    (
+        "rocketmq-trade",
+        "rocketmq",
+        "rmq-ns-1:9876,rmq-ns-2:9876",
+        "shanghai",
+        "on-prem",
+    ),
+];
+
+const ENTITIES: [&str; 24] = [
+    "orders",
+    "payments",
+    "refunds",
+    "clicks",
+    "impressions",
+    "sessions",
+    "carts",
+    "checkouts",
+    "inventory",
+    "shipments",
+    "returns",
+    "searches",
+    "recommendations",
+    "signups",
+    "referrals",
+    "notifications",
+    "invoices",
+    "pricing",
+    "reviews",
+    "fraud-signals",
+    "page-views",
+    "coupons",
+    "deliveries",
+    "ledger",
+];
+const KINDS: [(&str, &str); 6] = [
+    ("events", "Every {e} event as it happens, in order per key"),
+    (
+        "changes",
+        "Change-data capture of the {e} table (insert, update, delete)",
+    ),
+    (
+        "snapshots",
+        "Hourly compacted snapshots of {e} state per entity",
+    ),
+    (
+        "enriched",
+        "{E} joined with user and product dimensions, ready for analytics",
+    ),
+    (
+        "dlq",
+        "Dead letters: {e} messages that failed processing, with the error",
+    ),
+    (
+        "metrics",
+        "Per-minute aggregates of {e} for dashboards and alerting",
+    ),
+];
+const TAGS: [&str; 10] = [
+    "pii",
+    "core",
+    "realtime",
+    "analytics",
+    "finance",
+    "cdc",
+    "gold",
+    "silver",
+    "bronze",
+    "experimental",
+];
+const FORMATS: [&str; 4] = ["avro", "json", "protobuf", "avro"];
+
+/// The name, description and tags of the i-th generated queue; deterministic.
+pub fn queue_at(i: usize) -> (String, String, Vec<String>) {
+    let e = ENTITIES[i % ENTITIES.len()];
+    let (k, desc) = KINDS[(i / ENTITIES.len()) % KINDS.len()];
+    let round = i / (ENTITIES.len() * KINDS.len());
+    let name = if round == 0 {
+        format!("{e}-{k}")
+    } else {
+        format!("{e}-{k}-{round}")
+    };
+    let cap = e[..1].to_uppercase() + &e[1..];
+    let description = desc.replace("{e}", e).replace("{E}", &cap);
+    let tags = vec![
+        TAGS[i % TAGS.len()].to_string(),
+        TAGS[(i * 7 + 3) % TAGS.len()].to_string(),
+    ];
+    let mut tags: Vec<String> = tags.into_iter().collect();
+    tags.dedup();
+    (name, description, tags)
+}
+
+/// Seeds people, projects and clusters if missing, then `queues` queues, batched, with a progress bar.
+pub async fn seed(
+    store: &dyn Store,
+    secrets: &SecretBox,
+    actor: &UserView,
+    queues: usize,
+    progress: bool,
+) -> ServiceResult<()> {
+    for (name, role) in PEOPLE {
+        if store.user_by_name(name).await?.is_none() {
+            accounts::create_user(store, Some(actor), name, &accounts::random_token(), role)
+                .await?;
+        }
+    }
+    for (name, description, owner) in PROJECTS {
+        if store.project(name).await?.is_none() {
+            let input = ProjectInput {
+                name: name.into(),
+                description: description.into(),
+                owners: vec![owner.into()],
+                members: PEOPLE
+                    .iter()
+                    .map(|(p, _)| p.to_string())
+                    .filter(|p| p != owner)
+                    .take(2)
+                    .collect(),
+            };
+            projects::create(store, actor, &input).await?;
+        }
+    }
+    for (name, kind, servers, region, cloud) in CLUSTERS {
+        if store.cluster(name).await?.is_none() {
+            let sasl = kind == "cloud-kafka";
+            let input = ClusterInput {
+                name: name.into(),
+                kind: kind.into(),
+                bootstrap_servers: servers.split(',').map(str::to_string).collect(),
+                region: region.into(),
+                cloud: cloud.into(),
+                sasl_mechanism: if sasl { "SCRAM-SHA-512" } else { "none" }.into(),
+                sasl_username: if sasl {
+                    "watershed".into()
+                } else {
+                    String::new()
+                },
+                sasl_password: if sasl {
+                    accounts::random_token()
+                } else {
+                    String::new()
+                },
+            };
+            clusters::create(store, secrets, actor, &input).await?;
+        }
+    }
+    let project_ids: Vec<(i64, String, String)> = store
+        .list_projects()
+        .await?
+        .into_iter()
+        .map(|p| {
+            (
+                p.id,
+                p.name,
+                p.owners
+                    .first()
+                    .cloned()
+                    .unwrap_or_else(|| actor.username.clone()),
+            )
+        })
+        .collect();
+    let cluster_ids: Vec<i64> = store
+        .list_clusters()
+        .await?
+        .into_iter()
+        .map(|c| c.id)
+        .collect();
+    let existing = store.list_queues(&Default::default()).await?.total as usize;
+
+    let bar = if progress {
+        ProgressBar::new(queues as u64)
+    } else {
+        ProgressBar::hidden()
+    };
+    bar.set_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} queues ({per_sec}, eta {eta})")
+            .expect("static template"),
+    );
+    const BATCH: usize = 2_000;
+    let mut start = 0;
+    while start < queues {
+        let end = (start + BATCH).min(queues);
+        let rows: Vec<QueueRow> = (start..end)
+            .map(|n| {
+                let i = existing + n;
+                let (name, description, tags) = queue_at(i / project_ids.len());
+                let (project_id, project, owner) = project_ids[i % project_ids.len()].clone();
+                let primary = cluster_ids[i % cluster_ids.len()];
+                let backup = (i % 3 == 0).then(|| cluster_ids[(i + 1) % cluster_ids.len()]);
+                QueueRow {
+                    project_id,
+                    topic: format!("{project}.{name}"),
+                    name,
+                    description,
+                    owner,
+                    tags,
+                    partitions: [3, 6, 12, 24][i % 4],
+                    retention_hours: [24, 72, 168, 720][i % 4],
+                    data_format: FORMATS[i % FORMATS.len()].into(),
+                    primary_cluster_id: primary,
+                    backup_cluster_id: backup,
+                    active_side: "primary".into(),
+                }
+            })
+            .collect();
+        let audit = AuditEvent {
+            actor: actor.username.clone(),
+            action: "queue.create_batch",
+            target_kind: "queue",
+            target: format!("{} demo queues", rows.len()),
+            summary: format!("generated queues {}..{}", existing + start, existing + end),
+        };
+        store.create_queues(&rows, &audit).await?;
+        bar.inc((end - start) as u64);
+        start = end;
+    }
+    bar.finish_and_clear();
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_queue_names_are_unique_and_valid() {
+        let mut seen = std::collections::HashSet::new();
+        for i in 0..5_000 {
+            let (name, description, tags) = queue_at(i);
+            assert!(crate::domain::Slug::parse("name", &name).is_ok(), "{name}");
+            assert!(!description.is_empty() && !tags.is_empty());
+            assert!(seen.insert(name), "duplicate at {i}");
+        }
+    }
+}

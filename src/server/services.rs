@@ -1,0 +1,119 @@
+//! Use cases. Both the console's server functions and the REST handlers call these; each one
+//! authorises the actor, validates input and writes the audit log with the change.
+
+pub mod accounts;
+pub mod audit;
+pub mod clusters;
+pub mod projects;
+pub mod queues;
+
+use super::db::StoreError;
+use crate::domain::{FieldError, UserView};
+
+/// Why a use case refused or failed. Messages are written for the user who caused them.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error("sign in first")]
+    Unauthenticated,
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{}", fields_message(.0))]
+    Invalid(Vec<FieldError>),
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(FieldError),
+    #[error("too many attempts; wait a minute and try again")]
+    Throttled,
+    #[error("internal error")]
+    Internal(#[from] anyhow::Error),
+}
+
+fn fields_message(errors: &[FieldError]) -> String {
+    errors
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+impl From<StoreError> for ServiceError {
+    fn from(e: StoreError) -> Self {
+        ServiceError::Internal(anyhow::Error::new(e).context("storage"))
+    }
+}
+
+impl From<Vec<FieldError>> for ServiceError {
+    fn from(e: Vec<FieldError>) -> Self {
+        ServiceError::Invalid(e)
+    }
+}
+
+impl ServiceError {
+    /// The field errors to show beside a form, if any.
+    pub fn fields(&self) -> Vec<FieldError> {
+        match self {
+            ServiceError::Invalid(f) => f.clone(),
+            ServiceError::Conflict(f) => vec![f.clone()],
+            _ => Vec::new(),
+        }
+    }
+}
+
+pub type ServiceResult<T> = Result<T, ServiceError>;
+
+/// Refuses viewers: they may read everything and change nothing.
+pub fn require_writer(actor: &UserView) -> ServiceResult<()> {
+    if actor.role.can_write() {
+        Ok(())
+    } else {
+        Err(ServiceError::Forbidden(format!(
+            "your role ({}) can only read; ask an admin for the developer role",
+            actor.role
+        )))
+    }
+}
+
+/// Refuses everyone but admins.
+pub fn require_admin(actor: &UserView, what: &str) -> ServiceResult<()> {
+    if actor.role.is_admin() {
+        Ok(())
+    } else {
+        Err(ServiceError::Forbidden(format!("only an admin can {what}")))
+    }
+}
+
+/// A before/after summary for the audit log: the fields that changed, or all fields when new.
+pub fn change_summary<T: serde::Serialize>(before: Option<&T>, after: &T) -> String {
+    let after = serde_json::to_value(after).unwrap_or_default();
+    let Some(before) = before.map(|b| serde_json::to_value(b).unwrap_or_default()) else {
+        return after.to_string();
+    };
+    let (Some(b), Some(a)) = (before.as_object(), after.as_object()) else {
+        return after.to_string();
+    };
+    let changes: Vec<String> = a
+        .iter()
+        .filter(|(k, v)| b.get(*k) != Some(*v) && !matches!(k.as_str(), "updated_at"))
+        .map(|(k, v)| format!("{k}: {} → {v}", b.get(k).cloned().unwrap_or_default()))
+        .collect();
+    if changes.is_empty() {
+        "no changes".into()
+    } else {
+        changes.join("; ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_summary_lists_only_changed_fields() {
+        let before = serde_json::json!({"a": 1, "b": "x", "updated_at": 1});
+        let after = serde_json::json!({"a": 2, "b": "x", "updated_at": 2});
+        assert_eq!(change_summary(Some(&before), &after), "a: 1 → 2");
+        assert_eq!(change_summary(Some(&after), &after), "no changes");
+        assert!(change_summary(None, &after).contains("\"b\":\"x\""));
+    }
+}

@@ -1,0 +1,91 @@
+//! Projects: the unit of ownership for queues.
+
+use super::{change_summary, require_writer, ServiceError, ServiceResult};
+use crate::domain::{FieldError, ProjectInput, ProjectView, UserView};
+use crate::server::db::{AuditEvent, ProjectRow, Store, StoreError};
+
+/// Resolves user names to ids, naming the field when one does not exist.
+async fn user_ids(store: &dyn Store, field: &str, names: &[String]) -> ServiceResult<Vec<i64>> {
+    let found = store.users_by_names(names).await?;
+    if let Some(missing) = names
+        .iter()
+        .find(|n| !found.iter().any(|u| &u.username == *n))
+    {
+        return Err(vec![FieldError::new(
+            field,
+            format!("there is no user named {missing:?}"),
+        )]
+        .into());
+    }
+    Ok(found.into_iter().map(|u| u.id).collect())
+}
+
+/// Creates a project; the creator is always one of its owners.
+pub async fn create(
+    store: &dyn Store,
+    actor: &UserView,
+    input: &ProjectInput,
+) -> ServiceResult<ProjectView> {
+    require_writer(actor)?;
+    let mut spec = input.parse()?;
+    if !spec.owners.contains(&actor.username) {
+        spec.owners.insert(0, actor.username.clone());
+    }
+    let row = ProjectRow {
+        name: spec.name.to_string(),
+        description: spec.description.clone(),
+        owner_ids: user_ids(store, "owners", &spec.owners).await?,
+        member_ids: user_ids(store, "members", &spec.members).await?,
+    };
+    let audit = AuditEvent {
+        actor: actor.username.clone(),
+        action: "project.create",
+        target_kind: "project",
+        target: row.name.clone(),
+        summary: change_summary(
+            None,
+            &serde_json::json!({"description": row.description, "owners": spec.owners, "members": spec.members}),
+        ),
+    };
+    store
+        .create_project(&row, &audit)
+        .await
+        .map_err(|e| match e {
+            StoreError::Conflict => ServiceError::Conflict(FieldError::new(
+                "name",
+                format!("a project named {:?} already exists", row.name),
+            )),
+            e => e.into(),
+        })?;
+    get(store, &row.name).await
+}
+
+/// Every project, by name.
+pub async fn list(store: &dyn Store) -> ServiceResult<Vec<ProjectView>> {
+    Ok(store.list_projects().await?)
+}
+
+/// One project by name.
+pub async fn get(store: &dyn Store, name: &str) -> ServiceResult<ProjectView> {
+    store
+        .project(name)
+        .await?
+        .ok_or_else(|| ServiceError::NotFound(format!("project {name:?}")))
+}
+
+/// Admins, and owners and members of the project, may change its queues.
+pub async fn require_member(
+    store: &dyn Store,
+    actor: &UserView,
+    project: &ProjectView,
+) -> ServiceResult<()> {
+    require_writer(actor)?;
+    if actor.role.is_admin() || store.project_role(project.id, actor.id).await?.is_some() {
+        Ok(())
+    } else {
+        Err(ServiceError::Forbidden(format!(
+            "only owners and members of project {:?} can change its queues",
+            project.name
+        )))
+    }
+}

@@ -1,0 +1,41 @@
+//! The state every request handler and server function shares.
+
+use super::crypto::SecretBox;
+use super::db::Store;
+use axum::extract::FromRef;
+use governor::{clock::DefaultClock, state::keyed::DefaultKeyedStateStore, Quota, RateLimiter};
+use leptos::prelude::LeptosOptions;
+use std::num::NonZeroU32;
+use std::sync::Arc;
+
+/// Sign-in attempts allowed per user name: a burst of 10, then one every 6 seconds.
+pub type LoginThrottle = RateLimiter<String, DefaultKeyedStateStore<String>, DefaultClock>;
+
+/// Shared state: storage, the secret box, the login throttle and Leptos' options.
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub secrets: SecretBox,
+    pub login_throttle: Arc<LoginThrottle>,
+    pub leptos_options: LeptosOptions,
+    pub secure_cookies: bool,
+}
+
+impl AppState {
+    /// State around an opened store.
+    pub fn new(
+        store: Arc<dyn Store>,
+        secrets: SecretBox,
+        leptos_options: LeptosOptions,
+        secure_cookies: bool,
+    ) -> Self {
+        let quota = Quota::per_minute(NonZeroU32::new(10).unwrap());
+        Self {
+            store,
+            secrets,
+            login_throttle: Arc::new(RateLimiter::keyed(quota)),
+            leptos_options,
+            secure_cookies,
+        }
+    }
+}

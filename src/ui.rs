@@ -1,0 +1,8 @@
+//! Components and pages. No SQL and no business rules: pages call server functions.
+
+pub mod audit;
+pub mod clusters;
+pub mod layout;
+pub mod login;
+pub mod projects;
+pub mod queues;

@@ -1,0 +1,258 @@
+//! Clusters: list, register, edit, and a cluster's page with the queues on it.
+
+use super::layout::{ErrorBox, FieldMsg, QueryError};
+use super::queues::QueueTable;
+use crate::api::console::{
+    get_cluster, list_clusters, AppError, ClusterForm, CreateCluster, UpdateCluster,
+};
+use crate::domain::{format_millis, ClusterKind, ClusterView, SaslMechanism};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::{use_params_map, use_query_map};
+use strum::VariantArray;
+
+#[component]
+pub fn ClustersPage() -> impl IntoView {
+    let clusters = Resource::new(|| (), |_| list_clusters());
+    view! {
+        <Title text="Clusters · Watershed" />
+        <div class="page-head">
+            <h1>"Clusters"</h1>
+            <a class="button" href="/clusters/new">
+                "Register cluster"
+            </a>
+        </div>
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match clusters.await {
+                    Ok(list) => {
+                        let rows = list
+                            .into_iter()
+                            .map(|c| {
+                                view! {
+                                    <tr>
+                                        <td>
+                                            <a href=format!("/clusters/{}", c.name)>{c.name.clone()}</a>
+                                        </td>
+                                        <td>{c.kind.to_string()}</td>
+                                        <td>{format!("{} {}", c.cloud, c.region)}</td>
+                                        <td>
+                                            <code>{c.bootstrap_servers.join(",")}</code>
+                                        </td>
+                                        <td>{c.queue_count}</td>
+                                    </tr>
+                                }
+                            })
+                            .collect_view();
+                        view! {
+                            <table class="list">
+                                <thead>
+                                    <tr>
+                                        <th>"Cluster"</th>
+                                        <th>"Kind"</th>
+                                        <th>"Where"</th>
+                                        <th>"Bootstrap servers"</th>
+                                        <th>"Queues"</th>
+                                    </tr>
+                                </thead>
+                                <tbody>{rows}</tbody>
+                            </table>
+                        }
+                            .into_any()
+                    }
+                    Err(e) => view! { <ErrorBox error=e /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+pub fn ClusterNewPage() -> impl IntoView {
+    let action = ServerAction::<CreateCluster>::new();
+    let error = Signal::derive(move || action.value().get().and_then(|r| r.err()));
+    view! {
+        <Title text="Register cluster · Watershed" />
+        <h1>"Register cluster"</h1>
+        <QueryError />
+        <ActionForm action attr:class="card form">
+            <ClusterFields initial=ClusterForm::default() error />
+            <button type="submit">"Register cluster"</button>
+        </ActionForm>
+    }
+}
+
+#[component]
+pub fn ClusterEditPage() -> impl IntoView {
+    let params = use_params_map();
+    let name = params.read_untracked().get("name").unwrap_or_default();
+    let detail = Resource::new(move || name.clone(), |n| get_cluster(n, 0));
+    let action = ServerAction::<UpdateCluster>::new();
+    let error = Signal::derive(move || action.value().get().and_then(|r| r.err()));
+    view! {
+        <Title text="Edit cluster · Watershed" />
+        <h1>"Edit cluster"</h1>
+        <QueryError />
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match detail.await {
+                    Ok(d) => {
+                        let c = d.cluster;
+                        let orig = c.name.clone();
+                        view! {
+                            <ActionForm action attr:class="card form">
+                                <input type="hidden" name="orig_name" value=orig />
+                                <ClusterFields initial=form_of(&c) error />
+                                <button type="submit">"Save cluster"</button>
+                            </ActionForm>
+                        }
+                            .into_any()
+                    }
+                    Err(e) => view! { <ErrorBox error=e /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+fn form_of(c: &ClusterView) -> ClusterForm {
+    ClusterForm {
+        name: c.name.clone(),
+        kind: c.kind.to_string(),
+        bootstrap_servers: c.bootstrap_servers.join(","),
+        region: c.region.clone(),
+        cloud: c.cloud.clone(),
+        sasl_mechanism: c.sasl_mechanism.to_string(),
+        sasl_username: c.sasl_username.clone(),
+        sasl_password: String::new(),
+    }
+}
+
+#[component]
+fn ClusterFields(initial: ClusterForm, error: Signal<Option<AppError>>) -> impl IntoView {
+    let kinds = ClusterKind::VARIANTS
+        .iter()
+        .map(|k| {
+            let k = k.to_string();
+            let sel = k == initial.kind;
+            view! { <option value=k.clone() selected=sel>{k.clone()}</option> }
+        })
+        .collect_view();
+    let mechanisms = SaslMechanism::VARIANTS
+        .iter()
+        .map(|m| {
+            let m = m.to_string();
+            let sel = m == initial.sasl_mechanism;
+            view! { <option value=m.clone() selected=sel>{m.clone()}</option> }
+        })
+        .collect_view();
+    view! {
+        <div class="error" role="alert" class:hidden=move || error.get().is_none()>
+            {move || error.get().map(|e| e.message)}
+        </div>
+        <label>
+            "Name" <input name="form[name]" value=initial.name.clone() required placeholder="kafka-bj-1" />
+            <FieldMsg error field="name" />
+        </label>
+        <label>
+            "Kind" <select name="form[kind]">{kinds}</select>
+            <FieldMsg error field="kind" />
+        </label>
+        <label class="wide">
+            "Bootstrap servers"
+            <input
+                name="form[bootstrap_servers]"
+                value=initial.bootstrap_servers.clone()
+                required
+                placeholder="broker-1:9092,broker-2:9092"
+            />
+            <FieldMsg error field="bootstrap_servers" />
+        </label>
+        <label>
+            "Cloud" <input name="form[cloud]" value=initial.cloud.clone() placeholder="aws, aliyun, on-prem" />
+            <FieldMsg error field="cloud" />
+        </label>
+        <label>
+            "Region" <input name="form[region]" value=initial.region.clone() placeholder="us-east-1" />
+            <FieldMsg error field="region" />
+        </label>
+        <label>
+            "SASL mechanism" <select name="form[sasl_mechanism]">{mechanisms}</select>
+            <FieldMsg error field="sasl_mechanism" />
+        </label>
+        <label>
+            "SASL user name" <input name="form[sasl_username]" value=initial.sasl_username.clone() />
+            <FieldMsg error field="sasl_username" />
+        </label>
+        <label>
+            "SASL password (empty keeps the stored one)"
+            <input name="form[sasl_password]" type="password" autocomplete="new-password" />
+            <FieldMsg error field="sasl_password" />
+        </label>
+    }
+}
+
+#[component]
+pub fn ClusterPage() -> impl IntoView {
+    let params = use_params_map();
+    let query = use_query_map();
+    let detail = Resource::new(
+        move || {
+            (
+                params.read().get("name").unwrap_or_default(),
+                query
+                    .read()
+                    .get("offset")
+                    .and_then(|o| o.parse().ok())
+                    .unwrap_or(0),
+            )
+        },
+        |(name, offset)| get_cluster(name, offset),
+    );
+    view! {
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match detail.await {
+                    Ok(d) => {
+                        let c = d.cluster;
+                        let base = format!("/clusters/{}", c.name);
+                        view! {
+                            <Title text=format!("{} · Watershed", c.name) />
+                            <div class="page-head">
+                                <h1>{c.name.clone()}</h1>
+                                <a class="button" href=format!("/clusters/{}/edit", c.name)>
+                                    "Edit"
+                                </a>
+                            </div>
+                            <dl class="facts">
+                                <dt>"Kind"</dt>
+                                <dd>{c.kind.to_string()}</dd>
+                                <dt>"Bootstrap servers"</dt>
+                                <dd>
+                                    <code>{c.bootstrap_servers.join(",")}</code>
+                                </dd>
+                                <dt>"Cloud / region"</dt>
+                                <dd>{format!("{} / {}", c.cloud, c.region)}</dd>
+                                <dt>"SASL"</dt>
+                                <dd>
+                                    {format!(
+                                        "{} {}{}",
+                                        c.sasl_mechanism,
+                                        c.sasl_username,
+                                        if c.sasl_password_set { " (password set)" } else { "" },
+                                    )}
+                                </dd>
+                                <dt>"Registered"</dt>
+                                <dd>{format_millis(c.created_at)}</dd>
+                            </dl>
+                            <h2>"Queues on this cluster"</h2>
+                            <QueueTable page=d.queues base />
+                        }
+                            .into_any()
+                    }
+                    Err(e) => view! { <ErrorBox error=e /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}

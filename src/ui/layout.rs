@@ -1,0 +1,156 @@
+//! The signed-in frame: header, navigation, and small shared pieces.
+
+use crate::api::console::{AppError, Logout};
+use crate::domain::{Page, UserView};
+use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
+use leptos_router::components::{Outlet, Redirect, A};
+use leptos_router::hooks::use_query_map;
+
+/// The signed-in user, loaded once per page load and shared by every page.
+#[derive(Clone, Copy)]
+pub struct UserResource(pub Resource<Result<Option<UserView>, AppError>>);
+
+/// The signed-in user, or `None`, for pages that show role-specific controls.
+pub async fn current_user() -> Option<UserView> {
+    let UserResource(r) = expect_context::<UserResource>();
+    r.await.ok().flatten()
+}
+
+/// Header, navigation and the page; sends visitors who are not signed in to the login page.
+#[component]
+pub fn Layout() -> impl IntoView {
+    view! {
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match current_user().await {
+                    Some(user) => view! {
+                        <Header user />
+                        <main>
+                            <Outlet />
+                        </main>
+                    }
+                        .into_any(),
+                    None => view! { <Redirect path="/login" /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn Header(user: UserView) -> impl IntoView {
+    let (menu_open, set_menu_open) = signal(false);
+    let is_admin = user.role.is_admin();
+    view! {
+        <header class="top">
+            <A href="/" attr:class="brand">
+                "≋ Watershed"
+            </A>
+            <nav>
+                <A href="/">"Data map"</A>
+                <A href="/projects">"Projects"</A>
+                <A href="/clusters">"Clusters"</A>
+                <Show when=move || is_admin>
+                    <A href="/audit">"Audit log"</A>
+                </Show>
+            </nav>
+            <div class="user">
+                <button
+                    type="button"
+                    class="user-button"
+                    data-testid="user-menu"
+                    on:click=move |_| set_menu_open.update(|o| *o = !*o)
+                >
+                    {user.username.clone()}
+                    " · "
+                    {user.role.to_string()}
+                </button>
+                <div class="user-menu" class:open=move || menu_open.get()>
+                    <form method="post" action=Logout::url()>
+                        <button type="submit">"Sign out"</button>
+                    </form>
+                </div>
+                <noscript>
+                    <form method="post" action=Logout::url()>
+                        <button type="submit">"Sign out"</button>
+                    </form>
+                </noscript>
+            </div>
+        </header>
+    }
+}
+
+/// A page-level error.
+#[component]
+pub fn ErrorBox(error: AppError) -> impl IntoView {
+    view! {
+        <div class="error" role="alert">
+            {error.message.clone()}
+        </div>
+    }
+}
+
+/// The error a plain form post brought back in the query string, if any.
+#[component]
+pub fn QueryError() -> impl IntoView {
+    let query = use_query_map();
+    move || {
+        query.read().get("error").map(|e| {
+            view! {
+                <div class="error" role="alert">
+                    {e}
+                </div>
+            }
+        })
+    }
+}
+
+/// The message for one field, beside its input.
+#[component]
+pub fn FieldMsg(error: Signal<Option<AppError>>, #[prop(into)] field: String) -> impl IntoView {
+    move || {
+        error.get().and_then(|e| e.field(&field)).map(|m| {
+            view! { <span class="field-error">{m}</span> }
+        })
+    }
+}
+
+/// Previous / next links for a server-side page, keeping the other query parameters.
+#[component]
+pub fn Pager<T: Clone + Send + Sync + 'static>(page: Page<T>, base: String) -> impl IntoView {
+    let sep = if base.contains('?') { "&" } else { "?" };
+    let prev = (page.offset > 0)
+        .then(|| format!("{base}{sep}offset={}", (page.offset - page.limit).max(0)));
+    let next = (page.offset + page.limit < page.total)
+        .then(|| format!("{base}{sep}offset={}", page.offset + page.limit));
+    let shown_to = (page.offset + page.items.len() as i64).min(page.total);
+    view! {
+        <div class="pager">
+            <span>
+                {format!("{}–{} of {}", if page.total == 0 { 0 } else { page.offset + 1 }, shown_to, page.total)}
+            </span>
+            {prev.map(|h| view! { <a href=h rel="prev">"← Previous"</a> })}
+            {next.map(|h| view! { <a href=h rel="next">"Next →"</a> })}
+        </div>
+    }
+}
+
+/// Shown for an unknown path.
+#[component]
+pub fn NotFound() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    {
+        if let Some(resp) = use_context::<leptos_axum::ResponseOptions>() {
+            resp.set_status(http::StatusCode::NOT_FOUND);
+        }
+    }
+    view! {
+        <main>
+            <h1>"Not found"</h1>
+            <p>
+                <a href="/">"Back to the data map"</a>
+            </p>
+        </main>
+    }
+}

@@ -1,0 +1,442 @@
+//! The queue list (home, later the data map), a queue's page, and the create / edit form.
+
+use super::layout::{current_user, ErrorBox, FieldMsg, Pager, QueryError};
+use crate::api::console::{
+    get_queue, list_queues, queue_form_options, AppError, CreateQueue, QueueChoices, QueueForm,
+    UpdateQueue,
+};
+use crate::domain::{default_topic, format_millis, ActiveSide, DataFormat, QueueFilter, QueueView};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::{use_params_map, use_query_map};
+use strum::VariantArray;
+
+/// Home: every queue, filtered and paged on the server.
+#[component]
+pub fn HomePage() -> impl IntoView {
+    let query = use_query_map();
+    let filter = move || {
+        let q = query.read();
+        QueueFilter {
+            q: q.get("q"),
+            project: q.get("project"),
+            cluster: q.get("cluster"),
+            offset: q.get("offset").and_then(|o| o.parse().ok()),
+            limit: Some(50),
+        }
+    };
+    let page = Resource::new(filter, list_queues);
+    view! {
+        <Title text="Data map · Watershed" />
+        <div class="page-head">
+            <h1>"Data map"</h1>
+            <a class="button" href="/queues/new">
+                "New queue"
+            </a>
+        </div>
+        <form method="get" action="/" class="search">
+            <input
+                type="search"
+                name="q"
+                placeholder="Search queues by name, project, description, tag or owner"
+                value=move || query.read().get("q").unwrap_or_default()
+                aria-label="Search queues"
+            />
+            <button type="submit">"Search"</button>
+        </form>
+        <Suspense fallback=|| view! { <p class="loading">"Loading queues…"</p> }>
+            {move || Suspend::new(async move {
+                match page.await {
+                    Ok(p) => {
+                        let f = filter();
+                        let base = format!("/?q={}", f.q.unwrap_or_default());
+                        view! { <QueueTable page=p base /> }.into_any()
+                    }
+                    Err(e) => view! { <ErrorBox error=e /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// A table of queues with a pager.
+#[component]
+pub fn QueueTable(page: crate::domain::Page<QueueView>, base: String) -> impl IntoView {
+    if page.items.is_empty() {
+        return view! { <p class="empty">"No queues match."</p> }.into_any();
+    }
+    let rows = page
+        .items
+        .iter()
+        .map(|q| {
+            let href = format!("/queues/{}/{}", q.project, q.name);
+            let tags = q
+                .tags
+                .iter()
+                .map(|t| view! { <span class="tag">{t.clone()}</span> })
+                .collect_view();
+            view! {
+                <tr>
+                    <td>
+                        <a href=href class="queue-link">
+                            <span class="project">{q.project.clone()}</span>
+                            " / "
+                            <strong>{q.name.clone()}</strong>
+                        </a>
+                        <div class="muted small">{q.description.clone()}</div>
+                    </td>
+                    <td>{tags}</td>
+                    <td>{q.owner.clone()}</td>
+                    <td>{q.active_cluster().to_string()}</td>
+                    <td>{q.data_format.to_string()}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <table class="list">
+            <thead>
+                <tr>
+                    <th>"Queue"</th>
+                    <th>"Tags"</th>
+                    <th>"Owner"</th>
+                    <th>"Active cluster"</th>
+                    <th>"Format"</th>
+                </tr>
+            </thead>
+            <tbody>{rows}</tbody>
+        </table>
+        <Pager page base />
+    }
+    .into_any()
+}
+
+fn route_queue() -> (String, String) {
+    let params = use_params_map();
+    let p = params.read_untracked();
+    (
+        p.get("project").unwrap_or_default(),
+        p.get("name").unwrap_or_default(),
+    )
+}
+
+/// One queue's page.
+#[component]
+pub fn QueuePage() -> impl IntoView {
+    let params = use_params_map();
+    let queue = Resource::new(
+        move || {
+            let p = params.read();
+            (
+                p.get("project").unwrap_or_default(),
+                p.get("name").unwrap_or_default(),
+            )
+        },
+        |(project, name)| get_queue(project, name),
+    );
+    view! {
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match queue.await {
+                    Ok(q) => view! { <QueueDetail q /> }.into_any(),
+                    Err(e) => view! { <ErrorBox error=e /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn QueueDetail(q: QueueView) -> impl IntoView {
+    let title = format!("{}/{} · Watershed", q.project, q.name);
+    let edit = format!("/queues/{}/{}/edit", q.project, q.name);
+    let tags = q
+        .tags
+        .iter()
+        .map(|t| view! { <span class="tag">{t.clone()}</span> })
+        .collect_view();
+    let active = q.active_cluster().to_string();
+    view! {
+        <Title text=title />
+        <div class="page-head">
+            <h1>
+                <a href=format!("/projects/{}", q.project)>{q.project.clone()}</a>
+                " / "
+                {q.name.clone()}
+            </h1>
+            <a class="button" href=edit>
+                "Edit"
+            </a>
+        </div>
+        <p>{q.description.clone()}</p>
+        <p>{tags}</p>
+        <dl class="facts">
+            <dt>"Owner"</dt>
+            <dd>{q.owner.clone()}</dd>
+            <dt>"Physical topic"</dt>
+            <dd>
+                <code>{q.topic.clone()}</code>
+            </dd>
+            <dt>"Primary cluster"</dt>
+            <dd>
+                <a href=format!("/clusters/{}", q.primary_cluster)>{q.primary_cluster.clone()}</a>
+            </dd>
+            <dt>"Backup cluster"</dt>
+            <dd>
+                {match q.backup_cluster.clone() {
+                    Some(b) => view! { <a href=format!("/clusters/{b}")>{b.clone()}</a> }.into_any(),
+                    None => view! { <span class="muted">"none"</span> }.into_any(),
+                }}
+            </dd>
+            <dt>"Active side"</dt>
+            <dd>{format!("{} ({active})", q.active_side)}</dd>
+            <dt>"Partitions"</dt>
+            <dd>{q.partitions}</dd>
+            <dt>"Retention"</dt>
+            <dd>{format!("{} hours", q.retention_hours)}</dd>
+            <dt>"Data format"</dt>
+            <dd>{q.data_format.to_string()}</dd>
+            <dt>"Created"</dt>
+            <dd>{format_millis(q.created_at)}</dd>
+            <dt>"Updated"</dt>
+            <dd>{format_millis(q.updated_at)}</dd>
+        </dl>
+    }
+}
+
+/// Create a queue.
+#[component]
+pub fn QueueNewPage() -> impl IntoView {
+    let query = use_query_map();
+    let options = Resource::new(|| (), |_| queue_form_options());
+    view! {
+        <Title text="New queue · Watershed" />
+        <h1>"New queue"</h1>
+        <QueryError />
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                let user = current_user().await;
+                match options.await {
+                    Ok(options) => {
+                        let initial = QueueForm {
+                            project: query.read_untracked().get("project").unwrap_or_default(),
+                            owner: user.map(|u| u.username).unwrap_or_default(),
+                            partitions: "6".into(),
+                            retention_hours: "168".into(),
+                            ..Default::default()
+                        };
+                        view! { <QueueFormView initial options edit=None /> }.into_any()
+                    }
+                    Err(e) => view! { <ErrorBox error=e /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// Edit a queue.
+#[component]
+pub fn QueueEditPage() -> impl IntoView {
+    let (project, name) = route_queue();
+    let data = Resource::new(
+        move || (project.clone(), name.clone()),
+        |(p, n)| async move { Ok::<_, AppError>((get_queue(p, n).await?, queue_form_options().await?)) },
+    );
+    view! {
+        <Title text="Edit queue · Watershed" />
+        <h1>"Edit queue"</h1>
+        <QueryError />
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Ok((q, options)) => {
+                        let i = q.to_input();
+                        let initial = QueueForm {
+                            project: i.project,
+                            name: i.name,
+                            description: i.description,
+                            owner: i.owner,
+                            tags: i.tags.join(", "),
+                            partitions: i.partitions.to_string(),
+                            retention_hours: i.retention_hours.to_string(),
+                            data_format: i.data_format,
+                            primary_cluster: i.primary_cluster,
+                            backup_cluster: i.backup_cluster.unwrap_or_default(),
+                            active_side: i.active_side,
+                            topic: i.topic.unwrap_or_default(),
+                        };
+                        let edit = Some((q.project.clone(), q.name.clone()));
+                        view! { <QueueFormView initial options edit /> }.into_any()
+                    }
+                    Err(e) => view! { <ErrorBox error=e /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// The queue form, for create (no `edit`) or edit (the queue's current project and name).
+#[component]
+fn QueueFormView(
+    initial: QueueForm,
+    options: QueueChoices,
+    edit: Option<(String, String)>,
+) -> impl IntoView {
+    match edit {
+        None => {
+            let action = ServerAction::<CreateQueue>::new();
+            let error = Signal::derive(move || action.value().get().and_then(|r| r.err()));
+            view! {
+                <ActionForm action attr:class="card form">
+                    <QueueFields initial options error />
+                    <button type="submit">"Create queue"</button>
+                </ActionForm>
+            }
+            .into_any()
+        }
+        Some((orig_project, orig_name)) => {
+            let action = ServerAction::<UpdateQueue>::new();
+            let error = Signal::derive(move || action.value().get().and_then(|r| r.err()));
+            view! {
+                <ActionForm action attr:class="card form">
+                    <input type="hidden" name="orig_project" value=orig_project />
+                    <input type="hidden" name="orig_name" value=orig_name />
+                    <QueueFields initial options error />
+                    <button type="submit">"Save queue"</button>
+                </ActionForm>
+            }
+            .into_any()
+        }
+    }
+}
+
+fn select_options(
+    values: Vec<String>,
+    selected: String,
+    blank: Option<&'static str>,
+) -> impl IntoView {
+    let blank = blank.map(|b| view! { <option value="" selected=selected.is_empty()>{b}</option> });
+    let rest = values
+        .into_iter()
+        .map(|v| {
+            let sel = v == selected;
+            view! { <option value=v.clone() selected=sel>{v.clone()}</option> }
+        })
+        .collect_view();
+    (blank, rest)
+}
+
+#[component]
+fn QueueFields(
+    initial: QueueForm,
+    options: QueueChoices,
+    error: Signal<Option<AppError>>,
+) -> impl IntoView {
+    // The topic preview updates as the user types: this is what hydration brings.
+    let (project, set_project) = signal(initial.project.clone());
+    let (name, set_name) = signal(initial.name.clone());
+    let (topic, set_topic) = signal(initial.topic.clone());
+    let preview = move || {
+        let t = topic.get();
+        if t.trim().is_empty() {
+            default_topic(&project.get(), &name.get())
+        } else {
+            t
+        }
+    };
+    let formats: Vec<String> = DataFormat::VARIANTS.iter().map(|f| f.to_string()).collect();
+    let sides: Vec<String> = ActiveSide::VARIANTS.iter().map(|s| s.to_string()).collect();
+    let data_format = if initial.data_format.is_empty() {
+        "json".to_string()
+    } else {
+        initial.data_format.clone()
+    };
+    let active_side = if initial.active_side.is_empty() {
+        "primary".to_string()
+    } else {
+        initial.active_side.clone()
+    };
+    view! {
+        <div class="error" role="alert" class:hidden=move || error.get().is_none()>
+            {move || error.get().map(|e| e.message)}
+        </div>
+        <label>
+            "Project"
+            <select
+                name="form[project]"
+                required
+                on:change=move |ev| set_project.set(event_target_value(&ev))
+            >
+                {select_options(options.projects.clone(), initial.project.clone(), Some("— choose —"))}
+            </select>
+            <FieldMsg error field="project" />
+        </label>
+        <label>
+            "Queue name"
+            <input
+                name="form[name]"
+                value=initial.name.clone()
+                required
+                placeholder="orders-events"
+                on:input=move |ev| set_name.set(event_target_value(&ev))
+            />
+            <FieldMsg error field="name" />
+        </label>
+        <label class="wide">
+            "Description" <textarea name="form[description]" rows="3">{initial.description.clone()}</textarea>
+            <FieldMsg error field="description" />
+        </label>
+        <label>
+            "Owner" <input name="form[owner]" value=initial.owner.clone() />
+            <FieldMsg error field="owner" />
+        </label>
+        <label>
+            "Tags (comma-separated)" <input name="form[tags]" value=initial.tags.clone() placeholder="pii, orders" />
+            <FieldMsg error field="tags" />
+        </label>
+        <label>
+            "Partitions" <input name="form[partitions]" value=initial.partitions.clone() inputmode="numeric" />
+            <FieldMsg error field="partitions" />
+        </label>
+        <label>
+            "Retention (hours)"
+            <input name="form[retention_hours]" value=initial.retention_hours.clone() inputmode="numeric" />
+            <FieldMsg error field="retention_hours" />
+        </label>
+        <label>
+            "Data format"
+            <select name="form[data_format]">{select_options(formats, data_format, None)}</select>
+            <FieldMsg error field="data_format" />
+        </label>
+        <label>
+            "Primary cluster"
+            <select name="form[primary_cluster]" required>
+                {select_options(options.clusters.clone(), initial.primary_cluster.clone(), Some("— choose —"))}
+            </select>
+            <FieldMsg error field="primary_cluster" />
+        </label>
+        <label>
+            "Backup cluster"
+            <select name="form[backup_cluster]">
+                {select_options(options.clusters.clone(), initial.backup_cluster.clone(), Some("none"))}
+            </select>
+            <FieldMsg error field="backup_cluster" />
+        </label>
+        <label>
+            "Active side" <select name="form[active_side]">{select_options(sides, active_side, None)}</select>
+            <FieldMsg error field="active_side" />
+        </label>
+        <label class="wide">
+            "Physical topic (empty: project.queue)"
+            <input
+                name="form[topic]"
+                value=initial.topic.clone()
+                on:input=move |ev| set_topic.set(event_target_value(&ev))
+            />
+            <FieldMsg error field="topic" />
+            <span class="muted small">
+                "Clients will use topic " <code data-testid="topic-preview">{preview}</code>
+            </span>
+        </label>
+    }
+}

@@ -1,0 +1,258 @@
+//! The console over HTTP: sign-in, server-rendered pages, server functions as plain forms.
+
+use crate::harness::{spawn_app, Backend, ADMIN_PASSWORD};
+use crate::on_both_backends;
+use reqwest::StatusCode;
+use server_fn::ServerFn;
+use watershed::api::console::{CreateProject, Login, Logout};
+use watershed::domain::Role;
+
+on_both_backends!(
+    signing_in_sets_an_http_only_session_cookie,
+    a_wrong_password_is_refused_and_repeated_attempts_are_throttled,
+    pages_need_a_signed_in_user,
+    the_home_page_lists_queues_server_side,
+    a_plain_form_post_creates_and_redirects,
+    a_viewer_is_refused_through_the_console,
+);
+
+async fn signing_in_sets_an_http_only_session_cookie(b: Backend) {
+    let app = spawn_app(b).await;
+    let c = app.client();
+    let r = c
+        .post(app.url(Login::url()))
+        .header("accept", "text/html")
+        .form(&[("username", "admin"), ("password", ADMIN_PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FOUND);
+    assert_eq!(r.headers()["location"], "/");
+    let cookie = r.headers()["set-cookie"].to_str().unwrap().to_string();
+    assert!(cookie.starts_with("watershed_session="), "{cookie}");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
+    let me: serde_json::Value = c
+        .get(app.url("/api/v1/me"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["username"], "admin");
+    assert_eq!(me["role"], "admin");
+
+    let r = c
+        .post(app.url(Logout::url()))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["location"], "/login");
+    assert_eq!(
+        c.get(app.url("/api/v1/me")).send().await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+async fn a_wrong_password_is_refused_and_repeated_attempts_are_throttled(b: Backend) {
+    let app = spawn_app(b).await;
+    let c = app.client();
+    let mut last = None;
+    for _ in 0..11 {
+        let r = c
+            .post(app.url(Login::url()))
+            .header("accept", "text/html")
+            .form(&[("username", "admin"), ("password", "wrong")])
+            .send()
+            .await
+            .unwrap();
+        assert!(r.headers().get("set-cookie").is_none());
+        last = Some(r.headers()["location"].to_str().unwrap().to_string());
+    }
+    let location = last.unwrap();
+    assert!(location.starts_with("/login?error="), "{location}");
+    assert!(location.contains("too+many+attempts"), "{location}");
+    // Even the right password is refused while throttled.
+    let r = c
+        .post(app.url(Login::url()))
+        .header("accept", "text/html")
+        .form(&[("username", "admin"), ("password", ADMIN_PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert!(r.headers().get("set-cookie").is_none());
+}
+
+async fn pages_need_a_signed_in_user(b: Backend) {
+    let app = spawn_app(b).await;
+    let r = app.client().get(app.url("/")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(r.headers()["location"], "/login");
+    let r = app
+        .client()
+        .get(app.url("/queues/shop/orders"))
+        .header("cookie", "watershed_session=forged")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.headers()["location"],
+        "/login",
+        "a forged cookie is not a session"
+    );
+    let login = app
+        .client()
+        .get(app.url("/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(login.contains("name=\"password\""));
+}
+
+async fn signed_in(app: &crate::harness::TestApp, user: &str, password: &str) -> reqwest::Client {
+    let c = app.client();
+    let r = c
+        .post(app.url(Login::url()))
+        .header("accept", "text/html")
+        .form(&[("username", user), ("password", password)])
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        r.headers().get("set-cookie").is_some(),
+        "sign-in failed for {user}"
+    );
+    c
+}
+
+async fn the_home_page_lists_queues_server_side(b: Backend) {
+    let app = spawn_app(b).await;
+    let admin = watershed::domain::UserView {
+        id: 1,
+        username: "admin".into(),
+        role: Role::Admin,
+    };
+    watershed::server::demo::seed(app.store(), &app.state.secrets, &admin, 120, false)
+        .await
+        .unwrap();
+    let c = signed_in(&app, "admin", ADMIN_PASSWORD).await;
+    let html = c
+        .get(app.url("/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("Data map"));
+    assert!(html.contains("1–50 of 120"), "server-side paging");
+    assert!(
+        html.contains("/pkg/watershed.js"),
+        "the hydration script is linked"
+    );
+    let page3 = c
+        .get(app.url("/?offset=100"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page3.contains("101–120 of 120"));
+    let found = c
+        .get(app.url("/?q=refunds-dlq"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(found.contains("refunds-dlq"));
+    assert!(!found.contains("orders-events"));
+}
+
+async fn a_plain_form_post_creates_and_redirects(b: Backend) {
+    let app = spawn_app(b).await;
+    let c = signed_in(&app, "admin", ADMIN_PASSWORD).await;
+    let r = c
+        .post(app.url(CreateProject::url()))
+        .header("accept", "text/html")
+        .header("referer", "/projects/new")
+        .form(&[
+            ("name", "lab"),
+            ("description", "A lab"),
+            ("owners", ""),
+            ("members", ""),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FOUND);
+    assert_eq!(r.headers()["location"], "/projects/lab");
+    let r = c
+        .post(app.url(CreateProject::url()))
+        .header("accept", "text/html")
+        .header("referer", "/projects/new")
+        .form(&[
+            ("name", "Bad Name"),
+            ("description", ""),
+            ("owners", "nobody-here"),
+            ("members", ""),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let location = r.headers()["location"].to_str().unwrap().to_string();
+    assert!(
+        location.starts_with("/projects/new?error=name%3A"),
+        "{location}"
+    );
+    let page = c
+        .get(app.url(&location))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("name: must start with a lowercase letter"),
+        "the page shows the error"
+    );
+}
+
+async fn a_viewer_is_refused_through_the_console(b: Backend) {
+    let app = spawn_app(b).await;
+    watershed::server::services::accounts::create_user(
+        app.store(),
+        None,
+        "vic",
+        "password-123",
+        Role::Viewer,
+    )
+    .await
+    .unwrap();
+    let c = signed_in(&app, "vic", "password-123").await;
+    let r = c
+        .post(app.url(CreateProject::url()))
+        .form(&[
+            ("name", "viewer-project"),
+            ("description", ""),
+            ("owners", ""),
+            ("members", ""),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(!r.status().is_success());
+    let body = r.text().await.unwrap();
+    assert!(body.contains("can only read"), "{body}");
+    assert!(app.store().list_projects().await.unwrap().is_empty());
+}

@@ -1,0 +1,191 @@
+//! `spawn_app()` on a fresh database and port 0, and a macro that runs a test on both backends.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use watershed::domain::{Role, UserView};
+use watershed::server::crypto::SecretBox;
+use watershed::server::db::{self, Store};
+use watershed::server::services::accounts;
+use watershed::server::state::AppState;
+
+/// Which database a test runs on.
+#[derive(Clone, Copy, Debug)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Runs each listed `async fn(Backend)` as two tests: `sqlite` and `postgres`.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name($crate::harness::Backend::Sqlite).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if $crate::harness::postgres_url().is_none() {
+                    eprintln!("skipped: WATERSHED_TEST_POSTGRES_URL is not set");
+                    return;
+                }
+                super::$name($crate::harness::Backend::Postgres).await
+            }
+        }
+    )*};
+}
+
+pub fn postgres_url() -> Option<String> {
+    std::env::var("WATERSHED_TEST_POSTGRES_URL")
+        .ok()
+        .filter(|s| !s.is_empty())
+}
+
+/// A fresh, migrated database. Keeps its temporary directory alive.
+pub struct TestDb {
+    pub store: Arc<dyn Store>,
+    _dir: tempfile::TempDir,
+}
+
+static PG_CLEANUP: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
+
+pub async fn fresh_db(backend: Backend) -> TestDb {
+    let dir = tempfile::tempdir().unwrap();
+    let url = match backend {
+        Backend::Sqlite => format!("sqlite://{}", dir.path().join("test.db").display()),
+        Backend::Postgres => {
+            let admin_url = postgres_url().expect("postgres url");
+            use sqlx::Connection;
+            let mut admin = sqlx::PgConnection::connect(&admin_url)
+                .await
+                .expect("connect to test postgres");
+            // Databases left by earlier runs are dropped once per test process.
+            PG_CLEANUP
+                .get_or_init(|| async {
+                    let mut c = sqlx::PgConnection::connect(&admin_url).await.unwrap();
+                    let old: Vec<(String,)> = sqlx::query_as(
+                        "SELECT datname FROM pg_database WHERE datname LIKE 'ws_test_%'",
+                    )
+                    .fetch_all(&mut c)
+                    .await
+                    .unwrap();
+                    for (name,) in old {
+                        let _ = sqlx::query(&format!(
+                            "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+                        ))
+                        .execute(&mut c)
+                        .await;
+                    }
+                })
+                .await;
+            let name = format!(
+                "ws_test_{}",
+                accounts::random_token()
+                    .to_lowercase()
+                    .replace(['-', '_'], "")[..16]
+                    .to_string()
+            );
+            sqlx::query(&format!("CREATE DATABASE \"{name}\""))
+                .execute(&mut admin)
+                .await
+                .unwrap();
+            replace_db_name(&admin_url, &name)
+        }
+    };
+    let store = db::connect(&url).await.expect("open test database");
+    store.migrate().await.expect("migrate");
+    TestDb { store, _dir: dir }
+}
+
+/// `postgres://u@h:p/db?x` with `db` replaced.
+fn replace_db_name(url: &str, name: &str) -> String {
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
+    let scheme_end = base.find("://").map_or(0, |i| i + 3);
+    let path_start = base[scheme_end..].find('/').map(|i| i + scheme_end);
+    let host = path_start.map_or(base, |i| &base[..i]);
+    match query {
+        Some(q) => format!("{host}/{name}?{q}"),
+        None => format!("{host}/{name}"),
+    }
+}
+
+pub const ADMIN_PASSWORD: &str = "admin-password-1";
+
+/// A running server on a fresh database.
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub db: TestDb,
+    pub state: AppState,
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    pub fn store(&self) -> &dyn Store {
+        self.db.store.as_ref()
+    }
+
+    /// A client that keeps cookies and does not follow redirects.
+    pub fn client(&self) -> reqwest::Client {
+        reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap()
+    }
+
+    /// Adds a user with a role and returns a personal API token for them.
+    pub async fn token_for(&self, username: &str, role: Role) -> String {
+        let id = accounts::create_user(self.store(), None, username, "password-123", role)
+            .await
+            .unwrap();
+        let user = UserView {
+            id,
+            username: username.into(),
+            role,
+        };
+        accounts::create_api_token(self.store(), &user, "tests")
+            .await
+            .unwrap()
+    }
+}
+
+pub async fn spawn_app(backend: Backend) -> TestApp {
+    let db = fresh_db(backend).await;
+    accounts::ensure_admin(db.store.as_ref(), Some(ADMIN_PASSWORD))
+        .await
+        .unwrap();
+    let options = leptos::prelude::LeptosOptions::builder()
+        .output_name("watershed")
+        .site_root("target/site")
+        .build();
+    let state = AppState::new(
+        db.store.clone(),
+        SecretBox::from_bytes(&[42; 32]).unwrap(),
+        options,
+        false,
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let router = watershed::server::web::router(state.clone());
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    TestApp { addr, db, state }
+}
+
+#[test]
+fn a_postgres_url_gets_its_database_replaced() {
+    assert_eq!(
+        replace_db_name("postgres://u@h:5432/postgres", "x"),
+        "postgres://u@h:5432/x"
+    );
+    assert_eq!(
+        replace_db_name("postgres://u@h/test?sslmode=disable", "x"),
+        "postgres://u@h/x?sslmode=disable"
+    );
+    assert_eq!(replace_db_name("postgres://u@h", "x"), "postgres://u@h/x");
+}
