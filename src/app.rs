@@ -13,7 +13,7 @@ use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::{
     components::{ParentRoute, Route, Router, Routes},
-    path,
+    path, SsrMode,
 };
 
 /// The document around the app, rendered on the server only.
@@ -35,7 +35,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
-/// The console.
+/// The console. Pages stream in order, so every page is complete HTML without JavaScript.
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
@@ -45,20 +45,20 @@ pub fn App() -> impl IntoView {
         <Title text="Watershed" />
         <Router>
             <Routes fallback=|| view! { <NotFound /> }>
-                <Route path=path!("/login") view=LoginPage />
+                <Route path=path!("/login") view=LoginPage ssr=SsrMode::InOrder />
                 <ParentRoute path=path!("") view=Layout>
-                    <Route path=path!("") view=HomePage />
-                    <Route path=path!("projects") view=ProjectsPage />
-                    <Route path=path!("projects/new") view=ProjectNewPage />
-                    <Route path=path!("projects/:name") view=ProjectPage />
-                    <Route path=path!("clusters") view=ClustersPage />
-                    <Route path=path!("clusters/new") view=ClusterNewPage />
-                    <Route path=path!("clusters/:name") view=ClusterPage />
-                    <Route path=path!("clusters/:name/edit") view=ClusterEditPage />
-                    <Route path=path!("queues/new") view=QueueNewPage />
-                    <Route path=path!("queues/:project/:name") view=QueuePage />
-                    <Route path=path!("queues/:project/:name/edit") view=QueueEditPage />
-                    <Route path=path!("audit") view=AuditPage />
+                    <Route path=path!("") view=HomePage ssr=SsrMode::InOrder />
+                    <Route path=path!("projects") view=ProjectsPage ssr=SsrMode::InOrder />
+                    <Route path=path!("projects/new") view=ProjectNewPage ssr=SsrMode::InOrder />
+                    <Route path=path!("projects/:name") view=ProjectPage ssr=SsrMode::InOrder />
+                    <Route path=path!("clusters") view=ClustersPage ssr=SsrMode::InOrder />
+                    <Route path=path!("clusters/new") view=ClusterNewPage ssr=SsrMode::InOrder />
+                    <Route path=path!("clusters/:name") view=ClusterPage ssr=SsrMode::InOrder />
+                    <Route path=path!("clusters/:name/edit") view=ClusterEditPage ssr=SsrMode::InOrder />
+                    <Route path=path!("queues/new") view=QueueNewPage ssr=SsrMode::InOrder />
+                    <Route path=path!("queues/:project/:name") view=QueuePage ssr=SsrMode::InOrder />
+                    <Route path=path!("queues/:project/:name/edit") view=QueueEditPage ssr=SsrMode::InOrder />
+                    <Route path=path!("audit") view=AuditPage ssr=SsrMode::InOrder />
                 </ParentRoute>
             </Routes>
         </Router>

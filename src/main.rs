@@ -36,7 +36,8 @@ async fn main() -> anyhow::Result<()> {
         Command::User(cmd) => user(store.as_ref(), cmd).await,
         Command::Demo(args) => {
             let secrets = SecretBox::load(cli.common.secret_key.as_deref(), &cli.common.data_dir)?;
-            demo::seed(store.as_ref(), &secrets, &system(), args.queues, true).await?;
+            let actor = demo_actor(store.as_ref()).await?;
+            demo::seed(store.as_ref(), &secrets, &actor, args.queues, true).await?;
             println!("seeded {} demo queues", args.queues);
             Ok(())
         }
@@ -54,13 +55,14 @@ async fn open(common: &Common) -> anyhow::Result<Arc<dyn Store>> {
     Ok(store)
 }
 
-/// The actor for command-line and start-up changes.
-fn system() -> UserView {
-    UserView {
-        id: 0,
-        username: "system".into(),
-        role: Role::Admin,
-    }
+/// Demo data is created in the name of the first admin, who becomes an owner of every demo project.
+async fn demo_actor(store: &dyn Store) -> anyhow::Result<UserView> {
+    store
+        .list_users()
+        .await?
+        .into_iter()
+        .find(|u| u.role == Role::Admin)
+        .context("no admin account: start `watershed serve` once, or add one with `watershed user add NAME --role admin`")
 }
 
 async fn serve(common: &Common, store: Arc<dyn Store>, args: ServeArgs) -> anyhow::Result<()> {
@@ -71,7 +73,8 @@ async fn serve(common: &Common, store: Arc<dyn Store>, args: ServeArgs) -> anyho
         println!("\n  Created the first account: admin / {password}\n  (shown once; change it with `watershed user set-password admin`)\n");
     }
     if args.seed_demo && store.list_projects().await?.is_empty() {
-        demo::seed(store.as_ref(), &secrets, &system(), 50, false).await?;
+        let actor = demo_actor(store.as_ref()).await?;
+        demo::seed(store.as_ref(), &secrets, &actor, 50, false).await?;
         tracing::info!("seeded the demo dataset");
     }
     let options = LeptosOptions::builder()

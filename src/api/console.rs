@@ -2,8 +2,8 @@
 //! (JavaScript-off) form post redirects to where the user should land next.
 
 use crate::domain::{
-    AuditEntry, AuditFilter, ClusterInput, ClusterView, FieldError, Page, ProjectInput,
-    ProjectView, QueueFilter, QueueInput, QueueView, UserView,
+    AuditEntry, AuditFilter, ClusterInput, ClusterView, FieldError, Page, ProjectView, QueueFilter,
+    QueueInput, QueueView, UserView,
 };
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -460,7 +460,7 @@ pub async fn create_project(
 ) -> Result<ProjectView, AppError> {
     let call = Call::new().await?;
     let result = async {
-        let input = ProjectInput {
+        let input = crate::domain::ProjectInput {
             name,
             description,
             owners: vec![owners],

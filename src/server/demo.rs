@@ -261,7 +261,9 @@ pub async fn seed(
                 let (name, description, tags) = queue_at(i / project_ids.len());
                 let (project_id, project, owner) = project_ids[i % project_ids.len()].clone();
                 let primary = cluster_ids[i % cluster_ids.len()];
-                let backup = (i % 3 == 0).then(|| cluster_ids[(i + 1) % cluster_ids.len()]);
+                let backup = i
+                    .is_multiple_of(3)
+                    .then(|| cluster_ids[(i + 1) % cluster_ids.len()]);
                 QueueRow {
                     project_id,
                     topic: format!("{project}.{name}"),

@@ -79,13 +79,13 @@ pub async fn fresh_db(backend: Backend) -> TestDb {
                     }
                 })
                 .await;
-            let name = format!(
-                "ws_test_{}",
-                accounts::random_token()
-                    .to_lowercase()
-                    .replace(['-', '_'], "")[..16]
-                    .to_string()
-            );
+            let suffix: String = accounts::random_token()
+                .to_lowercase()
+                .chars()
+                .filter(char::is_ascii_alphanumeric)
+                .take(16)
+                .collect();
+            let name = format!("ws_test_{suffix}");
             sqlx::query(&format!("CREATE DATABASE \"{name}\""))
                 .execute(&mut admin)
                 .await
