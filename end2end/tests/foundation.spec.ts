@@ -52,6 +52,9 @@ test('a bad queue name is refused with the field named', async ({ page }, info) 
   await page.click('button:has-text("Create queue")');
   await expect(page.getByRole('alert').filter({ hasText: 'name: must start with a lowercase letter' })).toBeVisible();
   await expect(page).toHaveURL(/\/queues\/new/);
+  // The message also stands beside the field itself.
+  await expect(page.locator('label', { has: page.locator('input[name="form[name]"]') }).locator('.field-error'))
+    .toHaveText('must start with a lowercase letter');
 });
 
 test('a viewer is refused every change in the console', async ({ page }, info) => {

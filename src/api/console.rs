@@ -20,14 +20,6 @@ pub struct AppError {
 }
 
 impl AppError {
-    /// The message for one field, to show beside its input.
-    pub fn field(&self, name: &str) -> Option<String> {
-        self.fields
-            .iter()
-            .find(|f| f.field == name)
-            .map(|f| f.message.clone())
-    }
-
     fn plain(status: u16, message: impl Into<String>) -> Self {
         Self {
             status,
@@ -264,7 +256,7 @@ mod ssr {
                         .get(http::header::REFERER)
                         .and_then(|v| v.to_str().ok())
                         .unwrap_or("/");
-                    leptos_axum::redirect(&with_error(back, &e.message));
+                    leptos_axum::redirect(&with_error(back, e));
                 }
                 Err(_) => {}
             }
@@ -272,14 +264,20 @@ mod ssr {
         }
     }
 
-    /// `url` with its `error` query parameter replaced by `message`.
-    pub fn with_error(url: &str, message: &str) -> String {
+    /// `url` with its `error` and `field_error` query parameters replaced by `error`'s.
+    pub fn with_error(url: &str, error: &AppError) -> String {
         let (path, query) = url.split_once('?').unwrap_or((url, ""));
         let mut pairs: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes())
-            .filter(|(k, _)| k != "error")
+            .filter(|(k, _)| k != "error" && k != "field_error")
             .map(|(k, v)| (k.into_owned(), v.into_owned()))
             .collect();
-        pairs.push(("error".into(), message.into()));
+        pairs.push(("error".into(), error.message.clone()));
+        pairs.extend(
+            error
+                .fields
+                .iter()
+                .map(|f| ("field_error".into(), f.to_string())),
+        );
         let q = form_urlencoded::Serializer::new(String::new())
             .extend_pairs(pairs)
             .finish();
@@ -290,9 +288,14 @@ mod ssr {
     mod tests {
         #[test]
         fn the_error_parameter_is_replaced_not_repeated() {
+            let e = super::AppError {
+                status: 422,
+                message: "name: bad".into(),
+                fields: vec![crate::domain::FieldError::new("name", "bad")],
+            };
             assert_eq!(
-                super::with_error("/a?x=1&error=old", "name: bad"),
-                "/a?x=1&error=name%3A+bad"
+                super::with_error("/a?x=1&error=old&field_error=old", &e),
+                "/a?x=1&error=name%3A+bad&field_error=name%3A+bad"
             );
         }
     }
@@ -329,7 +332,7 @@ pub async fn login(username: String, password: String) -> Result<(), AppError> {
             Ok(())
         }
         Err(e) => {
-            leptos_axum::redirect(&ssr::with_error("/login", &e.message));
+            leptos_axum::redirect(&ssr::with_error("/login", &e));
             Err(e)
         }
     }

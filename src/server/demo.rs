@@ -227,8 +227,10 @@ pub async fn seed(
             (
                 p.id,
                 p.name,
+                // The project's own owner, not the admin who seeded it.
                 p.owners
-                    .first()
+                    .iter()
+                    .find(|o| **o != actor.username)
                     .cloned()
                     .unwrap_or_else(|| actor.username.clone()),
             )
@@ -258,7 +260,7 @@ pub async fn seed(
         let rows: Vec<QueueRow> = (start..end)
             .map(|n| {
                 let i = existing + n;
-                let (name, description, tags) = queue_at(i / project_ids.len());
+                let (name, description, tags) = queue_at(i);
                 let (project_id, project, owner) = project_ids[i % project_ids.len()].clone();
                 let primary = cluster_ids[i % cluster_ids.len()];
                 let backup = i

@@ -1,12 +1,11 @@
 //! Clusters: list, register, edit, and a cluster's page with the queues on it.
 
-use super::layout::{ErrorBox, FieldMsg, QueryError};
+use super::layout::{field_msg, form_field_errors, ErrorBox, QueryError};
 use super::queues::QueueTable;
-use crate::api::console::{
-    get_cluster, list_clusters, AppError, ClusterForm, CreateCluster, UpdateCluster,
-};
+use crate::api::console::{get_cluster, list_clusters, ClusterForm, CreateCluster, UpdateCluster};
 use crate::domain::{format_millis, ClusterKind, ClusterView, SaslMechanism};
 use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 use strum::VariantArray;
@@ -69,16 +68,14 @@ pub fn ClustersPage() -> impl IntoView {
 
 #[component]
 pub fn ClusterNewPage() -> impl IntoView {
-    let action = ServerAction::<CreateCluster>::new();
-    let error = Signal::derive(move || action.value().get().and_then(|r| r.err()));
     view! {
         <Title text="Register cluster · Watershed" />
         <h1>"Register cluster"</h1>
         <QueryError />
-        <ActionForm action attr:class="card form">
-            <ClusterFields initial=ClusterForm::default() error />
+        <form method="post" action=CreateCluster::url() class="card form">
+            <ClusterFields initial=ClusterForm::default() />
             <button type="submit">"Register cluster"</button>
-        </ActionForm>
+        </form>
     }
 }
 
@@ -87,8 +84,6 @@ pub fn ClusterEditPage() -> impl IntoView {
     let params = use_params_map();
     let name = params.read_untracked().get("name").unwrap_or_default();
     let detail = Resource::new(move || name.clone(), |n| get_cluster(n, 0));
-    let action = ServerAction::<UpdateCluster>::new();
-    let error = Signal::derive(move || action.value().get().and_then(|r| r.err()));
     view! {
         <Title text="Edit cluster · Watershed" />
         <h1>"Edit cluster"</h1>
@@ -100,11 +95,11 @@ pub fn ClusterEditPage() -> impl IntoView {
                         let c = d.cluster;
                         let orig = c.name.clone();
                         view! {
-                            <ActionForm action attr:class="card form">
+                            <form method="post" action=UpdateCluster::url() class="card form">
                                 <input type="hidden" name="orig_name" value=orig />
-                                <ClusterFields initial=form_of(&c) error />
+                                <ClusterFields initial=form_of(&c) />
                                 <button type="submit">"Save cluster"</button>
-                            </ActionForm>
+                            </form>
                         }
                             .into_any()
                     }
@@ -129,7 +124,8 @@ fn form_of(c: &ClusterView) -> ClusterForm {
 }
 
 #[component]
-fn ClusterFields(initial: ClusterForm, error: Signal<Option<AppError>>) -> impl IntoView {
+fn ClusterFields(initial: ClusterForm) -> impl IntoView {
+    let errors = form_field_errors();
     let kinds = ClusterKind::VARIANTS
         .iter()
         .map(|k| {
@@ -147,16 +143,13 @@ fn ClusterFields(initial: ClusterForm, error: Signal<Option<AppError>>) -> impl 
         })
         .collect_view();
     view! {
-        <div class="error" role="alert" class:hidden=move || error.get().is_none()>
-            {move || error.get().map(|e| e.message)}
-        </div>
         <label>
             "Name" <input name="form[name]" value=initial.name.clone() required placeholder="kafka-bj-1" />
-            <FieldMsg error field="name" />
+            {field_msg(&errors, "name")}
         </label>
         <label>
             "Kind" <select name="form[kind]">{kinds}</select>
-            <FieldMsg error field="kind" />
+            {field_msg(&errors, "kind")}
         </label>
         <label class="wide">
             "Bootstrap servers"
@@ -166,28 +159,28 @@ fn ClusterFields(initial: ClusterForm, error: Signal<Option<AppError>>) -> impl 
                 required
                 placeholder="broker-1:9092,broker-2:9092"
             />
-            <FieldMsg error field="bootstrap_servers" />
+            {field_msg(&errors, "bootstrap_servers")}
         </label>
         <label>
             "Cloud" <input name="form[cloud]" value=initial.cloud.clone() placeholder="aws, aliyun, on-prem" />
-            <FieldMsg error field="cloud" />
+            {field_msg(&errors, "cloud")}
         </label>
         <label>
             "Region" <input name="form[region]" value=initial.region.clone() placeholder="us-east-1" />
-            <FieldMsg error field="region" />
+            {field_msg(&errors, "region")}
         </label>
         <label>
             "SASL mechanism" <select name="form[sasl_mechanism]">{mechanisms}</select>
-            <FieldMsg error field="sasl_mechanism" />
+            {field_msg(&errors, "sasl_mechanism")}
         </label>
         <label>
             "SASL user name" <input name="form[sasl_username]" value=initial.sasl_username.clone() />
-            <FieldMsg error field="sasl_username" />
+            {field_msg(&errors, "sasl_username")}
         </label>
         <label>
             "SASL password (empty keeps the stored one)"
             <input name="form[sasl_password]" type="password" autocomplete="new-password" />
-            <FieldMsg error field="sasl_password" />
+            {field_msg(&errors, "sasl_password")}
         </label>
     }
 }

@@ -1,7 +1,7 @@
 //! The signed-in frame: header, navigation, and small shared pieces.
 
 use crate::api::console::{AppError, Logout};
-use crate::domain::{Page, UserView};
+use crate::domain::{FieldError, Page, UserView};
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
 use leptos_router::components::{Outlet, Redirect, A};
@@ -40,8 +40,10 @@ pub fn Layout() -> impl IntoView {
 
 #[component]
 fn Header(user: UserView) -> impl IntoView {
-    let (menu_open, set_menu_open) = signal(false);
-    let is_admin = user.role.is_admin();
+    let audit = user
+        .role
+        .is_admin()
+        .then(|| view! { <A href="/audit">"Audit log"</A> });
     view! {
         <header class="top">
             <A href="/" attr:class="brand">
@@ -51,33 +53,43 @@ fn Header(user: UserView) -> impl IntoView {
                 <A href="/">"Data map"</A>
                 <A href="/projects">"Projects"</A>
                 <A href="/clusters">"Clusters"</A>
-                <Show when=move || is_admin>
-                    <A href="/audit">"Audit log"</A>
-                </Show>
+                {audit}
             </nav>
-            <div class="user">
-                <button
-                    type="button"
-                    class="user-button"
-                    data-testid="user-menu"
-                    on:click=move |_| set_menu_open.update(|o| *o = !*o)
-                >
-                    {user.username.clone()}
-                    " · "
-                    {user.role.to_string()}
-                </button>
-                <div class="user-menu" class:open=move || menu_open.get()>
-                    <form method="post" action=Logout::url()>
-                        <button type="submit">"Sign out"</button>
-                    </form>
-                </div>
-                <noscript>
-                    <form method="post" action=Logout::url()>
-                        <button type="submit">"Sign out"</button>
-                    </form>
-                </noscript>
-            </div>
+            <UserMenu
+                label=format!("{} · {}", user.username, user.role)
+                logout=Logout::url().to_string()
+            />
+            <noscript>
+                <form method="post" action=Logout::url()>
+                    <button type="submit" class="link">
+                        "Sign out"
+                    </button>
+                </form>
+            </noscript>
         </header>
+    }
+}
+
+/// The user button and its menu: an island, hydrated in the browser.
+#[island]
+fn UserMenu(label: String, logout: String) -> impl IntoView {
+    let (open, set_open) = signal(false);
+    view! {
+        <div class="user">
+            <button
+                type="button"
+                class="user-button"
+                data-testid="user-menu"
+                on:click=move |_| set_open.update(|o| *o = !*o)
+            >
+                {label}
+            </button>
+            <div class="user-menu" class:open=move || open.get()>
+                <form method="post" action=logout>
+                    <button type="submit">"Sign out"</button>
+                </form>
+            </div>
+        </div>
     }
 }
 
@@ -106,14 +118,27 @@ pub fn QueryError() -> impl IntoView {
     }
 }
 
-/// The message for one field, beside its input.
-#[component]
-pub fn FieldMsg(error: Signal<Option<AppError>>, #[prop(into)] field: String) -> impl IntoView {
-    move || {
-        error.get().and_then(|e| e.field(&field)).map(|m| {
-            view! { <span class="field-error">{m}</span> }
+/// The field errors a refused form post came back with, as `field_error=<field>: <message>`
+/// query parameters.
+pub fn form_field_errors() -> Vec<FieldError> {
+    use_query_map()
+        .read_untracked()
+        .get_all("field_error")
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|e| {
+            let (field, message) = e.split_once(": ")?;
+            Some(FieldError::new(field, message))
         })
-    }
+        .collect()
+}
+
+/// The message for one field, to show beside its input.
+pub fn field_msg(errors: &[FieldError], field: &str) -> impl IntoView {
+    errors
+        .iter()
+        .find(|e| e.field == field)
+        .map(|e| view! { <span class="field-error">{e.message.clone()}</span> })
 }
 
 /// Previous / next links for a server-side page, keeping the other query parameters.

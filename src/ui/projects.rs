@@ -1,10 +1,11 @@
 //! Projects: list, create, and a project's page with its queues.
 
-use super::layout::{ErrorBox, FieldMsg, QueryError};
+use super::layout::{field_msg, form_field_errors, ErrorBox, QueryError};
 use super::queues::QueueTable;
 use crate::api::console::{get_project, list_projects, CreateProject};
 use crate::domain::format_millis;
 use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
@@ -62,34 +63,30 @@ pub fn ProjectsPage() -> impl IntoView {
 
 #[component]
 pub fn ProjectNewPage() -> impl IntoView {
-    let action = ServerAction::<CreateProject>::new();
-    let error = Signal::derive(move || action.value().get().and_then(|r| r.err()));
+    let errors = form_field_errors();
     view! {
         <Title text="New project · Watershed" />
         <h1>"New project"</h1>
         <QueryError />
-        <ActionForm action attr:class="card form">
-            <div class="error" role="alert" class:hidden=move || error.get().is_none()>
-                {move || error.get().map(|e| e.message)}
-            </div>
+        <form method="post" action=CreateProject::url() class="card form">
             <label>
                 "Name" <input name="name" required placeholder="payments" />
-                <FieldMsg error field="name" />
+                {field_msg(&errors, "name")}
             </label>
             <label class="wide">
                 "Description" <textarea name="description" rows="3"></textarea>
-                <FieldMsg error field="description" />
+                {field_msg(&errors, "description")}
             </label>
             <label>
                 "Owners (besides you)" <input name="owners" placeholder="alice, bob" />
-                <FieldMsg error field="owners" />
+                {field_msg(&errors, "owners")}
             </label>
             <label>
                 "Members" <input name="members" placeholder="carol" />
-                <FieldMsg error field="members" />
+                {field_msg(&errors, "members")}
             </label>
             <button type="submit">"Create project"</button>
-        </ActionForm>
+        </form>
     }
 }
 

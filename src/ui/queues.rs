@@ -1,12 +1,15 @@
 //! The queue list (home, later the data map), a queue's page, and the create / edit form.
 
-use super::layout::{current_user, ErrorBox, FieldMsg, Pager, QueryError};
+use super::layout::{current_user, field_msg, form_field_errors, ErrorBox, Pager, QueryError};
 use crate::api::console::{
     get_queue, list_queues, queue_form_options, AppError, CreateQueue, QueueChoices, QueueForm,
     UpdateQueue,
 };
-use crate::domain::{default_topic, format_millis, ActiveSide, DataFormat, QueueFilter, QueueView};
+use crate::domain::{
+    default_topic, format_millis, ActiveSide, DataFormat, FieldError, QueueFilter, QueueView,
+};
 use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 use strum::VariantArray;
@@ -276,37 +279,30 @@ pub fn QueueEditPage() -> impl IntoView {
 }
 
 /// The queue form, for create (no `edit`) or edit (the queue's current project and name).
+/// A plain form: the server answers with a redirect, to the queue or back with the errors.
 #[component]
 fn QueueFormView(
     initial: QueueForm,
     options: QueueChoices,
     edit: Option<(String, String)>,
 ) -> impl IntoView {
-    match edit {
-        None => {
-            let action = ServerAction::<CreateQueue>::new();
-            let error = Signal::derive(move || action.value().get().and_then(|r| r.err()));
-            view! {
-                <ActionForm action attr:class="card form">
-                    <QueueFields initial options error />
-                    <button type="submit">"Create queue"</button>
-                </ActionForm>
-            }
-            .into_any()
-        }
-        Some((orig_project, orig_name)) => {
-            let action = ServerAction::<UpdateQueue>::new();
-            let error = Signal::derive(move || action.value().get().and_then(|r| r.err()));
-            view! {
-                <ActionForm action attr:class="card form">
-                    <input type="hidden" name="orig_project" value=orig_project />
-                    <input type="hidden" name="orig_name" value=orig_name />
-                    <QueueFields initial options error />
-                    <button type="submit">"Save queue"</button>
-                </ActionForm>
-            }
-            .into_any()
-        }
+    let (action, label, hidden) = match edit {
+        None => (CreateQueue::url(), "Create queue", None),
+        Some((orig_project, orig_name)) => (
+            UpdateQueue::url(),
+            "Save queue",
+            Some(view! {
+                <input type="hidden" name="orig_project" value=orig_project />
+                <input type="hidden" name="orig_name" value=orig_name />
+            }),
+        ),
+    };
+    view! {
+        <form method="post" action=action class="card form">
+            {hidden}
+            <QueueFields initial options errors=form_field_errors() />
+            <button type="submit">{label}</button>
+        </form>
     }
 }
 
@@ -326,11 +322,12 @@ fn select_options(
     (blank, rest)
 }
 
-#[component]
+/// The queue's fields: an island, so the topic preview follows what the user types.
+#[island]
 fn QueueFields(
     initial: QueueForm,
     options: QueueChoices,
-    error: Signal<Option<AppError>>,
+    errors: Vec<FieldError>,
 ) -> impl IntoView {
     // The topic preview updates as the user types: this is what hydration brings.
     let (project, set_project) = signal(initial.project.clone());
@@ -357,9 +354,6 @@ fn QueueFields(
         initial.active_side.clone()
     };
     view! {
-        <div class="error" role="alert" class:hidden=move || error.get().is_none()>
-            {move || error.get().map(|e| e.message)}
-        </div>
         <label>
             "Project"
             <select
@@ -369,7 +363,7 @@ fn QueueFields(
             >
                 {select_options(options.projects.clone(), initial.project.clone(), Some("— choose —"))}
             </select>
-            <FieldMsg error field="project" />
+            {field_msg(&errors, "project")}
         </label>
         <label>
             "Queue name"
@@ -380,51 +374,51 @@ fn QueueFields(
                 placeholder="orders-events"
                 on:input=move |ev| set_name.set(event_target_value(&ev))
             />
-            <FieldMsg error field="name" />
+            {field_msg(&errors, "name")}
         </label>
         <label class="wide">
             "Description" <textarea name="form[description]" rows="3">{initial.description.clone()}</textarea>
-            <FieldMsg error field="description" />
+            {field_msg(&errors, "description")}
         </label>
         <label>
             "Owner" <input name="form[owner]" value=initial.owner.clone() />
-            <FieldMsg error field="owner" />
+            {field_msg(&errors, "owner")}
         </label>
         <label>
             "Tags (comma-separated)" <input name="form[tags]" value=initial.tags.clone() placeholder="pii, orders" />
-            <FieldMsg error field="tags" />
+            {field_msg(&errors, "tags")}
         </label>
         <label>
             "Partitions" <input name="form[partitions]" value=initial.partitions.clone() inputmode="numeric" />
-            <FieldMsg error field="partitions" />
+            {field_msg(&errors, "partitions")}
         </label>
         <label>
             "Retention (hours)"
             <input name="form[retention_hours]" value=initial.retention_hours.clone() inputmode="numeric" />
-            <FieldMsg error field="retention_hours" />
+            {field_msg(&errors, "retention_hours")}
         </label>
         <label>
             "Data format"
             <select name="form[data_format]">{select_options(formats, data_format, None)}</select>
-            <FieldMsg error field="data_format" />
+            {field_msg(&errors, "data_format")}
         </label>
         <label>
             "Primary cluster"
             <select name="form[primary_cluster]" required>
                 {select_options(options.clusters.clone(), initial.primary_cluster.clone(), Some("— choose —"))}
             </select>
-            <FieldMsg error field="primary_cluster" />
+            {field_msg(&errors, "primary_cluster")}
         </label>
         <label>
             "Backup cluster"
             <select name="form[backup_cluster]">
                 {select_options(options.clusters.clone(), initial.backup_cluster.clone(), Some("none"))}
             </select>
-            <FieldMsg error field="backup_cluster" />
+            {field_msg(&errors, "backup_cluster")}
         </label>
         <label>
             "Active side" <select name="form[active_side]">{select_options(sides, active_side, None)}</select>
-            <FieldMsg error field="active_side" />
+            {field_msg(&errors, "active_side")}
         </label>
         <label class="wide">
             "Physical topic (empty: project.queue)"
@@ -433,7 +427,7 @@ fn QueueFields(
                 value=initial.topic.clone()
                 on:input=move |ev| set_topic.set(event_target_value(&ev))
             />
-            <FieldMsg error field="topic" />
+            {field_msg(&errors, "topic")}
             <span class="muted small">
                 "Clients will use topic " <code data-testid="topic-preview">{preview}</code>
             </span>

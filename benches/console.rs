@@ -1,0 +1,153 @@
+//! Console benchmarks: the home page's time to first byte with 1,000 queues at 50 concurrent
+//! clients, and the release wasm bundle's size (raw, gzip, brotli).
+//!
+//! Run with `cargo bench --bench console --features ssr` after `scripts/build.sh`
+//! (the wasm figures read `target/site/pkg`). Results go in BENCHMARKS.md.
+
+use std::io::Write;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use watershed::domain::{Role, UserView};
+use watershed::server::crypto::SecretBox;
+use watershed::server::db::{self, now_millis};
+use watershed::server::services::accounts;
+use watershed::server::state::AppState;
+
+const QUEUES: usize = 1_000;
+const CLIENTS: usize = 50;
+const REQUESTS_PER_CLIENT: usize = 40;
+
+fn main() {
+    wasm_size();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(home_page_ttfb());
+}
+
+fn wasm_size() {
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/site/pkg/watershed_bg.wasm");
+    let Ok(bytes) = std::fs::read(&path) else {
+        println!(
+            "wasm: {} missing; run scripts/build.sh first",
+            path.display()
+        );
+        return;
+    };
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    gz.write_all(&bytes).unwrap();
+    let gz = gz.finish().unwrap().len();
+    let mut br = Vec::new();
+    {
+        let mut w = brotli::CompressorWriter::new(&mut br, 4096, 11, 22);
+        w.write_all(&bytes).unwrap();
+    }
+    println!(
+        "wasm: raw {} KB, gzip -9 {} KB, brotli -11 {} KB",
+        bytes.len() / 1000,
+        gz / 1000,
+        br.len() / 1000
+    );
+}
+
+async fn home_page_ttfb() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = db::connect(&format!(
+        "sqlite://{}",
+        dir.path().join("bench.db").display()
+    ))
+    .await
+    .unwrap();
+    store.migrate().await.unwrap();
+    accounts::ensure_admin(store.as_ref(), Some("bench-password"))
+        .await
+        .unwrap();
+    let admin = store.user_by_name("admin").await.unwrap().unwrap();
+    let actor = UserView {
+        id: admin.id,
+        username: admin.username.clone(),
+        role: Role::Admin,
+    };
+    let secrets = SecretBox::from_bytes(&[1; 32]).unwrap();
+    watershed::server::demo::seed(store.as_ref(), &secrets, &actor, QUEUES, false)
+        .await
+        .unwrap();
+    let token = accounts::random_token();
+    store
+        .create_session(
+            &accounts::token_hash(&token),
+            admin.id,
+            now_millis(),
+            now_millis() + 3_600_000,
+        )
+        .await
+        .unwrap();
+
+    let options = leptos::prelude::LeptosOptions::builder()
+        .output_name("watershed")
+        .site_root("target/site")
+        .build();
+    let state = AppState::new(store, secrets, options, false);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        axum::serve(listener, watershed::server::web::router(state))
+            .await
+            .unwrap()
+    });
+
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(CLIENTS)
+        .build()
+        .unwrap();
+    let url = Arc::new(format!("http://{addr}/"));
+    let cookie = Arc::new(format!("watershed_session={token}"));
+    // Warm up: connections, caches, the first render.
+    for _ in 0..20 {
+        let r = client
+            .get(url.as_str())
+            .header("cookie", cookie.as_str())
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success());
+        assert!(r.text().await.unwrap().contains(&format!("of {QUEUES}")));
+    }
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..CLIENTS {
+        let (client, url, cookie) = (client.clone(), url.clone(), cookie.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut ttfb = Vec::with_capacity(REQUESTS_PER_CLIENT);
+            for _ in 0..REQUESTS_PER_CLIENT {
+                let t = Instant::now();
+                // `send` resolves when the status line and headers arrive: the first byte.
+                let r = client
+                    .get(url.as_str())
+                    .header("cookie", cookie.as_str())
+                    .send()
+                    .await
+                    .unwrap();
+                ttfb.push(t.elapsed());
+                let _ = r.bytes().await.unwrap();
+            }
+            ttfb
+        }));
+    }
+    let mut all: Vec<Duration> = Vec::new();
+    for t in tasks {
+        all.extend(t.await.unwrap());
+    }
+    let wall = started.elapsed();
+    all.sort();
+    let pct = |p: f64| all[((all.len() as f64 * p) as usize).min(all.len() - 1)];
+    println!(
+        "home page, {QUEUES} queues, {CLIENTS} concurrent clients, {} requests: TTFB p50 {:.1} ms, p99 {:.1} ms, {:.0} pages/s",
+        all.len(),
+        pct(0.50).as_secs_f64() * 1e3,
+        pct(0.99).as_secs_f64() * 1e3,
+        all.len() as f64 / wall.as_secs_f64()
+    );
+}
