@@ -89,7 +89,10 @@ async fn home_page_ttfb() {
         .output_name("watershed")
         .site_root("target/site")
         .build();
-    let state = AppState::new(store, secrets, options, false);
+    let (index, _follower) = watershed::server::search::start(None, store.clone())
+        .await
+        .unwrap();
+    let state = AppState::new(store, secrets, options, false, index);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {

@@ -7,7 +7,8 @@ use crate::ui::{
     layout::{Layout, NotFound, UserResource},
     login::LoginPage,
     projects::{ProjectNewPage, ProjectPage, ProjectsPage},
-    queues::{HomePage, QueueEditPage, QueueNewPage, QueuePage},
+    queues::{QueueEditPage, QueueNewPage, QueuePage},
+    search::DataMapPage,
 };
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
@@ -47,7 +48,7 @@ pub fn App() -> impl IntoView {
             <Routes fallback=|| view! { <NotFound /> }>
                 <Route path=path!("/login") view=LoginPage ssr=SsrMode::InOrder />
                 <ParentRoute path=path!("") view=Layout>
-                    <Route path=path!("") view=HomePage ssr=SsrMode::InOrder />
+                    <Route path=path!("") view=DataMapPage ssr=SsrMode::InOrder />
                     <Route path=path!("projects") view=ProjectsPage ssr=SsrMode::InOrder />
                     <Route path=path!("projects/new") view=ProjectNewPage ssr=SsrMode::InOrder />
                     <Route path=path!("projects/:name") view=ProjectPage ssr=SsrMode::InOrder />

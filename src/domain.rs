@@ -6,10 +6,12 @@
 mod names;
 mod records;
 mod roles;
+mod search;
 
 pub use names::*;
 pub use records::*;
 pub use roles::*;
+pub use search::*;
 
 use serde::{Deserialize, Serialize};
 

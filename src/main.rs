@@ -11,7 +11,7 @@ use watershed::server::crypto::SecretBox;
 use watershed::server::db::{self, Store};
 use watershed::server::services::accounts;
 use watershed::server::state::AppState;
-use watershed::server::{demo, web};
+use watershed::server::{demo, search, web};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -34,6 +34,14 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::User(cmd) => user(store.as_ref(), cmd).await,
+        Command::Reindex => {
+            let (index, mut follower) =
+                search::start(Some(&cli.common.index_dir()), store.clone()).await?;
+            let n = follower.rebuild(true).await?;
+            let (docs, segments) = index.stats();
+            println!("indexed {n} queues ({docs} documents in {segments} segments)");
+            Ok(())
+        }
         Command::Demo(args) => {
             let secrets = SecretBox::load(cli.common.secret_key.as_deref(), &cli.common.data_dir)?;
             let actor = demo_actor(store.as_ref()).await?;
@@ -83,7 +91,9 @@ async fn serve(common: &Common, store: Arc<dyn Store>, args: ServeArgs) -> anyho
         .site_pkg_dir("pkg")
         .site_addr(args.addr)
         .build();
-    let state = AppState::new(store, secrets, options, args.secure_cookies);
+    let (index, follower) = search::start(Some(&common.index_dir()), store.clone()).await?;
+    follower.spawn();
+    let state = AppState::new(store, secrets, options, args.secure_cookies, index);
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await
         .with_context(|| format!("binding {}", args.addr))?;

@@ -6,3 +6,4 @@ pub mod layout;
 pub mod login;
 pub mod projects;
 pub mod queues;
+pub mod search;

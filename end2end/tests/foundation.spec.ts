@@ -31,9 +31,12 @@ test('an admin creates a project, a cluster and a queue, then finds it in the li
   await expect(page).toHaveURL(new RegExp(`/queues/${project}/${queue}$`));
   await expect(page.getByText(`${project}.${queue}`)).toBeVisible();
 
-  await page.goto(`/?q=${queue}`);
+  // The data map's index follows the database within a second.
   const hit = page.locator('a.queue-link', { hasText: queue });
-  await expect(hit).toHaveCount(1);
+  await expect(async () => {
+    await page.goto(`/?q=${queue}`);
+    await expect(hit).toHaveCount(1, { timeout: 500 });
+  }).toPass({ timeout: 10_000 });
   await hit.click();
   await expect(page).toHaveURL(new RegExp(`/queues/${project}/${queue}$`));
 

@@ -2,8 +2,8 @@
 //! (JavaScript-off) form post redirects to where the user should land next.
 
 use crate::domain::{
-    AuditEntry, AuditFilter, ClusterInput, ClusterView, FieldError, Page, ProjectView, QueueFilter,
-    QueueInput, QueueView, UserView,
+    AuditEntry, AuditFilter, ClusterInput, ClusterView, FieldError, Page, ProjectView, QueueInput,
+    QueueView, SearchRequest, SearchResults, UserView,
 };
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -354,14 +354,6 @@ pub async fn logout() -> Result<(), AppError> {
     Ok(())
 }
 
-/// A page of queues.
-#[server(prefix = "/console")]
-pub async fn list_queues(filter: QueueFilter) -> Result<Page<QueueView>, AppError> {
-    let call = Call::new().await?;
-    call.actor()?;
-    Ok(queues::list(call.state.store.as_ref(), &filter).await?)
-}
-
 /// One queue.
 #[server(prefix = "/console")]
 pub async fn get_queue(project: String, name: String) -> Result<QueueView, AppError> {
@@ -442,7 +434,7 @@ pub async fn get_project(name: String, offset: i64) -> Result<ProjectDetail, App
     call.actor()?;
     let store = call.state.store.as_ref();
     let project = projects::get(store, &name).await?;
-    let filter = QueueFilter {
+    let filter = crate::domain::QueueFilter {
         project: Some(name),
         offset: Some(offset),
         ..Default::default()
@@ -490,7 +482,7 @@ pub async fn get_cluster(name: String, offset: i64) -> Result<ClusterDetail, App
     call.actor()?;
     let store = call.state.store.as_ref();
     let cluster = clusters::get(store, &name).await?;
-    let filter = QueueFilter {
+    let filter = crate::domain::QueueFilter {
         cluster: Some(name),
         offset: Some(offset),
         ..Default::default()
@@ -537,4 +529,15 @@ pub async fn update_cluster(orig_name: String, form: ClusterForm) -> Result<Clus
 pub async fn list_audit(filter: AuditFilter) -> Result<Page<AuditEntry>, AppError> {
     let call = Call::new().await?;
     Ok(audit::list(call.state.store.as_ref(), call.actor()?, &filter).await?)
+}
+
+/// Searches the data map (the home page and the header's search box).
+#[server(prefix = "/console")]
+pub async fn search_queues(req: SearchRequest) -> Result<SearchResults, AppError> {
+    let call = Call::new().await?;
+    Ok(crate::server::services::search::search(
+        &call.state.search,
+        call.actor()?,
+        &req,
+    )?)
 }

@@ -4,6 +4,7 @@ use crate::domain::{
     AuditEntry, AuditFilter, ClusterInput, ClusterView, FieldError, Page, ProjectInput,
     ProjectView, QueueFilter, QueueInput, QueueView, Role, UserView,
 };
+use crate::domain::{SearchRequest, SearchResults};
 use crate::server::auth::Actor;
 use crate::server::services::{accounts, audit, clusters, projects, queues, ServiceError};
 use crate::server::state::AppState;
@@ -62,7 +63,7 @@ type ApiResult<T> = Result<Json<T>, ApiError>;
     paths(
         me, create_token, list_users, create_user, list_projects, create_project, get_project,
         list_clusters, create_cluster, get_cluster, update_cluster, list_queues, create_queue,
-        get_queue, update_queue, list_audit
+        get_queue, update_queue, list_audit, search
     ),
     components(schemas(ErrorBody, FieldError, Role, UserView, NewToken, TokenRequest, NewUser)),
     modifiers(&BearerAuth)
@@ -95,6 +96,7 @@ pub fn router() -> Router<AppState> {
         .route("/queues", get(list_queues).post(create_queue))
         .route("/queues/{project}/{name}", get(get_queue).put(update_queue))
         .route("/audit", get(list_audit))
+        .route("/search", get(search))
         .route("/openapi.json", get(|| async { Json(ApiDoc::openapi()) }))
 }
 
@@ -290,4 +292,17 @@ async fn list_audit(
     Query(f): Query<AuditFilter>,
 ) -> ApiResult<Page<AuditEntry>> {
     Ok(Json(audit::list(s.store.as_ref(), &actor, &f).await?))
+}
+
+/// Searches the data map: words (prefix and typo tolerant), `field:value` filters in `q` or as
+/// parameters, facet counts, paging.
+#[utoipa::path(get, path = "/api/v1/search", params(SearchRequest), responses((status = 200, body = SearchResults)))]
+async fn search(
+    State(s): State<AppState>,
+    Actor(actor): Actor,
+    Query(req): Query<SearchRequest>,
+) -> ApiResult<SearchResults> {
+    Ok(Json(crate::server::services::search::search(
+        &s.search, &actor, &req,
+    )?))
 }

@@ -69,6 +69,11 @@ pub fn redact_url(url: &str) -> String {
 }
 
 impl Common {
+    /// Where the search index lives.
+    pub fn index_dir(&self) -> PathBuf {
+        self.data_dir.join("index")
+    }
+
     /// The database to open.
     pub fn database_url(&self) -> String {
         self.database_url
@@ -88,6 +93,8 @@ pub enum Command {
     User(UserCommand),
     /// Seed a realistic demo dataset.
     Demo(DemoArgs),
+    /// Rebuild the search index from the database.
+    Reindex,
 }
 
 #[derive(Args, Clone)]

@@ -110,6 +110,14 @@ pub struct QueueRow {
     pub topic: String,
 }
 
+/// A queue with what the search index needs beyond its view.
+#[derive(Debug, Clone)]
+pub struct IndexDoc {
+    pub queue: QueueView,
+    /// The kind of the active cluster.
+    pub cluster_kind: String,
+}
+
 /// A new project with its people resolved to user ids.
 #[derive(Debug, Clone)]
 pub struct ProjectRow {
@@ -191,6 +199,16 @@ pub trait Store: Send + Sync + 'static {
     async fn update_queue(&self, id: i64, row: &QueueRow, audit: &AuditEvent) -> StoreResult<()>;
     async fn queue(&self, project: &str, name: &str) -> StoreResult<Option<QueueView>>;
     async fn list_queues(&self, filter: &QueueFilter) -> StoreResult<Page<QueueView>>;
+
+    // the search index's change feed
+    /// The newest change sequence number (0 when there is none).
+    async fn queue_change_seq(&self) -> StoreResult<i64>;
+    /// Queue ids changed after `seq`, oldest first, with their sequence numbers.
+    async fn queue_changes_since(&self, seq: i64, limit: i64) -> StoreResult<Vec<(i64, i64)>>;
+    /// Queues to index, in id order after `after_id`.
+    async fn index_docs(&self, after_id: i64, limit: i64) -> StoreResult<Vec<IndexDoc>>;
+    /// Queues to index by id; ids that no longer exist are absent.
+    async fn index_docs_by_ids(&self, ids: &[i64]) -> StoreResult<Vec<IndexDoc>>;
 
     // audit
     async fn list_audit(&self, filter: &AuditFilter) -> StoreResult<Page<AuditEntry>>;

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod clusters;
 pub mod projects;
 pub mod queues;
+pub mod search;
 
 use super::db::StoreError;
 use crate::domain::{FieldError, UserView};

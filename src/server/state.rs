@@ -2,6 +2,7 @@
 
 use super::crypto::SecretBox;
 use super::db::Store;
+use super::search::QueueIndex;
 use axum::extract::FromRef;
 use governor::{clock::DefaultClock, state::keyed::DefaultKeyedStateStore, Quota, RateLimiter};
 use leptos::prelude::LeptosOptions;
@@ -19,6 +20,7 @@ pub struct AppState {
     pub login_throttle: Arc<LoginThrottle>,
     pub leptos_options: LeptosOptions,
     pub secure_cookies: bool,
+    pub search: Arc<QueueIndex>,
 }
 
 impl AppState {
@@ -28,6 +30,7 @@ impl AppState {
         secrets: SecretBox,
         leptos_options: LeptosOptions,
         secure_cookies: bool,
+        search: Arc<QueueIndex>,
     ) -> Self {
         let quota = Quota::per_minute(NonZeroU32::new(10).unwrap());
         Self {
@@ -36,6 +39,7 @@ impl AppState {
             login_throttle: Arc::new(RateLimiter::keyed(quota)),
             leptos_options,
             secure_cookies,
+            search,
         }
     }
 }

@@ -1,5 +1,6 @@
 //! The signed-in frame: header, navigation, and small shared pieces.
 
+use super::search::SearchBox;
 use crate::api::console::{AppError, Logout};
 use crate::domain::{FieldError, Page, UserView};
 use leptos::prelude::*;
@@ -55,6 +56,7 @@ fn Header(user: UserView) -> impl IntoView {
                 <A href="/clusters">"Clusters"</A>
                 {audit}
             </nav>
+            <SearchBox />
             <UserMenu
                 label=format!("{} · {}", user.username, user.role)
                 logout=Logout::url().to_string()

@@ -2,65 +2,14 @@
 
 use super::layout::{current_user, field_msg, form_field_errors, ErrorBox, Pager, QueryError};
 use crate::api::console::{
-    get_queue, list_queues, queue_form_options, AppError, CreateQueue, QueueChoices, QueueForm,
-    UpdateQueue,
+    get_queue, queue_form_options, AppError, CreateQueue, QueueChoices, QueueForm, UpdateQueue,
 };
-use crate::domain::{
-    default_topic, format_millis, ActiveSide, DataFormat, FieldError, QueueFilter, QueueView,
-};
+use crate::domain::{default_topic, format_millis, ActiveSide, DataFormat, FieldError, QueueView};
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 use strum::VariantArray;
-
-/// Home: every queue, filtered and paged on the server.
-#[component]
-pub fn HomePage() -> impl IntoView {
-    let query = use_query_map();
-    let filter = move || {
-        let q = query.read();
-        QueueFilter {
-            q: q.get("q"),
-            project: q.get("project"),
-            cluster: q.get("cluster"),
-            offset: q.get("offset").and_then(|o| o.parse().ok()),
-            limit: Some(50),
-        }
-    };
-    let page = Resource::new(filter, list_queues);
-    view! {
-        <Title text="Data map · Watershed" />
-        <div class="page-head">
-            <h1>"Data map"</h1>
-            <a class="button" href="/queues/new">
-                "New queue"
-            </a>
-        </div>
-        <form method="get" action="/" class="search">
-            <input
-                type="search"
-                name="q"
-                placeholder="Search queues by name, project, description, tag or owner"
-                value=move || query.read().get("q").unwrap_or_default()
-                aria-label="Search queues"
-            />
-            <button type="submit">"Search"</button>
-        </form>
-        <Suspense fallback=|| view! { <p class="loading">"Loading queues…"</p> }>
-            {move || Suspend::new(async move {
-                match page.await {
-                    Ok(p) => {
-                        let f = filter();
-                        let base = format!("/?q={}", f.q.unwrap_or_default());
-                        view! { <QueueTable page=p base /> }.into_any()
-                    }
-                    Err(e) => view! { <ErrorBox error=e /> }.into_any(),
-                }
-            })}
-        </Suspense>
-    }
-}
 
 /// A table of queues with a pager.
 #[component]

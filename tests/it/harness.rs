@@ -45,7 +45,8 @@ pub fn postgres_url() -> Option<String> {
 /// A fresh, migrated database. Keeps its temporary directory alive.
 pub struct TestDb {
     pub store: Arc<dyn Store>,
-    _dir: tempfile::TempDir,
+    pub dir: tempfile::TempDir,
+    pub url: String,
 }
 
 static PG_CLEANUP: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
@@ -95,7 +96,7 @@ pub async fn fresh_db(backend: Backend) -> TestDb {
     };
     let store = db::connect(&url).await.expect("open test database");
     store.migrate().await.expect("migrate");
-    TestDb { store, _dir: dir }
+    TestDb { store, dir, url }
 }
 
 /// `postgres://u@h:p/db?x` with `db` replaced.
@@ -160,15 +161,37 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
     accounts::ensure_admin(db.store.as_ref(), Some(ADMIN_PASSWORD))
         .await
         .unwrap();
+    serve(db).await
+}
+
+/// A second console process on the same database, with its own search index.
+pub async fn spawn_replica(of: &TestApp) -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let store = db::connect(&of.db.url).await.unwrap();
+    serve(TestDb {
+        store,
+        dir,
+        url: of.db.url.clone(),
+    })
+    .await
+}
+
+async fn serve(db: TestDb) -> TestApp {
     let options = leptos::prelude::LeptosOptions::builder()
         .output_name("watershed")
         .site_root("target/site")
         .build();
+    let (index, follower) =
+        watershed::server::search::start(Some(&db.dir.path().join("index")), db.store.clone())
+            .await
+            .unwrap();
+    follower.spawn();
     let state = AppState::new(
         db.store.clone(),
         SecretBox::from_bytes(&[42; 32]).unwrap(),
         options,
         false,
+        index,
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

@@ -4,4 +4,5 @@
 mod api;
 mod console;
 mod harness;
+mod search;
 mod storage;

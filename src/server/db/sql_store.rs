@@ -125,6 +125,31 @@ pub(super) const QUEUE_SELECT: &str = "SELECT q.id, p.name AS project, q.name, q
     JOIN clusters c1 ON c1.id = q.primary_cluster_id \
     LEFT JOIN clusters c2 ON c2.id = q.backup_cluster_id";
 
+/// The index document query: a queue with the kind of its active cluster.
+pub(super) const INDEX_SELECT: &str = "SELECT q.id, p.name AS project, q.name, q.description, q.owner, q.tags, \
+    q.partitions, q.retention_hours, q.data_format, c1.name AS primary_cluster, c2.name AS backup_cluster, \
+    q.active_side, q.topic, q.created_at, q.updated_at, \
+    CASE WHEN q.active_side = 'backup' AND c2.id IS NOT NULL THEN c2.kind ELSE c1.kind END AS cluster_kind \
+    FROM queues q JOIN projects p ON p.id = q.project_id \
+    JOIN clusters c1 ON c1.id = q.primary_cluster_id \
+    LEFT JOIN clusters c2 ON c2.id = q.backup_cluster_id";
+
+#[derive(sqlx::FromRow)]
+pub(super) struct IndexDbRow {
+    #[sqlx(flatten)]
+    queue: QueueDbRow,
+    cluster_kind: String,
+}
+
+impl From<IndexDbRow> for crate::server::db::IndexDoc {
+    fn from(r: IndexDbRow) -> Self {
+        crate::server::db::IndexDoc {
+            queue: r.queue.into(),
+            cluster_kind: r.cluster_kind,
+        }
+    }
+}
+
 pub(super) const QUEUE_FILTER: &str = " WHERE ($1 IS NULL OR p.name = $1) \
     AND ($2 IS NULL OR c1.name = $2 OR c2.name = $2) \
     AND ($3 IS NULL OR LOWER(p.name || ' ' || q.name || ' ' || q.description || ' ' || q.tags || ' ' || q.owner) LIKE $3 ESCAPE '\\')";
@@ -145,12 +170,12 @@ macro_rules! sql_store {
             UserView,
         };
         use $crate::server::db::sql_store::{
-            now_millis, AuditDbRow, ClusterDbRow, QueueDbRow, AUDIT_FILTER, CLUSTER_SELECT,
-            QUEUE_FILTER, QUEUE_SELECT,
+            now_millis, AuditDbRow, ClusterDbRow, IndexDbRow, QueueDbRow, AUDIT_FILTER, CLUSTER_SELECT,
+            INDEX_SELECT, QUEUE_FILTER, QUEUE_SELECT,
         };
         use $crate::server::db::{
-            like_pattern, paging, AuditEvent, ClusterRecord, ClusterRow, ProjectRow, QueueRow,
-            Store, StoreError, UserRecord,
+            like_pattern, paging, AuditEvent, ClusterRecord, ClusterRow, IndexDoc, ProjectRow,
+            QueueRow, Store, StoreError, UserRecord,
         };
 
         impl $store {
@@ -170,6 +195,18 @@ macro_rules! sql_store {
                 .bind(&ev.summary)
                 .execute(&mut **tx)
                 .await?;
+                Ok(())
+            }
+
+            async fn record_change(
+                tx: &mut sqlx::Transaction<'_, $db>,
+                queue_id: i64,
+            ) -> StoreResult<()> {
+                sqlx::query("INSERT INTO queue_changes (queue_id, at) VALUES ($1, $2)")
+                    .bind(queue_id)
+                    .bind(now_millis())
+                    .execute(&mut **tx)
+                    .await?;
                 Ok(())
             }
 
@@ -526,6 +563,14 @@ macro_rules! sql_store {
                 if done.rows_affected() == 0 {
                     return Err(StoreError::NotFound);
                 }
+                sqlx::query(
+                    "INSERT INTO queue_changes (queue_id, at) SELECT id, $1 FROM queues \
+                     WHERE primary_cluster_id = $2 OR backup_cluster_id = $2",
+                )
+                .bind(now_millis())
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
                 Self::audit_in(&mut tx, audit).await?;
                 tx.commit().await?;
                 Ok(())
@@ -556,6 +601,7 @@ macro_rules! sql_store {
                 let id = Self::insert_queue(&mut tx, row, now_millis(), false)
                     .await?
                     .ok_or(StoreError::Conflict)?;
+                Self::record_change(&mut tx, id).await?;
                 Self::audit_in(&mut tx, audit).await?;
                 tx.commit().await?;
                 Ok(id)
@@ -565,7 +611,9 @@ macro_rules! sql_store {
                 let mut tx = self.pool.begin().await?;
                 let now = now_millis();
                 for row in rows {
-                    Self::insert_queue(&mut tx, row, now, true).await?;
+                    if let Some(id) = Self::insert_queue(&mut tx, row, now, true).await? {
+                        Self::record_change(&mut tx, id).await?;
+                    }
                 }
                 Self::audit_in(&mut tx, audit).await?;
                 tx.commit().await?;
@@ -598,6 +646,7 @@ macro_rules! sql_store {
                 if done.rows_affected() == 0 {
                     return Err(StoreError::NotFound);
                 }
+                Self::record_change(&mut tx, id).await?;
                 Self::audit_in(&mut tx, audit).await?;
                 tx.commit().await?;
                 Ok(())
@@ -644,6 +693,47 @@ macro_rules! sql_store {
                     offset,
                     limit,
                 })
+            }
+
+            async fn queue_change_seq(&self) -> StoreResult<i64> {
+                let row: (Option<i64>,) = sqlx::query_as("SELECT MAX(seq) FROM queue_changes")
+                    .fetch_one(&self.pool)
+                    .await?;
+                Ok(row.0.unwrap_or(0))
+            }
+
+            async fn queue_changes_since(&self, seq: i64, limit: i64) -> StoreResult<Vec<(i64, i64)>> {
+                Ok(sqlx::query_as(
+                    "SELECT seq, queue_id FROM queue_changes WHERE seq > $1 ORDER BY seq LIMIT $2",
+                )
+                .bind(seq)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?)
+            }
+
+            async fn index_docs(&self, after_id: i64, limit: i64) -> StoreResult<Vec<IndexDoc>> {
+                let rows: Vec<IndexDbRow> =
+                    sqlx::query_as(&format!("{INDEX_SELECT} WHERE q.id > $1 ORDER BY q.id LIMIT $2"))
+                        .bind(after_id)
+                        .bind(limit)
+                        .fetch_all(&self.pool)
+                        .await?;
+                Ok(rows.into_iter().map(Into::into).collect())
+            }
+
+            async fn index_docs_by_ids(&self, ids: &[i64]) -> StoreResult<Vec<IndexDoc>> {
+                let mut out = Vec::with_capacity(ids.len());
+                for chunk in ids.chunks(500) {
+                    let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+                    let sql = format!("{INDEX_SELECT} WHERE q.id IN ({})", placeholders.join(", "));
+                    let mut query = sqlx::query_as::<_, IndexDbRow>(&sql);
+                    for id in chunk {
+                        query = query.bind(*id);
+                    }
+                    out.extend(query.fetch_all(&self.pool).await?.into_iter().map(Into::into));
+                }
+                Ok(out)
             }
 
             async fn list_audit(&self, filter: &AuditFilter) -> StoreResult<Page<AuditEntry>> {

@@ -1,0 +1,6 @@
+-- The change feed every console process follows to keep its search index current.
+CREATE TABLE queue_changes (
+    seq BIGSERIAL PRIMARY KEY,
+    queue_id BIGINT NOT NULL,
+    at BIGINT NOT NULL
+);

@@ -1,0 +1,289 @@
+//! The data map's search index (tantivy) over logical queues.
+//!
+//! The index is a cache of the database: it can always be rebuilt from it. One long-lived
+//! reader serves searches; one writer, owned by the follower, applies the `queue_changes`
+//! feed in batches (one commit per batch, never per document), so edits made by this or any
+//! other console process on the same database become searchable within a fraction of a second.
+
+mod follower;
+mod query;
+
+pub use follower::{start, Follower};
+
+use crate::domain::{Facet as FacetCounts, FacetCount, SearchHit, SearchRequest, SearchResults};
+use crate::server::db::IndexDoc;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+use tantivy::collector::{Count, FacetCollector, TopDocs};
+use tantivy::schema::{
+    Facet, FacetOptions, Field, Schema, Value, FAST, INDEXED, STORED, STRING, TEXT,
+};
+use tantivy::{
+    DocAddress, Index, IndexReader, ReloadPolicy, Score, SegmentReader, TantivyDocument,
+};
+
+/// Bumped whenever the schema or what is indexed changes; an index of another version is rebuilt.
+pub const INDEX_VERSION: u32 = 1;
+const VERSION_FILE: &str = "watershed-index-version";
+
+/// Errors of the search index.
+#[derive(Debug, thiserror::Error)]
+pub enum SearchError {
+    #[error("search index: {0}")]
+    Tantivy(#[from] tantivy::TantivyError),
+    #[error("search index directory")]
+    Io(#[from] std::io::Error),
+    #[error("search index: {0}")]
+    OpenDirectory(#[from] tantivy::directory::error::OpenDirectoryError),
+}
+
+/// The schema's fields, looked up once.
+#[derive(Clone, Copy)]
+struct Fields {
+    id: Field,
+    name: Field,
+    project: Field,
+    description: Field,
+    tags: Field,
+    owner: Field,
+    cluster: Field,
+    format: Field,
+    facets: Field,
+    updated_at: Field,
+    hit: Field,
+}
+
+/// The schema, built in one place.
+fn schema() -> (Schema, Fields) {
+    let mut b = Schema::builder();
+    let fields = Fields {
+        id: b.add_u64_field("id", INDEXED | STORED | FAST),
+        name: b.add_text_field("name", TEXT),
+        project: b.add_text_field("project", TEXT),
+        description: b.add_text_field("description", TEXT),
+        tags: b.add_text_field("tags", TEXT),
+        owner: b.add_text_field("owner", TEXT),
+        cluster: b.add_text_field("cluster", TEXT),
+        format: b.add_text_field("format", STRING),
+        facets: b.add_facet_field("facets", FacetOptions::default()),
+        updated_at: b.add_i64_field("updated_at", FAST),
+        hit: b.add_text_field("hit", STORED),
+    };
+    (b.build(), fields)
+}
+
+/// What a hit shows, stored with the document so a search needs no database query.
+#[derive(Serialize, Deserialize)]
+struct StoredHit {
+    project: String,
+    name: String,
+    description: String,
+    owner: String,
+    tags: Vec<String>,
+    cluster: String,
+    cluster_kind: String,
+    format: String,
+}
+
+/// The queue index: search here; the [`Follower`] writes.
+pub struct QueueIndex {
+    index: Index,
+    reader: IndexReader,
+    fields: Fields,
+    dir: Option<PathBuf>,
+}
+
+impl QueueIndex {
+    /// Opens the index in `dir`, or creates an empty one there. Returns whether it must be
+    /// rebuilt from the database (new, or built by another index version).
+    pub fn open(dir: &Path) -> Result<(Self, bool), SearchError> {
+        let (schema, fields) = schema();
+        let version_file = dir.join(VERSION_FILE);
+        let current = std::fs::read_to_string(&version_file)
+            .ok()
+            .and_then(|v| v.trim().parse::<u32>().ok())
+            == Some(INDEX_VERSION);
+        if !current && dir.exists() {
+            std::fs::remove_dir_all(dir)?;
+        }
+        std::fs::create_dir_all(dir)?;
+        let directory = tantivy::directory::MmapDirectory::open(dir)?;
+        let index = Index::open_or_create(directory, schema)?;
+        std::fs::write(&version_file, INDEX_VERSION.to_string())?;
+        let this = Self::from_index(index, fields, Some(dir.to_path_buf()))?;
+        let needs_rebuild = !current || this.seq()?.is_none();
+        Ok((this, needs_rebuild))
+    }
+
+    /// An index in memory (tests and benchmarks).
+    pub fn in_memory() -> Result<Self, SearchError> {
+        let (schema, fields) = schema();
+        Self::from_index(Index::create_in_ram(schema), fields, None)
+    }
+
+    fn from_index(index: Index, fields: Fields, dir: Option<PathBuf>) -> Result<Self, SearchError> {
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()?;
+        Ok(Self {
+            index,
+            reader,
+            fields,
+            dir,
+        })
+    }
+
+    /// The change-feed position the last commit covered, if any commit was made.
+    pub fn seq(&self) -> Result<Option<i64>, SearchError> {
+        Ok(self
+            .index
+            .load_metas()?
+            .payload
+            .and_then(|p| p.parse().ok()))
+    }
+
+    /// Documents and segments now visible to searches.
+    pub fn stats(&self) -> (u64, usize) {
+        let s = self.reader.searcher();
+        (s.num_docs(), s.segment_readers().len())
+    }
+
+    /// Bytes on disk, for benchmarks.
+    pub fn size_on_disk(&self) -> u64 {
+        fn walk(p: &Path) -> u64 {
+            std::fs::read_dir(p)
+                .map(|rd| {
+                    rd.flatten()
+                        .map(|e| match e.metadata() {
+                            Ok(m) if m.is_dir() => walk(&e.path()),
+                            Ok(m) => m.len(),
+                            Err(_) => 0,
+                        })
+                        .sum()
+                })
+                .unwrap_or(0)
+        }
+        self.dir.as_deref().map(walk).unwrap_or(0)
+    }
+
+    fn document(&self, d: &IndexDoc) -> TantivyDocument {
+        let f = &self.fields;
+        let q = &d.queue;
+        let cluster = q.active_cluster().to_string();
+        let mut doc = TantivyDocument::default();
+        doc.add_u64(f.id, q.id as u64);
+        doc.add_text(f.name, &q.name);
+        doc.add_text(f.project, &q.project);
+        doc.add_text(f.description, &q.description);
+        doc.add_text(f.owner, &q.owner);
+        doc.add_text(f.cluster, format!("{cluster} {}", d.cluster_kind));
+        doc.add_text(f.format, q.data_format);
+        for tag in &q.tags {
+            doc.add_text(f.tags, tag);
+            doc.add_facet(f.facets, Facet::from_path(["tag", tag.as_str()]));
+        }
+        doc.add_facet(f.facets, Facet::from_path(["project", q.project.as_str()]));
+        doc.add_facet(f.facets, Facet::from_path(["cluster", cluster.as_str()]));
+        doc.add_facet(
+            f.facets,
+            Facet::from_path(["format", q.data_format.as_ref()]),
+        );
+        doc.add_facet(f.facets, Facet::from_path(["owner", q.owner.as_str()]));
+        doc.add_i64(f.updated_at, q.updated_at);
+        let hit = StoredHit {
+            project: q.project.clone(),
+            name: q.name.clone(),
+            description: q.description.clone(),
+            owner: q.owner.clone(),
+            tags: q.tags.clone(),
+            cluster,
+            cluster_kind: d.cluster_kind.clone(),
+            format: q.data_format.to_string(),
+        };
+        doc.add_text(f.hit, serde_json::to_string(&hit).unwrap_or_default());
+        doc
+    }
+
+    /// Searches: words anywhere (prefix as you type, one typo in words of four letters or
+    /// more), `field:value` filters, facet counts over every match, ranked by relevance and
+    /// recency, paged.
+    pub fn search(&self, req: &SearchRequest) -> Result<SearchResults, SearchError> {
+        let started = Instant::now();
+        let parsed = req.parse();
+        let (offset, limit) = req.page();
+        let query = query::build(&self.fields, &parsed);
+        let searcher = self.reader.searcher();
+
+        let now = crate::server::db::now_millis();
+        let top = TopDocs::with_limit(limit).and_offset(offset).tweak_score(
+            move |segment: &SegmentReader| {
+                let updated = segment
+                    .fast_fields()
+                    .i64("updated_at")
+                    .map(|c| c.first_or_default_col(0));
+                move |doc, score: Score| {
+                    let age_days = updated
+                        .as_ref()
+                        .map_or(365.0, |c| (now - c.get_val(doc)) as f32 / 86_400_000.0);
+                    // Recently changed queues rank a little higher among equally relevant ones.
+                    score * (1.0 + 0.25 * (-age_days.max(0.0) / 30.0).exp())
+                }
+            },
+        );
+        let mut facet_collector = FacetCollector::for_field("facets");
+        for field in crate::domain::FILTER_FIELDS {
+            facet_collector.add_facet(Facet::from_path([field]));
+        }
+        let (top, total, facet_counts) =
+            searcher.search(&*query, &(top, Count, facet_collector))?;
+
+        let hits = top
+            .into_iter()
+            .filter_map(|(score, addr): (Score, DocAddress)| {
+                let doc: TantivyDocument = searcher.doc(addr).ok()?;
+                let stored: StoredHit =
+                    serde_json::from_str(doc.get_first(self.fields.hit)?.as_str()?).ok()?;
+                Some(SearchHit {
+                    snippet: crate::domain::highlight(&stored.description, &parsed.words),
+                    project: stored.project,
+                    name: stored.name,
+                    description: stored.description,
+                    owner: stored.owner,
+                    tags: stored.tags,
+                    cluster: stored.cluster,
+                    cluster_kind: stored.cluster_kind,
+                    format: stored.format,
+                    score,
+                })
+            })
+            .collect();
+        let facets = crate::domain::FILTER_FIELDS
+            .iter()
+            .map(|field| FacetCounts {
+                field: field.to_string(),
+                values: facet_counts
+                    .top_k(Facet::from_path([*field]), 10)
+                    .into_iter()
+                    .map(|(facet, count)| FacetCount {
+                        value: facet
+                            .to_path()
+                            .last()
+                            .map(|s| s.to_string())
+                            .unwrap_or_default(),
+                        count,
+                    })
+                    .collect(),
+            })
+            .collect();
+        Ok(SearchResults {
+            hits,
+            facets,
+            total,
+            offset,
+            limit,
+            took_ms: started.elapsed().as_secs_f64() * 1e3,
+        })
+    }
+}

@@ -1,0 +1,74 @@
+//! Turns a parsed query into a tantivy query.
+
+use super::Fields;
+use crate::domain::ParsedQuery;
+use tantivy::query::{AllQuery, BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, Query, TermQuery};
+use tantivy::schema::{Facet, IndexRecordOption};
+use tantivy::Term;
+
+/// Every word must match some field; every filter must hold. Exact terms score by BM25 and
+/// outrank prefix matches, which outrank one-typo matches (both score a constant).
+pub(super) fn build(f: &Fields, parsed: &ParsedQuery) -> Box<dyn Query> {
+    let text_fields = [
+        (f.name, 4.0),
+        (f.project, 2.0),
+        (f.tags, 2.0),
+        (f.description, 1.0),
+        (f.owner, 1.0),
+        (f.cluster, 1.0),
+    ];
+    let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+    for word in &parsed.words {
+        let mut alternatives: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        let typo_tolerant = word.chars().count() >= 4;
+        for (field, boost) in text_fields {
+            let term = Term::from_field_text(field, word);
+            alternatives.push((
+                Occur::Should,
+                Box::new(BoostQuery::new(
+                    Box::new(TermQuery::new(term.clone(), IndexRecordOption::WithFreqs)),
+                    boost * 2.0,
+                )),
+            ));
+            // A prefix (as you type) scores above a one-typo match of the same field.
+            alternatives.push((
+                Occur::Should,
+                Box::new(BoostQuery::new(
+                    Box::new(FuzzyTermQuery::new_prefix(term.clone(), 0, false)),
+                    boost * 0.5,
+                )),
+            ));
+            if typo_tolerant {
+                alternatives.push((
+                    Occur::Should,
+                    Box::new(BoostQuery::new(
+                        Box::new(FuzzyTermQuery::new_prefix(term, 1, true)),
+                        boost * 0.2,
+                    )),
+                ));
+            }
+        }
+        alternatives.push((
+            Occur::Should,
+            Box::new(TermQuery::new(
+                Term::from_field_text(f.format, word),
+                IndexRecordOption::Basic,
+            )),
+        ));
+        clauses.push((Occur::Must, Box::new(BooleanQuery::new(alternatives))));
+    }
+    for (field, value) in &parsed.filters {
+        let facet = Facet::from_path([field.as_str(), value.as_str()]);
+        clauses.push((
+            Occur::Must,
+            Box::new(TermQuery::new(
+                Term::from_facet(f.facets, &facet),
+                IndexRecordOption::Basic,
+            )),
+        ));
+    }
+    if parsed.words.is_empty() {
+        clauses.push((Occur::Must, Box::new(AllQuery)));
+    }
+    Box::new(BooleanQuery::new(clauses))
+}
