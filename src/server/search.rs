@@ -20,7 +20,7 @@ use tantivy::schema::{
     Facet, FacetOptions, Field, Schema, Value, FAST, INDEXED, STORED, STRING, TEXT,
 };
 use tantivy::{
-    DocAddress, Index, IndexReader, ReloadPolicy, Score, SegmentReader, TantivyDocument,
+    DocAddress, Index, IndexReader, Order, ReloadPolicy, Score, SegmentReader, TantivyDocument,
 };
 
 /// Bumped whenever the schema or what is indexed changes; an index of another version is rebuilt.
@@ -122,7 +122,13 @@ impl QueueIndex {
         Self::from_index(Index::create_in_ram(schema), fields, None)
     }
 
-    fn from_index(index: Index, fields: Fields, dir: Option<PathBuf>) -> Result<Self, SearchError> {
+    fn from_index(
+        mut index: Index,
+        fields: Fields,
+        dir: Option<PathBuf>,
+    ) -> Result<Self, SearchError> {
+        // Segments are searched in parallel, one thread per core.
+        index.set_default_multithread_executor()?;
         let reader = index
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
@@ -142,6 +148,12 @@ impl QueueIndex {
             .load_metas()?
             .payload
             .and_then(|p| p.parse().ok()))
+    }
+
+    /// Makes the latest commit and finished merges visible (the follower does this after
+    /// each commit).
+    pub fn refresh(&self) -> Result<(), SearchError> {
+        Ok(self.reader.reload()?)
     }
 
     /// Documents and segments now visible to searches.
@@ -216,28 +228,39 @@ impl QueueIndex {
         let query = query::build(&self.fields, &parsed);
         let searcher = self.reader.searcher();
 
-        let now = crate::server::db::now_millis();
-        let top = TopDocs::with_limit(limit).and_offset(offset).tweak_score(
-            move |segment: &SegmentReader| {
-                let updated = segment
-                    .fast_fields()
-                    .i64("updated_at")
-                    .map(|c| c.first_or_default_col(0));
-                move |doc, score: Score| {
-                    let age_days = updated
-                        .as_ref()
-                        .map_or(365.0, |c| (now - c.get_val(doc)) as f32 / 86_400_000.0);
-                    // Recently changed queues rank a little higher among equally relevant ones.
-                    score * (1.0 + 0.25 * (-age_days.max(0.0) / 30.0).exp())
-                }
-            },
-        );
         let mut facet_collector = FacetCollector::for_field("facets");
         for field in crate::domain::FILTER_FIELDS {
             facet_collector.add_facet(Facet::from_path([field]));
         }
-        let (top, total, facet_counts) =
-            searcher.search(&*query, &(top, Count, facet_collector))?;
+        let page = TopDocs::with_limit(limit).and_offset(offset);
+        let (top, total, facet_counts): (Vec<(Score, DocAddress)>, usize, _) =
+            if parsed.words.is_empty() {
+                // Only filters: nothing to score, so browse newest first straight off the fast field.
+                let newest = page.order_by_fast_field::<i64>("updated_at", Order::Desc);
+                let (top, total, facets) =
+                    searcher.search(&*query, &(newest, Count, facet_collector))?;
+                (
+                    top.into_iter().map(|(_, addr)| (1.0, addr)).collect(),
+                    total,
+                    facets,
+                )
+            } else {
+                let now = crate::server::db::now_millis();
+                let ranked = page.tweak_score(move |segment: &SegmentReader| {
+                    let updated = segment
+                        .fast_fields()
+                        .i64("updated_at")
+                        .map(|c| c.first_or_default_col(0));
+                    move |doc, score: Score| {
+                        let age_days = updated
+                            .as_ref()
+                            .map_or(365.0, |c| (now - c.get_val(doc)) as f32 / 86_400_000.0);
+                        // Recently changed queues rank a little higher among equally relevant ones.
+                        score * (1.0 + 0.25 * (-age_days.max(0.0) / 30.0).exp())
+                    }
+                });
+                searcher.search(&*query, &(ranked, Count, facet_collector))?
+            };
 
         let hits = top
             .into_iter()

@@ -297,3 +297,60 @@ async fn a_reopened_index_catches_up_and_a_stale_one_is_rebuilt() {
         .unwrap();
     assert_eq!(index.stats().0, 241, "rebuilt from the database");
 }
+
+/// Continuous single edits, each its own commit, do not pile up segments: merges keep the
+/// count bounded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn segments_stay_bounded_under_continuous_edits() {
+    let app = seeded(Backend::Sqlite).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (index, mut follower) =
+        watershed::server::search::start(Some(&dir.path().join("index")), app.db.store.clone())
+            .await
+            .unwrap();
+    let admin = UserView {
+        id: 1,
+        username: "admin".into(),
+        role: Role::Admin,
+    };
+    let queues = app
+        .store()
+        .list_queues(&Default::default())
+        .await
+        .unwrap()
+        .items;
+    for round in 0..150 {
+        let q = &queues[round % queues.len()];
+        let mut input = q.to_input();
+        input.description = format!("edit {round}");
+        watershed::server::services::queues::update(
+            app.store(),
+            &admin,
+            &q.project,
+            &q.name,
+            &input,
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            follower.catch_up().await.unwrap(),
+            1,
+            "one change, one commit"
+        );
+    }
+    // Merges run in the background after commits; give them a moment to land.
+    let started = Instant::now();
+    loop {
+        let (docs, segments) = index.stats();
+        assert_eq!(docs, 240, "edits replace documents");
+        if segments <= 30 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{segments} segments after 150 commits"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        index.refresh().unwrap();
+    }
+}
