@@ -131,6 +131,8 @@ pub struct SearchHit {
 pub struct SearchResults {
     pub hits: Vec<SearchHit>,
     pub facets: Vec<Facet>,
+    /// True when the match set was large and facet counts were estimated from a sample.
+    pub facets_estimated: bool,
     pub total: usize,
     pub offset: usize,
     pub limit: usize,

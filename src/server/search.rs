@@ -14,18 +14,25 @@ use crate::domain::{Facet as FacetCounts, FacetCount, SearchHit, SearchRequest, 
 use crate::server::db::IndexDoc;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering as AtomicOrdering};
 use std::time::Instant;
 use tantivy::collector::{Count, FacetCollector, TopDocs};
+use tantivy::query::{BooleanQuery, Occur, TermSetQuery};
 use tantivy::schema::{
     Facet, FacetOptions, Field, Schema, Value, FAST, INDEXED, STORED, STRING, TEXT,
 };
 use tantivy::{
     DocAddress, Index, IndexReader, Order, ReloadPolicy, Score, SegmentReader, TantivyDocument,
+    Term,
 };
 
 /// Bumped whenever the schema or what is indexed changes; an index of another version is rebuilt.
-pub const INDEX_VERSION: u32 = 1;
+pub const INDEX_VERSION: u32 = 2;
 const VERSION_FILE: &str = "watershed-index-version";
+/// Documents are spread over this many sample buckets (by id) for estimating facet counts.
+const SAMPLE_BUCKETS: u64 = 64;
+/// Facets are counted exactly up to this many matches, and estimated from a sample beyond.
+pub const EXACT_FACETS_UP_TO: usize = 50_000;
 
 /// Errors of the search index.
 #[derive(Debug, thiserror::Error)]
@@ -51,6 +58,7 @@ struct Fields {
     format: Field,
     facets: Field,
     updated_at: Field,
+    sample: Field,
     hit: Field,
 }
 
@@ -68,6 +76,7 @@ fn schema() -> (Schema, Fields) {
         format: b.add_text_field("format", STRING),
         facets: b.add_facet_field("facets", FacetOptions::default()),
         updated_at: b.add_i64_field("updated_at", FAST),
+        sample: b.add_u64_field("sample", INDEXED),
         hit: b.add_text_field("hit", STORED),
     };
     (b.build(), fields)
@@ -92,6 +101,7 @@ pub struct QueueIndex {
     reader: IndexReader,
     fields: Fields,
     dir: Option<PathBuf>,
+    exact_facets_up_to: AtomicUsize,
 }
 
 impl QueueIndex {
@@ -138,7 +148,13 @@ impl QueueIndex {
             reader,
             fields,
             dir,
+            exact_facets_up_to: AtomicUsize::new(EXACT_FACETS_UP_TO),
         })
+    }
+
+    /// Sets how many matches get exact facet counts (tests use a small bound).
+    pub fn set_exact_facets_up_to(&self, n: usize) {
+        self.exact_facets_up_to.store(n, AtomicOrdering::Relaxed);
     }
 
     /// The change-feed position the last commit covered, if any commit was made.
@@ -204,6 +220,7 @@ impl QueueIndex {
         );
         doc.add_facet(f.facets, Facet::from_path(["owner", q.owner.as_str()]));
         doc.add_i64(f.updated_at, q.updated_at);
+        doc.add_u64(f.sample, q.id as u64 % SAMPLE_BUCKETS);
         let hit = StoredHit {
             project: q.project.clone(),
             name: q.name.clone(),
@@ -228,39 +245,56 @@ impl QueueIndex {
         let query = query::build(&self.fields, &parsed);
         let searcher = self.reader.searcher();
 
+        let page = TopDocs::with_limit(limit).and_offset(offset);
+        let (top, total): (Vec<(Score, DocAddress)>, usize) = if parsed.words.is_empty() {
+            // Only filters: nothing to score, so browse newest first straight off the fast field.
+            let newest = page.order_by_fast_field::<i64>("updated_at", Order::Desc);
+            let (top, total) = searcher.search(&*query, &(newest, Count))?;
+            (
+                top.into_iter().map(|(_, addr)| (1.0, addr)).collect(),
+                total,
+            )
+        } else {
+            let now = crate::server::db::now_millis();
+            let ranked = page.tweak_score(move |segment: &SegmentReader| {
+                let updated = segment
+                    .fast_fields()
+                    .i64("updated_at")
+                    .map(|c| c.first_or_default_col(0));
+                move |doc, score: Score| {
+                    let age_days = updated
+                        .as_ref()
+                        .map_or(365.0, |c| (now - c.get_val(doc)) as f32 / 86_400_000.0);
+                    // Recently changed queues rank a little higher among equally relevant ones.
+                    score * (1.0 + 0.25 * (-age_days.max(0.0) / 30.0).exp())
+                }
+            });
+            searcher.search(&*query, &(ranked, Count))?
+        };
+
+        // Facets: exact for up to `exact_facets_up_to` matches; beyond that, counted over a
+        // sample of id buckets holding about that many matches and scaled up.
         let mut facet_collector = FacetCollector::for_field("facets");
         for field in crate::domain::FILTER_FIELDS {
             facet_collector.add_facet(Facet::from_path([field]));
         }
-        let page = TopDocs::with_limit(limit).and_offset(offset);
-        let (top, total, facet_counts): (Vec<(Score, DocAddress)>, usize, _) =
-            if parsed.words.is_empty() {
-                // Only filters: nothing to score, so browse newest first straight off the fast field.
-                let newest = page.order_by_fast_field::<i64>("updated_at", Order::Desc);
-                let (top, total, facets) =
-                    searcher.search(&*query, &(newest, Count, facet_collector))?;
-                (
-                    top.into_iter().map(|(_, addr)| (1.0, addr)).collect(),
-                    total,
-                    facets,
-                )
-            } else {
-                let now = crate::server::db::now_millis();
-                let ranked = page.tweak_score(move |segment: &SegmentReader| {
-                    let updated = segment
-                        .fast_fields()
-                        .i64("updated_at")
-                        .map(|c| c.first_or_default_col(0));
-                    move |doc, score: Score| {
-                        let age_days = updated
-                            .as_ref()
-                            .map_or(365.0, |c| (now - c.get_val(doc)) as f32 / 86_400_000.0);
-                        // Recently changed queues rank a little higher among equally relevant ones.
-                        score * (1.0 + 0.25 * (-age_days.max(0.0) / 30.0).exp())
-                    }
-                });
-                searcher.search(&*query, &(ranked, Count, facet_collector))?
-            };
+        let exact_up_to = self.exact_facets_up_to.load(AtomicOrdering::Relaxed);
+        let (facet_counts, scale) = if total <= exact_up_to {
+            (searcher.search(&*query, &facet_collector)?, None)
+        } else {
+            let buckets = (SAMPLE_BUCKETS as usize * exact_up_to)
+                .div_ceil(total)
+                .clamp(1, SAMPLE_BUCKETS as usize) as u64;
+            let sample = TermSetQuery::new(
+                (0..buckets).map(|b| Term::from_field_u64(self.fields.sample, b)),
+            );
+            let sampled = BooleanQuery::new(vec![
+                (Occur::Must, query.box_clone()),
+                (Occur::Must, Box::new(sample)),
+            ]);
+            let counts = searcher.search(&sampled, &facet_collector)?;
+            (counts, Some(SAMPLE_BUCKETS as f64 / buckets as f64))
+        };
 
         let hits = top
             .into_iter()
@@ -295,7 +329,7 @@ impl QueueIndex {
                             .last()
                             .map(|s| s.to_string())
                             .unwrap_or_default(),
-                        count,
+                        count: scale.map_or(count, |k| (count as f64 * k).round() as u64),
                     })
                     .collect(),
             })
@@ -304,6 +338,7 @@ impl QueueIndex {
             hits,
             facets,
             total,
+            facets_estimated: scale.is_some(),
             offset,
             limit,
             took_ms: started.elapsed().as_secs_f64() * 1e3,

@@ -150,6 +150,7 @@ fn Results(req: SearchRequest, r: SearchResults) -> impl IntoView {
             }
         })
         .collect_view();
+    let estimated = r.facets_estimated;
     let facets = r
         .facets
         .iter()
@@ -170,7 +171,9 @@ fn Results(req: SearchRequest, r: SearchResults) -> impl IntoView {
                         <li>
                             <a href=href class:selected=selected data-facet=facet.field.clone()>
                                 <span>{v.value.clone()}</span>
-                                <span class="count">{v.count}</span>
+                                <span class="count">
+                                    {if estimated { format!("≈{}", v.count) } else { v.count.to_string() }}
+                                </span>
                             </a>
                         </li>
                     }

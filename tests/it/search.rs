@@ -354,3 +354,27 @@ async fn segments_stay_bounded_under_continuous_edits() {
         index.refresh().unwrap();
     }
 }
+
+/// Beyond the exact bound, facet counts are estimated from a sample and say so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn large_match_sets_get_estimated_facet_counts() {
+    let app = seeded(Backend::Sqlite).await;
+    let exact = app.state.search.search(&req("", 1)).unwrap();
+    assert!(!exact.facets_estimated);
+    app.state.search.set_exact_facets_up_to(60);
+    let estimated = app.state.search.search(&req("", 1)).unwrap();
+    assert!(estimated.facets_estimated);
+    assert_eq!(estimated.total, exact.total, "the total stays exact");
+    let projects = |r: &watershed::domain::SearchResults| -> u64 {
+        r.facets
+            .iter()
+            .find(|f| f.field == "project")
+            .unwrap()
+            .values
+            .iter()
+            .map(|v| v.count)
+            .sum()
+    };
+    let (e, x) = (projects(&estimated) as f64, projects(&exact) as f64);
+    assert!((e - x).abs() / x < 0.25, "estimate {e} vs exact {x}");
+}
