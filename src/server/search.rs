@@ -31,7 +31,8 @@ pub const INDEX_VERSION: u32 = 2;
 const VERSION_FILE: &str = "watershed-index-version";
 /// Documents are spread over this many sample buckets (by id) for estimating facet counts.
 const SAMPLE_BUCKETS: u64 = 64;
-/// Facets are counted exactly up to this many matches, and estimated from a sample beyond.
+/// When browsing (no words), facets are counted exactly up to this many matches, and
+/// estimated from a sample beyond.
 pub const EXACT_FACETS_UP_TO: usize = 50_000;
 
 /// Errors of the search index.
@@ -245,16 +246,48 @@ impl QueueIndex {
         let query = query::build(&self.fields, &parsed);
         let searcher = self.reader.searcher();
 
+        let mut facet_collector = FacetCollector::for_field("facets");
+        for field in crate::domain::FILTER_FIELDS {
+            facet_collector.add_facet(Facet::from_path([field]));
+        }
         let page = TopDocs::with_limit(limit).and_offset(offset);
-        let (top, total): (Vec<(Score, DocAddress)>, usize) = if parsed.words.is_empty() {
+        let (top, total, facet_counts, scale) = if parsed.words.is_empty() {
             // Only filters: nothing to score, so browse newest first straight off the fast field.
             let newest = page.order_by_fast_field::<i64>("updated_at", Order::Desc);
             let (top, total) = searcher.search(&*query, &(newest, Count))?;
-            (
-                top.into_iter().map(|(_, addr)| (1.0, addr)).collect(),
-                total,
-            )
+            let top: Vec<(Score, DocAddress)> =
+                top.into_iter().map(|(_, addr)| (1.0, addr)).collect();
+            // Browsing can match everything: beyond the exact bound, facets are counted over a
+            // sample of id buckets holding about that many matches, and scaled up.
+            let exact_up_to = self.exact_facets_up_to.load(AtomicOrdering::Relaxed);
+            if total <= exact_up_to {
+                (
+                    top,
+                    total,
+                    searcher.search(&*query, &facet_collector)?,
+                    None,
+                )
+            } else {
+                let buckets = (SAMPLE_BUCKETS as usize * exact_up_to)
+                    .div_ceil(total)
+                    .clamp(1, SAMPLE_BUCKETS as usize) as u64;
+                let sample = TermSetQuery::new(
+                    (0..buckets).map(|b| Term::from_field_u64(self.fields.sample, b)),
+                );
+                let sampled = BooleanQuery::new(vec![
+                    (Occur::Must, query.box_clone()),
+                    (Occur::Must, Box::new(sample)),
+                ]);
+                let counts = searcher.search(&sampled, &facet_collector)?;
+                (
+                    top,
+                    total,
+                    counts,
+                    Some(SAMPLE_BUCKETS as f64 / buckets as f64),
+                )
+            }
         } else {
+            // Words: one pass ranks, counts and counts facets exactly.
             let now = crate::server::db::now_millis();
             let ranked = page.tweak_score(move |segment: &SegmentReader| {
                 let updated = segment
@@ -269,31 +302,9 @@ impl QueueIndex {
                     score * (1.0 + 0.25 * (-age_days.max(0.0) / 30.0).exp())
                 }
             });
-            searcher.search(&*query, &(ranked, Count))?
-        };
-
-        // Facets: exact for up to `exact_facets_up_to` matches; beyond that, counted over a
-        // sample of id buckets holding about that many matches and scaled up.
-        let mut facet_collector = FacetCollector::for_field("facets");
-        for field in crate::domain::FILTER_FIELDS {
-            facet_collector.add_facet(Facet::from_path([field]));
-        }
-        let exact_up_to = self.exact_facets_up_to.load(AtomicOrdering::Relaxed);
-        let (facet_counts, scale) = if total <= exact_up_to {
-            (searcher.search(&*query, &facet_collector)?, None)
-        } else {
-            let buckets = (SAMPLE_BUCKETS as usize * exact_up_to)
-                .div_ceil(total)
-                .clamp(1, SAMPLE_BUCKETS as usize) as u64;
-            let sample = TermSetQuery::new(
-                (0..buckets).map(|b| Term::from_field_u64(self.fields.sample, b)),
-            );
-            let sampled = BooleanQuery::new(vec![
-                (Occur::Must, query.box_clone()),
-                (Occur::Must, Box::new(sample)),
-            ]);
-            let counts = searcher.search(&sampled, &facet_collector)?;
-            (counts, Some(SAMPLE_BUCKETS as f64 / buckets as f64))
+            let (top, total, counts) =
+                searcher.search(&*query, &(ranked, Count, facet_collector))?;
+            (top, total, counts, None)
         };
 
         let hits = top

@@ -378,6 +378,7 @@ async fn the_openapi_document_describes_the_api(b: Backend) {
         "/api/v1/projects",
         "/api/v1/audit",
         "/api/v1/tokens",
+        "/api/v1/search",
     ] {
         assert!(doc["paths"][path].is_object(), "{path} missing");
     }

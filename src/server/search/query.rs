@@ -9,19 +9,21 @@ use tantivy::Term;
 /// Every word must match some field; every filter must hold. Exact terms score by BM25 and
 /// outrank prefix matches, which outrank one-typo matches (both score a constant).
 pub(super) fn build(f: &Fields, parsed: &ParsedQuery) -> Box<dyn Query> {
+    // (field, boost, whether one typo is forgiven there): typos are forgiven in the short,
+    // telling fields; long descriptions and names of people and clusters match by prefix.
     let text_fields = [
-        (f.name, 4.0),
-        (f.project, 2.0),
-        (f.tags, 2.0),
-        (f.description, 1.0),
-        (f.owner, 1.0),
-        (f.cluster, 1.0),
+        (f.name, 4.0, true),
+        (f.project, 2.0, true),
+        (f.tags, 2.0, true),
+        (f.description, 1.0, false),
+        (f.owner, 1.0, false),
+        (f.cluster, 1.0, false),
     ];
     let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
     for word in &parsed.words {
         let mut alternatives: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         let typo_tolerant = word.chars().count() >= 4;
-        for (field, boost) in text_fields {
+        for (field, boost, typos_here) in text_fields {
             let term = Term::from_field_text(field, word);
             alternatives.push((
                 Occur::Should,
@@ -38,7 +40,7 @@ pub(super) fn build(f: &Fields, parsed: &ParsedQuery) -> Box<dyn Query> {
                     boost * 0.5,
                 )),
             ));
-            if typo_tolerant {
+            if typo_tolerant && typos_here {
                 alternatives.push((
                     Occur::Should,
                     Box::new(BoostQuery::new(
