@@ -140,7 +140,7 @@ async fn run(n: usize) {
         MIX.len()
     );
 
-    // HTTP: the REST search endpoint, 8 concurrent clients.
+    // HTTP: the REST search endpoint, one client at a time (as the engine figures), then 8.
     let options = leptos::prelude::LeptosOptions::builder()
         .output_name("watershed")
         .build();
@@ -156,32 +156,10 @@ async fn run(n: usize) {
         .await
         .unwrap();
     let client = reqwest::Client::new();
-    let mut tasks = Vec::new();
-    for c in 0..8 {
-        let (client, token) = (client.clone(), token.clone());
-        tasks.push(tokio::spawn(async move {
-            let mut times = Vec::new();
-            for i in 0..60 {
-                let q = MIX[(c + i) % MIX.len()];
-                let url = format!(
-                    "http://{addr}/api/v1/search?limit=20&q={}",
-                    q.replace(' ', "+").replace(':', "%3A")
-                );
-                let t = Instant::now();
-                let r = client.get(url).bearer_auth(&token).send().await.unwrap();
-                assert!(r.status().is_success());
-                let _ = r.bytes().await.unwrap();
-                times.push(t.elapsed());
-            }
-            times
-        }));
+    for clients in [1usize, 8] {
+        let (p50, p99) = http_round(&client, addr, &token, clients, 480 / clients).await;
+        println!("HTTP GET /api/v1/search, {clients} concurrent client(s), 480 requests: p50 {p50:.2} ms, p99 {p99:.2} ms");
     }
-    let mut http = Vec::new();
-    for t in tasks {
-        http.extend(t.await.unwrap());
-    }
-    let (p50, p99) = percentiles(http);
-    println!("HTTP GET /api/v1/search, 8 concurrent clients, 480 requests: p50 {p50:.2} ms, p99 {p99:.2} ms");
 
     // Write → searchable: edit a queue's description to a fresh word, wait until it is found.
     let mut visible = Vec::new();
@@ -222,4 +200,39 @@ async fn run(n: usize) {
     println!("write → searchable over 50 edits: p50 {:.0} ms, p95 {p95:.0} ms; {segments} segments after", visible[visible.len() / 2].as_secs_f64() * 1e3);
     let (rss, peak) = rss_mb();
     println!("process RSS at the end {rss:.0} MB (peak {peak:.0} MB)");
+}
+
+/// `clients` concurrent clients each sending `each` searches from the mix.
+async fn http_round(
+    client: &reqwest::Client,
+    addr: std::net::SocketAddr,
+    token: &str,
+    clients: usize,
+    each: usize,
+) -> (f64, f64) {
+    let mut tasks = Vec::new();
+    for c in 0..clients {
+        let (client, token) = (client.clone(), token.to_string());
+        tasks.push(tokio::spawn(async move {
+            let mut times = Vec::new();
+            for i in 0..each {
+                let q = MIX[(c + i) % MIX.len()];
+                let url = format!(
+                    "http://{addr}/api/v1/search?limit=20&q={}",
+                    q.replace(' ', "+").replace(':', "%3A")
+                );
+                let t = Instant::now();
+                let r = client.get(url).bearer_auth(&token).send().await.unwrap();
+                assert!(r.status().is_success());
+                let _ = r.bytes().await.unwrap();
+                times.push(t.elapsed());
+            }
+            times
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.unwrap());
+    }
+    percentiles(all)
 }
