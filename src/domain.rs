@@ -3,11 +3,13 @@
 //! Everything here compiles for both targets; input is validated once by
 //! `parse` functions and trusted afterwards.
 
+mod access;
 mod names;
 mod records;
 mod roles;
 mod search;
 
+pub use access::*;
 pub use names::*;
 pub use records::*;
 pub use roles::*;

@@ -93,7 +93,8 @@ async fn serve(common: &Common, store: Arc<dyn Store>, args: ServeArgs) -> anyho
         .build();
     let (index, follower) = search::start(Some(&common.index_dir()), store.clone()).await?;
     follower.spawn();
-    let state = AppState::new(store, secrets, options, args.secure_cookies, index);
+    let mut state = AppState::new(store, secrets, options, args.secure_cookies, index);
+    state.sensitive_tag = args.sensitive_tag.clone();
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await
         .with_context(|| format!("binding {}", args.addr))?;

@@ -63,7 +63,9 @@ type ApiResult<T> = Result<Json<T>, ApiError>;
     paths(
         me, create_token, list_users, create_user, list_projects, create_project, get_project,
         list_clusters, create_cluster, get_cluster, update_cluster, list_queues, create_queue,
-        get_queue, update_queue, list_audit, search
+        get_queue, update_queue, list_audit, search, create_application, list_applications,
+        get_application, create_app_token, revoke_app_token, create_request, list_requests,
+        get_request, decide_request, cancel_request, revoke_grant
     ),
     components(schemas(ErrorBody, FieldError, Role, UserView, NewToken, TokenRequest, NewUser)),
     modifiers(&BearerAuth)
@@ -97,6 +99,27 @@ pub fn router() -> Router<AppState> {
         .route("/queues/{project}/{name}", get(get_queue).put(update_queue))
         .route("/audit", get(list_audit))
         .route("/search", get(search))
+        .route(
+            "/applications",
+            get(list_applications).post(create_application),
+        )
+        .route("/applications/{project}/{name}", get(get_application))
+        .route(
+            "/applications/{project}/{name}/tokens",
+            axum::routing::post(create_app_token),
+        )
+        .route(
+            "/applications/{project}/{name}/tokens/{id}",
+            axum::routing::delete(revoke_app_token),
+        )
+        .route("/requests", get(list_requests).post(create_request))
+        .route("/requests/{id}", get(get_request))
+        .route(
+            "/requests/{id}/decision",
+            axum::routing::post(decide_request),
+        )
+        .route("/requests/{id}/cancel", axum::routing::post(cancel_request))
+        .route("/grants/{id}", axum::routing::delete(revoke_grant))
         .route("/openapi.json", get(|| async { Json(ApiDoc::openapi()) }))
 }
 
@@ -305,4 +328,178 @@ async fn search(
     Ok(Json(crate::server::services::search::search(
         &s.search, &actor, &req,
     )?))
+}
+
+use crate::domain::{
+    AccessRequestInput, AccessRequestView, AppTokenView, ApplicationInput, ApplicationView,
+    DecisionInput, GrantView,
+};
+use crate::server::services::access;
+
+/// An application with its tokens (never their secrets) and grants.
+#[derive(Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ApplicationDetail {
+    pub application: ApplicationView,
+    pub tokens: Vec<AppTokenView>,
+    pub grants: Vec<GrantView>,
+}
+
+/// A new application token: the secret is in this answer only.
+#[derive(Serialize, Deserialize, utoipa::ToSchema)]
+pub struct NewAppToken {
+    pub token: String,
+    pub view: AppTokenView,
+}
+
+/// Which requests to list.
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct RequestList {
+    /// `mine` (made by the caller, the default) or `inbox` (waiting for the caller's decision).
+    pub view: Option<String>,
+}
+
+/// Registers an application in a project the caller belongs to.
+#[utoipa::path(post, path = "/api/v1/applications", request_body = ApplicationInput, responses((status = 200, body = ApplicationView), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn create_application(
+    State(s): State<AppState>,
+    Actor(actor): Actor,
+    Json(i): Json<ApplicationInput>,
+) -> ApiResult<ApplicationView> {
+    Ok(Json(
+        access::create_application(s.store.as_ref(), &actor, &i).await?,
+    ))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct ApplicationList {
+    pub project: Option<String>,
+}
+
+/// Applications, optionally of one project.
+#[utoipa::path(get, path = "/api/v1/applications", params(ApplicationList), responses((status = 200, body = Vec<ApplicationView>)))]
+async fn list_applications(
+    State(s): State<AppState>,
+    Actor(_actor): Actor,
+    Query(q): Query<ApplicationList>,
+) -> ApiResult<Vec<ApplicationView>> {
+    Ok(Json(
+        s.store
+            .list_applications(q.project.as_deref())
+            .await
+            .map_err(ServiceError::from)?,
+    ))
+}
+
+/// One application with its tokens and grants.
+#[utoipa::path(get, path = "/api/v1/applications/{project}/{name}", params(("project" = String, Path), ("name" = String, Path)), responses((status = 200, body = ApplicationDetail)))]
+async fn get_application(
+    State(s): State<AppState>,
+    Actor(_actor): Actor,
+    Path((project, name)): Path<(String, String)>,
+) -> ApiResult<ApplicationDetail> {
+    let store = s.store.as_ref();
+    let application = access::application(store, &project, &name).await?;
+    let tokens = store
+        .app_tokens(application.id)
+        .await
+        .map_err(ServiceError::from)?;
+    let grants = access::grants(store, &project, &name).await?;
+    Ok(Json(ApplicationDetail {
+        application,
+        tokens,
+        grants,
+    }))
+}
+
+/// Issues an application token (shown once). Rotate by issuing a new one and revoking the old.
+#[utoipa::path(post, path = "/api/v1/applications/{project}/{name}/tokens", params(("project" = String, Path), ("name" = String, Path)), responses((status = 200, body = NewAppToken), (status = 403, body = ErrorBody)))]
+async fn create_app_token(
+    State(s): State<AppState>,
+    Actor(actor): Actor,
+    Path((project, name)): Path<(String, String)>,
+) -> ApiResult<NewAppToken> {
+    let (view, token) = access::create_app_token(s.store.as_ref(), &actor, &project, &name).await?;
+    Ok(Json(NewAppToken { token, view }))
+}
+
+/// Revokes an application token.
+#[utoipa::path(delete, path = "/api/v1/applications/{project}/{name}/tokens/{id}", params(("project" = String, Path), ("name" = String, Path), ("id" = i64, Path)), responses((status = 200), (status = 404, body = ErrorBody)))]
+async fn revoke_app_token(
+    State(s): State<AppState>,
+    Actor(actor): Actor,
+    Path((project, name, id)): Path<(String, String, i64)>,
+) -> ApiResult<serde_json::Value> {
+    access::revoke_app_token(s.store.as_ref(), &actor, &project, &name, id).await?;
+    Ok(Json(serde_json::json!({"revoked": id})))
+}
+
+/// Asks for consume, produce or both on a queue for an application.
+#[utoipa::path(post, path = "/api/v1/requests", request_body = AccessRequestInput, responses((status = 200, body = AccessRequestView), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn create_request(
+    State(s): State<AppState>,
+    Actor(actor): Actor,
+    Json(i): Json<AccessRequestInput>,
+) -> ApiResult<AccessRequestView> {
+    Ok(Json(
+        access::request_access(s.store.as_ref(), &actor, &i, &s.sensitive_tag).await?,
+    ))
+}
+
+/// The caller's requests, or the requests waiting for the caller's decision.
+#[utoipa::path(get, path = "/api/v1/requests", params(RequestList), responses((status = 200, body = Vec<AccessRequestView>)))]
+async fn list_requests(
+    State(s): State<AppState>,
+    Actor(actor): Actor,
+    Query(q): Query<RequestList>,
+) -> ApiResult<Vec<AccessRequestView>> {
+    let store = s.store.as_ref();
+    Ok(Json(match q.view.as_deref() {
+        Some("inbox") => access::inbox(store, &actor).await?,
+        _ => access::my_requests(store, &actor).await?,
+    }))
+}
+
+/// One request with its timeline.
+#[utoipa::path(get, path = "/api/v1/requests/{id}", params(("id" = i64, Path)), responses((status = 200, body = AccessRequestView)))]
+async fn get_request(
+    State(s): State<AppState>,
+    Actor(_actor): Actor,
+    Path(id): Path<i64>,
+) -> ApiResult<AccessRequestView> {
+    Ok(Json(access::request(s.store.as_ref(), id).await?))
+}
+
+/// Approves or rejects a request (never one's own; a rejection needs a comment).
+#[utoipa::path(post, path = "/api/v1/requests/{id}/decision", params(("id" = i64, Path)), request_body = DecisionInput, responses((status = 200, body = AccessRequestView), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn decide_request(
+    State(s): State<AppState>,
+    Actor(actor): Actor,
+    Path(id): Path<i64>,
+    Json(d): Json<DecisionInput>,
+) -> ApiResult<AccessRequestView> {
+    Ok(Json(
+        access::decide(s.store.as_ref(), &actor, id, &d).await?,
+    ))
+}
+
+/// The requester withdraws an open request.
+#[utoipa::path(post, path = "/api/v1/requests/{id}/cancel", params(("id" = i64, Path)), responses((status = 200, body = AccessRequestView), (status = 403, body = ErrorBody)))]
+async fn cancel_request(
+    State(s): State<AppState>,
+    Actor(actor): Actor,
+    Path(id): Path<i64>,
+) -> ApiResult<AccessRequestView> {
+    Ok(Json(access::cancel(s.store.as_ref(), &actor, id).await?))
+}
+
+/// Revokes a grant.
+#[utoipa::path(delete, path = "/api/v1/grants/{id}", params(("id" = i64, Path)), responses((status = 200, body = GrantView), (status = 403, body = ErrorBody)))]
+async fn revoke_grant(
+    State(s): State<AppState>,
+    Actor(actor): Actor,
+    Path(id): Path<i64>,
+) -> ApiResult<GrantView> {
+    Ok(Json(
+        access::revoke_grant(s.store.as_ref(), &actor, id).await?,
+    ))
 }

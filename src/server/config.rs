@@ -111,6 +111,9 @@ pub struct ServeArgs {
     /// Seed the demo dataset when the database has no projects yet.
     #[arg(long, env = "WATERSHED_SEED_DEMO", default_value_t = false)]
     pub seed_demo: bool,
+    /// Queues carrying this tag need an admin's approval after an owner's.
+    #[arg(long, env = "WATERSHED_SENSITIVE_TAG", default_value = "pii")]
+    pub sensitive_tag: String,
     /// Mark the session cookie Secure (set it when Watershed is served over TLS).
     #[arg(long, env = "WATERSHED_SECURE_COOKIES", default_value_t = false)]
     pub secure_cookies: bool,
@@ -126,6 +129,7 @@ impl std::fmt::Debug for ServeArgs {
                 &self.admin_password.as_ref().map(|_| "[redacted]"),
             )
             .field("seed_demo", &self.seed_demo)
+            .field("sensitive_tag", &self.sensitive_tag)
             .field("secure_cookies", &self.secure_cookies)
             .finish()
     }

@@ -12,7 +12,8 @@ pub use sql_store::now_millis;
 pub use sqlite::SqliteStore;
 
 use crate::domain::{
-    AuditEntry, AuditFilter, ClusterView, Page, ProjectView, QueueFilter, QueueView, Role, UserView,
+    AccessRequestView, AppTokenView, ApplicationView, AuditEntry, AuditFilter, ClusterView,
+    GrantView, Page, ProjectView, QueueFilter, QueueView, RequestStatus, Role, UserView,
 };
 use async_trait::async_trait;
 use std::sync::Arc;
@@ -118,6 +119,49 @@ pub struct IndexDoc {
     pub cluster_kind: String,
 }
 
+/// A new application, its project resolved.
+#[derive(Debug, Clone)]
+pub struct ApplicationRow {
+    pub project_id: i64,
+    pub name: String,
+    pub owner: String,
+    pub description: String,
+}
+
+/// A new access request, names resolved.
+#[derive(Debug, Clone)]
+pub struct AccessRequestRow {
+    pub application_id: i64,
+    pub queue_id: i64,
+    pub permission: String,
+    pub reason: String,
+    pub duration_days: Option<i64>,
+    pub requester: String,
+    pub needs_admin: bool,
+}
+
+/// A decision moving a request from one status to another, recorded as an event; a final
+/// approval also creates the grant.
+#[derive(Debug, Clone)]
+pub struct RequestTransition {
+    pub from: RequestStatus,
+    pub to: RequestStatus,
+    pub actor: String,
+    pub event: &'static str,
+    pub comment: String,
+    /// `Some(duration_days)` creates a grant lasting that many days from the decision
+    /// (`None` inside: permanent).
+    pub grant: Option<Option<i64>>,
+}
+
+/// Which requests to list.
+#[derive(Debug, Clone, Default)]
+pub struct RequestFilter {
+    pub requester: Option<String>,
+    pub statuses: Vec<RequestStatus>,
+    pub application_id: Option<i64>,
+}
+
 /// A new project with its people resolved to user ids.
 #[derive(Debug, Clone)]
 pub struct ProjectRow {
@@ -199,6 +243,59 @@ pub trait Store: Send + Sync + 'static {
     async fn update_queue(&self, id: i64, row: &QueueRow, audit: &AuditEvent) -> StoreResult<()>;
     async fn queue(&self, project: &str, name: &str) -> StoreResult<Option<QueueView>>;
     async fn list_queues(&self, filter: &QueueFilter) -> StoreResult<Page<QueueView>>;
+
+    // applications, access requests and grants
+    async fn create_application(
+        &self,
+        row: &ApplicationRow,
+        audit: &AuditEvent,
+    ) -> StoreResult<i64>;
+    async fn application(&self, project: &str, name: &str) -> StoreResult<Option<ApplicationView>>;
+    async fn list_applications(&self, project: Option<&str>) -> StoreResult<Vec<ApplicationView>>;
+    async fn create_app_token(
+        &self,
+        application_id: i64,
+        prefix: &str,
+        token_hash: &str,
+        audit: &AuditEvent,
+    ) -> StoreResult<i64>;
+    /// Revokes one token of an application; false when there was no live token by that id.
+    async fn revoke_app_token(
+        &self,
+        application_id: i64,
+        token_id: i64,
+        audit: &AuditEvent,
+    ) -> StoreResult<bool>;
+    async fn app_tokens(&self, application_id: i64) -> StoreResult<Vec<AppTokenView>>;
+    /// The application a live token belongs to.
+    async fn app_by_token(&self, token_hash: &str) -> StoreResult<Option<ApplicationView>>;
+    /// Conflict when an open request for the same application, queue and permission exists.
+    async fn create_access_request(
+        &self,
+        row: &AccessRequestRow,
+        audit: &AuditEvent,
+    ) -> StoreResult<i64>;
+    async fn open_request(
+        &self,
+        application_id: i64,
+        queue_id: i64,
+        permission: &str,
+    ) -> StoreResult<Option<i64>>;
+    async fn access_request(&self, id: i64) -> StoreResult<Option<AccessRequestView>>;
+    async fn list_requests(&self, filter: &RequestFilter) -> StoreResult<Vec<AccessRequestView>>;
+    /// Applies a decision only if the request is still in `t.from` (one transaction, a
+    /// conditional update): of two approvers deciding at once exactly one wins. Returns
+    /// whether this one did.
+    async fn transition_request(
+        &self,
+        id: i64,
+        t: &RequestTransition,
+        audit: &AuditEvent,
+    ) -> StoreResult<bool>;
+    async fn grants(&self, application_id: i64) -> StoreResult<Vec<GrantView>>;
+    async fn grant(&self, id: i64) -> StoreResult<Option<GrantView>>;
+    /// False when the grant was already revoked.
+    async fn revoke_grant(&self, id: i64, actor: &str, audit: &AuditEvent) -> StoreResult<bool>;
 
     // the search index's change feed
     /// The newest change sequence number (0 when there is none).

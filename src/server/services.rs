@@ -1,6 +1,7 @@
 //! Use cases. Both the console's server functions and the REST handlers call these; each one
 //! authorises the actor, validates input and writes the audit log with the change.
 
+pub mod access;
 pub mod accounts;
 pub mod audit;
 pub mod clusters;

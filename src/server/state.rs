@@ -21,6 +21,8 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub secure_cookies: bool,
     pub search: Arc<QueueIndex>,
+    /// Queues with this tag need an admin's approval after an owner's.
+    pub sensitive_tag: String,
 }
 
 impl AppState {
@@ -40,6 +42,7 @@ impl AppState {
             leptos_options,
             secure_cookies,
             search,
+            sensitive_tag: super::services::access::DEFAULT_SENSITIVE_TAG.to_string(),
         }
     }
 }

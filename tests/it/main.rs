@@ -1,6 +1,7 @@
 //! Integration tests: one binary; every test runs on SQLite and, when
 //! `WATERSHED_TEST_POSTGRES_URL` is set, again on a fresh PostgreSQL database.
 
+mod access;
 mod api;
 mod console;
 mod harness;

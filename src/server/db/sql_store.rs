@@ -150,6 +150,141 @@ impl From<IndexDbRow> for crate::server::db::IndexDoc {
     }
 }
 
+pub(super) const APP_SELECT: &str =
+    "SELECT a.id, p.name AS project, a.name, a.owner, a.description, a.created_at \
+    FROM applications a JOIN projects p ON p.id = a.project_id";
+
+#[derive(sqlx::FromRow)]
+pub(super) struct AppDbRow {
+    id: i64,
+    project: String,
+    name: String,
+    owner: String,
+    description: String,
+    created_at: i64,
+}
+
+impl From<AppDbRow> for crate::domain::ApplicationView {
+    fn from(r: AppDbRow) -> Self {
+        crate::domain::ApplicationView {
+            id: r.id,
+            project: r.project,
+            name: r.name,
+            owner: r.owner,
+            description: r.description,
+            created_at: r.created_at,
+        }
+    }
+}
+
+pub(super) const REQUEST_SELECT: &str = "SELECT r.id, pa.name AS project, a.name AS application, \
+    pq.name AS queue_project, q.name AS queue, r.permission, r.reason, r.duration_days, r.requester, \
+    r.needs_admin, r.status, r.created_at \
+    FROM access_requests r JOIN applications a ON a.id = r.application_id \
+    JOIN projects pa ON pa.id = a.project_id JOIN queues q ON q.id = r.queue_id \
+    JOIN projects pq ON pq.id = q.project_id";
+
+#[derive(sqlx::FromRow)]
+pub(super) struct RequestDbRow {
+    id: i64,
+    project: String,
+    application: String,
+    queue_project: String,
+    queue: String,
+    permission: String,
+    reason: String,
+    duration_days: Option<i64>,
+    requester: String,
+    needs_admin: i64,
+    status: String,
+    created_at: i64,
+}
+
+impl From<RequestDbRow> for crate::domain::AccessRequestView {
+    fn from(r: RequestDbRow) -> Self {
+        crate::domain::AccessRequestView {
+            id: r.id,
+            project: r.project,
+            application: r.application,
+            queue_project: r.queue_project,
+            queue: r.queue,
+            permission: r
+                .permission
+                .parse()
+                .unwrap_or(crate::domain::Permission::Consume),
+            reason: r.reason,
+            duration_days: r.duration_days,
+            requester: r.requester,
+            needs_admin: r.needs_admin != 0,
+            status: r
+                .status
+                .parse()
+                .unwrap_or(crate::domain::RequestStatus::Cancelled),
+            created_at: r.created_at,
+            events: Vec::new(),
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct EventDbRow {
+    at: i64,
+    actor: String,
+    kind: String,
+    comment: String,
+}
+
+impl From<EventDbRow> for crate::domain::RequestEvent {
+    fn from(r: EventDbRow) -> Self {
+        crate::domain::RequestEvent {
+            at: r.at,
+            actor: r.actor,
+            kind: r.kind,
+            comment: r.comment,
+        }
+    }
+}
+
+pub(super) const GRANT_SELECT: &str = "SELECT g.id, pa.name AS project, a.name AS application, \
+    pq.name AS queue_project, q.name AS queue, g.permission, g.request_id, g.created_at, g.expires_at, g.revoked_at \
+    FROM grants g JOIN applications a ON a.id = g.application_id \
+    JOIN projects pa ON pa.id = a.project_id JOIN queues q ON q.id = g.queue_id \
+    JOIN projects pq ON pq.id = q.project_id";
+
+#[derive(sqlx::FromRow)]
+pub(super) struct GrantDbRow {
+    id: i64,
+    project: String,
+    application: String,
+    queue_project: String,
+    queue: String,
+    permission: String,
+    request_id: i64,
+    created_at: i64,
+    expires_at: Option<i64>,
+    revoked_at: Option<i64>,
+}
+
+impl From<GrantDbRow> for crate::domain::GrantView {
+    fn from(r: GrantDbRow) -> Self {
+        crate::domain::GrantView {
+            id: r.id,
+            project: r.project,
+            application: r.application,
+            queue_project: r.queue_project,
+            queue: r.queue,
+            permission: r
+                .permission
+                .parse()
+                .unwrap_or(crate::domain::Permission::Consume),
+            request_id: r.request_id,
+            created_at: r.created_at,
+            expires_at: r.expires_at,
+            revoked_at: r.revoked_at,
+        }
+    }
+}
+
 pub(super) const QUEUE_FILTER: &str = " WHERE ($1 IS NULL OR p.name = $1) \
     AND ($2 IS NULL OR c1.name = $2 OR c2.name = $2) \
     AND ($3 IS NULL OR LOWER(p.name || ' ' || q.name || ' ' || q.description || ' ' || q.tags || ' ' || q.owner) LIKE $3 ESCAPE '\\')";
@@ -166,16 +301,18 @@ pub(super) const AUDIT_FILTER: &str =
 macro_rules! sql_store {
     ($store:ident, $db:ty, $name:literal, $migrations:literal) => {
         use $crate::domain::{
-            AuditEntry, AuditFilter, ClusterView, Page, ProjectView, QueueFilter, QueueView, Role,
-            UserView,
+            AccessRequestView, AppTokenView, ApplicationView, AuditEntry, AuditFilter, ClusterView,
+            GrantView, Page, ProjectView, QueueFilter, QueueView, Role, UserView,
         };
         use $crate::server::db::sql_store::{
-            now_millis, AuditDbRow, ClusterDbRow, IndexDbRow, QueueDbRow, AUDIT_FILTER, CLUSTER_SELECT,
-            INDEX_SELECT, QUEUE_FILTER, QUEUE_SELECT,
+            now_millis, AppDbRow, AuditDbRow, ClusterDbRow, EventDbRow, GrantDbRow, IndexDbRow,
+            QueueDbRow, RequestDbRow, APP_SELECT, AUDIT_FILTER, CLUSTER_SELECT, GRANT_SELECT,
+            INDEX_SELECT, QUEUE_FILTER, QUEUE_SELECT, REQUEST_SELECT,
         };
         use $crate::server::db::{
-            like_pattern, paging, AuditEvent, ClusterRecord, ClusterRow, IndexDoc, ProjectRow,
-            QueueRow, Store, StoreError, UserRecord,
+            like_pattern, paging, AccessRequestRow, ApplicationRow, AuditEvent, ClusterRecord,
+            ClusterRow, IndexDoc, ProjectRow, QueueRow, RequestFilter, RequestTransition, Store,
+            StoreError, UserRecord,
         };
 
         impl $store {
@@ -693,6 +830,274 @@ macro_rules! sql_store {
                     offset,
                     limit,
                 })
+            }
+
+            async fn create_application(&self, row: &ApplicationRow, audit: &AuditEvent) -> StoreResult<i64> {
+                let mut tx = self.pool.begin().await?;
+                let id: (i64,) = sqlx::query_as(
+                    "INSERT INTO applications (project_id, name, owner, description, created_at) \
+                     VALUES ($1, $2, $3, $4, $5) RETURNING id",
+                )
+                .bind(row.project_id)
+                .bind(&row.name)
+                .bind(&row.owner)
+                .bind(&row.description)
+                .bind(now_millis())
+                .fetch_one(&mut *tx)
+                .await?;
+                Self::audit_in(&mut tx, audit).await?;
+                tx.commit().await?;
+                Ok(id.0)
+            }
+
+            async fn application(&self, project: &str, name: &str) -> StoreResult<Option<ApplicationView>> {
+                let row: Option<AppDbRow> =
+                    sqlx::query_as(&format!("{APP_SELECT} WHERE p.name = $1 AND a.name = $2"))
+                        .bind(project)
+                        .bind(name)
+                        .fetch_optional(&self.pool)
+                        .await?;
+                Ok(row.map(Into::into))
+            }
+
+            async fn list_applications(&self, project: Option<&str>) -> StoreResult<Vec<ApplicationView>> {
+                let rows: Vec<AppDbRow> =
+                    sqlx::query_as(&format!("{APP_SELECT} WHERE ($1 IS NULL OR p.name = $1) ORDER BY p.name, a.name"))
+                        .bind(project)
+                        .fetch_all(&self.pool)
+                        .await?;
+                Ok(rows.into_iter().map(Into::into).collect())
+            }
+
+            async fn create_app_token(
+                &self,
+                application_id: i64,
+                prefix: &str,
+                token_hash: &str,
+                audit: &AuditEvent,
+            ) -> StoreResult<i64> {
+                let mut tx = self.pool.begin().await?;
+                let id: (i64,) = sqlx::query_as(
+                    "INSERT INTO app_tokens (application_id, prefix, token_hash, created_at) \
+                     VALUES ($1, $2, $3, $4) RETURNING id",
+                )
+                .bind(application_id)
+                .bind(prefix)
+                .bind(token_hash)
+                .bind(now_millis())
+                .fetch_one(&mut *tx)
+                .await?;
+                Self::audit_in(&mut tx, audit).await?;
+                tx.commit().await?;
+                Ok(id.0)
+            }
+
+            async fn revoke_app_token(&self, application_id: i64, token_id: i64, audit: &AuditEvent) -> StoreResult<bool> {
+                let mut tx = self.pool.begin().await?;
+                let done = sqlx::query(
+                    "UPDATE app_tokens SET revoked_at = $1 WHERE id = $2 AND application_id = $3 AND revoked_at IS NULL",
+                )
+                .bind(now_millis())
+                .bind(token_id)
+                .bind(application_id)
+                .execute(&mut *tx)
+                .await?;
+                if done.rows_affected() == 0 {
+                    return Ok(false);
+                }
+                Self::audit_in(&mut tx, audit).await?;
+                tx.commit().await?;
+                Ok(true)
+            }
+
+            async fn app_tokens(&self, application_id: i64) -> StoreResult<Vec<AppTokenView>> {
+                let rows: Vec<(i64, String, i64, Option<i64>)> = sqlx::query_as(
+                    "SELECT id, prefix, created_at, revoked_at FROM app_tokens WHERE application_id = $1 ORDER BY id",
+                )
+                .bind(application_id)
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(id, prefix, created_at, revoked_at)| AppTokenView { id, prefix, created_at, revoked_at })
+                    .collect())
+            }
+
+            async fn app_by_token(&self, token_hash: &str) -> StoreResult<Option<ApplicationView>> {
+                let row: Option<AppDbRow> = sqlx::query_as(&format!(
+                    "{APP_SELECT} JOIN app_tokens t ON t.application_id = a.id \
+                     WHERE t.token_hash = $1 AND t.revoked_at IS NULL"
+                ))
+                .bind(token_hash)
+                .fetch_optional(&self.pool)
+                .await?;
+                Ok(row.map(Into::into))
+            }
+
+            async fn create_access_request(&self, row: &AccessRequestRow, audit: &AuditEvent) -> StoreResult<i64> {
+                let mut tx = self.pool.begin().await?;
+                let now = now_millis();
+                let id: (i64,) = sqlx::query_as(
+                    "INSERT INTO access_requests (application_id, queue_id, permission, reason, duration_days, \
+                     requester, needs_admin, status, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $8) RETURNING id",
+                )
+                .bind(row.application_id)
+                .bind(row.queue_id)
+                .bind(&row.permission)
+                .bind(&row.reason)
+                .bind(row.duration_days)
+                .bind(&row.requester)
+                .bind(row.needs_admin as i64)
+                .bind(now)
+                .fetch_one(&mut *tx)
+                .await?;
+                sqlx::query(
+                    "INSERT INTO request_events (request_id, at, actor, kind, comment) VALUES ($1, $2, $3, 'created', $4)",
+                )
+                .bind(id.0)
+                .bind(now)
+                .bind(&row.requester)
+                .bind(&row.reason)
+                .execute(&mut *tx)
+                .await?;
+                Self::audit_in(&mut tx, audit).await?;
+                tx.commit().await?;
+                Ok(id.0)
+            }
+
+            async fn open_request(&self, application_id: i64, queue_id: i64, permission: &str) -> StoreResult<Option<i64>> {
+                let row: Option<(i64,)> = sqlx::query_as(
+                    "SELECT id FROM access_requests WHERE application_id = $1 AND queue_id = $2 \
+                     AND permission = $3 AND status IN ('pending', 'owner_approved')",
+                )
+                .bind(application_id)
+                .bind(queue_id)
+                .bind(permission)
+                .fetch_optional(&self.pool)
+                .await?;
+                Ok(row.map(|r| r.0))
+            }
+
+            async fn access_request(&self, id: i64) -> StoreResult<Option<AccessRequestView>> {
+                let row: Option<RequestDbRow> = sqlx::query_as(&format!("{REQUEST_SELECT} WHERE r.id = $1"))
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                let Some(row) = row else { return Ok(None) };
+                let events: Vec<EventDbRow> = sqlx::query_as(
+                    "SELECT at, actor, kind, comment FROM request_events WHERE request_id = $1 ORDER BY id",
+                )
+                .bind(id)
+                .fetch_all(&self.pool)
+                .await?;
+                let mut view: AccessRequestView = row.into();
+                view.events = events.into_iter().map(Into::into).collect();
+                Ok(Some(view))
+            }
+
+            async fn list_requests(&self, filter: &RequestFilter) -> StoreResult<Vec<AccessRequestView>> {
+                let statuses: Vec<String> = filter.statuses.iter().map(|s| s.to_string()).collect();
+                let rows: Vec<RequestDbRow> = sqlx::query_as(&format!(
+                    "{REQUEST_SELECT} WHERE ($1 IS NULL OR r.requester = $1) AND ($2 IS NULL OR r.application_id = $2) \
+                     ORDER BY r.id DESC LIMIT 500"
+                ))
+                .bind(filter.requester.as_deref())
+                .bind(filter.application_id)
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(rows
+                    .into_iter()
+                    .map(AccessRequestView::from)
+                    .filter(|r| statuses.is_empty() || statuses.contains(&r.status.to_string()))
+                    .collect())
+            }
+
+            async fn transition_request(&self, id: i64, t: &RequestTransition, audit: &AuditEvent) -> StoreResult<bool> {
+                let mut tx = self.pool.begin().await?;
+                let now = now_millis();
+                let done = sqlx::query(
+                    "UPDATE access_requests SET status = $1, updated_at = $2 WHERE id = $3 AND status = $4",
+                )
+                .bind(t.to.to_string())
+                .bind(now)
+                .bind(id)
+                .bind(t.from.to_string())
+                .execute(&mut *tx)
+                .await?;
+                if done.rows_affected() == 0 {
+                    return Ok(false);
+                }
+                sqlx::query("INSERT INTO request_events (request_id, at, actor, kind, comment) VALUES ($1, $2, $3, $4, $5)")
+                    .bind(id)
+                    .bind(now)
+                    .bind(&t.actor)
+                    .bind(t.event)
+                    .bind(&t.comment)
+                    .execute(&mut *tx)
+                    .await?;
+                if let Some(days) = t.grant {
+                    let expires_at = days.map(|d| now + d * 86_400_000);
+                    sqlx::query(
+                        "INSERT INTO grants (application_id, queue_id, permission, request_id, created_at, expires_at) \
+                         SELECT application_id, queue_id, permission, id, $1, $2 FROM access_requests WHERE id = $3",
+                    )
+                    .bind(now)
+                    .bind(expires_at)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                    sqlx::query("INSERT INTO request_events (request_id, at, actor, kind, comment) VALUES ($1, $2, $3, 'granted', '')")
+                        .bind(id)
+                        .bind(now)
+                        .bind(&t.actor)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                Self::audit_in(&mut tx, audit).await?;
+                tx.commit().await?;
+                Ok(true)
+            }
+
+            async fn grants(&self, application_id: i64) -> StoreResult<Vec<GrantView>> {
+                let rows: Vec<GrantDbRow> = sqlx::query_as(&format!("{GRANT_SELECT} WHERE g.application_id = $1 ORDER BY g.id"))
+                    .bind(application_id)
+                    .fetch_all(&self.pool)
+                    .await?;
+                Ok(rows.into_iter().map(Into::into).collect())
+            }
+
+            async fn grant(&self, id: i64) -> StoreResult<Option<GrantView>> {
+                let row: Option<GrantDbRow> = sqlx::query_as(&format!("{GRANT_SELECT} WHERE g.id = $1"))
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                Ok(row.map(Into::into))
+            }
+
+            async fn revoke_grant(&self, id: i64, actor: &str, audit: &AuditEvent) -> StoreResult<bool> {
+                let mut tx = self.pool.begin().await?;
+                let now = now_millis();
+                let done = sqlx::query("UPDATE grants SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+                    .bind(now)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                if done.rows_affected() == 0 {
+                    return Ok(false);
+                }
+                sqlx::query(
+                    "INSERT INTO request_events (request_id, at, actor, kind, comment) \
+                     SELECT request_id, $1, $2, 'revoked', '' FROM grants WHERE id = $3",
+                )
+                .bind(now)
+                .bind(actor)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+                Self::audit_in(&mut tx, audit).await?;
+                tx.commit().await?;
+                Ok(true)
             }
 
             async fn queue_change_seq(&self) -> StoreResult<i64> {

@@ -1,0 +1,553 @@
+//! Access: applications and their tokens, access requests, decisions and grants.
+//!
+//! Rules enforced here, each with its own test: nobody decides their own request (four-eyes);
+//! a rejection needs a reason; the requester may cancel while the request is open; two
+//! approvers deciding at once produce exactly one decision; a second open request for the same
+//! application, queue and permission is refused with a link to the first; a queue carrying the
+//! sensitive tag needs an admin's approval after the owner's.
+
+use super::{projects, queues, require_writer, ServiceError, ServiceResult};
+use crate::domain::{
+    AccessRequestInput, AccessRequestView, AppTokenView, ApplicationInput, ApplicationView,
+    DecisionInput, FieldError, GrantView, Permission, ProjectView, QueueView, RequestStatus,
+    UserView,
+};
+use crate::server::db::{
+    now_millis, AccessRequestRow, ApplicationRow, AuditEvent, RequestFilter, RequestTransition,
+    Store, StoreError,
+};
+use crate::server::services::accounts::{random_token, token_hash};
+
+/// Application tokens start with this.
+pub const APP_TOKEN_PREFIX: &str = "wsa_";
+/// Queues with this tag need an admin's approval after an owner's.
+pub const DEFAULT_SENSITIVE_TAG: &str = "pii";
+
+fn audit(
+    actor: &UserView,
+    action: &'static str,
+    kind: &'static str,
+    target: String,
+    summary: String,
+) -> AuditEvent {
+    AuditEvent {
+        actor: actor.username.clone(),
+        action,
+        target_kind: kind,
+        target,
+        summary,
+    }
+}
+
+/// Registers an application in a project the actor belongs to; the actor owns it.
+pub async fn create_application(
+    store: &dyn Store,
+    actor: &UserView,
+    input: &ApplicationInput,
+) -> ServiceResult<ApplicationView> {
+    let (project, name, description) = input.parse()?;
+    let p = projects::get(store, project.as_str()).await?;
+    projects::require_member(store, actor, &p).await?;
+    let row = ApplicationRow {
+        project_id: p.id,
+        name: name.to_string(),
+        owner: actor.username.clone(),
+        description,
+    };
+    let target = format!("{project}/{name}");
+    store
+        .create_application(
+            &row,
+            &audit(
+                actor,
+                "application.create",
+                "application",
+                target.clone(),
+                row.description.clone(),
+            ),
+        )
+        .await
+        .map_err(|e| match e {
+            StoreError::Conflict => ServiceError::Conflict(FieldError::new(
+                "name",
+                format!(
+                    "project {:?} already has an application named {:?}",
+                    project.as_str(),
+                    name.as_str()
+                ),
+            )),
+            e => e.into(),
+        })?;
+    application(store, project.as_str(), name.as_str()).await
+}
+
+/// One application.
+pub async fn application(
+    store: &dyn Store,
+    project: &str,
+    name: &str,
+) -> ServiceResult<ApplicationView> {
+    store
+        .application(project, name)
+        .await?
+        .ok_or_else(|| ServiceError::NotFound(format!("application {project}/{name}")))
+}
+
+/// The application's owner, its project's owners and admins manage its tokens and grants.
+async fn require_app_manager(
+    store: &dyn Store,
+    actor: &UserView,
+    app: &ApplicationView,
+) -> ServiceResult<()> {
+    require_writer(actor)?;
+    if actor.role.is_admin() || app.owner == actor.username {
+        return Ok(());
+    }
+    let p = projects::get(store, &app.project).await?;
+    if store.project_role(p.id, actor.id).await?.as_deref() == Some("owner") {
+        return Ok(());
+    }
+    Err(ServiceError::Forbidden(format!(
+        "only the owner of {}/{} or of project {:?} can manage its credentials",
+        app.project, app.name, app.project
+    )))
+}
+
+/// Issues a new token for an application: at least 128 random bits, shown once, stored as a hash.
+pub async fn create_app_token(
+    store: &dyn Store,
+    actor: &UserView,
+    project: &str,
+    name: &str,
+) -> ServiceResult<(AppTokenView, String)> {
+    let app = application(store, project, name).await?;
+    require_app_manager(store, actor, &app).await?;
+    let token = format!("{APP_TOKEN_PREFIX}{}", random_token());
+    let prefix: String = token.chars().take(APP_TOKEN_PREFIX.len() + 6).collect();
+    let id = store
+        .create_app_token(
+            app.id,
+            &prefix,
+            &token_hash(&token),
+            &audit(
+                actor,
+                "app_token.create",
+                "application",
+                format!("{project}/{name}"),
+                format!("token {prefix}…"),
+            ),
+        )
+        .await?;
+    let view = AppTokenView {
+        id,
+        prefix,
+        created_at: now_millis(),
+        revoked_at: None,
+    };
+    Ok((view, token))
+}
+
+/// Revokes one token; rotating is issuing a new one and revoking the old.
+pub async fn revoke_app_token(
+    store: &dyn Store,
+    actor: &UserView,
+    project: &str,
+    name: &str,
+    token_id: i64,
+) -> ServiceResult<()> {
+    let app = application(store, project, name).await?;
+    require_app_manager(store, actor, &app).await?;
+    let done = store
+        .revoke_app_token(
+            app.id,
+            token_id,
+            &audit(
+                actor,
+                "app_token.revoke",
+                "application",
+                format!("{project}/{name}"),
+                format!("token {token_id}"),
+            ),
+        )
+        .await?;
+    if done {
+        Ok(())
+    } else {
+        Err(ServiceError::NotFound(format!(
+            "live token {token_id} of {project}/{name}"
+        )))
+    }
+}
+
+/// The application a presented token belongs to, if the token is live.
+pub async fn application_for_token(
+    store: &dyn Store,
+    token: &str,
+) -> ServiceResult<Option<ApplicationView>> {
+    if !token.starts_with(APP_TOKEN_PREFIX) {
+        return Ok(None);
+    }
+    Ok(store.app_by_token(&token_hash(token)).await?)
+}
+
+/// May `actor` make the first decision on requests for `queue`? Its project's owners, approvers
+/// and admins may.
+async fn is_queue_approver(
+    store: &dyn Store,
+    actor: &UserView,
+    queue_project: &ProjectView,
+) -> ServiceResult<bool> {
+    use crate::domain::Role;
+    Ok(matches!(actor.role, Role::Admin | Role::Approver)
+        || store
+            .project_role(queue_project.id, actor.id)
+            .await?
+            .as_deref()
+            == Some("owner"))
+}
+
+/// Asks for access to a queue for an application of a project the actor belongs to.
+pub async fn request_access(
+    store: &dyn Store,
+    actor: &UserView,
+    input: &AccessRequestInput,
+    sensitive_tag: &str,
+) -> ServiceResult<AccessRequestView> {
+    let spec = input.parse()?;
+    let app = application(store, spec.project.as_str(), spec.application.as_str()).await?;
+    let app_project = projects::get(store, &app.project).await?;
+    projects::require_member(store, actor, &app_project)
+        .await
+        .map_err(|_| {
+            ServiceError::Forbidden(format!(
+                "only members of project {:?} can ask for access for its applications",
+                app.project
+            ))
+        })?;
+    let queue: QueueView =
+        queues::get(store, spec.queue_project.as_str(), spec.queue.as_str()).await?;
+    let permission = spec.permission.to_string();
+    let row = AccessRequestRow {
+        application_id: app.id,
+        queue_id: queue.id,
+        permission: permission.clone(),
+        reason: spec.reason.clone(),
+        duration_days: spec.duration_days,
+        requester: actor.username.clone(),
+        needs_admin: queue.tags.iter().any(|t| t == sensitive_tag),
+    };
+    let target = format!(
+        "{}/{} → {}/{}",
+        app.project, app.name, queue.project, queue.name
+    );
+    let created = store
+        .create_access_request(
+            &row,
+            &audit(
+                actor,
+                "access_request.create",
+                "access_request",
+                target,
+                format!("{permission}: {}", spec.reason),
+            ),
+        )
+        .await;
+    let id = match created {
+        Ok(id) => id,
+        Err(StoreError::Conflict) => {
+            let first = store
+                .open_request(app.id, queue.id, &permission)
+                .await?
+                .unwrap_or_default();
+            return Err(ServiceError::Conflict(FieldError::new(
+                "permission",
+                format!("an open request for {permission} already exists: /requests/{first}"),
+            )));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    request(store, id).await
+}
+
+/// One request with its timeline.
+pub async fn request(store: &dyn Store, id: i64) -> ServiceResult<AccessRequestView> {
+    store
+        .access_request(id)
+        .await?
+        .ok_or_else(|| ServiceError::NotFound(format!("request {id}")))
+}
+
+/// Approves or rejects. The first approval comes from the queue's project owners or an
+/// approver; a sensitive queue then needs an admin other than the first approver.
+pub async fn decide(
+    store: &dyn Store,
+    actor: &UserView,
+    id: i64,
+    input: &DecisionInput,
+) -> ServiceResult<AccessRequestView> {
+    require_writer(actor)?;
+    let req = request(store, id).await?;
+    if req.requester == actor.username {
+        return Err(ServiceError::Forbidden(
+            "you cannot decide your own request".into(),
+        ));
+    }
+    let approve = match input.decision.trim() {
+        "approve" => true,
+        "reject" => false,
+        other => {
+            return Err(vec![FieldError::new(
+                "decision",
+                format!("{other:?} is not approve or reject"),
+            )]
+            .into())
+        }
+    };
+    let comment = input.comment.trim().to_string();
+    if !approve && comment.is_empty() {
+        return Err(vec![FieldError::new("comment", "a rejection needs a reason")].into());
+    }
+    let queue_project = projects::get(store, &req.queue_project).await?;
+    let (event, to, grant) = match (req.status, approve) {
+        (RequestStatus::Pending, _) => {
+            if !is_queue_approver(store, actor, &queue_project).await? {
+                return Err(ServiceError::Forbidden(format!(
+                    "only owners of project {:?}, approvers and admins decide requests for its queues",
+                    req.queue_project
+                )));
+            }
+            match (approve, req.needs_admin) {
+                (false, _) => ("rejected", RequestStatus::Rejected, None),
+                (true, true) => ("approved", RequestStatus::OwnerApproved, None),
+                (true, false) => ("approved", RequestStatus::Approved, Some(req.duration_days)),
+            }
+        }
+        (RequestStatus::OwnerApproved, _) => {
+            if !actor.role.is_admin() {
+                return Err(ServiceError::Forbidden(
+                    "this queue is sensitive: an admin gives the second approval".into(),
+                ));
+            }
+            let first = req
+                .events
+                .iter()
+                .rev()
+                .find(|e| e.kind == "approved")
+                .map(|e| e.actor.as_str());
+            if first == Some(actor.username.as_str()) {
+                return Err(ServiceError::Forbidden(
+                    "the second approval must come from someone else".into(),
+                ));
+            }
+            if approve {
+                (
+                    "admin_approved",
+                    RequestStatus::Approved,
+                    Some(req.duration_days),
+                )
+            } else {
+                ("rejected", RequestStatus::Rejected, None)
+            }
+        }
+        (status, _) => return Err(already_decided(id, status)),
+    };
+    let t = RequestTransition {
+        from: req.status,
+        to,
+        actor: actor.username.clone(),
+        event,
+        comment: comment.clone(),
+        grant,
+    };
+    let action = if approve {
+        "access_request.approve"
+    } else {
+        "access_request.reject"
+    };
+    let summary = format!(
+        "{} → {}{}",
+        req.status,
+        to,
+        if comment.is_empty() {
+            String::new()
+        } else {
+            format!(": {comment}")
+        }
+    );
+    let won = store
+        .transition_request(
+            id,
+            &t,
+            &audit(
+                actor,
+                action,
+                "access_request",
+                format!("request {id}"),
+                summary,
+            ),
+        )
+        .await?;
+    if !won {
+        let now = request(store, id).await?;
+        return Err(already_decided(id, now.status));
+    }
+    request(store, id).await
+}
+
+fn already_decided(id: i64, status: RequestStatus) -> ServiceError {
+    ServiceError::Conflict(FieldError::new(
+        "decision",
+        format!("request {id} was already decided: it is {status}"),
+    ))
+}
+
+/// The requester withdraws an open request.
+pub async fn cancel(
+    store: &dyn Store,
+    actor: &UserView,
+    id: i64,
+) -> ServiceResult<AccessRequestView> {
+    let req = request(store, id).await?;
+    if req.requester != actor.username {
+        return Err(ServiceError::Forbidden(
+            "only the requester can cancel a request".into(),
+        ));
+    }
+    if !req.status.is_open() {
+        return Err(already_decided(id, req.status));
+    }
+    let t = RequestTransition {
+        from: req.status,
+        to: RequestStatus::Cancelled,
+        actor: actor.username.clone(),
+        event: "cancelled",
+        comment: String::new(),
+        grant: None,
+    };
+    let won = store
+        .transition_request(
+            id,
+            &t,
+            &audit(
+                actor,
+                "access_request.cancel",
+                "access_request",
+                format!("request {id}"),
+                String::new(),
+            ),
+        )
+        .await?;
+    if !won {
+        return Err(already_decided(id, request(store, id).await?.status));
+    }
+    request(store, id).await
+}
+
+/// Requests the actor made, newest first.
+pub async fn my_requests(
+    store: &dyn Store,
+    actor: &UserView,
+) -> ServiceResult<Vec<AccessRequestView>> {
+    Ok(store
+        .list_requests(&RequestFilter {
+            requester: Some(actor.username.clone()),
+            ..Default::default()
+        })
+        .await?)
+}
+
+/// Open requests waiting for the actor's decision.
+pub async fn inbox(store: &dyn Store, actor: &UserView) -> ServiceResult<Vec<AccessRequestView>> {
+    let open = store
+        .list_requests(&RequestFilter {
+            statuses: vec![RequestStatus::Pending, RequestStatus::OwnerApproved],
+            ..Default::default()
+        })
+        .await?;
+    let mut mine = Vec::new();
+    for r in open {
+        if r.requester == actor.username {
+            continue;
+        }
+        let can = match r.status {
+            RequestStatus::OwnerApproved => actor.role.is_admin(),
+            _ => {
+                let p = projects::get(store, &r.queue_project).await?;
+                is_queue_approver(store, actor, &p).await?
+            }
+        };
+        if can {
+            mine.push(r);
+        }
+    }
+    Ok(mine)
+}
+
+/// An application's grants.
+pub async fn grants(store: &dyn Store, project: &str, name: &str) -> ServiceResult<Vec<GrantView>> {
+    let app = application(store, project, name).await?;
+    Ok(store.grants(app.id).await?)
+}
+
+/// Revokes a grant: the queue's approvers and admins may.
+pub async fn revoke_grant(
+    store: &dyn Store,
+    actor: &UserView,
+    id: i64,
+) -> ServiceResult<GrantView> {
+    require_writer(actor)?;
+    let g = store
+        .grant(id)
+        .await?
+        .ok_or_else(|| ServiceError::NotFound(format!("grant {id}")))?;
+    let p = projects::get(store, &g.queue_project).await?;
+    if !is_queue_approver(store, actor, &p).await? {
+        return Err(ServiceError::Forbidden(format!(
+            "only approvers of project {:?} can revoke its grants",
+            g.queue_project
+        )));
+    }
+    let target = format!(
+        "{}/{} → {}/{}",
+        g.project, g.application, g.queue_project, g.queue
+    );
+    if !store
+        .revoke_grant(
+            id,
+            &actor.username,
+            &audit(
+                actor,
+                "grant.revoke",
+                "grant",
+                target,
+                g.permission.to_string(),
+            ),
+        )
+        .await?
+    {
+        return Err(ServiceError::Conflict(FieldError::new(
+            "grant",
+            format!("grant {id} was already revoked"),
+        )));
+    }
+    store
+        .grant(id)
+        .await?
+        .ok_or_else(|| ServiceError::NotFound(format!("grant {id}")))
+}
+
+/// Whether an application holds a live grant covering `needed` on a queue.
+pub fn covers(
+    grants: &[GrantView],
+    queue_project: &str,
+    queue: &str,
+    needed: Permission,
+    now: i64,
+) -> bool {
+    grants.iter().any(|g| {
+        g.queue_project == queue_project
+            && g.queue == queue
+            && g.is_live(now)
+            && (g.permission == needed || g.permission == Permission::Both)
+    })
+}
