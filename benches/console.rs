@@ -4,12 +4,12 @@
 //! Run with `cargo bench --bench console --features ssr` after `scripts/build.sh`
 //! (the wasm figures read `target/site/pkg`). Results go in BENCHMARKS.md.
 
+mod support;
+
 use std::io::Write;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use watershed::domain::{Role, UserView};
-use watershed::server::crypto::SecretBox;
-use watershed::server::db::{self, now_millis};
+use watershed::server::db::now_millis;
 use watershed::server::services::accounts;
 use watershed::server::state::AppState;
 
@@ -53,24 +53,12 @@ fn wasm_size() {
 }
 
 async fn home_page_ttfb() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = db::connect(&format!(
-        "sqlite://{}",
-        dir.path().join("bench.db").display()
-    ))
-    .await
-    .unwrap();
-    store.migrate().await.unwrap();
-    accounts::ensure_admin(store.as_ref(), Some("bench-password"))
-        .await
-        .unwrap();
-    let admin = store.user_by_name("admin").await.unwrap().unwrap();
-    let actor = UserView {
-        id: admin.id,
-        username: admin.username.clone(),
-        role: Role::Admin,
-    };
-    let secrets = SecretBox::from_bytes(&[1; 32]).unwrap();
+    let support::Fixture {
+        dir: _dir,
+        store,
+        admin: actor,
+        secrets,
+    } = support::fixture().await;
     watershed::server::demo::seed(store.as_ref(), &secrets, &actor, QUEUES, false)
         .await
         .unwrap();
@@ -78,7 +66,7 @@ async fn home_page_ttfb() {
     store
         .create_session(
             &accounts::token_hash(&token),
-            admin.id,
+            actor.id,
             now_millis(),
             now_millis() + 3_600_000,
         )
@@ -148,13 +136,12 @@ async fn home_page_ttfb() {
         all.extend(t.await.unwrap());
     }
     let wall = started.elapsed();
-    all.sort();
-    let pct = |p: f64| all[((all.len() as f64 * p) as usize).min(all.len() - 1)];
+    let (p50, p99) = support::percentiles(all.clone());
     println!(
         "home page, {QUEUES} queues, {CLIENTS} concurrent clients, {} requests: TTFB p50 {:.1} ms, p99 {:.1} ms, {:.0} pages/s",
         all.len(),
-        pct(0.50).as_secs_f64() * 1e3,
-        pct(0.99).as_secs_f64() * 1e3,
+        p50,
+        p99,
         all.len() as f64 / wall.as_secs_f64()
     );
 }

@@ -3,11 +3,12 @@
 //!
 //! `cargo bench --bench datamap --features ssr -- 100000` (the argument is the queue count).
 
-use std::sync::Arc;
+mod support;
+
 use std::time::{Duration, Instant};
-use watershed::domain::{Role, SearchRequest, UserView};
-use watershed::server::crypto::SecretBox;
-use watershed::server::db::{self, now_millis, Store};
+use support::percentiles;
+use watershed::domain::SearchRequest;
+use watershed::server::db::now_millis;
 use watershed::server::services::accounts;
 use watershed::server::state::AppState;
 
@@ -39,12 +40,6 @@ fn main() {
     rt.block_on(run(n));
 }
 
-fn percentiles(mut v: Vec<Duration>) -> (f64, f64) {
-    v.sort();
-    let at = |p: f64| v[((v.len() as f64 * p) as usize).min(v.len() - 1)].as_secs_f64() * 1e3;
-    (at(0.50), at(0.99))
-}
-
 fn rss_mb() -> (f64, f64) {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     let kb = |key: &str| {
@@ -60,25 +55,12 @@ fn rss_mb() -> (f64, f64) {
 
 async fn run(n: usize) {
     println!("== data map, {n} queues ==");
-    let dir = tempfile::tempdir().unwrap();
-    let store: Arc<dyn Store> = db::connect(&format!(
-        "sqlite://{}",
-        dir.path().join("bench.db").display()
-    ))
-    .await
-    .unwrap();
-    store.migrate().await.unwrap();
-    accounts::ensure_admin(store.as_ref(), Some("bench-password"))
-        .await
-        .unwrap();
-    let admin = store.user_by_name("admin").await.unwrap().unwrap();
-    let actor = UserView {
-        id: admin.id,
-        username: "admin".into(),
-        role: Role::Admin,
-    };
-    let secrets = SecretBox::from_bytes(&[1; 32]).unwrap();
-
+    let support::Fixture {
+        dir,
+        store,
+        admin: actor,
+        secrets,
+    } = support::fixture().await;
     let t = Instant::now();
     watershed::server::demo::seed(store.as_ref(), &secrets, &actor, n, false)
         .await

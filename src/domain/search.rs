@@ -28,17 +28,21 @@ pub struct ParsedQuery {
 }
 
 impl SearchRequest {
-    /// Words from `q`; filters from `q` and from the separate parameters, deduplicated.
-    pub fn parse(&self) -> ParsedQuery {
-        let mut parsed = parse_query(self.q.as_deref().unwrap_or_default());
-        let params = [
+    /// The filter parameters by name, in [`FILTER_FIELDS`] order.
+    pub fn filter_params(&self) -> [(&'static str, &Option<String>); 5] {
+        [
             ("project", &self.project),
             ("tag", &self.tag),
             ("cluster", &self.cluster),
             ("format", &self.format),
             ("owner", &self.owner),
-        ];
-        for (field, value) in params {
+        ]
+    }
+
+    /// Words from `q`; filters from `q` and from the separate parameters, deduplicated.
+    pub fn parse(&self) -> ParsedQuery {
+        let mut parsed = parse_query(self.q.as_deref().unwrap_or_default());
+        for (field, value) in self.filter_params() {
             if let Some(v) = value.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
                 let pair = (field.to_string(), v.to_lowercase());
                 if !parsed.filters.contains(&pair) {

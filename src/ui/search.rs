@@ -3,7 +3,7 @@
 
 use super::layout::ErrorBox;
 use crate::api::console::search_queues;
-use crate::domain::{SearchHit, SearchRequest, SearchResults, SnippetPart, FILTER_FIELDS};
+use crate::domain::{SearchHit, SearchRequest, SearchResults, SnippetPart};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
@@ -36,14 +36,7 @@ fn url_with(
     if let Some(q) = &req.q {
         pairs.push(("q", q.clone()));
     }
-    let current = [
-        ("project", &req.project),
-        ("tag", &req.tag),
-        ("cluster", &req.cluster),
-        ("format", &req.format),
-        ("owner", &req.owner),
-    ];
-    for (k, v) in current {
+    for (k, v) in req.filter_params() {
         let v = if k == field {
             value.map(str::to_string)
         } else {
@@ -107,18 +100,10 @@ pub fn DataMapPage() -> impl IntoView {
                 placeholder="Find a queue: words, prefixes, tag:pii, project:shop, owner:alice"
                 aria-label="Search queues"
             />
-            {FILTER_FIELDS
-                .iter()
-                .filter_map(|f| {
-                    let v = match *f {
-                        "project" => req.project.clone(),
-                        "tag" => req.tag.clone(),
-                        "cluster" => req.cluster.clone(),
-                        "format" => req.format.clone(),
-                        _ => req.owner.clone(),
-                    };
-                    v.map(|v| view! { <input type="hidden" name=*f value=v /> })
-                })
+            {req
+                .filter_params()
+                .into_iter()
+                .filter_map(|(f, v)| v.clone().map(|v| view! { <input type="hidden" name=f value=v /> }))
                 .collect_view()}
             <button type="submit">"Search"</button>
         </form>

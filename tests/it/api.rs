@@ -379,6 +379,9 @@ async fn the_openapi_document_describes_the_api(b: Backend) {
         "/api/v1/audit",
         "/api/v1/tokens",
         "/api/v1/search",
+        "/api/v1/requests",
+        "/api/v1/requests/{id}/decision",
+        "/api/v1/applications/{project}/{name}/tokens",
     ] {
         assert!(doc["paths"][path].is_object(), "{path} missing");
     }

@@ -374,22 +374,28 @@ pub async fn decide(
             format!(": {comment}")
         }
     );
-    let won = store
-        .transition_request(
-            id,
-            &t,
-            &audit(
-                actor,
-                action,
-                "access_request",
-                format!("request {id}"),
-                summary,
-            ),
-        )
-        .await?;
-    if !won {
-        let now = request(store, id).await?;
-        return Err(already_decided(id, now.status));
+    apply(store, actor, id, &t, action, summary).await
+}
+
+/// Applies a transition if the request is still where `t.from` says; otherwise someone else
+/// decided first.
+async fn apply(
+    store: &dyn Store,
+    actor: &UserView,
+    id: i64,
+    t: &RequestTransition,
+    action: &'static str,
+    summary: String,
+) -> ServiceResult<AccessRequestView> {
+    let ev = audit(
+        actor,
+        action,
+        "access_request",
+        format!("request {id}"),
+        summary,
+    );
+    if !store.transition_request(id, t, &ev).await? {
+        return Err(already_decided(id, request(store, id).await?.status));
     }
     request(store, id).await
 }
@@ -424,23 +430,7 @@ pub async fn cancel(
         comment: String::new(),
         grant: None,
     };
-    let won = store
-        .transition_request(
-            id,
-            &t,
-            &audit(
-                actor,
-                "access_request.cancel",
-                "access_request",
-                format!("request {id}"),
-                String::new(),
-            ),
-        )
-        .await?;
-    if !won {
-        return Err(already_decided(id, request(store, id).await?.status));
-    }
-    request(store, id).await
+    apply(store, actor, id, &t, "access_request.cancel", String::new()).await
 }
 
 /// Requests the actor made, newest first.
