@@ -2,6 +2,7 @@
 
 use crate::api::console::me;
 use crate::ui::{
+    access::{ApplicationPage, RequestPage, RequestsPage},
     audit::AuditPage,
     clusters::{ClusterEditPage, ClusterNewPage, ClusterPage, ClustersPage},
     layout::{Layout, NotFound, UserResource},
@@ -59,6 +60,13 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("queues/new") view=QueueNewPage ssr=SsrMode::InOrder />
                     <Route path=path!("queues/:project/:name") view=QueuePage ssr=SsrMode::InOrder />
                     <Route path=path!("queues/:project/:name/edit") view=QueueEditPage ssr=SsrMode::InOrder />
+                    <Route path=path!("requests") view=RequestsPage ssr=SsrMode::InOrder />
+                    <Route path=path!("requests/:id") view=RequestPage ssr=SsrMode::InOrder />
+                    <Route
+                        path=path!("applications/:project/:name")
+                        view=ApplicationPage
+                        ssr=SsrMode::InOrder
+                    />
                     <Route path=path!("audit") view=AuditPage ssr=SsrMode::InOrder />
                 </ParentRoute>
             </Routes>

@@ -1,5 +1,6 @@
 //! Components and pages. No SQL and no business rules: pages call server functions.
 
+pub mod access;
 pub mod audit;
 pub mod clusters;
 pub mod layout;

@@ -54,6 +54,7 @@ fn Header(user: UserView) -> impl IntoView {
                 <A href="/">"Data map"</A>
                 <A href="/projects">"Projects"</A>
                 <A href="/clusters">"Clusters"</A>
+                <InboxLink />
                 {audit}
             </nav>
             <SearchBox />
@@ -69,6 +70,26 @@ fn Header(user: UserView) -> impl IntoView {
                 </form>
             </noscript>
         </header>
+    }
+}
+
+/// "Requests" with the number waiting for the viewer's decision.
+#[component]
+fn InboxLink() -> impl IntoView {
+    let count = Resource::new(|| (), |_| crate::api::console::inbox_count());
+    view! {
+        <A href="/requests">
+            "Requests"
+            <Suspense fallback=|| ()>
+                {move || Suspend::new(async move {
+                    count
+                        .await
+                        .ok()
+                        .filter(|n| *n > 0)
+                        .map(|n| view! { <span class="badge" data-testid="inbox-badge">{n}</span> })
+                })}
+            </Suspense>
+        </A>
     }
 }
 

@@ -1,5 +1,6 @@
 //! The queue list (home, later the data map), a queue's page, and the create / edit form.
 
+use super::access::RequestAccessForm;
 use super::layout::{current_user, field_msg, form_field_errors, ErrorBox, Pager, QueryError};
 use crate::api::console::{
     get_queue, queue_form_options, AppError, CreateQueue, QueueChoices, QueueForm, UpdateQueue,
@@ -153,6 +154,7 @@ fn QueueDetail(q: QueueView) -> impl IntoView {
             <dt>"Updated"</dt>
             <dd>{format_millis(q.updated_at)}</dd>
         </dl>
+        <RequestAccessForm queue_project=q.project.clone() queue=q.name.clone() />
     }
 }
 

@@ -248,6 +248,9 @@ fn Hit(h: SearchHit) -> impl IntoView {
                 <span>{format!("{} ({})", h.cluster, h.cluster_kind)}</span>
                 <span>{h.format}</span>
                 {tags}
+                <a href=format!("/queues/{}/{}#request-access", h.project, h.name) class="request-link">
+                    "Request access"
+                </a>
             </div>
         </li>
     }

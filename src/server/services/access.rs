@@ -433,6 +433,51 @@ pub async fn cancel(
     apply(store, actor, id, &t, "access_request.cancel", String::new()).await
 }
 
+/// Whether `actor` may approve or reject `req` now: never the requester; an open request's
+/// first decision is for the queue's project owners, approvers and admins; the second
+/// approval of a sensitive queue is for an admin other than the first approver.
+pub async fn can_decide(
+    store: &dyn Store,
+    actor: &UserView,
+    req: &AccessRequestView,
+) -> ServiceResult<bool> {
+    if req.requester == actor.username || !actor.role.can_write() {
+        return Ok(false);
+    }
+    Ok(match req.status {
+        RequestStatus::Pending => {
+            let p = projects::get(store, &req.queue_project).await?;
+            is_queue_approver(store, actor, &p).await?
+        }
+        RequestStatus::OwnerApproved => {
+            let first = req
+                .events
+                .iter()
+                .rev()
+                .find(|e| e.kind == "approved")
+                .map(|e| e.actor.as_str());
+            actor.role.is_admin() && first != Some(actor.username.as_str())
+        }
+        _ => false,
+    })
+}
+
+/// Applications of the projects the actor belongs to (all of them for admins): the ones the
+/// actor may ask access for.
+pub async fn my_applications(
+    store: &dyn Store,
+    actor: &UserView,
+) -> ServiceResult<Vec<ApplicationView>> {
+    let mut mine = Vec::new();
+    for app in store.list_applications(None).await? {
+        let p = projects::get(store, &app.project).await?;
+        if actor.role.is_admin() || store.project_role(p.id, actor.id).await?.is_some() {
+            mine.push(app);
+        }
+    }
+    Ok(mine)
+}
+
 /// Requests the actor made, newest first.
 pub async fn my_requests(
     store: &dyn Store,
@@ -456,17 +501,13 @@ pub async fn inbox(store: &dyn Store, actor: &UserView) -> ServiceResult<Vec<Acc
         .await?;
     let mut mine = Vec::new();
     for r in open {
-        if r.requester == actor.username {
-            continue;
-        }
-        let can = match r.status {
-            RequestStatus::OwnerApproved => actor.role.is_admin(),
-            _ => {
-                let p = projects::get(store, &r.queue_project).await?;
-                is_queue_approver(store, actor, &p).await?
-            }
+        // The second approval depends on who gave the first: that needs the timeline.
+        let r = if r.status == RequestStatus::OwnerApproved {
+            request(store, r.id).await?
+        } else {
+            r
         };
-        if can {
+        if can_decide(store, actor, &r).await? {
             mine.push(r);
         }
     }

@@ -1,0 +1,339 @@
+//! Access in the console: the request form on a queue's page, a request with its timeline and
+//! decisions, the requests overview (inbox and mine), and an application's grants.
+
+use super::layout::{ErrorBox, QueryError};
+use crate::api::console::{
+    application_page, my_applications, request_page, requests_overview, CancelRequest,
+    DecideRequest, RequestAccess,
+};
+use crate::domain::{format_millis, AccessRequestView};
+use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
+use leptos_meta::Title;
+use leptos_router::hooks::use_params_map;
+
+/// "Request access" on a queue's page.
+#[component]
+pub fn RequestAccessForm(queue_project: String, queue: String) -> impl IntoView {
+    let apps = Resource::new(|| (), |_| my_applications());
+    view! {
+        <section id="request-access" class="card">
+            <h2>"Request access"</h2>
+            <Suspense fallback=|| ()>
+                {move || {
+                    let (queue_project, queue) = (queue_project.clone(), queue.clone());
+                    Suspend::new(async move {
+                        match apps.await {
+                            Ok(list) if list.is_empty() => {
+                                view! {
+                                    <p class="muted">
+                                        "Register an application in one of your projects to ask for access."
+                                    </p>
+                                }
+                                    .into_any()
+                            }
+                            Ok(list) => {
+                                let options = list
+                                    .into_iter()
+                                    .map(|a| {
+                                        let v = format!("{}/{}", a.project, a.name);
+                                        view! { <option value=v.clone()>{v.clone()}</option> }
+                                    })
+                                    .collect_view();
+                                view! {
+                                    <form method="post" action=RequestAccess::url() class="form">
+                                        <input type="hidden" name="queue_project" value=queue_project />
+                                        <input type="hidden" name="queue" value=queue />
+                                        <label>
+                                            "Application" <select name="application">{options}</select>
+                                        </label>
+                                        <label>
+                                            "Permission"
+                                            <select name="permission">
+                                                <option value="consume">"consume"</option>
+                                                <option value="produce">"produce"</option>
+                                                <option value="both">"both"</option>
+                                            </select>
+                                        </label>
+                                        <label>
+                                            "Duration"
+                                            <select name="duration">
+                                                <option value="30">"30 days"</option>
+                                                <option value="90" selected>"90 days"</option>
+                                                <option value="180">"180 days"</option>
+                                                <option value="permanent">"permanent"</option>
+                                            </select>
+                                        </label>
+                                        <label class="wide">
+                                            "Reason" <textarea name="reason" rows="2" required></textarea>
+                                        </label>
+                                        <button type="submit">"Request access"</button>
+                                    </form>
+                                }
+                                    .into_any()
+                            }
+                            Err(e) => view! { <ErrorBox error=e /> }.into_any(),
+                        }
+                    })
+                }}
+            </Suspense>
+        </section>
+    }
+}
+
+/// One request: its facts, timeline, and the decisions the viewer may take.
+#[component]
+pub fn RequestPage() -> impl IntoView {
+    let params = use_params_map();
+    let id: i64 = params
+        .read_untracked()
+        .get("id")
+        .and_then(|i| i.parse().ok())
+        .unwrap_or(0);
+    let page = Resource::new(move || id, request_page);
+    view! {
+        <Title text=format!("Request {id} · Watershed") />
+        <QueryError />
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match page.await {
+                    Ok(p) => {
+                        let r = p.request;
+                        let timeline = r
+                            .events
+                            .iter()
+                            .map(|e| {
+                                view! {
+                                    <li>
+                                        <span class="muted small">{format_millis(e.at)}</span>
+                                        " "
+                                        <strong>{e.kind.clone()}</strong>
+                                        " by "
+                                        {e.actor.clone()}
+                                        {(!e.comment.is_empty()).then(|| format!(": {}", e.comment))}
+                                    </li>
+                                }
+                            })
+                            .collect_view();
+                        let decide = p.can_decide.then(|| {
+                            view! {
+                                <form method="post" action=DecideRequest::url() class="card form decision">
+                                    <input type="hidden" name="id" value=r.id />
+                                    <label class="wide">
+                                        "Comment (required to reject)" <textarea name="comment" rows="2"></textarea>
+                                    </label>
+                                    <button type="submit" name="decision" value="approve">
+                                        "Approve"
+                                    </button>
+                                    <button type="submit" name="decision" value="reject" class="secondary">
+                                        "Reject"
+                                    </button>
+                                </form>
+                            }
+                        });
+                        let cancel = p.can_cancel.then(|| {
+                            view! {
+                                <form method="post" action=CancelRequest::url()>
+                                    <input type="hidden" name="id" value=r.id />
+                                    <button type="submit" class="secondary">
+                                        "Cancel request"
+                                    </button>
+                                </form>
+                            }
+                        });
+                        view! {
+                            <h1>{format!("Request {}", r.id)}</h1>
+                            <dl class="facts">
+                                <dt>"Application"</dt>
+                                <dd>
+                                    <a href=format!(
+                                        "/applications/{}/{}",
+                                        r.project,
+                                        r.application,
+                                    )>{format!("{}/{}", r.project, r.application)}</a>
+                                </dd>
+                                <dt>"Queue"</dt>
+                                <dd>
+                                    <a href=format!(
+                                        "/queues/{}/{}",
+                                        r.queue_project,
+                                        r.queue,
+                                    )>{format!("{}/{}", r.queue_project, r.queue)}</a>
+                                </dd>
+                                <dt>"Permission"</dt>
+                                <dd>{r.permission.to_string()}</dd>
+                                <dt>"Duration"</dt>
+                                <dd>{r.duration_days.map_or("permanent".to_string(), |d| format!("{d} days"))}</dd>
+                                <dt>"Requested by"</dt>
+                                <dd>{r.requester.clone()}</dd>
+                                <dt>"Reason"</dt>
+                                <dd>{r.reason.clone()}</dd>
+                                <dt>"Status"</dt>
+                                <dd data-testid="request-status">{r.status.to_string()}</dd>
+                                <dt>"Approvals"</dt>
+                                <dd>{if r.needs_admin { "owner, then an admin (sensitive queue)" } else { "owner or approver" }}</dd>
+                            </dl>
+                            <h2>"Timeline"</h2>
+                            <ol class="timeline">{timeline}</ol>
+                            {decide}
+                            {cancel}
+                        }
+                            .into_any()
+                    }
+                    Err(e) => view! { <ErrorBox error=e /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+fn request_rows(list: Vec<AccessRequestView>) -> impl IntoView {
+    if list.is_empty() {
+        return view! { <p class="empty">"None."</p> }.into_any();
+    }
+    let rows = list
+        .into_iter()
+        .map(|r| {
+            view! {
+                <tr>
+                    <td>
+                        <a href=format!("/requests/{}", r.id)>{format!("#{}", r.id)}</a>
+                    </td>
+                    <td>{format!("{}/{}", r.project, r.application)}</td>
+                    <td>{format!("{}/{}", r.queue_project, r.queue)}</td>
+                    <td>{r.permission.to_string()}</td>
+                    <td>{r.requester.clone()}</td>
+                    <td>{r.status.to_string()}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <table class="list">
+            <thead>
+                <tr>
+                    <th>"Request"</th>
+                    <th>"Application"</th>
+                    <th>"Queue"</th>
+                    <th>"Permission"</th>
+                    <th>"Requester"</th>
+                    <th>"Status"</th>
+                </tr>
+            </thead>
+            <tbody>{rows}</tbody>
+        </table>
+    }
+    .into_any()
+}
+
+/// The inbox (requests waiting for the viewer) and the viewer's own requests.
+#[component]
+pub fn RequestsPage() -> impl IntoView {
+    let lists = Resource::new(|| (), |_| requests_overview());
+    view! {
+        <Title text="Requests · Watershed" />
+        <h1>"Access requests"</h1>
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match lists.await {
+                    Ok(l) => {
+                        view! {
+                            <h2 id="inbox">"Waiting for your decision"</h2>
+                            <div data-testid="inbox">{request_rows(l.inbox)}</div>
+                            <h2 id="mine">"My requests"</h2>
+                            <div data-testid="mine">{request_rows(l.mine)}</div>
+                        }
+                            .into_any()
+                    }
+                    Err(e) => view! { <ErrorBox error=e /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// An application with its grants and live token prefixes.
+#[component]
+pub fn ApplicationPage() -> impl IntoView {
+    let params = use_params_map();
+    let (project, name) = {
+        let p = params.read_untracked();
+        (
+            p.get("project").unwrap_or_default(),
+            p.get("name").unwrap_or_default(),
+        )
+    };
+    let page = Resource::new(
+        move || (project.clone(), name.clone()),
+        |(p, n)| application_page(p, n),
+    );
+    view! {
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match page.await {
+                    Ok(d) => {
+                        let a = d.application;
+                        let grants = d
+                            .grants
+                            .into_iter()
+                            .map(|g| {
+                                let state = if g.revoked_at.is_some() {
+                                    "revoked".to_string()
+                                } else {
+                                    g.expires_at.map_or("permanent".into(), |e| format!("until {}", format_millis(e)))
+                                };
+                                view! {
+                                    <tr>
+                                        <td>
+                                            <a href=format!(
+                                                "/queues/{}/{}",
+                                                g.queue_project,
+                                                g.queue,
+                                            )>{format!("{}/{}", g.queue_project, g.queue)}</a>
+                                        </td>
+                                        <td>{g.permission.to_string()}</td>
+                                        <td>{state}</td>
+                                        <td>
+                                            <a href=format!("/requests/{}", g.request_id)>{format!("#{}", g.request_id)}</a>
+                                        </td>
+                                    </tr>
+                                }
+                            })
+                            .collect_view();
+                        view! {
+                            <Title text=format!("{}/{} · Watershed", a.project, a.name) />
+                            <h1>{format!("{}/{}", a.project, a.name)}</h1>
+                            <p>{a.description.clone()}</p>
+                            <dl class="facts">
+                                <dt>"Owner"</dt>
+                                <dd>{a.owner.clone()}</dd>
+                                <dt>"Live tokens"</dt>
+                                <dd>
+                                    {if d.token_prefixes.is_empty() {
+                                        "none (issue one with POST /api/v1/applications/{project}/{name}/tokens)".to_string()
+                                    } else {
+                                        d.token_prefixes.iter().map(|p| format!("{p}…")).collect::<Vec<_>>().join(", ")
+                                    }}
+                                </dd>
+                            </dl>
+                            <h2>"Grants"</h2>
+                            <table class="list" data-testid="grants">
+                                <thead>
+                                    <tr>
+                                        <th>"Queue"</th>
+                                        <th>"Permission"</th>
+                                        <th>"Valid"</th>
+                                        <th>"Request"</th>
+                                    </tr>
+                                </thead>
+                                <tbody>{grants}</tbody>
+                            </table>
+                        }
+                            .into_any()
+                    }
+                    Err(e) => view! { <ErrorBox error=e /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
