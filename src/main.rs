@@ -93,6 +93,7 @@ async fn serve(common: &Common, store: Arc<dyn Store>, args: ServeArgs) -> anyho
         .build();
     let (index, follower) = search::start(Some(&common.index_dir()), store.clone()).await?;
     follower.spawn();
+    watershed::server::services::access::spawn_grant_sweeper(store.clone());
     let mut state = AppState::new(store, secrets, options, args.secure_cookies, index);
     state.sensitive_tag = args.sensitive_tag.clone();
     let listener = tokio::net::TcpListener::bind(args.addr)

@@ -296,6 +296,12 @@ pub trait Store: Send + Sync + 'static {
     async fn grant(&self, id: i64) -> StoreResult<Option<GrantView>>;
     /// False when the grant was already revoked.
     async fn revoke_grant(&self, id: i64, actor: &str, audit: &AuditEvent) -> StoreResult<bool>;
+    /// Marks live grants whose expiry has passed as expired (once each), with a timeline event
+    /// and an audit entry. Returns them.
+    async fn expire_grants(&self, now: i64) -> StoreResult<Vec<GrantView>>;
+    /// Marks live grants expiring before `until` as reminded (once each), with a timeline
+    /// event. Returns them.
+    async fn remind_grants(&self, now: i64, until: i64) -> StoreResult<Vec<GrantView>>;
 
     // the search index's change feed
     /// The newest change sequence number (0 when there is none).

@@ -563,3 +563,76 @@ async fn every_role_is_refused_what_it_must_not_do(b: Backend) {
         .await;
     assert_eq!(r["status"], "pending");
 }
+
+on_both_backends!(grants_expire_once_and_owners_are_reminded_a_week_before);
+
+async fn grants_expire_once_and_owners_are_reminded_a_week_before(b: Backend) {
+    use watershed::server::services::access::sweep_grants;
+    let w = world(b).await;
+    let body = json!({"project": "lab", "application": "checkout", "queue_project": "shop", "queue": "orders",
+                      "permission": "consume", "reason": "r", "duration": "30"});
+    let (_, req) = w
+        .call(
+            reqwest::Method::POST,
+            "/api/v1/requests",
+            &w.dev,
+            Some(body),
+        )
+        .await;
+    let id = req["id"].as_i64().unwrap();
+    w.decide(&w.olga, id, "approve", "").await;
+    let store = w.app.store();
+    let day = 86_400_000;
+    let now = watershed::server::db::now_millis();
+    assert_eq!(
+        sweep_grants(store, now + 10 * day).await.unwrap(),
+        (0, 0),
+        "nothing due yet"
+    );
+    assert_eq!(
+        sweep_grants(store, now + 24 * day).await.unwrap(),
+        (0, 1),
+        "reminded a week before"
+    );
+    assert_eq!(
+        sweep_grants(store, now + 25 * day).await.unwrap(),
+        (0, 0),
+        "once"
+    );
+    assert_eq!(
+        sweep_grants(store, now + 31 * day).await.unwrap(),
+        (1, 0),
+        "expired"
+    );
+    assert_eq!(
+        sweep_grants(store, now + 32 * day).await.unwrap(),
+        (0, 0),
+        "once"
+    );
+    let (_, r) = w
+        .call(
+            reqwest::Method::GET,
+            &format!("/api/v1/requests/{id}"),
+            &w.dev,
+            None,
+        )
+        .await;
+    let kinds: Vec<&str> = r["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        ["created", "approved", "granted", "reminded", "expired"]
+    );
+    let log = store
+        .list_audit(&watershed::domain::AuditFilter {
+            action: Some("grant.expire".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(log.total, 1);
+}

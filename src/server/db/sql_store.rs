@@ -1100,6 +1100,71 @@ macro_rules! sql_store {
                 Ok(true)
             }
 
+            async fn expire_grants(&self, now: i64) -> StoreResult<Vec<GrantView>> {
+                let mut tx = self.pool.begin().await?;
+                let due: Vec<GrantDbRow> = sqlx::query_as(&format!(
+                    "{GRANT_SELECT} WHERE g.expires_at <= $1 AND g.revoked_at IS NULL AND g.expired_at IS NULL"
+                ))
+                .bind(now)
+                .fetch_all(&mut *tx)
+                .await?;
+                let due: Vec<GrantView> = due.into_iter().map(Into::into).collect();
+                for g in &due {
+                    sqlx::query("UPDATE grants SET expired_at = $1 WHERE id = $2")
+                        .bind(now)
+                        .bind(g.id)
+                        .execute(&mut *tx)
+                        .await?;
+                    sqlx::query(
+                        "INSERT INTO request_events (request_id, at, actor, kind, comment) VALUES ($1, $2, 'system', 'expired', '')",
+                    )
+                    .bind(g.request_id)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                    let ev = AuditEvent {
+                        actor: "system".into(),
+                        action: "grant.expire",
+                        target_kind: "grant",
+                        target: format!("{}/{} → {}/{}", g.project, g.application, g.queue_project, g.queue),
+                        summary: g.permission.to_string(),
+                    };
+                    Self::audit_in(&mut tx, &ev).await?;
+                }
+                tx.commit().await?;
+                Ok(due)
+            }
+
+            async fn remind_grants(&self, now: i64, until: i64) -> StoreResult<Vec<GrantView>> {
+                let mut tx = self.pool.begin().await?;
+                let due: Vec<GrantDbRow> = sqlx::query_as(&format!(
+                    "{GRANT_SELECT} WHERE g.expires_at > $1 AND g.expires_at <= $2 AND g.revoked_at IS NULL \
+                     AND g.expired_at IS NULL AND g.reminded_at IS NULL"
+                ))
+                .bind(now)
+                .bind(until)
+                .fetch_all(&mut *tx)
+                .await?;
+                let due: Vec<GrantView> = due.into_iter().map(Into::into).collect();
+                for g in &due {
+                    sqlx::query("UPDATE grants SET reminded_at = $1 WHERE id = $2")
+                        .bind(now)
+                        .bind(g.id)
+                        .execute(&mut *tx)
+                        .await?;
+                    sqlx::query(
+                        "INSERT INTO request_events (request_id, at, actor, kind, comment) VALUES ($1, $2, 'system', 'reminded', $3)",
+                    )
+                    .bind(g.request_id)
+                    .bind(now)
+                    .bind(format!("expires {}", crate::domain::format_millis(g.expires_at.unwrap_or(now))))
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                tx.commit().await?;
+                Ok(due)
+            }
+
             async fn queue_change_seq(&self) -> StoreResult<i64> {
                 let row: (Option<i64>,) = sqlx::query_as("SELECT MAX(seq) FROM queue_changes")
                     .fetch_one(&self.pool)

@@ -567,6 +567,36 @@ pub async fn revoke_grant(
         .ok_or_else(|| ServiceError::NotFound(format!("grant {id}")))
 }
 
+/// Owners are reminded this long before a grant expires.
+pub const REMIND_BEFORE_MS: i64 = 7 * 86_400_000;
+
+/// The expiry job's one pass: marks expired grants and reminds of those expiring within seven
+/// days, each once. Returns how many of each.
+pub async fn sweep_grants(store: &dyn Store, now: i64) -> ServiceResult<(usize, usize)> {
+    let expired = store.expire_grants(now).await?;
+    let reminded = store.remind_grants(now, now + REMIND_BEFORE_MS).await?;
+    for g in &expired {
+        tracing::info!(grant = g.id, app = %format!("{}/{}", g.project, g.application), queue = %format!("{}/{}", g.queue_project, g.queue), "grant expired");
+    }
+    for g in &reminded {
+        tracing::info!(grant = g.id, app = %format!("{}/{}", g.project, g.application), "grant expires within seven days");
+    }
+    Ok((expired.len(), reminded.len()))
+}
+
+/// Runs [`sweep_grants`] every minute until the process ends.
+pub fn spawn_grant_sweeper(store: std::sync::Arc<dyn Store>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            if let Err(e) = sweep_grants(store.as_ref(), now_millis()).await {
+                tracing::warn!(error = ?e, "grant expiry job");
+            }
+        }
+    })
+}
+
 /// Whether an application holds a live grant covering `needed` on a queue.
 pub fn covers(
     grants: &[GrantView],

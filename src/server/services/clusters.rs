@@ -1,7 +1,7 @@
 //! Physical clusters, managed by platform operators (admins).
 
 use super::{change_summary, require_admin, ServiceError, ServiceResult};
-use crate::domain::{ClusterInput, ClusterView, FieldError, UserView};
+use crate::domain::{ClusterInput, ClusterSpec, ClusterView, FieldError, UserView};
 use crate::server::crypto::SecretBox;
 use crate::server::db::{AuditEvent, ClusterRow, Store, StoreError};
 
@@ -24,16 +24,10 @@ pub async fn create(
 ) -> ServiceResult<ClusterView> {
     require_admin(actor, "register clusters")?;
     let spec = input.parse()?;
-    let row = ClusterRow {
-        name: spec.name.to_string(),
-        kind: spec.kind.to_string(),
-        bootstrap_servers: spec.bootstrap_servers.clone(),
-        region: spec.region.clone(),
-        cloud: spec.cloud.clone(),
-        sasl_mechanism: spec.sasl_mechanism.to_string(),
-        sasl_username: spec.sasl_username.clone(),
-        sasl_password_enc: spec.sasl_password.as_deref().map(|p| secrets.seal(p)),
-    };
+    let row = row_of(
+        &spec,
+        spec.sasl_password.as_deref().map(|p| secrets.seal(p)),
+    );
     let audit = AuditEvent {
         actor: actor.username.clone(),
         action: "cluster.create",
@@ -62,19 +56,11 @@ pub async fn update(
         .cluster(name)
         .await?
         .ok_or_else(|| ServiceError::NotFound(format!("cluster {name:?}")))?;
-    let row = ClusterRow {
-        name: spec.name.to_string(),
-        kind: spec.kind.to_string(),
-        bootstrap_servers: spec.bootstrap_servers.clone(),
-        region: spec.region.clone(),
-        cloud: spec.cloud.clone(),
-        sasl_mechanism: spec.sasl_mechanism.to_string(),
-        sasl_username: spec.sasl_username.clone(),
-        sasl_password_enc: match &spec.sasl_password {
-            Some(p) => Some(secrets.seal(p)),
-            None => existing.sasl_password_enc.clone(),
-        },
+    let sealed = match &spec.sasl_password {
+        Some(p) => Some(secrets.seal(p)),
+        None => existing.sasl_password_enc.clone(),
     };
+    let row = row_of(&spec, sealed);
     let before = ClusterRow {
         name: existing.view.name.clone(),
         kind: existing.view.kind.to_string(),
@@ -101,6 +87,20 @@ pub async fn update(
         .await
         .map_err(conflict(&row.name))?;
     get(store, &row.name).await
+}
+
+/// The row to store for a validated cluster and its sealed password.
+fn row_of(spec: &ClusterSpec, sasl_password_enc: Option<String>) -> ClusterRow {
+    ClusterRow {
+        name: spec.name.to_string(),
+        kind: spec.kind.to_string(),
+        bootstrap_servers: spec.bootstrap_servers.clone(),
+        region: spec.region.clone(),
+        cloud: spec.cloud.clone(),
+        sasl_mechanism: spec.sasl_mechanism.to_string(),
+        sasl_username: spec.sasl_username.clone(),
+        sasl_password_enc,
+    }
 }
 
 /// The audited fields of a cluster: never the password.
