@@ -335,6 +335,47 @@ macro_rules! sql_store {
                 Ok(())
             }
 
+            async fn event_in(
+                tx: &mut sqlx::Transaction<'_, $db>,
+                request_id: i64,
+                at: i64,
+                actor: &str,
+                kind: &str,
+                comment: &str,
+            ) -> StoreResult<()> {
+                sqlx::query(
+                    "INSERT INTO request_events (request_id, at, actor, kind, comment) VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(request_id)
+                .bind(at)
+                .bind(actor)
+                .bind(kind)
+                .bind(comment)
+                .execute(&mut **tx)
+                .await?;
+                Ok(())
+            }
+
+            /// Stamps `column` on each grant and adds a system event to its request's timeline.
+            async fn mark_grants(
+                tx: &mut sqlx::Transaction<'_, $db>,
+                due: &[GrantView],
+                column: &str,
+                now: i64,
+                kind: &str,
+                comment: impl Fn(&GrantView) -> String,
+            ) -> StoreResult<()> {
+                for g in due {
+                    sqlx::query(&format!("UPDATE grants SET {column} = $1 WHERE id = $2"))
+                        .bind(now)
+                        .bind(g.id)
+                        .execute(&mut **tx)
+                        .await?;
+                    Self::event_in(tx, g.request_id, now, "system", kind, &comment(g)).await?;
+                }
+                Ok(())
+            }
+
             async fn record_change(
                 tx: &mut sqlx::Transaction<'_, $db>,
                 queue_id: i64,
@@ -952,15 +993,7 @@ macro_rules! sql_store {
                 .bind(now)
                 .fetch_one(&mut *tx)
                 .await?;
-                sqlx::query(
-                    "INSERT INTO request_events (request_id, at, actor, kind, comment) VALUES ($1, $2, $3, 'created', $4)",
-                )
-                .bind(id.0)
-                .bind(now)
-                .bind(&row.requester)
-                .bind(&row.reason)
-                .execute(&mut *tx)
-                .await?;
+                Self::event_in(&mut tx, id.0, now, &row.requester, "created", &row.reason).await?;
                 Self::audit_in(&mut tx, audit).await?;
                 tx.commit().await?;
                 Ok(id.0)
@@ -1028,14 +1061,7 @@ macro_rules! sql_store {
                 if done.rows_affected() == 0 {
                     return Ok(false);
                 }
-                sqlx::query("INSERT INTO request_events (request_id, at, actor, kind, comment) VALUES ($1, $2, $3, $4, $5)")
-                    .bind(id)
-                    .bind(now)
-                    .bind(&t.actor)
-                    .bind(t.event)
-                    .bind(&t.comment)
-                    .execute(&mut *tx)
-                    .await?;
+                Self::event_in(&mut tx, id, now, &t.actor, t.event, &t.comment).await?;
                 if let Some(days) = t.grant {
                     let expires_at = days.map(|d| now + d * 86_400_000);
                     sqlx::query(
@@ -1047,12 +1073,7 @@ macro_rules! sql_store {
                     .bind(id)
                     .execute(&mut *tx)
                     .await?;
-                    sqlx::query("INSERT INTO request_events (request_id, at, actor, kind, comment) VALUES ($1, $2, $3, 'granted', '')")
-                        .bind(id)
-                        .bind(now)
-                        .bind(&t.actor)
-                        .execute(&mut *tx)
-                        .await?;
+                    Self::event_in(&mut tx, id, now, &t.actor, "granted", "").await?;
                 }
                 Self::audit_in(&mut tx, audit).await?;
                 tx.commit().await?;
@@ -1109,19 +1130,8 @@ macro_rules! sql_store {
                 .fetch_all(&mut *tx)
                 .await?;
                 let due: Vec<GrantView> = due.into_iter().map(Into::into).collect();
+                Self::mark_grants(&mut tx, &due, "expired_at", now, "expired", |_| String::new()).await?;
                 for g in &due {
-                    sqlx::query("UPDATE grants SET expired_at = $1 WHERE id = $2")
-                        .bind(now)
-                        .bind(g.id)
-                        .execute(&mut *tx)
-                        .await?;
-                    sqlx::query(
-                        "INSERT INTO request_events (request_id, at, actor, kind, comment) VALUES ($1, $2, 'system', 'expired', '')",
-                    )
-                    .bind(g.request_id)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
                     let ev = AuditEvent {
                         actor: "system".into(),
                         action: "grant.expire",
@@ -1146,21 +1156,10 @@ macro_rules! sql_store {
                 .fetch_all(&mut *tx)
                 .await?;
                 let due: Vec<GrantView> = due.into_iter().map(Into::into).collect();
-                for g in &due {
-                    sqlx::query("UPDATE grants SET reminded_at = $1 WHERE id = $2")
-                        .bind(now)
-                        .bind(g.id)
-                        .execute(&mut *tx)
-                        .await?;
-                    sqlx::query(
-                        "INSERT INTO request_events (request_id, at, actor, kind, comment) VALUES ($1, $2, 'system', 'reminded', $3)",
-                    )
-                    .bind(g.request_id)
-                    .bind(now)
-                    .bind(format!("expires {}", crate::domain::format_millis(g.expires_at.unwrap_or(now))))
-                    .execute(&mut *tx)
-                    .await?;
-                }
+                Self::mark_grants(&mut tx, &due, "reminded_at", now, "reminded", |g| {
+                    format!("expires {}", crate::domain::format_millis(g.expires_at.unwrap_or(now)))
+                })
+                .await?;
                 tx.commit().await?;
                 Ok(due)
             }
