@@ -7,6 +7,7 @@ use crate::ui::{
     clusters::{ClusterEditPage, ClusterNewPage, ClusterPage, ClustersPage},
     layout::{Layout, NotFound, UserResource},
     login::LoginPage,
+    notify::NotificationsPage,
     projects::{ProjectNewPage, ProjectPage, ProjectsPage},
     queues::{QueueEditPage, QueueNewPage, QueuePage},
     search::DataMapPage,
@@ -62,11 +63,13 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("queues/:project/:name/edit") view=QueueEditPage ssr=SsrMode::InOrder />
                     <Route path=path!("requests") view=RequestsPage ssr=SsrMode::InOrder />
                     <Route path=path!("requests/:id") view=RequestPage ssr=SsrMode::InOrder />
+                    // Async: the page clears the one-time token cookie in its response headers.
                     <Route
                         path=path!("applications/:project/:name")
                         view=ApplicationPage
-                        ssr=SsrMode::InOrder
+                        ssr=SsrMode::Async
                     />
+                    <Route path=path!("notifications") view=NotificationsPage ssr=SsrMode::InOrder />
                     <Route path=path!("audit") view=AuditPage ssr=SsrMode::InOrder />
                 </ParentRoute>
             </Routes>

@@ -5,12 +5,14 @@
 
 mod access;
 mod names;
+mod notify;
 mod records;
 mod roles;
 mod search;
 
 pub use access::*;
 pub use names::*;
+pub use notify::*;
 pub use records::*;
 pub use roles::*;
 pub use search::*;

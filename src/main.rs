@@ -11,7 +11,7 @@ use watershed::server::crypto::SecretBox;
 use watershed::server::db::{self, Store};
 use watershed::server::services::accounts;
 use watershed::server::state::AppState;
-use watershed::server::{demo, search, web};
+use watershed::server::{demo, search, web, webhooks};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -95,6 +95,11 @@ async fn serve(common: &Common, store: Arc<dyn Store>, args: ServeArgs) -> anyho
     follower.spawn();
     watershed::server::services::access::spawn_grant_sweeper(store.clone());
     let mut state = AppState::new(store, secrets, options, args.secure_cookies, index);
+    webhooks::spawn_deliverer(
+        state.store.clone(),
+        state.secrets.clone(),
+        webhooks::WebhookPolicy::default(),
+    );
     state.sensitive_tag = args.sensitive_tag.clone();
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await

@@ -9,3 +9,4 @@ pub mod search;
 pub mod services;
 pub mod state;
 pub mod web;
+pub mod webhooks;

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod clusters;
 pub mod layout;
 pub mod login;
+pub mod notify;
 pub mod projects;
 pub mod queues;
 pub mod search;

@@ -22,7 +22,12 @@ test('a developer asks for access, an approver approves from the inbox, the gran
 
   await signIn(page, dev, 'dev-password');
   await api(page, '/api/v1/projects', { name: lab });
-  await api(page, '/api/v1/applications', { project: lab, name: 'forecaster', description: 'Sales forecasts' });
+  // The application is registered from its project's page.
+  await page.goto(`/projects/${lab}`);
+  await page.fill('input[name="name"]', 'forecaster');
+  await page.fill('input[name="description"]', 'Sales forecasts');
+  await page.getByRole('button', { name: 'Register application' }).click();
+  await expect(page).toHaveURL(new RegExp(`/applications/${lab}/forecaster$`));
   await page.goto(`/queues/${owned}/deals`);
   await page.selectOption('select[name="application"]', `${lab}/forecaster`);
   await page.selectOption('select[name="permission"]', 'consume');
@@ -51,4 +56,21 @@ test('a developer asks for access, an approver approves from the inbox, the gran
   await page.goto(`/applications/${lab}/forecaster`);
   await expect(page.getByTestId('grants')).toContainText(`${owned}/deals`);
   await expect(page.getByTestId('grants')).toContainText('consume');
+  await page.context().clearCookies();
+
+  // The requester is told, issues a token for the application, and sees the access on the map.
+  await signIn(page, dev, 'dev-password');
+  await expect(page.getByTestId('notice-badge')).toBeVisible();
+  await page.goto('/notifications');
+  await expect(page.getByTestId('notifications')).toContainText('approved and granted');
+  await page.goto(`/applications/${lab}/forecaster`);
+  await page.getByRole('button', { name: 'Issue a token' }).click();
+  await expect(page.getByTestId('new-token')).toContainText('wsa_');
+  await page.reload();
+  await expect(page.getByTestId('new-token')).toHaveCount(0);
+  await expect(page.getByTestId('tokens')).toContainText('live');
+  await expect(async () => {
+    await page.goto(`/?q=project:${owned}`);
+    await expect(page.getByTestId('hit-access')).toHaveText('read', { timeout: 1000 });
+  }).toPass({ timeout: 10000 });
 });

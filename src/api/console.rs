@@ -2,14 +2,19 @@
 //! (JavaScript-off) form post redirects to where the user should land next.
 
 use crate::domain::{
-    AccessRequestView, ApplicationView, AuditEntry, AuditFilter, ClusterInput, ClusterView,
-    FieldError, GrantView, Page, ProjectView, QueueInput, QueueView, SearchRequest, SearchResults,
-    UserView,
+    ApplicationView, AuditEntry, AuditFilter, ClusterInput, ClusterView, FieldError, Page,
+    ProjectView, QueueInput, QueueView, SearchRequest, SearchResults, UserView,
 };
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 use server_fn::codec::JsonEncoding;
 use server_fn::error::{FromServerFnError, ServerFnErrorErr};
+
+mod access;
+mod notify;
+
+pub use access::*;
+pub use notify::*;
 
 /// An error a console page shows: a sentence, and the fields at fault.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, thiserror::Error)]
@@ -152,6 +157,9 @@ impl From<ClusterForm> for ClusterInput {
 pub struct ProjectDetail {
     pub project: ProjectView,
     pub queues: Page<QueueView>,
+    pub applications: Vec<ApplicationView>,
+    /// The viewer may register applications here (a member, owner or admin).
+    pub can_add_application: bool,
 }
 
 /// A cluster and a page of the queues on it.
@@ -159,29 +167,6 @@ pub struct ProjectDetail {
 pub struct ClusterDetail {
     pub cluster: ClusterView,
     pub queues: Page<QueueView>,
-}
-
-/// A request with what the viewer may do with it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RequestDetail {
-    pub request: AccessRequestView,
-    pub can_decide: bool,
-    pub can_cancel: bool,
-}
-
-/// The viewer's own requests and those waiting for their decision.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RequestLists {
-    pub mine: Vec<AccessRequestView>,
-    pub inbox: Vec<AccessRequestView>,
-}
-
-/// An application and its grants.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ApplicationDetail {
-    pub application: ApplicationView,
-    pub token_prefixes: Vec<String>,
-    pub grants: Vec<GrantView>,
 }
 
 /// What the queue form's selects offer.
@@ -455,9 +440,16 @@ pub async fn list_projects() -> Result<Vec<ProjectView>, AppError> {
 #[server(prefix = "/console")]
 pub async fn get_project(name: String, offset: i64) -> Result<ProjectDetail, AppError> {
     let call = Call::new().await?;
-    call.actor()?;
+    let actor = call.actor()?;
     let store = call.state.store.as_ref();
     let project = projects::get(store, &name).await?;
+    let can_add_application = projects::require_member(store, actor, &project)
+        .await
+        .is_ok();
+    let applications = store
+        .list_applications(Some(&name))
+        .await
+        .map_err(crate::server::services::ServiceError::from)?;
     let filter = crate::domain::QueueFilter {
         project: Some(name),
         offset: Some(offset),
@@ -466,6 +458,8 @@ pub async fn get_project(name: String, offset: i64) -> Result<ProjectDetail, App
     Ok(ProjectDetail {
         project,
         queues: queues::list(store, &filter).await?,
+        applications,
+        can_add_application,
     })
 }
 
@@ -561,140 +555,9 @@ pub async fn search_queues(req: SearchRequest) -> Result<SearchResults, AppError
     let call = Call::new().await?;
     Ok(crate::server::services::search::search(
         &call.state.search,
+        call.state.store.as_ref(),
         call.actor()?,
         &req,
-    )?)
-}
-
-#[cfg(feature = "ssr")]
-use crate::server::services::access;
-
-/// Applications the viewer may ask access for (the request form's choices).
-#[server(prefix = "/console")]
-pub async fn my_applications() -> Result<Vec<ApplicationView>, AppError> {
-    let call = Call::new().await?;
-    Ok(access::my_applications(call.state.store.as_ref(), call.actor()?).await?)
-}
-
-/// Asks for access and goes to the new request's page.
-#[server(prefix = "/console")]
-pub async fn request_access(
-    application: String,
-    queue_project: String,
-    queue: String,
-    permission: String,
-    duration: String,
-    reason: String,
-) -> Result<AccessRequestView, AppError> {
-    let call = Call::new().await?;
-    let result = async {
-        // The form picks the application as `project/name`.
-        let (project, application) = application
-            .split_once('/')
-            .unwrap_or(("", application.as_str()));
-        let form = crate::domain::AccessRequestInput {
-            project: project.to_string(),
-            application: application.to_string(),
-            queue_project,
-            queue,
-            permission,
-            reason,
-            duration,
-        };
-        let s = &call.state;
-        Ok(
-            access::request_access(s.store.as_ref(), call.actor()?, &form, &s.sensitive_tag)
-                .await?,
-        )
-    }
-    .await;
-    call.finish(result, |r| format!("/requests/{}", r.id))
-}
-
-/// A request, its timeline, and what the viewer may do with it.
-#[server(prefix = "/console")]
-pub async fn request_page(id: i64) -> Result<RequestDetail, AppError> {
-    let call = Call::new().await?;
-    let actor = call.actor()?;
-    let store = call.state.store.as_ref();
-    let request = access::request(store, id).await?;
-    let can_decide = access::can_decide(store, actor, &request).await?;
-    let can_cancel = request.requester == actor.username && request.status.is_open();
-    Ok(RequestDetail {
-        request,
-        can_decide,
-        can_cancel,
-    })
-}
-
-/// Approves or rejects, then shows the request.
-#[server(prefix = "/console")]
-pub async fn decide_request(
-    id: i64,
-    decision: String,
-    comment: String,
-) -> Result<AccessRequestView, AppError> {
-    let call = Call::new().await?;
-    let result = async {
-        let input = crate::domain::DecisionInput { decision, comment };
-        Ok(access::decide(call.state.store.as_ref(), call.actor()?, id, &input).await?)
-    }
-    .await;
-    call.finish(result, |r| format!("/requests/{}", r.id))
-}
-
-/// Withdraws the viewer's own open request.
-#[server(prefix = "/console")]
-pub async fn cancel_request(id: i64) -> Result<AccessRequestView, AppError> {
-    let call = Call::new().await?;
-    let result =
-        async { Ok(access::cancel(call.state.store.as_ref(), call.actor()?, id).await?) }.await;
-    call.finish(result, |r| format!("/requests/{}", r.id))
-}
-
-/// The viewer's requests and inbox.
-#[server(prefix = "/console")]
-pub async fn requests_overview() -> Result<RequestLists, AppError> {
-    let call = Call::new().await?;
-    let actor = call.actor()?;
-    let store = call.state.store.as_ref();
-    Ok(RequestLists {
-        mine: access::my_requests(store, actor).await?,
-        inbox: access::inbox(store, actor).await?,
-    })
-}
-
-/// How many requests wait for the viewer's decision (the header badge).
-#[server(prefix = "/console")]
-pub async fn inbox_count() -> Result<usize, AppError> {
-    let call = Call::new().await?;
-    Ok(access::inbox(call.state.store.as_ref(), call.actor()?)
-        .await?
-        .len())
-}
-
-/// An application with its grants and token prefixes.
-#[server(prefix = "/console")]
-pub async fn application_page(
-    project: String,
-    name: String,
-) -> Result<ApplicationDetail, AppError> {
-    let call = Call::new().await?;
-    call.actor()?;
-    let store = call.state.store.as_ref();
-    let application = access::application(store, &project, &name).await?;
-    let token_prefixes = store
-        .app_tokens(application.id)
-        .await
-        .map_err(crate::server::services::ServiceError::from)?
-        .into_iter()
-        .filter(|t| t.revoked_at.is_none())
-        .map(|t| t.prefix)
-        .collect();
-    let grants = access::grants(store, &project, &name).await?;
-    Ok(ApplicationDetail {
-        application,
-        token_prefixes,
-        grants,
-    })
+    )
+    .await?)
 }

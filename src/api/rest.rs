@@ -1,5 +1,7 @@
 //! `/api/v1`: JSON over HTTP for applications and scripts, described by OpenAPI.
 
+mod notify;
+
 use crate::domain::{
     AuditEntry, AuditFilter, ClusterInput, ClusterView, FieldError, Page, ProjectInput,
     ProjectView, QueueFilter, QueueInput, QueueView, Role, UserView,
@@ -65,7 +67,9 @@ type ApiResult<T> = Result<Json<T>, ApiError>;
         list_clusters, create_cluster, get_cluster, update_cluster, list_queues, create_queue,
         get_queue, update_queue, list_audit, search, create_application, list_applications,
         get_application, create_app_token, revoke_app_token, create_request, list_requests,
-        get_request, decide_request, cancel_request, revoke_grant
+        get_request, decide_request, cancel_request, revoke_grant,
+        notify::list_notifications, notify::mark_notifications_read, notify::set_webhook,
+        notify::ping_webhook, notify::list_deliveries
     ),
     components(schemas(ErrorBody, FieldError, Role, UserView, NewToken, TokenRequest, NewUser)),
     modifiers(&BearerAuth)
@@ -121,6 +125,7 @@ pub fn router() -> Router<AppState> {
         .route("/requests/{id}/cancel", axum::routing::post(cancel_request))
         .route("/grants/{id}", axum::routing::delete(revoke_grant))
         .route("/openapi.json", get(|| async { Json(ApiDoc::openapi()) }))
+        .merge(notify::router())
 }
 
 /// The signed-in user.
@@ -325,9 +330,9 @@ async fn search(
     Actor(actor): Actor,
     Query(req): Query<SearchRequest>,
 ) -> ApiResult<SearchResults> {
-    Ok(Json(crate::server::services::search::search(
-        &s.search, &actor, &req,
-    )?))
+    Ok(Json(
+        crate::server::services::search::search(&s.search, s.store.as_ref(), &actor, &req).await?,
+    ))
 }
 
 use crate::domain::{

@@ -174,6 +174,9 @@ pub struct ProjectView {
     pub members: Vec<String>,
     pub queue_count: i64,
     pub created_at: i64,
+    /// Where the project's events are sent, if anywhere.
+    #[serde(default)]
+    pub webhook_url: Option<String>,
 }
 
 // ---------------------------------------------------------------- clusters

@@ -117,6 +117,7 @@ pub struct SnippetPart {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct SearchHit {
+    pub id: i64,
     pub project: String,
     pub name: String,
     pub description: String,
@@ -127,6 +128,9 @@ pub struct SearchHit {
     pub cluster_kind: String,
     pub format: String,
     pub score: f32,
+    /// What the applications of the searcher's projects may do with the queue.
+    #[serde(default)]
+    pub access: super::QueueAccess,
 }
 
 /// A page of hits with facet counts over all matches.

@@ -52,6 +52,34 @@ pub fn session_cookie(token: &str, secure: bool) -> String {
     c.build().to_string()
 }
 
+/// The cookie that carries a just-issued application token, sealed, to the one page view that
+/// shows it.
+pub const NEW_TOKEN_COOKIE: &str = "watershed_new_token";
+
+/// A cookie's value from the request headers.
+pub fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
+    CookieJar::from_headers(headers)
+        .get(name)
+        .map(|c| c.value().to_string())
+}
+
+/// The Set-Cookie value that hands a sealed new token to the page at `path` for five minutes
+/// (or, with an empty value, clears it).
+pub fn new_token_cookie(path: &str, sealed: &str, secure: bool) -> String {
+    Cookie::build((NEW_TOKEN_COOKIE, sealed.to_string()))
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .secure(secure)
+        .path(path.to_string())
+        .max_age(if sealed.is_empty() {
+            time::Duration::ZERO
+        } else {
+            time::Duration::minutes(5)
+        })
+        .build()
+        .to_string()
+}
+
 /// An authenticated caller of the REST API.
 pub struct Actor(pub UserView);
 

@@ -13,7 +13,8 @@ pub use sqlite::SqliteStore;
 
 use crate::domain::{
     AccessRequestView, AppTokenView, ApplicationView, AuditEntry, AuditFilter, ClusterView,
-    GrantView, Page, ProjectView, QueueFilter, QueueView, RequestStatus, Role, UserView,
+    GrantView, NotificationView, Page, ProjectView, QueueFilter, QueueView, RequestStatus, Role,
+    UserView, WebhookDeliveryView,
 };
 use async_trait::async_trait;
 use std::sync::Arc;
@@ -52,6 +53,60 @@ pub struct AuditEvent {
     pub target_kind: &'static str,
     pub target: String,
     pub summary: String,
+}
+
+/// Who a notice is for; resolved to user names inside the mutation's transaction.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Audience {
+    User(String),
+    /// The owners of the project with this name.
+    ProjectOwners(String),
+    /// Every user with this role.
+    Role(Role),
+    /// The requester of this access request and the owner of its application.
+    RequestParties(i64),
+}
+
+/// What a mutation tells people, written in the mutation's own transaction: a console
+/// notification for each user of `audience` but `except`, and a webhook delivery of `payload`
+/// for each of `webhook_projects` that has a webhook.
+#[derive(Debug, Clone)]
+pub struct Notice {
+    pub event: &'static str,
+    pub message: String,
+    pub link: String,
+    pub audience: Vec<Audience>,
+    /// Whoever caused the event is not told about it.
+    pub except: Option<String>,
+    pub webhook_projects: Vec<String>,
+    pub payload: serde_json::Value,
+}
+
+/// Builds the notice for a row a mutation is about to create or mark.
+pub type NoticeFor<'a, T> = &'a (dyn Fn(&T) -> Notice + Send + Sync);
+
+/// A webhook delivery claimed for sending.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct WebhookJob {
+    pub id: i64,
+    pub project: String,
+    pub url: String,
+    pub secret_enc: String,
+    pub event: String,
+    pub payload: String,
+    /// Attempts made before this one.
+    pub attempts: i64,
+}
+
+/// How one delivery attempt went.
+#[derive(Debug, Clone)]
+pub struct DeliveryOutcome {
+    pub at: i64,
+    pub delivered: bool,
+    pub status: Option<i64>,
+    pub error: String,
+    /// When to try again; `None` when delivered or given up.
+    pub next_attempt_at: Option<i64>,
 }
 
 /// A stored user with the password hash, for sign-in only.
@@ -274,6 +329,7 @@ pub trait Store: Send + Sync + 'static {
         &self,
         row: &AccessRequestRow,
         audit: &AuditEvent,
+        notice: NoticeFor<'_, i64>,
     ) -> StoreResult<i64>;
     async fn open_request(
         &self,
@@ -291,17 +347,80 @@ pub trait Store: Send + Sync + 'static {
         id: i64,
         t: &RequestTransition,
         audit: &AuditEvent,
+        notice: &Notice,
     ) -> StoreResult<bool>;
     async fn grants(&self, application_id: i64) -> StoreResult<Vec<GrantView>>;
     async fn grant(&self, id: i64) -> StoreResult<Option<GrantView>>;
     /// False when the grant was already revoked.
-    async fn revoke_grant(&self, id: i64, actor: &str, audit: &AuditEvent) -> StoreResult<bool>;
-    /// Marks live grants whose expiry has passed as expired (once each), with a timeline event
-    /// and an audit entry. Returns them.
-    async fn expire_grants(&self, now: i64) -> StoreResult<Vec<GrantView>>;
+    async fn revoke_grant(
+        &self,
+        id: i64,
+        actor: &str,
+        audit: &AuditEvent,
+        notice: &Notice,
+    ) -> StoreResult<bool>;
+    /// Marks live grants whose expiry has passed as expired (once each), with a timeline event,
+    /// an audit entry and a notice. Returns them.
+    async fn expire_grants(
+        &self,
+        now: i64,
+        notice: NoticeFor<'_, GrantView>,
+    ) -> StoreResult<Vec<GrantView>>;
     /// Marks live grants expiring before `until` as reminded (once each), with a timeline
-    /// event. Returns them.
-    async fn remind_grants(&self, now: i64, until: i64) -> StoreResult<Vec<GrantView>>;
+    /// event, an audit entry and a notice. Returns them.
+    async fn remind_grants(
+        &self,
+        now: i64,
+        until: i64,
+        notice: NoticeFor<'_, GrantView>,
+    ) -> StoreResult<Vec<GrantView>>;
+    /// What the applications of the user's projects may do with each of `queue_ids`: rows of
+    /// (queue id, `consume` | `produce` | `both` | `requested`).
+    async fn queue_access(
+        &self,
+        user_id: i64,
+        queue_ids: &[i64],
+        now: i64,
+    ) -> StoreResult<Vec<(i64, String)>>;
+
+    // notifications and webhooks
+    /// Writes a notice on its own (a webhook test, say).
+    async fn notify(&self, notice: &Notice, audit: &AuditEvent) -> StoreResult<()>;
+    /// Newest first.
+    async fn notifications(&self, username: &str, limit: i64)
+        -> StoreResult<Vec<NotificationView>>;
+    async fn unread_notifications(&self, username: &str) -> StoreResult<i64>;
+    /// Returns how many were unread.
+    async fn mark_notifications_read(
+        &self,
+        username: &str,
+        now: i64,
+        audit: &AuditEvent,
+    ) -> StoreResult<u64>;
+    /// Sets or removes a project's webhook; `secret_enc: None` keeps the stored secret.
+    async fn set_project_webhook(
+        &self,
+        project_id: i64,
+        url: Option<&str>,
+        secret_enc: Option<&str>,
+        audit: &AuditEvent,
+    ) -> StoreResult<()>;
+    async fn project_has_webhook_secret(&self, project_id: i64) -> StoreResult<bool>;
+    /// Claims up to `limit` due deliveries by moving their next attempt to `lease_until`, so
+    /// a crash mid-send retries them and two replicas never send one twice at once.
+    async fn claim_deliveries(
+        &self,
+        now: i64,
+        lease_until: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<WebhookJob>>;
+    async fn finish_delivery(&self, id: i64, outcome: &DeliveryOutcome) -> StoreResult<()>;
+    /// A project's deliveries, newest first.
+    async fn webhook_deliveries(
+        &self,
+        project_id: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<WebhookDeliveryView>>;
 
     // the search index's change feed
     /// The newest change sequence number (0 when there is none).

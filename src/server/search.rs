@@ -313,7 +313,10 @@ impl QueueIndex {
                 let doc: TantivyDocument = searcher.doc(addr).ok()?;
                 let stored: StoredHit =
                     serde_json::from_str(doc.get_first(self.fields.hit)?.as_str()?).ok()?;
+                let id = doc.get_first(self.fields.id)?.as_u64()? as i64;
                 Some(SearchHit {
+                    id,
+                    access: crate::domain::QueueAccess::None,
                     snippet: crate::domain::highlight(&stored.description, &parsed.words),
                     project: stored.project,
                     name: stored.name,

@@ -16,7 +16,7 @@ pub type LoginThrottle = RateLimiter<String, DefaultKeyedStateStore<String>, Def
 #[derive(Clone, FromRef)]
 pub struct AppState {
     pub store: Arc<dyn Store>,
-    pub secrets: SecretBox,
+    pub secrets: Arc<SecretBox>,
     pub login_throttle: Arc<LoginThrottle>,
     pub leptos_options: LeptosOptions,
     pub secure_cookies: bool,
@@ -37,7 +37,7 @@ impl AppState {
         let quota = Quota::per_minute(NonZeroU32::new(10).unwrap());
         Self {
             store,
-            secrets,
+            secrets: Arc::new(secrets),
             login_throttle: Arc::new(RateLimiter::keyed(quota)),
             leptos_options,
             secure_cookies,

@@ -1,12 +1,12 @@
 //! Access in the console: the request form on a queue's page, a request with its timeline and
-//! decisions, the requests overview (inbox and mine), and an application's grants.
+//! decisions, the requests overview (inbox and mine), and an application's tokens and grants.
 
 use super::layout::{ErrorBox, QueryError};
 use crate::api::console::{
     application_page, my_applications, request_page, requests_overview, CancelRequest,
-    DecideRequest, RequestAccess,
+    DecideRequest, IssueAppToken, RequestAccess, RevokeAppToken, RevokeGrant,
 };
-use crate::domain::{format_millis, AccessRequestView};
+use crate::domain::{format_millis, AccessRequestView, AppTokenView, GrantView};
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
 use leptos_meta::Title;
@@ -252,7 +252,7 @@ pub fn RequestsPage() -> impl IntoView {
     }
 }
 
-/// An application with its grants and live token prefixes.
+/// An application with its tokens (issue, rotate, revoke) and grants.
 #[component]
 pub fn ApplicationPage() -> impl IntoView {
     let params = use_params_map();
@@ -268,66 +268,53 @@ pub fn ApplicationPage() -> impl IntoView {
         |(p, n)| application_page(p, n),
     );
     view! {
+        <QueryError />
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match page.await {
                     Ok(d) => {
                         let a = d.application;
-                        let grants = d
-                            .grants
-                            .into_iter()
-                            .map(|g| {
-                                let state = if g.revoked_at.is_some() {
-                                    "revoked".to_string()
-                                } else {
-                                    g.expires_at.map_or("permanent".into(), |e| format!("until {}", format_millis(e)))
-                                };
-                                view! {
-                                    <tr>
-                                        <td>
-                                            <a href=format!(
-                                                "/queues/{}/{}",
-                                                g.queue_project,
-                                                g.queue,
-                                            )>{format!("{}/{}", g.queue_project, g.queue)}</a>
-                                        </td>
-                                        <td>{g.permission.to_string()}</td>
-                                        <td>{state}</td>
-                                        <td>
-                                            <a href=format!("/requests/{}", g.request_id)>{format!("#{}", g.request_id)}</a>
-                                        </td>
-                                    </tr>
-                                }
-                            })
-                            .collect_view();
+                        let new_token = d.new_token.map(|t| {
+                            view! {
+                                <div class="card notice" role="status">
+                                    <p>
+                                        <strong>"Copy this token now: it is not shown again."</strong>
+                                    </p>
+                                    <code class="token" data-testid="new-token">{t}</code>
+                                </div>
+                            }
+                        });
+                        let grants = grant_rows(d.grants, &d.revocable);
+                        let tokens = token_rows(&a.project, &a.name, d.tokens, d.can_manage);
+                        let issue = d.can_manage.then(|| {
+                            view! {
+                                <form method="post" action=IssueAppToken::url()>
+                                    <input type="hidden" name="project" value=a.project.clone() />
+                                    <input type="hidden" name="name" value=a.name.clone() />
+                                    <button type="submit">"Issue a token"</button>
+                                </form>
+                            }
+                        });
                         view! {
                             <Title text=format!("{}/{} · Watershed", a.project, a.name) />
-                            <h1>{format!("{}/{}", a.project, a.name)}</h1>
+                            <div class="page-head">
+                                <h1>{format!("{}/{}", a.project, a.name)}</h1>
+                                {issue}
+                            </div>
                             <p>{a.description.clone()}</p>
                             <dl class="facts">
+                                <dt>"Project"</dt>
+                                <dd>
+                                    <a href=format!("/projects/{}", a.project)>{a.project.clone()}</a>
+                                </dd>
                                 <dt>"Owner"</dt>
                                 <dd>{a.owner.clone()}</dd>
-                                <dt>"Live tokens"</dt>
-                                <dd>
-                                    {if d.token_prefixes.is_empty() {
-                                        "none (issue one with POST /api/v1/applications/{project}/{name}/tokens)".to_string()
-                                    } else {
-                                        d.token_prefixes.iter().map(|p| format!("{p}…")).collect::<Vec<_>>().join(", ")
-                                    }}
-                                </dd>
                             </dl>
+                            {new_token}
+                            <h2>"Tokens"</h2>
+                            {tokens}
                             <h2>"Grants"</h2>
-                            <table class="list" data-testid="grants">
-                                <thead>
-                                    <tr>
-                                        <th>"Queue"</th>
-                                        <th>"Permission"</th>
-                                        <th>"Valid"</th>
-                                        <th>"Request"</th>
-                                    </tr>
-                                </thead>
-                                <tbody>{grants}</tbody>
-                            </table>
+                            {grants}
                         }
                             .into_any()
                     }
@@ -335,5 +322,118 @@ pub fn ApplicationPage() -> impl IntoView {
                 }
             })}
         </Suspense>
+    }
+}
+
+fn token_rows(
+    project: &str,
+    name: &str,
+    tokens: Vec<AppTokenView>,
+    can_manage: bool,
+) -> impl IntoView {
+    if tokens.is_empty() {
+        return view! { <p class="muted">"No tokens yet."</p> }.into_any();
+    }
+    let rows = tokens
+        .into_iter()
+        .map(|t| {
+            let live = t.revoked_at.is_none();
+            let actions = (live && can_manage).then(|| {
+                let (p, n, id) = (project.to_string(), name.to_string(), t.id.to_string());
+                view! {
+                    <form method="post" action=IssueAppToken::url() class="inline">
+                        <input type="hidden" name="project" value=p.clone() />
+                        <input type="hidden" name="name" value=n.clone() />
+                        <input type="hidden" name="replaces" value=id.clone() />
+                        <button type="submit" class="secondary">"Rotate"</button>
+                    </form>
+                    <form method="post" action=RevokeAppToken::url() class="inline">
+                        <input type="hidden" name="project" value=p />
+                        <input type="hidden" name="name" value=n />
+                        <input type="hidden" name="id" value=id />
+                        <button type="submit" class="danger">"Revoke"</button>
+                    </form>
+                }
+            });
+            view! {
+                <tr>
+                    <td>
+                        <code>{format!("{}…", t.prefix)}</code>
+                    </td>
+                    <td>{format_millis(t.created_at)}</td>
+                    <td>
+                        {t.revoked_at.map_or("live".to_string(), |r| format!("revoked {}", format_millis(r)))}
+                    </td>
+                    <td>{actions}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <table class="list" data-testid="tokens">
+            <thead>
+                <tr>
+                    <th>"Token"</th>
+                    <th>"Issued"</th>
+                    <th>"State"</th>
+                    <th></th>
+                </tr>
+            </thead>
+            <tbody>{rows}</tbody>
+        </table>
+    }
+    .into_any()
+}
+
+fn grant_rows(grants: Vec<GrantView>, revocable: &[i64]) -> impl IntoView {
+    let rows = grants
+        .into_iter()
+        .map(|g| {
+            let state = if g.revoked_at.is_some() {
+                "revoked".to_string()
+            } else {
+                g.expires_at
+                    .map_or("permanent".into(), |e| format!("until {}", format_millis(e)))
+            };
+            let revoke = revocable.contains(&g.id).then(|| {
+                view! {
+                    <form method="post" action=RevokeGrant::url() class="inline">
+                        <input type="hidden" name="id" value=g.id.to_string() />
+                        <button type="submit" class="danger">"Revoke"</button>
+                    </form>
+                }
+            });
+            view! {
+                <tr>
+                    <td>
+                        <a href=format!(
+                            "/queues/{}/{}",
+                            g.queue_project,
+                            g.queue,
+                        )>{format!("{}/{}", g.queue_project, g.queue)}</a>
+                    </td>
+                    <td>{g.permission.to_string()}</td>
+                    <td>{state}</td>
+                    <td>
+                        <a href=format!("/requests/{}", g.request_id)>{format!("#{}", g.request_id)}</a>
+                    </td>
+                    <td>{revoke}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <table class="list" data-testid="grants">
+            <thead>
+                <tr>
+                    <th>"Queue"</th>
+                    <th>"Permission"</th>
+                    <th>"Valid"</th>
+                    <th>"Request"</th>
+                    <th></th>
+                </tr>
+            </thead>
+            <tbody>{rows}</tbody>
+        </table>
     }
 }

@@ -1,7 +1,7 @@
 //! The signed-in frame: header, navigation, and small shared pieces.
 
 use super::search::SearchBox;
-use crate::api::console::{AppError, Logout};
+use crate::api::console::{inbox_count, unread_notifications, AppError, Logout};
 use crate::domain::{FieldError, Page, UserView};
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
@@ -54,7 +54,18 @@ fn Header(user: UserView) -> impl IntoView {
                 <A href="/">"Data map"</A>
                 <A href="/projects">"Projects"</A>
                 <A href="/clusters">"Clusters"</A>
-                <InboxLink />
+                <CountLink
+                    href="/requests"
+                    label="Requests"
+                    testid="inbox-badge"
+                    count=Resource::new(|| (), |_| inbox_count())
+                />
+                <CountLink
+                    href="/notifications"
+                    label="Notifications"
+                    testid="notice-badge"
+                    count=Resource::new(|| (), |_| unread_notifications())
+                />
                 {audit}
             </nav>
             <SearchBox />
@@ -73,20 +84,25 @@ fn Header(user: UserView) -> impl IntoView {
     }
 }
 
-/// "Requests" with the number waiting for the viewer's decision.
+/// A header link with a count badge: requests waiting for the viewer's decision, unread
+/// notifications.
 #[component]
-fn InboxLink() -> impl IntoView {
-    let count = Resource::new(|| (), |_| crate::api::console::inbox_count());
+fn CountLink(
+    href: &'static str,
+    label: &'static str,
+    testid: &'static str,
+    count: Resource<Result<i64, AppError>>,
+) -> impl IntoView {
     view! {
-        <A href="/requests">
-            "Requests"
+        <A href=href>
+            {label}
             <Suspense fallback=|| ()>
                 {move || Suspend::new(async move {
                     count
                         .await
                         .ok()
                         .filter(|n| *n > 0)
-                        .map(|n| view! { <span class="badge" data-testid="inbox-badge">{n}</span> })
+                        .map(|n| view! { <span class="badge" data-testid=testid>{n}</span> })
                 })}
             </Suspense>
         </A>

@@ -1,9 +1,11 @@
-//! Projects: list, create, and a project's page with its queues.
+//! Projects: list, create, and a project's page with its queues, applications and webhook.
 
 use super::layout::{field_msg, form_field_errors, ErrorBox, QueryError};
+use super::notify::WebhookSection;
 use super::queues::QueueTable;
-use crate::api::console::{get_project, list_projects, CreateProject};
+use crate::api::console::{get_project, list_projects, CreateApplication, CreateProject};
 use crate::domain::format_millis;
+use crate::domain::ApplicationView;
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
 use leptos_meta::Title;
@@ -108,6 +110,7 @@ pub fn ProjectPage() -> impl IntoView {
         |(name, offset)| get_project(name, offset),
     );
     view! {
+        <QueryError />
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match detail.await {
@@ -134,6 +137,10 @@ pub fn ProjectPage() -> impl IntoView {
                             </dl>
                             <h2>"Queues"</h2>
                             <QueueTable page=d.queues base />
+                            <h2>"Applications"</h2>
+                            {application_list(d.applications)}
+                            {d.can_add_application.then(|| new_application_form(&p.name))}
+                            <WebhookSection project=p.clone() />
                         }
                             .into_any()
                     }
@@ -141,5 +148,57 @@ pub fn ProjectPage() -> impl IntoView {
                 }
             })}
         </Suspense>
+    }
+}
+
+fn application_list(apps: Vec<ApplicationView>) -> impl IntoView {
+    if apps.is_empty() {
+        return view! { <p class="muted">"No applications yet."</p> }.into_any();
+    }
+    let rows = apps
+        .into_iter()
+        .map(|a| {
+            view! {
+                <tr>
+                    <td>
+                        <a href=format!("/applications/{}/{}", a.project, a.name)>{a.name.clone()}</a>
+                    </td>
+                    <td>{a.owner}</td>
+                    <td>{a.description}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <table class="list" data-testid="applications">
+            <thead>
+                <tr>
+                    <th>"Application"</th>
+                    <th>"Owner"</th>
+                    <th>"Description"</th>
+                </tr>
+            </thead>
+            <tbody>{rows}</tbody>
+        </table>
+    }
+    .into_any()
+}
+
+fn new_application_form(project: &str) -> impl IntoView {
+    let errors = form_field_errors();
+    view! {
+        <form method="post" action=CreateApplication::url() class="form card">
+            <h3>"Register an application"</h3>
+            <input type="hidden" name="project" value=project.to_string() />
+            <label>
+                "Name" <input name="name" required placeholder="billing-consumer" />
+                {field_msg(&errors, "name")}
+            </label>
+            <label class="wide">
+                "Description" <input name="description" />
+                {field_msg(&errors, "description")}
+            </label>
+            <button type="submit">"Register application"</button>
+        </form>
     }
 }

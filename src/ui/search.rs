@@ -3,7 +3,7 @@
 
 use super::layout::ErrorBox;
 use crate::api::console::search_queues;
-use crate::domain::{SearchHit, SearchRequest, SearchResults, SnippetPart};
+use crate::domain::{QueueAccess, SearchHit, SearchRequest, SearchResults, SnippetPart};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
@@ -248,9 +248,19 @@ fn Hit(h: SearchHit) -> impl IntoView {
                 <span>{format!("{} ({})", h.cluster, h.cluster_kind)}</span>
                 <span>{h.format}</span>
                 {tags}
-                <a href=format!("/queues/{}/{}#request-access", h.project, h.name) class="request-link">
-                    "Request access"
-                </a>
+                <span
+                    class=format!("access access-{}", h.access)
+                    data-testid="hit-access"
+                    title="What your projects' applications may do with this queue"
+                >
+                    {h.access.label()}
+                </span>
+                {(h.access != QueueAccess::ReadWrite)
+                    .then(|| view! {
+                        <a href=format!("/queues/{}/{}#request-access", h.project, h.name) class="request-link">
+                            "Request access"
+                        </a>
+                    })}
             </div>
         </li>
     }

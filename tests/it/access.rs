@@ -8,16 +8,16 @@ use watershed::domain::Role;
 
 /// People and places: `shop` (owned by olga) has queues `orders` and `customers` (tagged pii);
 /// `lab` (dev is a member) has the application `checkout`.
-struct World {
-    app: TestApp,
-    admin: String,
-    olga: String,
-    dev: String,
-    ann: String,
-    vera: String,
+pub(crate) struct World {
+    pub app: TestApp,
+    pub admin: String,
+    pub olga: String,
+    pub dev: String,
+    pub ann: String,
+    pub vera: String,
 }
 
-async fn world(b: Backend) -> World {
+pub(crate) async fn world(b: Backend) -> World {
     let app = spawn_app(b).await;
     let admin = app.token_for("ops", Role::Admin).await;
     let olga = app.token_for("olga", Role::Developer).await;
@@ -69,7 +69,7 @@ async fn world(b: Backend) -> World {
 }
 
 impl World {
-    async fn call(
+    pub async fn call(
         &self,
         method: reqwest::Method,
         path: &str,
@@ -89,14 +89,14 @@ impl World {
         (status, r.json().await.unwrap_or(Value::Null))
     }
 
-    async fn request(&self, token: &str, queue: &str, permission: &str) -> (StatusCode, Value) {
+    pub async fn request(&self, token: &str, queue: &str, permission: &str) -> (StatusCode, Value) {
         let body = json!({"project": "lab", "application": "checkout", "queue_project": "shop", "queue": queue,
                           "permission": permission, "reason": "checkout reads orders", "duration": "90"});
         self.call(reqwest::Method::POST, "/api/v1/requests", token, Some(body))
             .await
     }
 
-    async fn decide(
+    pub async fn decide(
         &self,
         token: &str,
         id: i64,
@@ -546,6 +546,34 @@ async fn every_role_is_refused_what_it_must_not_do(b: Backend) {
             format!("/api/v1/requests/{id}/cancel"),
             None,
         ),
+        (
+            "not the application's owner",
+            &w.olga,
+            M::POST,
+            "/api/v1/applications/lab/checkout/tokens".into(),
+            None,
+        ),
+        (
+            "member, not an owner",
+            &w.dev,
+            M::PUT,
+            "/api/v1/projects/shop/webhook".into(),
+            Some(json!({"url": "https://hooks.example.com/w", "secret": "0123456789abcdef"})),
+        ),
+        (
+            "approver, not an owner",
+            &w.ann,
+            M::POST,
+            "/api/v1/projects/shop/webhook/ping".into(),
+            None,
+        ),
+        (
+            "viewer",
+            &w.vera,
+            M::PUT,
+            "/api/v1/projects/lab/webhook".into(),
+            Some(json!({"url": ""})),
+        ),
     ];
     for (who, token, method, path, body) in refused {
         let (s, e) = w.call(method.clone(), &path, token, body).await;
@@ -630,6 +658,15 @@ async fn grants_expire_once_and_owners_are_reminded_a_week_before(b: Backend) {
         kinds,
         ["created", "approved", "granted", "reminded", "expired"]
     );
+    // The requester (who owns the application and its project) is told both times.
+    let told: Vec<String> = store
+        .notifications("dev", 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|n| n.event)
+        .collect();
+    assert_eq!(told[..2], ["grant.expired", "grant.expiring"]);
     let log = store
         .list_audit(&watershed::domain::AuditFilter {
             action: Some("grant.expire".into()),

@@ -5,5 +5,6 @@ mod access;
 mod api;
 mod console;
 mod harness;
+mod notify;
 mod search;
 mod storage;

@@ -302,7 +302,8 @@ macro_rules! sql_store {
     ($store:ident, $db:ty, $name:literal, $migrations:literal) => {
         use $crate::domain::{
             AccessRequestView, AppTokenView, ApplicationView, AuditEntry, AuditFilter, ClusterView,
-            GrantView, Page, ProjectView, QueueFilter, QueueView, Role, UserView,
+            DeliveryStatus, GrantView, NotificationView, Page, ProjectView, QueueFilter, QueueView,
+            Role, UserView, WebhookDeliveryView,
         };
         use $crate::server::db::sql_store::{
             now_millis, AppDbRow, AuditDbRow, ClusterDbRow, EventDbRow, GrantDbRow, IndexDbRow,
@@ -310,9 +311,9 @@ macro_rules! sql_store {
             INDEX_SELECT, QUEUE_FILTER, QUEUE_SELECT, REQUEST_SELECT,
         };
         use $crate::server::db::{
-            like_pattern, paging, AccessRequestRow, ApplicationRow, AuditEvent, ClusterRecord,
-            ClusterRow, IndexDoc, ProjectRow, QueueRow, RequestFilter, RequestTransition, Store,
-            StoreError, UserRecord,
+            like_pattern, paging, AccessRequestRow, ApplicationRow, Audience, AuditEvent,
+            ClusterRecord, ClusterRow, DeliveryOutcome, IndexDoc, Notice, NoticeFor, ProjectRow,
+            QueueRow, RequestFilter, RequestTransition, Store, StoreError, UserRecord, WebhookJob,
         };
 
         impl $store {
@@ -356,24 +357,111 @@ macro_rules! sql_store {
                 Ok(())
             }
 
-            /// Stamps `column` on each grant and adds a system event to its request's timeline.
+            /// Writes a notice's notifications and webhook deliveries.
+            async fn notice_in(
+                tx: &mut sqlx::Transaction<'_, $db>,
+                n: &Notice,
+                now: i64,
+            ) -> StoreResult<()> {
+                let mut to = std::collections::BTreeSet::new();
+                for a in &n.audience {
+                    let names: Vec<(String,)> = match a {
+                        Audience::User(u) => vec![(u.clone(),)],
+                        Audience::ProjectOwners(p) => sqlx::query_as(
+                            "SELECT u.username FROM project_members m JOIN users u ON u.id = m.user_id \
+                             JOIN projects p ON p.id = m.project_id WHERE p.name = $1 AND m.role = 'owner'",
+                        )
+                        .bind(p)
+                        .fetch_all(&mut **tx)
+                        .await?,
+                        Audience::Role(r) => sqlx::query_as("SELECT username FROM users WHERE role = $1")
+                            .bind(r.to_string())
+                            .fetch_all(&mut **tx)
+                            .await?,
+                        Audience::RequestParties(id) => {
+                            let row: Option<(String, String)> = sqlx::query_as(
+                                "SELECT r.requester, a.owner FROM access_requests r \
+                                 JOIN applications a ON a.id = r.application_id WHERE r.id = $1",
+                            )
+                            .bind(id)
+                            .fetch_optional(&mut **tx)
+                            .await?;
+                            row.map(|(r, o)| vec![(r,), (o,)]).unwrap_or_default()
+                        }
+                    };
+                    to.extend(names.into_iter().map(|n| n.0));
+                }
+                if let Some(except) = &n.except {
+                    to.remove(except);
+                }
+                for user in to {
+                    sqlx::query(
+                        "INSERT INTO notifications (username, at, event, message, link) VALUES ($1, $2, $3, $4, $5)",
+                    )
+                    .bind(&user)
+                    .bind(now)
+                    .bind(n.event)
+                    .bind(&n.message)
+                    .bind(&n.link)
+                    .execute(&mut **tx)
+                    .await?;
+                }
+                let projects: std::collections::BTreeSet<&String> = n.webhook_projects.iter().collect();
+                let payload = n.payload.to_string();
+                for p in projects {
+                    sqlx::query(
+                        "INSERT INTO webhook_deliveries (project_id, event, payload, created_at, attempts, \
+                         next_attempt_at, last_error) \
+                         SELECT id, $2, $3, $4, 0, $4, '' FROM projects WHERE name = $1 AND webhook_url IS NOT NULL",
+                    )
+                    .bind(p)
+                    .bind(n.event)
+                    .bind(&payload)
+                    .bind(now)
+                    .execute(&mut **tx)
+                    .await?;
+                }
+                Ok(())
+            }
+
+            /// Stamps `column` on each due grant still unstamped, adds a system event to its
+            /// request's timeline, an audit entry and a notice. Returns the grants it stamped.
+            #[allow(clippy::too_many_arguments)]
             async fn mark_grants(
                 tx: &mut sqlx::Transaction<'_, $db>,
-                due: &[GrantView],
+                due: Vec<GrantView>,
                 column: &str,
                 now: i64,
                 kind: &str,
+                action: &'static str,
                 comment: impl Fn(&GrantView) -> String,
-            ) -> StoreResult<()> {
+                notice: NoticeFor<'_, GrantView>,
+            ) -> StoreResult<Vec<GrantView>> {
+                let mut marked = Vec::with_capacity(due.len());
                 for g in due {
-                    sqlx::query(&format!("UPDATE grants SET {column} = $1 WHERE id = $2"))
-                        .bind(now)
-                        .bind(g.id)
-                        .execute(&mut **tx)
-                        .await?;
-                    Self::event_in(tx, g.request_id, now, "system", kind, &comment(g)).await?;
+                    let done = sqlx::query(&format!(
+                        "UPDATE grants SET {column} = $1 WHERE id = $2 AND {column} IS NULL"
+                    ))
+                    .bind(now)
+                    .bind(g.id)
+                    .execute(&mut **tx)
+                    .await?;
+                    if done.rows_affected() == 0 {
+                        continue;
+                    }
+                    Self::event_in(tx, g.request_id, now, "system", kind, &comment(&g)).await?;
+                    let ev = AuditEvent {
+                        actor: "system".into(),
+                        action,
+                        target_kind: "grant",
+                        target: format!("{}/{} → {}/{}", g.project, g.application, g.queue_project, g.queue),
+                        summary: g.permission.to_string(),
+                    };
+                    Self::audit_in(tx, &ev).await?;
+                    Self::notice_in(tx, &notice(&g), now).await?;
+                    marked.push(g);
                 }
-                Ok(())
+                Ok(marked)
             }
 
             async fn record_change(
@@ -644,9 +732,9 @@ macro_rules! sql_store {
             }
 
             async fn list_projects(&self) -> StoreResult<Vec<ProjectView>> {
-                let rows: Vec<(i64, String, String, i64, i64)> = sqlx::query_as(
+                let rows: Vec<(i64, String, String, i64, i64, Option<String>)> = sqlx::query_as(
                     "SELECT p.id, p.name, p.description, p.created_at, \
-                     (SELECT COUNT(*) FROM queues q WHERE q.project_id = p.id) \
+                     (SELECT COUNT(*) FROM queues q WHERE q.project_id = p.id), p.webhook_url \
                      FROM projects p ORDER BY p.name",
                 )
                 .fetch_all(&self.pool)
@@ -659,7 +747,7 @@ macro_rules! sql_store {
                 .await?;
                 Ok(rows
                     .into_iter()
-                    .map(|(id, name, description, created_at, queue_count)| {
+                    .map(|(id, name, description, created_at, queue_count, webhook_url)| {
                         let of = |role: &str| {
                             people
                                 .iter()
@@ -675,6 +763,7 @@ macro_rules! sql_store {
                             members: of("member"),
                             queue_count,
                             created_at,
+                            webhook_url,
                         }
                     })
                     .collect())
@@ -975,7 +1064,12 @@ macro_rules! sql_store {
                 Ok(row.map(Into::into))
             }
 
-            async fn create_access_request(&self, row: &AccessRequestRow, audit: &AuditEvent) -> StoreResult<i64> {
+            async fn create_access_request(
+                &self,
+                row: &AccessRequestRow,
+                audit: &AuditEvent,
+                notice: NoticeFor<'_, i64>,
+            ) -> StoreResult<i64> {
                 let mut tx = self.pool.begin().await?;
                 let now = now_millis();
                 let id: (i64,) = sqlx::query_as(
@@ -995,6 +1089,7 @@ macro_rules! sql_store {
                 .await?;
                 Self::event_in(&mut tx, id.0, now, &row.requester, "created", &row.reason).await?;
                 Self::audit_in(&mut tx, audit).await?;
+                Self::notice_in(&mut tx, &notice(&id.0), now).await?;
                 tx.commit().await?;
                 Ok(id.0)
             }
@@ -1046,7 +1141,13 @@ macro_rules! sql_store {
                     .collect())
             }
 
-            async fn transition_request(&self, id: i64, t: &RequestTransition, audit: &AuditEvent) -> StoreResult<bool> {
+            async fn transition_request(
+                &self,
+                id: i64,
+                t: &RequestTransition,
+                audit: &AuditEvent,
+                notice: &Notice,
+            ) -> StoreResult<bool> {
                 let mut tx = self.pool.begin().await?;
                 let now = now_millis();
                 let done = sqlx::query(
@@ -1076,6 +1177,7 @@ macro_rules! sql_store {
                     Self::event_in(&mut tx, id, now, &t.actor, "granted", "").await?;
                 }
                 Self::audit_in(&mut tx, audit).await?;
+                Self::notice_in(&mut tx, notice, now).await?;
                 tx.commit().await?;
                 Ok(true)
             }
@@ -1096,7 +1198,13 @@ macro_rules! sql_store {
                 Ok(row.map(Into::into))
             }
 
-            async fn revoke_grant(&self, id: i64, actor: &str, audit: &AuditEvent) -> StoreResult<bool> {
+            async fn revoke_grant(
+                &self,
+                id: i64,
+                actor: &str,
+                audit: &AuditEvent,
+                notice: &Notice,
+            ) -> StoreResult<bool> {
                 let mut tx = self.pool.begin().await?;
                 let now = now_millis();
                 let done = sqlx::query("UPDATE grants SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
@@ -1117,11 +1225,12 @@ macro_rules! sql_store {
                 .execute(&mut *tx)
                 .await?;
                 Self::audit_in(&mut tx, audit).await?;
+                Self::notice_in(&mut tx, notice, now).await?;
                 tx.commit().await?;
                 Ok(true)
             }
 
-            async fn expire_grants(&self, now: i64) -> StoreResult<Vec<GrantView>> {
+            async fn expire_grants(&self, now: i64, notice: NoticeFor<'_, GrantView>) -> StoreResult<Vec<GrantView>> {
                 let mut tx = self.pool.begin().await?;
                 let due: Vec<GrantDbRow> = sqlx::query_as(&format!(
                     "{GRANT_SELECT} WHERE g.expires_at <= $1 AND g.revoked_at IS NULL AND g.expired_at IS NULL"
@@ -1129,23 +1238,15 @@ macro_rules! sql_store {
                 .bind(now)
                 .fetch_all(&mut *tx)
                 .await?;
-                let due: Vec<GrantView> = due.into_iter().map(Into::into).collect();
-                Self::mark_grants(&mut tx, &due, "expired_at", now, "expired", |_| String::new()).await?;
-                for g in &due {
-                    let ev = AuditEvent {
-                        actor: "system".into(),
-                        action: "grant.expire",
-                        target_kind: "grant",
-                        target: format!("{}/{} → {}/{}", g.project, g.application, g.queue_project, g.queue),
-                        summary: g.permission.to_string(),
-                    };
-                    Self::audit_in(&mut tx, &ev).await?;
-                }
+                let due = due.into_iter().map(Into::into).collect();
+                let marked =
+                    Self::mark_grants(&mut tx, due, "expired_at", now, "expired", "grant.expire", |_| String::new(), notice)
+                        .await?;
                 tx.commit().await?;
-                Ok(due)
+                Ok(marked)
             }
 
-            async fn remind_grants(&self, now: i64, until: i64) -> StoreResult<Vec<GrantView>> {
+            async fn remind_grants(&self, now: i64, until: i64, notice: NoticeFor<'_, GrantView>) -> StoreResult<Vec<GrantView>> {
                 let mut tx = self.pool.begin().await?;
                 let due: Vec<GrantDbRow> = sqlx::query_as(&format!(
                     "{GRANT_SELECT} WHERE g.expires_at > $1 AND g.expires_at <= $2 AND g.revoked_at IS NULL \
@@ -1155,13 +1256,203 @@ macro_rules! sql_store {
                 .bind(until)
                 .fetch_all(&mut *tx)
                 .await?;
-                let due: Vec<GrantView> = due.into_iter().map(Into::into).collect();
-                Self::mark_grants(&mut tx, &due, "reminded_at", now, "reminded", |g| {
+                let due = due.into_iter().map(Into::into).collect();
+                let marked = Self::mark_grants(&mut tx, due, "reminded_at", now, "reminded", "grant.remind", |g| {
                     format!("expires {}", crate::domain::format_millis(g.expires_at.unwrap_or(now)))
-                })
+                }, notice)
                 .await?;
                 tx.commit().await?;
-                Ok(due)
+                Ok(marked)
+            }
+
+            async fn queue_access(&self, user_id: i64, queue_ids: &[i64], now: i64) -> StoreResult<Vec<(i64, String)>> {
+                if queue_ids.is_empty() {
+                    return Ok(Vec::new());
+                }
+                // Ids are integers from the index, so inlining them is safe and keeps one
+                // statement for both backends.
+                let ids = queue_ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+                let rows: Vec<(i64, String)> = sqlx::query_as(&format!(
+                    "SELECT g.queue_id, g.permission FROM grants g \
+                     JOIN applications a ON a.id = g.application_id \
+                     JOIN project_members m ON m.project_id = a.project_id AND m.user_id = $1 \
+                     WHERE g.queue_id IN ({ids}) AND g.revoked_at IS NULL AND g.expired_at IS NULL \
+                     AND (g.expires_at IS NULL OR g.expires_at > $2) \
+                     UNION SELECT r.queue_id, 'requested' FROM access_requests r \
+                     JOIN applications a ON a.id = r.application_id \
+                     JOIN project_members m ON m.project_id = a.project_id AND m.user_id = $1 \
+                     WHERE r.queue_id IN ({ids}) AND r.status IN ('pending', 'owner_approved')"
+                ))
+                .bind(user_id)
+                .bind(now)
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(rows)
+            }
+
+            async fn notify(&self, notice: &Notice, audit: &AuditEvent) -> StoreResult<()> {
+                let mut tx = self.pool.begin().await?;
+                Self::notice_in(&mut tx, notice, now_millis()).await?;
+                Self::audit_in(&mut tx, audit).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn notifications(&self, username: &str, limit: i64) -> StoreResult<Vec<NotificationView>> {
+                let rows: Vec<(i64, i64, String, String, String, Option<i64>)> = sqlx::query_as(
+                    "SELECT id, at, event, message, link, read_at FROM notifications \
+                     WHERE username = $1 ORDER BY id DESC LIMIT $2",
+                )
+                .bind(username)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(id, at, event, message, link, read_at)| NotificationView {
+                        id,
+                        at,
+                        event,
+                        message,
+                        link,
+                        read: read_at.is_some(),
+                    })
+                    .collect())
+            }
+
+            async fn unread_notifications(&self, username: &str) -> StoreResult<i64> {
+                let n: (i64,) = sqlx::query_as(
+                    "SELECT COUNT(*) FROM notifications WHERE username = $1 AND read_at IS NULL",
+                )
+                .bind(username)
+                .fetch_one(&self.pool)
+                .await?;
+                Ok(n.0)
+            }
+
+            async fn mark_notifications_read(&self, username: &str, now: i64, audit: &AuditEvent) -> StoreResult<u64> {
+                let mut tx = self.pool.begin().await?;
+                let done = sqlx::query("UPDATE notifications SET read_at = $1 WHERE username = $2 AND read_at IS NULL")
+                    .bind(now)
+                    .bind(username)
+                    .execute(&mut *tx)
+                    .await?;
+                Self::audit_in(&mut tx, audit).await?;
+                tx.commit().await?;
+                Ok(done.rows_affected())
+            }
+
+            async fn set_project_webhook(
+                &self,
+                project_id: i64,
+                url: Option<&str>,
+                secret_enc: Option<&str>,
+                audit: &AuditEvent,
+            ) -> StoreResult<()> {
+                let mut tx = self.pool.begin().await?;
+                let done = sqlx::query(
+                    "UPDATE projects SET webhook_url = $1, \
+                     webhook_secret_enc = CASE WHEN $1 IS NULL THEN NULL ELSE COALESCE($2, webhook_secret_enc) END \
+                     WHERE id = $3",
+                )
+                .bind(url)
+                .bind(secret_enc)
+                .bind(project_id)
+                .execute(&mut *tx)
+                .await?;
+                if done.rows_affected() == 0 {
+                    return Err(StoreError::NotFound);
+                }
+                Self::audit_in(&mut tx, audit).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn project_has_webhook_secret(&self, project_id: i64) -> StoreResult<bool> {
+                let row: Option<(Option<String>,)> =
+                    sqlx::query_as("SELECT webhook_secret_enc FROM projects WHERE id = $1")
+                        .bind(project_id)
+                        .fetch_optional(&self.pool)
+                        .await?;
+                Ok(row.and_then(|r| r.0).is_some())
+            }
+
+            async fn claim_deliveries(&self, now: i64, lease_until: i64, limit: i64) -> StoreResult<Vec<WebhookJob>> {
+                let mut tx = self.pool.begin().await?;
+                // The outer condition is checked again on the row PostgreSQL locks, so of two
+                // replicas claiming at once only one moves a given delivery.
+                let ids: Vec<(i64,)> = sqlx::query_as(
+                    "UPDATE webhook_deliveries SET next_attempt_at = $2 \
+                     WHERE next_attempt_at <= $1 AND id IN (SELECT id FROM webhook_deliveries \
+                     WHERE next_attempt_at <= $1 ORDER BY next_attempt_at, id LIMIT $3) RETURNING id",
+                )
+                .bind(now)
+                .bind(lease_until)
+                .bind(limit)
+                .fetch_all(&mut *tx)
+                .await?;
+                let mut jobs = Vec::with_capacity(ids.len());
+                for (id,) in ids {
+                    let job: Option<WebhookJob> = sqlx::query_as(
+                        "SELECT d.id, p.name AS project, COALESCE(p.webhook_url, '') AS url, \
+                         COALESCE(p.webhook_secret_enc, '') AS secret_enc, d.event, d.payload, d.attempts \
+                         FROM webhook_deliveries d JOIN projects p ON p.id = d.project_id WHERE d.id = $1",
+                    )
+                    .bind(id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    jobs.extend(job);
+                }
+                tx.commit().await?;
+                Ok(jobs)
+            }
+
+            async fn finish_delivery(&self, id: i64, o: &DeliveryOutcome) -> StoreResult<()> {
+                sqlx::query(
+                    "UPDATE webhook_deliveries SET attempts = attempts + 1, next_attempt_at = $1, \
+                     delivered_at = $2, last_status = $3, last_error = $4 WHERE id = $5",
+                )
+                .bind(o.next_attempt_at)
+                .bind(o.delivered.then_some(o.at))
+                .bind(o.status)
+                .bind(&o.error)
+                .bind(id)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn webhook_deliveries(&self, project_id: i64, limit: i64) -> StoreResult<Vec<WebhookDeliveryView>> {
+                #[allow(clippy::type_complexity)]
+                let rows: Vec<(i64, String, i64, i64, Option<i64>, Option<i64>, Option<i64>, String)> = sqlx::query_as(
+                    "SELECT id, event, created_at, attempts, next_attempt_at, delivered_at, last_status, last_error \
+                     FROM webhook_deliveries WHERE project_id = $1 ORDER BY id DESC LIMIT $2",
+                )
+                .bind(project_id)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(id, event, created_at, attempts, next_attempt_at, delivered_at, last_status, last_error)| {
+                        let status = match (delivered_at, next_attempt_at) {
+                            (Some(_), _) => DeliveryStatus::Delivered,
+                            (None, Some(_)) => DeliveryStatus::Pending,
+                            (None, None) => DeliveryStatus::Failed,
+                        };
+                        WebhookDeliveryView {
+                            id,
+                            event,
+                            created_at,
+                            attempts,
+                            status,
+                            next_attempt_at,
+                            delivered_at,
+                            last_status,
+                            last_error,
+                        }
+                    })
+                    .collect())
             }
 
             async fn queue_change_seq(&self) -> StoreResult<i64> {

@@ -6,6 +6,8 @@
 //! application, queue and permission is refused with a link to the first; a queue carrying the
 //! sensitive tag needs an admin's approval after the owner's.
 
+mod notices;
+
 use super::{projects, queues, require_writer, ServiceError, ServiceResult};
 use crate::domain::{
     AccessRequestInput, AccessRequestView, AppTokenView, ApplicationInput, ApplicationView,
@@ -93,24 +95,74 @@ pub async fn application(
         .ok_or_else(|| ServiceError::NotFound(format!("application {project}/{name}")))
 }
 
-/// The application's owner, its project's owners and admins manage its tokens and grants.
+/// Whether `actor` manages the application's tokens: its owner, its project's owners and
+/// admins do.
+pub async fn can_manage_app(
+    store: &dyn Store,
+    actor: &UserView,
+    app: &ApplicationView,
+) -> ServiceResult<bool> {
+    if !actor.role.can_write() {
+        return Ok(false);
+    }
+    if actor.role.is_admin() || app.owner == actor.username {
+        return Ok(true);
+    }
+    let p = projects::get(store, &app.project).await?;
+    Ok(store.project_role(p.id, actor.id).await?.as_deref() == Some("owner"))
+}
+
 async fn require_app_manager(
     store: &dyn Store,
     actor: &UserView,
     app: &ApplicationView,
 ) -> ServiceResult<()> {
     require_writer(actor)?;
-    if actor.role.is_admin() || app.owner == actor.username {
-        return Ok(());
-    }
-    let p = projects::get(store, &app.project).await?;
-    if store.project_role(p.id, actor.id).await?.as_deref() == Some("owner") {
+    if can_manage_app(store, actor, app).await? {
         return Ok(());
     }
     Err(ServiceError::Forbidden(format!(
         "only the owner of {}/{} or of project {:?} can manage its credentials",
         app.project, app.name, app.project
     )))
+}
+
+/// An application's tokens (prefixes only), newest first.
+pub async fn app_tokens(
+    store: &dyn Store,
+    project: &str,
+    name: &str,
+) -> ServiceResult<Vec<AppTokenView>> {
+    let app = application(store, project, name).await?;
+    let mut tokens = store.app_tokens(app.id).await?;
+    tokens.sort_by_key(|t| std::cmp::Reverse(t.id));
+    Ok(tokens)
+}
+
+/// Rotation: issues a new token, then revokes `old`. The old one keeps working until the new
+/// one exists, so a client can switch without a gap.
+pub async fn rotate_app_token(
+    store: &dyn Store,
+    actor: &UserView,
+    project: &str,
+    name: &str,
+    old: i64,
+) -> ServiceResult<(AppTokenView, String)> {
+    let app = application(store, project, name).await?;
+    require_app_manager(store, actor, &app).await?;
+    if !store
+        .app_tokens(app.id)
+        .await?
+        .iter()
+        .any(|t| t.id == old && t.revoked_at.is_none())
+    {
+        return Err(ServiceError::NotFound(format!(
+            "live token {old} of {project}/{name}"
+        )));
+    }
+    let issued = create_app_token(store, actor, project, name).await?;
+    revoke_app_token(store, actor, project, name, old).await?;
+    Ok(issued)
 }
 
 /// Issues a new token for an application: at least 128 random bits, shown once, stored as a hash.
@@ -240,6 +292,23 @@ pub async fn request_access(
         "{}/{} → {}/{}",
         app.project, app.name, queue.project, queue.name
     );
+    let notice = |id: &i64| {
+        notices::created(&AccessRequestView {
+            id: *id,
+            project: app.project.clone(),
+            application: app.name.clone(),
+            queue_project: queue.project.clone(),
+            queue: queue.name.clone(),
+            permission: spec.permission,
+            reason: spec.reason.clone(),
+            duration_days: spec.duration_days,
+            requester: actor.username.clone(),
+            needs_admin: row.needs_admin,
+            status: RequestStatus::Pending,
+            created_at: now_millis(),
+            events: Vec::new(),
+        })
+    };
     let created = store
         .create_access_request(
             &row,
@@ -250,6 +319,7 @@ pub async fn request_access(
                 target,
                 format!("{permission}: {}", spec.reason),
             ),
+            &notice,
         )
         .await;
     let id = match created {
@@ -374,7 +444,7 @@ pub async fn decide(
             format!(": {comment}")
         }
     );
-    apply(store, actor, id, &t, action, summary).await
+    apply(store, actor, &req, &t, action, summary).await
 }
 
 /// Applies a transition if the request is still where `t.from` says; otherwise someone else
@@ -382,11 +452,12 @@ pub async fn decide(
 async fn apply(
     store: &dyn Store,
     actor: &UserView,
-    id: i64,
+    req: &AccessRequestView,
     t: &RequestTransition,
     action: &'static str,
     summary: String,
 ) -> ServiceResult<AccessRequestView> {
+    let id = req.id;
     let ev = audit(
         actor,
         action,
@@ -394,7 +465,8 @@ async fn apply(
         format!("request {id}"),
         summary,
     );
-    if !store.transition_request(id, t, &ev).await? {
+    let notice = notices::decided(req, t.to, &actor.username, &t.comment);
+    if !store.transition_request(id, t, &ev, &notice).await? {
         return Err(already_decided(id, request(store, id).await?.status));
     }
     request(store, id).await
@@ -430,7 +502,15 @@ pub async fn cancel(
         comment: String::new(),
         grant: None,
     };
-    apply(store, actor, id, &t, "access_request.cancel", String::new()).await
+    apply(
+        store,
+        actor,
+        &req,
+        &t,
+        "access_request.cancel",
+        String::new(),
+    )
+    .await
 }
 
 /// Whether `actor` may approve or reject `req` now: never the requester; an open request's
@@ -520,6 +600,19 @@ pub async fn grants(store: &dyn Store, project: &str, name: &str) -> ServiceResu
     Ok(store.grants(app.id).await?)
 }
 
+/// Whether `actor` may revoke the grant: the queue's approvers and admins may.
+pub async fn can_revoke_grant(
+    store: &dyn Store,
+    actor: &UserView,
+    g: &GrantView,
+) -> ServiceResult<bool> {
+    if !actor.role.can_write() || g.revoked_at.is_some() {
+        return Ok(false);
+    }
+    let p = projects::get(store, &g.queue_project).await?;
+    is_queue_approver(store, actor, &p).await
+}
+
 /// Revokes a grant: the queue's approvers and admins may.
 pub async fn revoke_grant(
     store: &dyn Store,
@@ -553,6 +646,7 @@ pub async fn revoke_grant(
                 target,
                 g.permission.to_string(),
             ),
+            &notices::revoked(&g, &actor.username),
         )
         .await?
     {
@@ -571,10 +665,12 @@ pub async fn revoke_grant(
 pub const REMIND_BEFORE_MS: i64 = 7 * 86_400_000;
 
 /// The expiry job's one pass: marks expired grants and reminds of those expiring within seven
-/// days, each once. Returns how many of each.
+/// days, each once, with notices. Returns how many of each.
 pub async fn sweep_grants(store: &dyn Store, now: i64) -> ServiceResult<(usize, usize)> {
-    let expired = store.expire_grants(now).await?;
-    let reminded = store.remind_grants(now, now + REMIND_BEFORE_MS).await?;
+    let expired = store.expire_grants(now, &notices::expired).await?;
+    let reminded = store
+        .remind_grants(now, now + REMIND_BEFORE_MS, &notices::expiring)
+        .await?;
     for g in &expired {
         tracing::info!(grant = g.id, app = %format!("{}/{}", g.project, g.application), queue = %format!("{}/{}", g.queue_project, g.queue), "grant expired");
     }
