@@ -7,11 +7,16 @@ bash "$ROOT/scripts/setup.sh"
 source "$ROOT/scripts/env.sh"
 cd "$ROOT"
 
-if [[ ! -x /usr/bin/chromium ]] || ! command -v npm >/dev/null; then
-  step "installing Chromium and Node.js from Debian"
+# Only what is missing: a machine may already have Node.js from elsewhere, whose npm Debian's
+# npm package would conflict with.
+missing=()
+[[ -x /usr/bin/chromium ]] || missing+=(chromium)
+command -v npm >/dev/null || missing+=(nodejs npm)
+if (( ${#missing[@]} )); then
+  step "installing ${missing[*]} from Debian"
   SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO="sudo"
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium nodejs npm >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
 bash "$ROOT/scripts/build.sh"

@@ -8,6 +8,7 @@ mod names;
 mod notify;
 mod records;
 mod roles;
+mod schema;
 mod search;
 
 pub use access::*;
@@ -15,6 +16,7 @@ pub use names::*;
 pub use notify::*;
 pub use records::*;
 pub use roles::*;
+pub use schema::*;
 pub use search::*;
 
 use serde::{Deserialize, Serialize};

@@ -5,6 +5,7 @@ pub mod config;
 pub mod crypto;
 pub mod db;
 pub mod demo;
+pub mod schema;
 pub mod search;
 pub mod services;
 pub mod state;

@@ -1,0 +1,280 @@
+//! A queue's schema: its format, versions, compatibility mode, and how versions differ.
+
+use super::FieldError;
+use serde::{Deserialize, Serialize};
+use strum::{AsRefStr, Display, EnumString, VariantArray};
+
+/// The schema languages a queue's contract can be written in.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    Display,
+    EnumString,
+    AsRefStr,
+    VariantArray,
+)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase", ascii_case_insensitive)]
+pub enum SchemaFormat {
+    Avro,
+    /// JSON Schema, drafts 2020-12 and 07.
+    Json,
+}
+
+/// Which earlier versions a new version must stay compatible with, as Confluent Schema
+/// Registry defines the modes.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    Serialize,
+    Deserialize,
+    Display,
+    EnumString,
+    AsRefStr,
+    VariantArray,
+)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[strum(serialize_all = "SCREAMING_SNAKE_CASE", ascii_case_insensitive)]
+pub enum Compatibility {
+    None,
+    /// The new schema reads data written with the latest one.
+    #[default]
+    Backward,
+    /// … with every earlier one.
+    BackwardTransitive,
+    /// The latest schema reads data written with the new one.
+    Forward,
+    ForwardTransitive,
+    /// Both directions.
+    Full,
+    FullTransitive,
+}
+
+impl Compatibility {
+    /// New readers must read old data.
+    pub fn backward(self) -> bool {
+        use Compatibility::*;
+        matches!(self, Backward | BackwardTransitive | Full | FullTransitive)
+    }
+
+    /// Old readers must read new data.
+    pub fn forward(self) -> bool {
+        use Compatibility::*;
+        matches!(self, Forward | ForwardTransitive | Full | FullTransitive)
+    }
+
+    /// Checked against every earlier version, not only the latest.
+    pub fn transitive(self) -> bool {
+        use Compatibility::*;
+        matches!(
+            self,
+            BackwardTransitive | ForwardTransitive | FullTransitive
+        )
+    }
+
+    pub fn parse(field: &str, s: &str) -> Result<Self, FieldError> {
+        s.trim().parse().map_err(|_| {
+            FieldError::new(
+                field,
+                format!(
+                    "{s:?} is not a compatibility mode: use NONE, BACKWARD, FORWARD, FULL or their _TRANSITIVE forms"
+                ),
+            )
+        })
+    }
+}
+
+/// What a data developer submits to publish a schema version.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct SchemaInput {
+    /// `avro` or `json`.
+    pub format: String,
+    /// The schema text.
+    pub definition: String,
+    #[serde(default)]
+    pub comment: String,
+}
+
+/// One immutable version of a queue's schema.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct SchemaVersionView {
+    /// Unique across all queues (the Schema Registry id).
+    pub id: i64,
+    pub project: String,
+    pub queue: String,
+    /// 1, 2, 3… per queue.
+    pub version: i64,
+    pub format: SchemaFormat,
+    pub definition: String,
+    pub author: String,
+    pub comment: String,
+    pub created_at: i64,
+}
+
+/// Why a schema text is not a valid schema: where the text is not JSON (line and column count
+/// from 1), or which part breaks the schema language's rules.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ParseProblem {
+    pub message: String,
+    pub line: Option<usize>,
+    pub column: Option<usize>,
+}
+
+impl std::fmt::Display for ParseProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (self.line, self.column) {
+            (Some(l), Some(c)) => write!(f, "line {l}, column {c}: {}", self.message),
+            _ => f.write_str(&self.message),
+        }
+    }
+}
+
+/// How a field changed between two versions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Display)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum ChangeKind {
+    Added,
+    Removed,
+    TypeChanged,
+    /// JSON Schema: the field became required or optional.
+    RequiredChanged,
+    DefaultChanged,
+    DocChanged,
+}
+
+/// One field-level change between two versions, with what it breaks.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct FieldChange {
+    /// Dotted path, `[]` for array items: `address.street`, `lines[].sku`.
+    pub field: String,
+    pub kind: ChangeKind,
+    pub before: Option<String>,
+    pub after: Option<String>,
+    /// Readers of the new version can no longer read data written with the old one.
+    pub breaks_backward: bool,
+    /// Readers of the old version can no longer read data written with the new one.
+    pub breaks_forward: bool,
+    /// Why, in words.
+    pub reason: String,
+}
+
+impl FieldChange {
+    /// Words for the change's compatibility impact.
+    pub fn impact(&self) -> &'static str {
+        match (self.breaks_backward, self.breaks_forward) {
+            (false, false) => "compatible",
+            (true, false) => "breaks backward",
+            (false, true) => "breaks forward",
+            (true, true) => "breaks both",
+        }
+    }
+}
+
+/// One reason a new version breaks the queue's mode.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct CompatibilityProblem {
+    pub field: String,
+    /// The version it breaks with.
+    pub version: i64,
+    pub message: String,
+}
+
+impl std::fmt::Display for CompatibilityProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}: {} (against version {})",
+            self.field, self.message, self.version
+        )
+    }
+}
+
+/// What checking a draft says: whether it parses, what breaks, and how it differs from the
+/// latest version.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct SchemaCheck {
+    pub parse_error: Option<ParseProblem>,
+    pub mode: Compatibility,
+    pub problems: Vec<CompatibilityProblem>,
+    pub changes: Vec<FieldChange>,
+}
+
+/// A column of a queue seen as a table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct TableColumn {
+    pub name: String,
+    /// Flink SQL type.
+    pub sql_type: String,
+    pub nullable: bool,
+    pub doc: String,
+}
+
+/// A queue as a table, for a metadata centre.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct CatalogTable {
+    pub project: String,
+    pub queue: String,
+    pub schema_version: i64,
+    pub format: SchemaFormat,
+    pub cluster: String,
+    pub topic: String,
+    pub columns: Vec<TableColumn>,
+    /// `CREATE TABLE` for Flink SQL with the Kafka connector.
+    pub flink_ddl: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn modes_say_which_directions_they_check() {
+        use Compatibility::*;
+        let table = [
+            (None, false, false, false),
+            (Backward, true, false, false),
+            (BackwardTransitive, true, false, true),
+            (Forward, false, true, false),
+            (ForwardTransitive, false, true, true),
+            (Full, true, true, false),
+            (FullTransitive, true, true, true),
+        ];
+        for (mode, b, f, t) in table {
+            assert_eq!(
+                (mode.backward(), mode.forward(), mode.transitive()),
+                (b, f, t),
+                "{mode}"
+            );
+            assert_eq!(Compatibility::parse("m", &mode.to_string()), Ok(mode));
+        }
+        assert_eq!(
+            Compatibility::parse("m", "full_transitive"),
+            Ok(FullTransitive)
+        );
+        assert_eq!(
+            Compatibility::parse("m", "sideways").unwrap_err().field,
+            "m"
+        );
+    }
+}

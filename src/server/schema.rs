@@ -1,0 +1,442 @@
+//! The schema engine: parsing Avro and JSON Schema, flattening them into fields, the semantic
+//! diff, compatibility checks with Confluent Schema Registry's modes, sample-message checks and
+//! Flink SQL tables.
+//!
+//! Both formats are flattened into a [`Shape`]: every field by dotted path with its type,
+//! default, doc and whether it is required. The diff compares two shapes; each change says
+//! whether new readers can still read old data (backward) and old readers new data (forward).
+//! A compatibility check is the diff against the latest version (or every version, for the
+//! transitive modes) filtered by the mode's directions, following Avro's (Java's) resolution
+//! rules as Confluent applies them; for Avro the `apache-avro` crate's resolution check is
+//! consulted as well and can only add a problem.
+
+mod avro;
+mod flink;
+mod json;
+
+pub use flink::{columns, flink_ddl, TableTarget};
+
+use crate::domain::{
+    ChangeKind, Compatibility, CompatibilityProblem, FieldChange, ParseProblem, SchemaFormat,
+};
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// A schema that parsed and is valid in its language.
+#[derive(Debug, Clone)]
+pub enum Parsed {
+    Avro {
+        raw: Value,
+        schema: Box<apache_avro::Schema>,
+    },
+    Json {
+        raw: Value,
+    },
+}
+
+/// A field's type, enough to decide whether one can be read as another.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Ty {
+    /// An Avro primitive: null, boolean, int, long, float, double, bytes, string.
+    Prim(String),
+    Record(String),
+    Enum {
+        name: String,
+        symbols: Vec<String>,
+        has_default: bool,
+    },
+    Fixed {
+        name: String,
+        size: u64,
+    },
+    Array(Box<Ty>),
+    Map(Box<Ty>),
+    Union(Vec<Ty>),
+    /// A reference to a named type defined elsewhere in the schema.
+    Named(String),
+    Logical {
+        logical: String,
+        base: Box<Ty>,
+    },
+    /// A JSON Schema property: its allowed types (empty: any) and enum.
+    Json {
+        types: Vec<String>,
+        values: Option<Vec<Value>>,
+        format: Option<String>,
+    },
+}
+
+impl std::fmt::Display for Ty {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Ty::Prim(p) => f.write_str(p),
+            Ty::Record(n) | Ty::Named(n) => f.write_str(n),
+            Ty::Enum { name, symbols, .. } => write!(f, "enum {name} {{{}}}", symbols.join(", ")),
+            Ty::Fixed { name, size } => write!(f, "fixed {name}({size})"),
+            Ty::Array(t) => write!(f, "array<{t}>"),
+            Ty::Map(t) => write!(f, "map<{t}>"),
+            Ty::Union(ts) => {
+                let parts: Vec<String> = ts.iter().map(ToString::to_string).collect();
+                write!(f, "[{}]", parts.join(", "))
+            }
+            Ty::Logical { logical, base } => write!(f, "{base} ({logical})"),
+            Ty::Json {
+                types,
+                values,
+                format,
+            } => {
+                f.write_str(&if types.is_empty() {
+                    "any".to_string()
+                } else {
+                    types.join(" | ")
+                })?;
+                if let Some(fmt) = format {
+                    write!(f, " ({fmt})")?;
+                }
+                if let Some(v) = values {
+                    let vs: Vec<String> = v.iter().map(ToString::to_string).collect();
+                    write!(f, " enum {{{}}}", vs.join(", "))?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// One flattened field.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Field {
+    pub ty: Ty,
+    pub default: Option<Value>,
+    pub doc: Option<String>,
+    /// JSON Schema: listed in its object's `required`. Avro: has no default.
+    pub required: bool,
+}
+
+/// A schema flattened: fields by dotted path (`[]` marks array items, `{}` map values) and,
+/// for JSON Schema, the objects that forbid additional properties (`""` is the root).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Shape {
+    pub fields: BTreeMap<String, Field>,
+    pub closed: BTreeSet<String>,
+}
+
+/// The path's parent object (`""` for a top-level field).
+fn parent(path: &str) -> &str {
+    path.rfind('.').map_or("", |i| &path[..i])
+}
+
+/// Parses and validates a schema text.
+pub fn parse(format: SchemaFormat, text: &str) -> Result<Parsed, ParseProblem> {
+    let raw: Value = serde_json::from_str(text).map_err(|e| ParseProblem {
+        message: format!("not valid JSON: {e}"),
+        line: Some(e.line()),
+        column: Some(e.column()),
+    })?;
+    match format {
+        SchemaFormat::Avro => avro::parse(raw),
+        SchemaFormat::Json => json::parse(raw),
+    }
+}
+
+impl Parsed {
+    pub fn format(&self) -> SchemaFormat {
+        match self {
+            Parsed::Avro { .. } => SchemaFormat::Avro,
+            Parsed::Json { .. } => SchemaFormat::Json,
+        }
+    }
+
+    pub fn raw(&self) -> &Value {
+        match self {
+            Parsed::Avro { raw, .. } | Parsed::Json { raw } => raw,
+        }
+    }
+
+    /// Equal for schemas that mean the same (Avro's parsing canonical form; JSON with sorted
+    /// keys and no whitespace), so publishing the same schema twice is one version.
+    pub fn fingerprint(&self) -> String {
+        match self {
+            Parsed::Avro { schema, .. } => schema.canonical_form(),
+            Parsed::Json { raw } => raw.to_string(),
+        }
+    }
+
+    /// The schema as pretty-printed JSON.
+    pub fn schema_text(&self) -> String {
+        serde_json::to_string_pretty(self.raw()).unwrap_or_default()
+    }
+
+    pub fn shape(&self) -> Shape {
+        match self {
+            Parsed::Avro { raw, .. } => avro::shape(raw),
+            Parsed::Json { raw } => json::shape(raw),
+        }
+    }
+
+    /// Why a sample message (JSON) does not fit the schema; empty when it fits.
+    pub fn sample_errors(&self, message: &str) -> Vec<String> {
+        let value: Value = match serde_json::from_str(message) {
+            Ok(v) => v,
+            Err(e) => {
+                return vec![format!(
+                    "line {}, column {}: not valid JSON: {e}",
+                    e.line(),
+                    e.column()
+                )]
+            }
+        };
+        match self {
+            Parsed::Avro { schema, .. } => avro::sample_errors(schema, value),
+            Parsed::Json { raw } => json::sample_errors(raw, &value),
+        }
+    }
+}
+
+/// Whether data of type `writer` can be read as `reader`; the error says why not.
+pub fn readable(writer: &Ty, reader: &Ty) -> Result<(), String> {
+    match (writer, reader) {
+        (Ty::Json { .. }, Ty::Json { .. }) => json::readable(writer, reader),
+        _ => avro::readable(writer, reader),
+    }
+}
+
+/// The field-level differences from `old` to `new`, each with what it breaks.
+pub fn diff(old: &Parsed, new: &Parsed) -> Vec<FieldChange> {
+    let (a, b) = (old.shape(), new.shape());
+    let json = matches!(new, Parsed::Json { .. });
+    // A field whose parent appears or disappears is covered by its parent's change.
+    let parent_in_both = |p: &str| {
+        parent(p).is_empty()
+            || (a.fields.contains_key(parent(p)) && b.fields.contains_key(parent(p)))
+    };
+    let mut out = Vec::new();
+    for (path, was) in &a.fields {
+        if !parent_in_both(path) {
+            continue;
+        }
+        let Some(now) = b.fields.get(path) else {
+            let (bb, bf, reason) = if json {
+                let closed = b.closed.contains(parent(path));
+                (
+                    closed,
+                    was.required,
+                    match (closed, was.required) {
+                        (true, _) => "removed while its object forbids additional properties: old data may still carry it",
+                        (false, true) => "removed, but readers of the old version require it",
+                        (false, false) => "removed; it was optional",
+                    },
+                )
+            } else if was.default.is_none() {
+                (
+                    false,
+                    true,
+                    "removed, and readers of the old version have no default for it",
+                )
+            } else {
+                (
+                    false,
+                    false,
+                    "removed; readers of the old version fall back to its default",
+                )
+            };
+            out.push(change(
+                path,
+                ChangeKind::Removed,
+                Some(was.ty.to_string()),
+                None,
+                bb,
+                bf,
+                reason.into(),
+            ));
+            continue;
+        };
+        if was.ty != now.ty {
+            let bb = readable(&was.ty, &now.ty).err();
+            let bf = readable(&now.ty, &was.ty).err();
+            let reason = match (&bb, &bf) {
+                (None, None) => "the types read each other".to_string(),
+                (Some(e), _) => format!("new readers cannot read old data: {e}"),
+                (None, Some(e)) => format!("old readers cannot read new data: {e}"),
+            };
+            out.push(change(
+                path,
+                ChangeKind::TypeChanged,
+                Some(was.ty.to_string()),
+                Some(now.ty.to_string()),
+                bb.is_some(),
+                bf.is_some(),
+                reason,
+            ));
+        }
+        if json && was.required != now.required {
+            let (bb, bf, reason) = if now.required {
+                (true, false, "became required: old data may lack it")
+            } else {
+                (
+                    false,
+                    true,
+                    "became optional, but readers of the old version require it",
+                )
+            };
+            out.push(change(
+                path,
+                ChangeKind::RequiredChanged,
+                Some(if was.required { "required" } else { "optional" }.into()),
+                Some(if now.required { "required" } else { "optional" }.into()),
+                bb,
+                bf,
+                reason.into(),
+            ));
+        }
+        if was.default != now.default {
+            // Avro: losing the default matters only against versions without the field, which
+            // the transitive check compares separately.
+            out.push(change(
+                path,
+                ChangeKind::DefaultChanged,
+                was.default.as_ref().map(ToString::to_string),
+                now.default.as_ref().map(ToString::to_string),
+                false,
+                false,
+                "defaults apply only when a field is missing".into(),
+            ));
+        }
+        if was.doc != now.doc {
+            out.push(change(
+                path,
+                ChangeKind::DocChanged,
+                was.doc.clone(),
+                now.doc.clone(),
+                false,
+                false,
+                "documentation only".into(),
+            ));
+        }
+    }
+    for (path, now) in &b.fields {
+        if a.fields.contains_key(path) || !parent_in_both(path) {
+            continue;
+        }
+        let (bb, bf, reason) = if json {
+            let closed = a.closed.contains(parent(path));
+            (
+                now.required,
+                closed,
+                match (now.required, closed) {
+                    (true, _) => "added as required: old data lacks it",
+                    (false, true) => "added, but the old version forbids additional properties",
+                    (false, false) => "added as optional",
+                },
+            )
+        } else if now.default.is_none() {
+            (
+                true,
+                false,
+                "added without a default: data written with the old version has no value for it",
+            )
+        } else {
+            (false, false, "added with a default")
+        };
+        out.push(change(
+            path,
+            ChangeKind::Added,
+            None,
+            Some(now.ty.to_string()),
+            bb,
+            bf,
+            reason.into(),
+        ));
+    }
+    out
+}
+
+fn change(
+    field: &str,
+    kind: ChangeKind,
+    before: Option<String>,
+    after: Option<String>,
+    breaks_backward: bool,
+    breaks_forward: bool,
+    reason: String,
+) -> FieldChange {
+    FieldChange {
+        field: if field.is_empty() {
+            "(value)".into()
+        } else {
+            field.into()
+        },
+        kind,
+        before,
+        after,
+        breaks_backward,
+        breaks_forward,
+        reason,
+    }
+}
+
+/// Why `new` breaks `mode` against `earlier` (oldest first, with their version numbers);
+/// empty when it does not. The latest version only, unless the mode is transitive.
+pub fn check(
+    mode: Compatibility,
+    new: &Parsed,
+    earlier: &[(i64, Parsed)],
+) -> Vec<CompatibilityProblem> {
+    let against: &[(i64, Parsed)] = if mode.transitive() {
+        earlier
+    } else {
+        earlier.last().map_or(&[], std::slice::from_ref)
+    };
+    let mut problems = Vec::new();
+    for (version, old) in against {
+        if old.format() != new.format() {
+            problems.push(CompatibilityProblem {
+                field: "format".into(),
+                version: *version,
+                message: format!(
+                    "version {version} is {}; a queue keeps one format",
+                    old.format()
+                ),
+            });
+            continue;
+        }
+        let changes = diff(old, new);
+        for (wanted, backward) in [(mode.backward(), true), (mode.forward(), false)] {
+            if !wanted {
+                continue;
+            }
+            let mut found: Vec<CompatibilityProblem> = changes
+                .iter()
+                .filter(|c| {
+                    if backward {
+                        c.breaks_backward
+                    } else {
+                        c.breaks_forward
+                    }
+                })
+                .map(|c| CompatibilityProblem {
+                    field: c.field.clone(),
+                    version: *version,
+                    message: c.reason.clone(),
+                })
+                .collect();
+            if let (Parsed::Avro { schema: o, .. }, Parsed::Avro { schema: n, .. }) = (old, new) {
+                // A second opinion: the crate's reader/writer resolution. It is laxer than
+                // Java's (Confluent's) on a writer's union, so it only ever adds a problem.
+                let (writer, reader) = if backward { (o, n) } else { (n, o) };
+                if let (Err(e), true) = (avro::can_read(writer, reader), found.is_empty()) {
+                    found.push(CompatibilityProblem {
+                        field: "(schema)".into(),
+                        version: *version,
+                        message: e,
+                    });
+                }
+            }
+            problems.extend(found);
+        }
+    }
+    problems
+}
+
+#[cfg(test)]
+mod tests;

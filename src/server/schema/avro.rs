@@ -1,0 +1,284 @@
+//! Avro: parsing with `apache-avro`, flattening record fields, and type resolution rules.
+
+use super::{Field, Parsed, Shape, Ty};
+use crate::domain::ParseProblem;
+use serde_json::Value;
+
+const PRIMITIVES: [&str; 8] = [
+    "null", "boolean", "int", "long", "float", "double", "bytes", "string",
+];
+
+pub(super) fn parse(raw: Value) -> Result<Parsed, ParseProblem> {
+    match apache_avro::Schema::parse(&raw) {
+        Ok(schema) => Ok(Parsed::Avro {
+            raw,
+            schema: Box::new(schema),
+        }),
+        Err(e) => Err(ParseProblem {
+            message: format!("not a valid Avro schema: {e}"),
+            line: None,
+            column: None,
+        }),
+    }
+}
+
+/// The short name of a possibly namespaced type name.
+fn short(name: &str) -> &str {
+    name.rsplit('.').next().unwrap_or(name)
+}
+
+fn ty(v: &Value) -> Ty {
+    match v {
+        Value::String(s) if PRIMITIVES.contains(&s.as_str()) => Ty::Prim(s.clone()),
+        Value::String(s) => Ty::Named(short(s).to_string()),
+        Value::Array(branches) => Ty::Union(branches.iter().map(ty).collect()),
+        Value::Object(o) => {
+            let name = o
+                .get("name")
+                .and_then(Value::as_str)
+                .map(|n| short(n).to_string())
+                .unwrap_or_default();
+            let base = match o.get("type").and_then(Value::as_str).unwrap_or("") {
+                "record" | "error" => Ty::Record(name),
+                "enum" => Ty::Enum {
+                    name,
+                    symbols: o
+                        .get("symbols")
+                        .and_then(Value::as_array)
+                        .map(|s| {
+                            s.iter()
+                                .filter_map(|x| x.as_str().map(String::from))
+                                .collect()
+                        })
+                        .unwrap_or_default(),
+                    has_default: o.contains_key("default"),
+                },
+                "fixed" => Ty::Fixed {
+                    name,
+                    size: o.get("size").and_then(Value::as_u64).unwrap_or(0),
+                },
+                "array" => Ty::Array(Box::new(ty(o.get("items").unwrap_or(&Value::Null)))),
+                "map" => Ty::Map(Box::new(ty(o.get("values").unwrap_or(&Value::Null)))),
+                other => ty(&Value::String(other.to_string())),
+            };
+            match o.get("logicalType").and_then(Value::as_str) {
+                Some(logical) => Ty::Logical {
+                    logical: logical.to_string(),
+                    base: Box::new(base),
+                },
+                None => base,
+            }
+        }
+        _ => Ty::Prim("null".into()),
+    }
+}
+
+/// Record fields by path; nested records (directly, in unions, as array items or map values)
+/// are walked too.
+pub(super) fn shape(raw: &Value) -> Shape {
+    let mut shape = Shape::default();
+    if is_record(raw) {
+        walk(raw, "", &mut shape);
+    } else {
+        shape.fields.insert(
+            String::new(),
+            Field {
+                ty: ty(raw),
+                default: None,
+                doc: None,
+                required: true,
+            },
+        );
+    }
+    shape
+}
+
+fn is_record(v: &Value) -> bool {
+    matches!(
+        v.get("type").and_then(Value::as_str),
+        Some("record" | "error")
+    )
+}
+
+fn walk(record: &Value, prefix: &str, shape: &mut Shape) {
+    let Some(fields) = record.get("fields").and_then(Value::as_array) else {
+        return;
+    };
+    for f in fields {
+        let Some(name) = f.get("name").and_then(Value::as_str) else {
+            continue;
+        };
+        let path = if prefix.is_empty() {
+            name.to_string()
+        } else {
+            format!("{prefix}.{name}")
+        };
+        let t = f.get("type").unwrap_or(&Value::Null);
+        let default = f.get("default").cloned();
+        shape.fields.insert(
+            path.clone(),
+            Field {
+                ty: ty(t),
+                required: default.is_none(),
+                default,
+                doc: f.get("doc").and_then(Value::as_str).map(String::from),
+            },
+        );
+        nested(t, &path, shape);
+    }
+}
+
+/// Walks the records a field's type holds.
+fn nested(t: &Value, path: &str, shape: &mut Shape) {
+    match t {
+        Value::Object(o) if is_record(t) => {
+            let _ = o;
+            walk(t, path, shape);
+        }
+        Value::Object(o) => match o.get("type").and_then(Value::as_str) {
+            Some("array") => {
+                if let Some(items) = o.get("items") {
+                    nested_container(items, &format!("{path}[]"), shape);
+                }
+            }
+            Some("map") => {
+                if let Some(values) = o.get("values") {
+                    nested_container(values, &format!("{path}{{}}"), shape);
+                }
+            }
+            _ => {}
+        },
+        // A union's record branch (the common optional record: ["null", {record}]).
+        Value::Array(branches) => {
+            for b in branches {
+                nested(b, path, shape);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn nested_container(inner: &Value, path: &str, shape: &mut Shape) {
+    if is_record(inner) {
+        shape.fields.insert(
+            path.to_string(),
+            Field {
+                ty: ty(inner),
+                default: None,
+                doc: None,
+                required: true,
+            },
+        );
+        walk(inner, path, shape);
+    }
+}
+
+/// Avro's promotions: what a reader of type `reader` accepts from a writer's primitive.
+fn promotes(writer: &str, reader: &str) -> bool {
+    writer == reader
+        || matches!(
+            (writer, reader),
+            ("int", "long" | "float" | "double")
+                | ("long", "float" | "double")
+                | ("float", "double")
+                | ("string", "bytes")
+                | ("bytes", "string")
+        )
+}
+
+/// Avro schema resolution for one field's types.
+pub(super) fn readable(writer: &Ty, reader: &Ty) -> Result<(), String> {
+    match (writer, reader) {
+        (Ty::Logical { base, .. }, r) => readable(base, r),
+        (w, Ty::Logical { base, .. }) => readable(w, base),
+        (Ty::Union(ws), r) => {
+            for w in ws {
+                readable(w, r)
+                    .map_err(|e| format!("the writer's branch {w} is unreadable: {e}"))?;
+            }
+            Ok(())
+        }
+        (w, Ty::Union(rs)) => {
+            if rs.iter().any(|r| readable(w, r).is_ok()) {
+                Ok(())
+            } else {
+                Err(format!("{w} is not among the reader's branches {reader}"))
+            }
+        }
+        (Ty::Prim(w), Ty::Prim(r)) if promotes(w, r) => Ok(()),
+        (Ty::Array(w), Ty::Array(r)) | (Ty::Map(w), Ty::Map(r)) => readable(w, r),
+        (
+            Ty::Enum {
+                name: wn,
+                symbols: ws,
+                ..
+            },
+            Ty::Enum {
+                name: rn,
+                symbols: rs,
+                has_default,
+            },
+        ) if wn == rn => {
+            let missing: Vec<&String> = ws.iter().filter(|s| !rs.contains(s)).collect();
+            if missing.is_empty() || *has_default {
+                Ok(())
+            } else {
+                Err(format!(
+                    "the reader's enum lacks the symbols {} and has no default",
+                    missing
+                        .iter()
+                        .map(|s| s.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ))
+            }
+        }
+        (Ty::Fixed { name: wn, size: ws }, Ty::Fixed { name: rn, size: rs })
+            if wn == rn && ws == rs =>
+        {
+            Ok(())
+        }
+        (Ty::Record(w) | Ty::Named(w), Ty::Record(r) | Ty::Named(r)) if w == r => Ok(()),
+        (Ty::Named(w), Ty::Enum { name: r, .. } | Ty::Fixed { name: r, .. })
+        | (Ty::Enum { name: w, .. } | Ty::Fixed { name: w, .. }, Ty::Named(r))
+            if w == r =>
+        {
+            Ok(())
+        }
+        (w, r) => Err(format!("{w} cannot be read as {r}")),
+    }
+}
+
+/// The `apache-avro` crate's verdict: can `reader` read data written with `writer`?
+pub(super) fn can_read(
+    writer: &apache_avro::Schema,
+    reader: &apache_avro::Schema,
+) -> Result<(), String> {
+    apache_avro::schema_compatibility::SchemaCompatibility::can_read(writer, reader)
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
+/// A JSON value as the untyped Avro value schema resolution starts from: integers as longs,
+/// other numbers as doubles, objects as maps (resolution turns them into records).
+fn from_json(v: Value) -> apache_avro::types::Value {
+    use apache_avro::types::Value as A;
+    match v {
+        Value::Null => A::Null,
+        Value::Bool(b) => A::Boolean(b),
+        Value::Number(n) => n
+            .as_i64()
+            .map_or(A::Double(n.as_f64().unwrap_or(f64::NAN)), A::Long),
+        Value::String(s) => A::String(s),
+        Value::Array(a) => A::Array(a.into_iter().map(from_json).collect()),
+        Value::Object(o) => A::Map(o.into_iter().map(|(k, v)| (k, from_json(v))).collect()),
+    }
+}
+
+/// Resolves a JSON sample against the schema.
+pub(super) fn sample_errors(schema: &apache_avro::Schema, value: Value) -> Vec<String> {
+    match from_json(value).resolve(schema) {
+        Ok(_) => Vec::new(),
+        Err(e) => vec![e.to_string()],
+    }
+}

@@ -1,0 +1,422 @@
+use super::*;
+use crate::domain::Compatibility::{self, *};
+use proptest::prelude::*;
+use serde_json::json;
+
+fn avro(v: Value) -> Parsed {
+    parse(SchemaFormat::Avro, &v.to_string()).unwrap()
+}
+
+fn jsch(v: Value) -> Parsed {
+    parse(SchemaFormat::Json, &v.to_string()).unwrap()
+}
+
+fn user(fields: Value) -> Parsed {
+    avro(json!({"type": "record", "name": "User", "fields": fields}))
+}
+
+/// The fields named by the problems of `new` against `earlier` under `mode`.
+fn offending(mode: Compatibility, new: &Parsed, earlier: &[&Parsed]) -> Vec<String> {
+    let earlier: Vec<(i64, Parsed)> = earlier
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (i as i64 + 1, (*p).clone()))
+        .collect();
+    let mut f: Vec<String> = check(mode, new, &earlier)
+        .into_iter()
+        .map(|p| p.field)
+        .collect();
+    f.dedup();
+    f
+}
+
+const ALL: [Compatibility; 7] = [
+    None,
+    Backward,
+    BackwardTransitive,
+    Forward,
+    ForwardTransitive,
+    Full,
+    FullTransitive,
+];
+
+/// For each case: the fields each mode must name (empty: compatible), in the order of `ALL`.
+fn run(cases: Vec<(&str, Vec<Parsed>, Parsed, [&[&str]; 7])>) {
+    for (name, earlier, new, expected) in cases {
+        let earlier: Vec<&Parsed> = earlier.iter().collect();
+        for (mode, want) in ALL.iter().zip(expected) {
+            assert_eq!(
+                offending(*mode, &new, &earlier),
+                want.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+                "{name} under {mode}"
+            );
+        }
+    }
+}
+
+#[test]
+fn avro_changes_under_every_mode() {
+    let id_name = || json!([{"name": "id", "type": "long"}, {"name": "name", "type": "string"}]);
+    let ok: &[&str] = &[];
+    run(vec![
+        (
+            "adding a field with a default",
+            vec![user(id_name())],
+            user(
+                json!([{"name": "id", "type": "long"}, {"name": "name", "type": "string"},
+                        {"name": "email", "type": "string", "default": ""}]),
+            ),
+            [ok, ok, ok, ok, ok, ok, ok],
+        ),
+        (
+            "adding a field without a default",
+            vec![user(id_name())],
+            user(
+                json!([{"name": "id", "type": "long"}, {"name": "name", "type": "string"},
+                        {"name": "email", "type": "string"}]),
+            ),
+            [ok, &["email"], &["email"], ok, ok, &["email"], &["email"]],
+        ),
+        (
+            "removing a field without a default",
+            vec![user(id_name())],
+            user(json!([{"name": "id", "type": "long"}])),
+            [ok, ok, ok, &["name"], &["name"], &["name"], &["name"]],
+        ),
+        (
+            "removing a field that had a default",
+            vec![user(
+                json!([{"name": "id", "type": "long"}, {"name": "name", "type": "string", "default": "?"}]),
+            )],
+            user(json!([{"name": "id", "type": "long"}])),
+            [ok, ok, ok, ok, ok, ok, ok],
+        ),
+        (
+            "promoting int to long",
+            vec![user(json!([{"name": "n", "type": "int"}]))],
+            user(json!([{"name": "n", "type": "long"}])),
+            [ok, ok, ok, &["n"], &["n"], &["n"], &["n"]],
+        ),
+        (
+            "changing string to int",
+            vec![user(json!([{"name": "n", "type": "string"}]))],
+            user(json!([{"name": "n", "type": "int"}])),
+            [ok, &["n"], &["n"], &["n"], &["n"], &["n"], &["n"]],
+        ),
+        (
+            "making a field optional through a union with null",
+            vec![user(json!([{"name": "n", "type": "string"}]))],
+            user(json!([{"name": "n", "type": ["null", "string"], "default": null}])),
+            [ok, ok, ok, &["n"], &["n"], &["n"], &["n"]],
+        ),
+        (
+            "adding an enum symbol",
+            vec![user(
+                json!([{"name": "c", "type": {"type": "enum", "name": "Color", "symbols": ["RED"]}}]),
+            )],
+            user(
+                json!([{"name": "c", "type": {"type": "enum", "name": "Color", "symbols": ["RED", "BLUE"]}}]),
+            ),
+            [ok, ok, ok, &["c"], &["c"], &["c"], &["c"]],
+        ),
+        (
+            // Confluent: dropping a default passes against the latest version (which has the
+            // field) but fails transitively against the first (which does not).
+            "removing a default after the field was added with one",
+            vec![
+                user(json!([{"name": "id", "type": "long"}])),
+                user(
+                    json!([{"name": "id", "type": "long"}, {"name": "email", "type": "string", "default": ""}]),
+                ),
+            ],
+            user(json!([{"name": "id", "type": "long"}, {"name": "email", "type": "string"}])),
+            [ok, ok, &["email"], ok, ok, ok, &["email"]],
+        ),
+        (
+            "a nested record gains a field without a default",
+            vec![user(
+                json!([{"name": "address", "type": {"type": "record", "name": "Address",
+                 "fields": [{"name": "city", "type": "string"}]}}]),
+            )],
+            user(
+                json!([{"name": "address", "type": {"type": "record", "name": "Address",
+                 "fields": [{"name": "city", "type": "string"}, {"name": "zip", "type": "string"}]}}]),
+            ),
+            [
+                ok,
+                &["address.zip"],
+                &["address.zip"],
+                ok,
+                ok,
+                &["address.zip"],
+                &["address.zip"],
+            ],
+        ),
+    ]);
+}
+
+fn obj(props: Value, required: &[&str]) -> Parsed {
+    jsch(
+        json!({"$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object",
+                "properties": props, "required": required}),
+    )
+}
+
+#[test]
+fn json_schema_changes_under_every_mode() {
+    let ok: &[&str] = &[];
+    let base = || {
+        obj(
+            json!({"id": {"type": "integer"}, "name": {"type": "string"}}),
+            &["id"],
+        )
+    };
+    run(vec![
+        (
+            "adding an optional property",
+            vec![base()],
+            obj(
+                json!({"id": {"type": "integer"}, "name": {"type": "string"}, "tag": {"type": "string"}}),
+                &["id"],
+            ),
+            [ok, ok, ok, ok, ok, ok, ok],
+        ),
+        (
+            "adding a required property",
+            vec![base()],
+            obj(
+                json!({"id": {"type": "integer"}, "name": {"type": "string"}, "tag": {"type": "string"}}),
+                &["id", "tag"],
+            ),
+            [ok, &["tag"], &["tag"], ok, ok, &["tag"], &["tag"]],
+        ),
+        (
+            "making an optional property required",
+            vec![base()],
+            obj(
+                json!({"id": {"type": "integer"}, "name": {"type": "string"}}),
+                &["id", "name"],
+            ),
+            [ok, &["name"], &["name"], ok, ok, &["name"], &["name"]],
+        ),
+        (
+            "widening integer to number",
+            vec![base()],
+            obj(
+                json!({"id": {"type": "number"}, "name": {"type": "string"}}),
+                &["id"],
+            ),
+            [ok, ok, ok, &["id"], &["id"], &["id"], &["id"]],
+        ),
+        (
+            "removing a required property",
+            vec![base()],
+            obj(json!({"name": {"type": "string"}}), &[]),
+            [ok, ok, ok, &["id"], &["id"], &["id"], &["id"]],
+        ),
+        (
+            "adding a property to a closed object",
+            vec![jsch(
+                json!({"type": "object", "additionalProperties": false,
+                             "properties": {"id": {"type": "integer"}}}),
+            )],
+            jsch(json!({"type": "object", "additionalProperties": false,
+                        "properties": {"id": {"type": "integer"}, "x": {"type": "string"}}})),
+            [ok, ok, ok, &["x"], &["x"], &["x"], &["x"]],
+        ),
+        (
+            "narrowing an enum",
+            vec![obj(json!({"s": {"enum": ["a", "b"]}}), &[])],
+            obj(json!({"s": {"enum": ["a"]}}), &[]),
+            [ok, &["s"], &["s"], ok, ok, &["s"], &["s"]],
+        ),
+        (
+            "requiring a property that an older version lacked",
+            vec![
+                obj(json!({"id": {"type": "integer"}}), &["id"]),
+                obj(
+                    json!({"id": {"type": "integer"}, "tag": {"type": "string"}}),
+                    &["id"],
+                ),
+            ],
+            obj(
+                json!({"id": {"type": "integer"}, "tag": {"type": "string", "description": "now documented"}}),
+                &["id", "tag"],
+            ),
+            [ok, &["tag"], &["tag"], ok, ok, &["tag"], &["tag"]],
+        ),
+    ]);
+}
+
+#[test]
+fn a_problem_names_the_field_and_why() {
+    let v1 = user(json!([{"name": "id", "type": "long"}]));
+    let v2 = user(json!([{"name": "id", "type": "long"}, {"name": "email", "type": "string"}]));
+    let p = check(Backward, &v2, &[(1, v1)]);
+    assert_eq!(p.len(), 1);
+    assert_eq!(p[0].field, "email");
+    assert_eq!(p[0].version, 1);
+    assert!(
+        p[0].message.contains("without a default"),
+        "{}",
+        p[0].message
+    );
+}
+
+#[test]
+fn the_diff_marks_each_change_with_its_impact() {
+    let v1 = user(json!([
+        {"name": "id", "type": "int", "doc": "the id"},
+        {"name": "name", "type": "string"},
+        {"name": "plan", "type": "string", "default": "free"}
+    ]));
+    let v2 = user(json!([
+        {"name": "id", "type": "long", "doc": "the user's id"},
+        {"name": "plan", "type": "string", "default": "basic"},
+        {"name": "email", "type": "string"}
+    ]));
+    let changes = diff(&v1, &v2);
+    let got: Vec<(&str, ChangeKind, &str)> = changes
+        .iter()
+        .map(|c| (c.field.as_str(), c.kind, c.impact()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("id", ChangeKind::TypeChanged, "breaks forward"),
+            ("id", ChangeKind::DocChanged, "compatible"),
+            ("name", ChangeKind::Removed, "breaks forward"),
+            ("plan", ChangeKind::DefaultChanged, "compatible"),
+            ("email", ChangeKind::Added, "breaks backward"),
+        ]
+    );
+    assert_eq!(changes[0].before.as_deref(), Some("int"));
+    assert_eq!(changes[0].after.as_deref(), Some("long"));
+}
+
+#[test]
+fn parse_errors_say_where() {
+    let e = parse(
+        SchemaFormat::Avro,
+        "{\n  \"type\": \"record\",\n  \"name\": }",
+    )
+    .unwrap_err();
+    assert_eq!((e.line, e.column), (Some(3), Some(11)), "{}", e.message);
+    let e = parse(
+        SchemaFormat::Avro,
+        r#"{"type": "record", "name": "X", "fields": [{"name": "a", "type": "strnig"}]}"#,
+    )
+    .unwrap_err();
+    assert!(e.message.contains("Avro"), "{}", e.message);
+    let e = parse(SchemaFormat::Json, r#"{"type": "objekt"}"#).unwrap_err();
+    assert!(e.message.contains("JSON Schema"), "{}", e.message);
+    let e = parse(
+        SchemaFormat::Json,
+        r#"{"$schema": "http://json-schema.org/draft-04/schema#"}"#,
+    )
+    .unwrap_err();
+    assert!(e.message.contains("draft"), "{}", e.message);
+    assert!(parse(
+        SchemaFormat::Json,
+        r#"{"$schema": "http://json-schema.org/draft-07/schema#", "type": "object"}"#
+    )
+    .is_ok());
+}
+
+#[test]
+fn samples_are_checked_against_the_schema() {
+    let s = user(json!([{"name": "id", "type": "long"}, {"name": "name", "type": "string"}]));
+    assert_eq!(
+        s.sample_errors(r#"{"id": 1, "name": "a"}"#),
+        Vec::<String>::new()
+    );
+    assert!(!s.sample_errors(r#"{"id": "x", "name": "a"}"#).is_empty());
+    let j = obj(json!({"id": {"type": "integer"}}), &["id"]);
+    assert!(j.sample_errors(r#"{"id": 3}"#).is_empty());
+    let errs = j.sample_errors(r#"{"id": "three"}"#);
+    assert!(errs[0].starts_with("/id"), "{errs:?}");
+    assert!(j.sample_errors("{").first().unwrap().contains("line 1"));
+}
+
+#[test]
+fn flink_ddl_has_typed_columns_and_the_queues_topic() {
+    let s = avro(json!({"type": "record", "name": "Order", "fields": [
+        {"name": "id", "type": "long", "doc": "order id"},
+        {"name": "note", "type": ["null", "string"], "default": null},
+        {"name": "at", "type": {"type": "long", "logicalType": "timestamp-millis"}},
+        {"name": "lines", "type": {"type": "array", "items": {"type": "record", "name": "Line",
+            "fields": [{"name": "sku", "type": "string"}]}}}
+    ]}));
+    let target = TableTarget {
+        project: "shop".into(),
+        queue: "orders".into(),
+        topic: "shop.orders".into(),
+        bootstrap_servers: vec!["k1:9092".into(), "k2:9092".into()],
+        sasl_mechanism: "SCRAM-SHA-512".into(),
+        sasl_username: "svc".into(),
+        description: "Orders as placed".into(),
+    };
+    let ddl = flink_ddl(&target, &s);
+    for expected in [
+        "CREATE TABLE `shop`.`orders` (",
+        "`id` BIGINT NOT NULL COMMENT 'order id'",
+        "`note` STRING,",
+        "`at` TIMESTAMP(3) NOT NULL",
+        "`lines` ARRAY<ROW<`sku` STRING NOT NULL>> NOT NULL",
+        "'topic' = 'shop.orders'",
+        "'properties.bootstrap.servers' = 'k1:9092,k2:9092'",
+        "'format' = 'avro'",
+        "'properties.sasl.mechanism' = 'SCRAM-SHA-512'",
+    ] {
+        assert!(ddl.contains(expected), "{expected} missing from\n{ddl}");
+    }
+    assert!(!ddl.contains("password=\"\""), "no password is printed");
+}
+
+fn avro_field_type() -> impl Strategy<Value = Value> {
+    prop_oneof![
+        Just(json!("int")),
+        Just(json!("long")),
+        Just(json!("string")),
+        Just(json!("double")),
+        Just(json!(["null", "string"])),
+        Just(json!({"type": "array", "items": "long"})),
+    ]
+}
+
+proptest! {
+    #[test]
+    fn valid_avro_records_round_trip(
+        fields in prop::collection::btree_map("[a-z][a-z0-9_]{0,8}", (avro_field_type(), any::<bool>()), 1..8)
+    ) {
+        let fs: Vec<Value> = fields.iter().map(|(n, (t, doc))| {
+            let mut f = json!({"name": n, "type": t});
+            if *doc { f["doc"] = json!(format!("about {n}")); }
+            f
+        }).collect();
+        let schema = json!({"type": "record", "name": "R", "namespace": "w.test", "fields": fs});
+        let compact = avro(schema.clone());
+        let pretty = parse(SchemaFormat::Avro, &serde_json::to_string_pretty(&schema).unwrap()).unwrap();
+        prop_assert_eq!(compact.fingerprint(), pretty.fingerprint());
+        let again = parse(SchemaFormat::Avro, &compact.schema_text()).unwrap();
+        prop_assert_eq!(again.shape(), compact.shape());
+        prop_assert_eq!(compact.shape().fields.len(), fields.len());
+        prop_assert!(diff(&compact, &again).is_empty());
+        prop_assert!(check(FullTransitive, &again, &[(1, compact.clone())]).is_empty());
+    }
+
+    #[test]
+    fn valid_json_schemas_round_trip(
+        props in prop::collection::btree_map("[a-z][a-z0-9_]{0,8}", prop_oneof![Just("integer"), Just("string"), Just("number"), Just("boolean")], 1..8),
+        required in any::<bool>()
+    ) {
+        let p: serde_json::Map<String, Value> = props.iter().map(|(n, t)| (n.clone(), json!({"type": t}))).collect();
+        let req: Vec<&String> = if required { props.keys().collect() } else { Vec::new() };
+        let schema = json!({"type": "object", "properties": p, "required": req});
+        let parsed = jsch(schema.clone());
+        let again = parse(SchemaFormat::Json, &parsed.schema_text()).unwrap();
+        prop_assert_eq!(again.shape(), parsed.shape());
+        prop_assert_eq!(parsed.fingerprint(), again.fingerprint());
+        prop_assert!(check(FullTransitive, &again, &[(1, parsed.clone())]).is_empty());
+    }
+}
