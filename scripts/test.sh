@@ -43,6 +43,13 @@ for _ in $(seq 1 100); do
   kill -0 $SERVER 2>/dev/null || { cat "$E2E_DIR/server.log"; exit 1; }
   sleep 0.2
 done
+step "Schema Registry API with confluent-kafka's client (PyPI)"
+PYENV="$CARGO_TARGET_DIR/pyenv"
+[[ -x "$PYENV/bin/python" ]] || python3 -m venv "$PYENV"
+"$PYENV/bin/python" -m pip install -q --disable-pip-version-check -r "$ROOT/tests/registry/requirements.txt"
+"$PYENV/bin/python" "$ROOT/tests/registry/confluent_client.py" "http://127.0.0.1:$PORT" "$WATERSHED_ADMIN_PASSWORD"
+
+step "end2end (Playwright)"
 cd "$ROOT/end2end"
 [[ -d node_modules/@playwright/test ]] || PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund
 WATERSHED_E2E_URL="http://127.0.0.1:$PORT" npx playwright test

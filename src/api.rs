@@ -3,4 +3,6 @@
 
 pub mod console;
 #[cfg(feature = "ssr")]
+pub mod registry;
+#[cfg(feature = "ssr")]
 pub mod rest;

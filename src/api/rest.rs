@@ -1,6 +1,7 @@
 //! `/api/v1`: JSON over HTTP for applications and scripts, described by OpenAPI.
 
 mod notify;
+mod schemas;
 
 use crate::domain::{
     AuditEntry, AuditFilter, ClusterInput, ClusterView, FieldError, Page, ProjectInput,
@@ -69,7 +70,9 @@ type ApiResult<T> = Result<Json<T>, ApiError>;
         get_application, create_app_token, revoke_app_token, create_request, list_requests,
         get_request, decide_request, cancel_request, revoke_grant,
         notify::list_notifications, notify::mark_notifications_read, notify::set_webhook,
-        notify::ping_webhook, notify::list_deliveries
+        notify::ping_webhook, notify::list_deliveries, schemas::list_versions, schemas::publish,
+        schemas::check, schemas::diff, schemas::get_version, schemas::set_mode, schemas::table,
+        schemas::catalog
     ),
     components(schemas(ErrorBody, FieldError, Role, UserView, NewToken, TokenRequest, NewUser)),
     modifiers(&BearerAuth)
@@ -126,6 +129,7 @@ pub fn router() -> Router<AppState> {
         .route("/grants/{id}", axum::routing::delete(revoke_grant))
         .route("/openapi.json", get(|| async { Json(ApiDoc::openapi()) }))
         .merge(notify::router())
+        .merge(schemas::router())
 }
 
 /// The signed-in user.

@@ -8,7 +8,8 @@ use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use http::request::Parts;
 use http::HeaderMap;
 
-/// The user behind a request's `Authorization: Bearer` token or session cookie, if any.
+/// The user behind a request's `Authorization` (a personal token as `Bearer <token>`, or as the
+/// password of `Basic`, which Schema Registry clients send) or session cookie, if any.
 pub async fn user_from_headers(
     state: &AppState,
     headers: &HeaderMap,
@@ -17,7 +18,15 @@ pub async fn user_from_headers(
         .get(http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
     {
-        let token = auth.strip_prefix("Bearer ").unwrap_or_default().trim();
+        let token = match auth.strip_prefix("Basic ") {
+            Some(basic) => basic_password(basic).unwrap_or_default(),
+            None => auth
+                .strip_prefix("Bearer ")
+                .unwrap_or_default()
+                .trim()
+                .to_string(),
+        };
+        let token = token.as_str();
         // A bad token is refused outright rather than falling back to the cookie.
         return accounts::bearer_user(state.store.as_ref(), token)
             .await?
@@ -28,6 +37,16 @@ pub async fn user_from_headers(
         Some(token) => accounts::session_user(state.store.as_ref(), &token).await,
         None => Ok(None),
     }
+}
+
+/// The password of a `Basic` credential (`user:password`, base64).
+fn basic_password(encoded: &str) -> Option<String> {
+    use base64::Engine;
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()?;
+    let text = String::from_utf8(raw).ok()?;
+    text.split_once(':').map(|(_, p)| p.to_string())
 }
 
 /// The session token from the cookie header.

@@ -14,7 +14,7 @@ pub use sqlite::SqliteStore;
 use crate::domain::{
     AccessRequestView, AppTokenView, ApplicationView, AuditEntry, AuditFilter, ClusterView,
     GrantView, NotificationView, Page, ProjectView, QueueFilter, QueueView, RequestStatus, Role,
-    UserView, WebhookDeliveryView,
+    SchemaVersionView, UserView, WebhookDeliveryView,
 };
 use async_trait::async_trait;
 use std::sync::Arc;
@@ -107,6 +107,19 @@ pub struct DeliveryOutcome {
     pub error: String,
     /// When to try again; `None` when delivered or given up.
     pub next_attempt_at: Option<i64>,
+}
+
+/// A new schema version, validated.
+#[derive(Debug, Clone)]
+pub struct SchemaRow {
+    pub queue_id: i64,
+    /// The next version number; a concurrent publish of the same number is a conflict.
+    pub version: i64,
+    pub format: String,
+    pub definition: String,
+    pub fingerprint: String,
+    pub author: String,
+    pub comment: String,
 }
 
 /// A stored user with the password hash, for sign-in only.
@@ -421,6 +434,22 @@ pub trait Store: Send + Sync + 'static {
         project_id: i64,
         limit: i64,
     ) -> StoreResult<Vec<WebhookDeliveryView>>;
+
+    // schemas
+    /// A queue's versions, oldest first.
+    async fn schema_versions(&self, queue_id: i64) -> StoreResult<Vec<SchemaVersionView>>;
+    async fn schema_by_id(&self, id: i64) -> StoreResult<Option<SchemaVersionView>>;
+    /// The latest version of every queue that has a schema.
+    async fn latest_schemas(&self) -> StoreResult<Vec<SchemaVersionView>>;
+    /// Conflict when `row.version` was taken meanwhile.
+    async fn add_schema_version(&self, row: &SchemaRow, audit: &AuditEvent) -> StoreResult<i64>;
+    async fn compatibility(&self, queue_id: i64) -> StoreResult<Option<String>>;
+    async fn set_compatibility(
+        &self,
+        queue_id: i64,
+        mode: &str,
+        audit: &AuditEvent,
+    ) -> StoreResult<()>;
 
     // the search index's change feed
     /// The newest change sequence number (0 when there is none).

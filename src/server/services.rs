@@ -8,6 +8,7 @@ pub mod clusters;
 pub mod notifications;
 pub mod projects;
 pub mod queues;
+pub mod schemas;
 pub mod search;
 
 use super::db::StoreError;

@@ -20,6 +20,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .nest("/api/v1", crate::api::rest::router())
+        .nest("/schema-registry", crate::api::registry::router())
         .leptos_routes_with_context(&state, routes, || {}, move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(axum::middleware::from_fn_with_state(
@@ -36,9 +37,16 @@ pub fn router(state: AppState) -> Router {
 async fn require_session(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let path = req.uri().path();
     let open = path == "/login"
-        || ["/api/", "/console/", "/pkg/", "/healthz", "/readyz"]
-            .iter()
-            .any(|p| path.starts_with(p))
+        || [
+            "/api/",
+            "/schema-registry/",
+            "/console/",
+            "/pkg/",
+            "/healthz",
+            "/readyz",
+        ]
+        .iter()
+        .any(|p| path.starts_with(p))
         || path
             .rsplit('/')
             .next()

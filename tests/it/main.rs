@@ -6,5 +6,6 @@ mod api;
 mod console;
 mod harness;
 mod notify;
+mod schemas;
 mod search;
 mod storage;

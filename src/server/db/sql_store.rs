@@ -285,6 +285,42 @@ impl From<GrantDbRow> for crate::domain::GrantView {
     }
 }
 
+pub(super) const SCHEMA_SELECT: &str = "SELECT s.id, p.name AS project, q.name AS queue, s.version, s.format, \
+    s.definition, s.author, s.comment, s.created_at \
+    FROM schema_versions s JOIN queues q ON q.id = s.queue_id JOIN projects p ON p.id = q.project_id";
+
+#[derive(sqlx::FromRow)]
+pub(super) struct SchemaDbRow {
+    id: i64,
+    project: String,
+    queue: String,
+    version: i64,
+    format: String,
+    definition: String,
+    author: String,
+    comment: String,
+    created_at: i64,
+}
+
+impl From<SchemaDbRow> for crate::domain::SchemaVersionView {
+    fn from(r: SchemaDbRow) -> Self {
+        crate::domain::SchemaVersionView {
+            id: r.id,
+            project: r.project,
+            queue: r.queue,
+            version: r.version,
+            format: r
+                .format
+                .parse()
+                .unwrap_or(crate::domain::SchemaFormat::Avro),
+            definition: r.definition,
+            author: r.author,
+            comment: r.comment,
+            created_at: r.created_at,
+        }
+    }
+}
+
 pub(super) const QUEUE_FILTER: &str = " WHERE ($1 IS NULL OR p.name = $1) \
     AND ($2 IS NULL OR c1.name = $2 OR c2.name = $2) \
     AND ($3 IS NULL OR LOWER(p.name || ' ' || q.name || ' ' || q.description || ' ' || q.tags || ' ' || q.owner) LIKE $3 ESCAPE '\\')";
@@ -303,17 +339,18 @@ macro_rules! sql_store {
         use $crate::domain::{
             AccessRequestView, AppTokenView, ApplicationView, AuditEntry, AuditFilter, ClusterView,
             DeliveryStatus, GrantView, NotificationView, Page, ProjectView, QueueFilter, QueueView,
-            Role, UserView, WebhookDeliveryView,
+            Role, SchemaVersionView, UserView, WebhookDeliveryView,
         };
         use $crate::server::db::sql_store::{
             now_millis, AppDbRow, AuditDbRow, ClusterDbRow, EventDbRow, GrantDbRow, IndexDbRow,
-            QueueDbRow, RequestDbRow, APP_SELECT, AUDIT_FILTER, CLUSTER_SELECT, GRANT_SELECT,
-            INDEX_SELECT, QUEUE_FILTER, QUEUE_SELECT, REQUEST_SELECT,
+            QueueDbRow, RequestDbRow, SchemaDbRow, APP_SELECT, AUDIT_FILTER, CLUSTER_SELECT,
+            GRANT_SELECT, INDEX_SELECT, QUEUE_FILTER, QUEUE_SELECT, REQUEST_SELECT, SCHEMA_SELECT,
         };
         use $crate::server::db::{
             like_pattern, paging, AccessRequestRow, ApplicationRow, Audience, AuditEvent,
             ClusterRecord, ClusterRow, DeliveryOutcome, IndexDoc, Notice, NoticeFor, ProjectRow,
-            QueueRow, RequestFilter, RequestTransition, Store, StoreError, UserRecord, WebhookJob,
+            QueueRow, RequestFilter, RequestTransition, SchemaRow, Store, StoreError, UserRecord,
+            WebhookJob,
         };
 
         impl $store {
@@ -1453,6 +1490,81 @@ macro_rules! sql_store {
                         }
                     })
                     .collect())
+            }
+
+            async fn schema_versions(&self, queue_id: i64) -> StoreResult<Vec<SchemaVersionView>> {
+                let rows: Vec<SchemaDbRow> = sqlx::query_as(&format!(
+                    "{SCHEMA_SELECT} WHERE s.queue_id = $1 ORDER BY s.version"
+                ))
+                .bind(queue_id)
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(rows.into_iter().map(Into::into).collect())
+            }
+
+            async fn schema_by_id(&self, id: i64) -> StoreResult<Option<SchemaVersionView>> {
+                let row: Option<SchemaDbRow> = sqlx::query_as(&format!("{SCHEMA_SELECT} WHERE s.id = $1"))
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                Ok(row.map(Into::into))
+            }
+
+            async fn latest_schemas(&self) -> StoreResult<Vec<SchemaVersionView>> {
+                let rows: Vec<SchemaDbRow> = sqlx::query_as(&format!(
+                    "{SCHEMA_SELECT} WHERE s.version = (SELECT MAX(version) FROM schema_versions l \
+                     WHERE l.queue_id = s.queue_id) ORDER BY p.name, q.name"
+                ))
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(rows.into_iter().map(Into::into).collect())
+            }
+
+            async fn add_schema_version(&self, row: &SchemaRow, audit: &AuditEvent) -> StoreResult<i64> {
+                let mut tx = self.pool.begin().await?;
+                let id: (i64,) = sqlx::query_as(
+                    "INSERT INTO schema_versions (queue_id, version, format, definition, fingerprint, author, \
+                     comment, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+                )
+                .bind(row.queue_id)
+                .bind(row.version)
+                .bind(&row.format)
+                .bind(&row.definition)
+                .bind(&row.fingerprint)
+                .bind(&row.author)
+                .bind(&row.comment)
+                .bind(now_millis())
+                .fetch_one(&mut *tx)
+                .await?;
+                Self::audit_in(&mut tx, audit).await?;
+                // The data map indexes schema fields.
+                Self::record_change(&mut tx, row.queue_id).await?;
+                tx.commit().await?;
+                Ok(id.0)
+            }
+
+            async fn compatibility(&self, queue_id: i64) -> StoreResult<Option<String>> {
+                let row: Option<(String,)> =
+                    sqlx::query_as("SELECT compatibility FROM schema_settings WHERE queue_id = $1")
+                        .bind(queue_id)
+                        .fetch_optional(&self.pool)
+                        .await?;
+                Ok(row.map(|r| r.0))
+            }
+
+            async fn set_compatibility(&self, queue_id: i64, mode: &str, audit: &AuditEvent) -> StoreResult<()> {
+                let mut tx = self.pool.begin().await?;
+                sqlx::query(
+                    "INSERT INTO schema_settings (queue_id, compatibility) VALUES ($1, $2) \
+                     ON CONFLICT (queue_id) DO UPDATE SET compatibility = $2",
+                )
+                .bind(queue_id)
+                .bind(mode)
+                .execute(&mut *tx)
+                .await?;
+                Self::audit_in(&mut tx, audit).await?;
+                tx.commit().await?;
+                Ok(())
             }
 
             async fn queue_change_seq(&self) -> StoreResult<i64> {

@@ -1,0 +1,307 @@
+//! A Confluent Schema Registry–compatible subset under `/schema-registry`, so Kafka serializers
+//! can use Watershed as their registry. Subjects are `<project>.<queue>-value`; a subject's
+//! versions are its queue's schema versions and ids are global. Credentials: a personal API
+//! token as the password of HTTP Basic (`basic.auth.user.info = user:token`) or as a bearer.
+
+use crate::domain::{SchemaFormat, SchemaInput, SchemaVersionView};
+use crate::server::auth::Actor;
+use crate::server::services::{schemas, ServiceError};
+use crate::server::state::AppState;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use http::StatusCode;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+/// The registry router, mounted at `/schema-registry`.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/subjects", get(subjects))
+        .route("/subjects/{subject}", post(lookup))
+        .route("/subjects/{subject}/versions", get(versions).post(register))
+        .route("/subjects/{subject}/versions/{version}", get(version))
+        .route("/schemas/ids/{id}", get(by_id))
+        .route(
+            "/compatibility/subjects/{subject}/versions/{version}",
+            post(compatibility),
+        )
+        .route(
+            "/config",
+            get(|| async { Json(json!({"compatibilityLevel": "BACKWARD"})) }),
+        )
+        .route("/config/{subject}", get(get_config).put(put_config))
+}
+
+/// An error in the registry's own shape: `{"error_code", "message"}`.
+pub struct RegistryError(StatusCode, u32, String);
+
+impl IntoResponse for RegistryError {
+    fn into_response(self) -> Response {
+        (
+            self.0,
+            Json(json!({"error_code": self.1, "message": self.2})),
+        )
+            .into_response()
+    }
+}
+
+impl From<ServiceError> for RegistryError {
+    fn from(e: ServiceError) -> Self {
+        let message = e.to_string();
+        match e {
+            ServiceError::Unauthenticated => {
+                RegistryError(StatusCode::UNAUTHORIZED, 40101, message)
+            }
+            ServiceError::Forbidden(_) => RegistryError(StatusCode::FORBIDDEN, 40301, message),
+            ServiceError::NotFound(_) => RegistryError(StatusCode::NOT_FOUND, 40401, message),
+            ServiceError::Invalid(ref fields)
+                if fields.iter().any(|f| f.message.starts_with("breaks ")) =>
+            {
+                RegistryError(StatusCode::CONFLICT, 409, message)
+            }
+            ServiceError::Invalid(_) => {
+                RegistryError(StatusCode::UNPROCESSABLE_ENTITY, 42201, message)
+            }
+            ServiceError::Conflict(_) => RegistryError(StatusCode::CONFLICT, 409, message),
+            ServiceError::Throttled => RegistryError(StatusCode::TOO_MANY_REQUESTS, 42901, message),
+            ServiceError::Internal(e) => {
+                tracing::error!(error = ?e, "schema registry request failed");
+                RegistryError(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    50001,
+                    "internal error".into(),
+                )
+            }
+        }
+    }
+}
+
+type Answer = Result<Json<Value>, RegistryError>;
+
+/// `<project>.<queue>-value` → (project, queue).
+fn subject(s: &str) -> Result<(String, String), RegistryError> {
+    s.strip_suffix("-value")
+        .and_then(|pq| pq.split_once('.'))
+        .map(|(p, q)| (p.to_string(), q.to_string()))
+        .ok_or_else(|| {
+            RegistryError(
+                StatusCode::NOT_FOUND,
+                40401,
+                format!("subject {s:?} not found: subjects are <project>.<queue>-value"),
+            )
+        })
+}
+
+fn subject_of(v: &SchemaVersionView) -> String {
+    format!("{}.{}-value", v.project, v.queue)
+}
+
+fn schema_type(f: SchemaFormat) -> &'static str {
+    match f {
+        SchemaFormat::Avro => "AVRO",
+        SchemaFormat::Json => "JSON",
+    }
+}
+
+fn registered(v: &SchemaVersionView) -> Value {
+    json!({
+        "subject": subject_of(v),
+        "id": v.id,
+        "version": v.version,
+        "schema": v.definition,
+        "schemaType": schema_type(v.format),
+        "references": [],
+    })
+}
+
+#[derive(Deserialize)]
+struct SchemaBody {
+    schema: String,
+    #[serde(default, rename = "schemaType")]
+    schema_type: Option<String>,
+}
+
+impl SchemaBody {
+    fn input(&self) -> Result<SchemaInput, RegistryError> {
+        let format = match self.schema_type.as_deref().unwrap_or("AVRO") {
+            "AVRO" => "avro",
+            "JSON" => "json",
+            other => {
+                return Err(RegistryError(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    42201,
+                    format!("schemaType {other} is not supported: use AVRO or JSON"),
+                ))
+            }
+        };
+        Ok(SchemaInput {
+            format: format.into(),
+            definition: self.schema.clone(),
+            comment: "registered through the Schema Registry API".into(),
+        })
+    }
+}
+
+async fn subjects(State(s): State<AppState>, Actor(_actor): Actor) -> Answer {
+    let all: Vec<String> = s
+        .store
+        .latest_schemas()
+        .await
+        .map_err(ServiceError::from)?
+        .iter()
+        .map(subject_of)
+        .collect();
+    Ok(Json(json!(all)))
+}
+
+async fn versions(
+    State(s): State<AppState>,
+    Actor(_actor): Actor,
+    Path(sub): Path<String>,
+) -> Answer {
+    let (p, q) = subject(&sub)?;
+    let vs = schemas::versions(s.store.as_ref(), &p, &q).await?;
+    if vs.is_empty() {
+        return Err(RegistryError(
+            StatusCode::NOT_FOUND,
+            40401,
+            format!("subject {sub:?} has no schema"),
+        ));
+    }
+    Ok(Json(json!(vs
+        .iter()
+        .map(|v| v.version)
+        .collect::<Vec<_>>())))
+}
+
+async fn find_version(
+    s: &AppState,
+    sub: &str,
+    version: &str,
+) -> Result<SchemaVersionView, RegistryError> {
+    let (p, q) = subject(sub)?;
+    let vs = schemas::versions(s.store.as_ref(), &p, &q).await?;
+    let found = match version {
+        "latest" | "-1" => vs.last().cloned(),
+        n => n
+            .parse::<i64>()
+            .ok()
+            .and_then(|n| vs.into_iter().find(|v| v.version == n)),
+    };
+    found.ok_or_else(|| {
+        RegistryError(
+            StatusCode::NOT_FOUND,
+            40402,
+            format!("version {version} of subject {sub:?} not found"),
+        )
+    })
+}
+
+async fn version(
+    State(s): State<AppState>,
+    Actor(_actor): Actor,
+    Path((sub, version)): Path<(String, String)>,
+) -> Answer {
+    Ok(Json(registered(&find_version(&s, &sub, &version).await?)))
+}
+
+async fn register(
+    State(s): State<AppState>,
+    Actor(actor): Actor,
+    Path(sub): Path<String>,
+    Json(body): Json<SchemaBody>,
+) -> Answer {
+    let (p, q) = subject(&sub)?;
+    let v = schemas::publish(s.store.as_ref(), &actor, &p, &q, &body.input()?).await?;
+    Ok(Json(json!({"id": v.id})))
+}
+
+/// Is this schema registered under the subject? (The registered version, or 40403.)
+async fn lookup(
+    State(s): State<AppState>,
+    Actor(_actor): Actor,
+    Path(sub): Path<String>,
+    Json(body): Json<SchemaBody>,
+) -> Answer {
+    let (p, q) = subject(&sub)?;
+    let input = body.input()?;
+    let format: SchemaFormat = input.format.parse().unwrap_or(SchemaFormat::Avro);
+    let wanted = crate::server::schema::parse(format, &input.definition)
+        .map_err(|e| RegistryError(StatusCode::UNPROCESSABLE_ENTITY, 42201, e.to_string()))?
+        .fingerprint();
+    for v in schemas::versions(s.store.as_ref(), &p, &q).await? {
+        let same = crate::server::schema::parse(v.format, &v.definition)
+            .map(|parsed| parsed.fingerprint() == wanted)
+            .unwrap_or(false);
+        if same {
+            return Ok(Json(registered(&v)));
+        }
+    }
+    Err(RegistryError(
+        StatusCode::NOT_FOUND,
+        40403,
+        "schema not found".into(),
+    ))
+}
+
+async fn by_id(State(s): State<AppState>, Actor(_actor): Actor, Path(id): Path<i64>) -> Answer {
+    let v = schemas::by_id(s.store.as_ref(), id).await.map_err(|_| {
+        RegistryError(
+            StatusCode::NOT_FOUND,
+            40403,
+            format!("schema {id} not found"),
+        )
+    })?;
+    Ok(Json(json!({
+        "schema": v.definition,
+        "schemaType": schema_type(v.format),
+        "references": [],
+    })))
+}
+
+async fn compatibility(
+    State(s): State<AppState>,
+    Actor(_actor): Actor,
+    Path((sub, version)): Path<(String, String)>,
+    Json(body): Json<SchemaBody>,
+) -> Answer {
+    let (p, q) = subject(&sub)?;
+    find_version(&s, &sub, &version).await?;
+    let check = schemas::check_draft(s.store.as_ref(), &p, &q, &body.input()?, None).await?;
+    let mut messages: Vec<String> = check.problems.iter().map(ToString::to_string).collect();
+    if let Some(e) = &check.parse_error {
+        messages.push(e.to_string());
+    }
+    Ok(Json(
+        json!({"is_compatible": messages.is_empty(), "messages": messages}),
+    ))
+}
+
+async fn get_config(
+    State(s): State<AppState>,
+    Actor(_actor): Actor,
+    Path(sub): Path<String>,
+) -> Answer {
+    let (p, q) = subject(&sub)?;
+    let queue = crate::server::services::queues::get(s.store.as_ref(), &p, &q).await?;
+    let mode = schemas::mode(s.store.as_ref(), &queue).await?;
+    Ok(Json(json!({"compatibilityLevel": mode.to_string()})))
+}
+
+#[derive(Deserialize)]
+struct ConfigBody {
+    compatibility: String,
+}
+
+async fn put_config(
+    State(s): State<AppState>,
+    Actor(actor): Actor,
+    Path(sub): Path<String>,
+    Json(body): Json<ConfigBody>,
+) -> Answer {
+    let (p, q) = subject(&sub)?;
+    let mode = schemas::set_mode(s.store.as_ref(), &actor, &p, &q, &body.compatibility).await?;
+    Ok(Json(json!({"compatibility": mode.to_string()})))
+}

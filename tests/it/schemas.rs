@@ -1,0 +1,170 @@
+//! Schemas over the REST API on both databases: publishing under the compatibility mode,
+//! refusals that name the field, the diff, the mode setting and the table catalog.
+
+use crate::access::world;
+use crate::harness::Backend;
+use crate::on_both_backends;
+use reqwest::{Method as M, StatusCode};
+use serde_json::{json, Value};
+
+on_both_backends!(
+    versions_are_published_under_the_queues_mode,
+    only_owners_set_the_mode_and_every_change_is_audited,
+    every_queue_with_a_schema_is_a_table_in_the_catalog,
+);
+
+fn order(extra: Value) -> Value {
+    let mut fields = vec![json!({"name": "id", "type": "long", "doc": "order id"})];
+    if !extra.is_null() {
+        fields.push(extra);
+    }
+    json!({"format": "avro", "definition": json!({"type": "record", "name": "Order", "fields": fields}).to_string()})
+}
+
+const SCHEMAS: &str = "/api/v1/queues/shop/orders/schemas";
+
+async fn versions_are_published_under_the_queues_mode(b: Backend) {
+    let w = world(b).await;
+    let (s, v1) = w
+        .call(M::POST, SCHEMAS, &w.olga, Some(order(Value::Null)))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v1}");
+    assert_eq!(v1["version"], 1);
+    let (_, again) = w
+        .call(M::POST, SCHEMAS, &w.olga, Some(order(Value::Null)))
+        .await;
+    assert_eq!(again["id"], v1["id"], "the same schema is the same version");
+
+    let breaking = order(json!({"name": "currency", "type": "string"}));
+    let (s, e) = w
+        .call(M::POST, SCHEMAS, &w.olga, Some(breaking.clone()))
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(e["fields"][0]["field"], "definition");
+    let msg = e["fields"][0]["message"].as_str().unwrap();
+    assert!(
+        msg.contains("currency") && msg.contains("BACKWARD"),
+        "{msg}"
+    );
+
+    let (_, check) = w
+        .call(M::POST, &format!("{SCHEMAS}/check"), &w.dev, Some(breaking))
+        .await;
+    assert_eq!(check["problems"][0]["field"], "currency");
+    assert_eq!(check["changes"][0]["kind"], "added");
+
+    let (_, bad) = w
+        .call(
+            M::POST,
+            &format!("{SCHEMAS}/check"),
+            &w.dev,
+            Some(json!({"format": "avro", "definition": "{\n\"type\": }"})),
+        )
+        .await;
+    assert_eq!(bad["parse_error"]["line"], 2);
+
+    let (s, v2) = w
+        .call(
+            M::POST,
+            SCHEMAS,
+            &w.olga,
+            Some(order(
+                json!({"name": "currency", "type": "string", "default": "EUR"}),
+            )),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v2}");
+    assert_eq!(v2["version"], 2);
+    assert_eq!(v2["author"], "olga");
+
+    let (_, diff) = w
+        .call(
+            M::GET,
+            &format!("{SCHEMAS}/diff?from=1&to=2"),
+            &w.vera,
+            None,
+        )
+        .await;
+    assert_eq!(diff[0]["field"], "currency");
+    assert_eq!(diff[0]["breaks_backward"], false);
+
+    let (s, _) = w
+        .call(M::POST, SCHEMAS, &w.vera, Some(order(Value::Null)))
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "viewers do not publish");
+    let (s, e) = w
+        .call(
+            M::POST,
+            SCHEMAS,
+            &w.olga,
+            Some(json!({"format": "xml", "definition": "<a/>"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(e["fields"][0]["field"], "format");
+    let (_, list) = w.call(M::GET, SCHEMAS, &w.vera, None).await;
+    assert_eq!(list.as_array().unwrap().len(), 2, "refusals stored nothing");
+}
+
+async fn only_owners_set_the_mode_and_every_change_is_audited(b: Backend) {
+    let w = world(b).await;
+    let path = "/api/v1/queues/shop/orders/compatibility";
+    let (s, _) = w
+        .call(M::PUT, path, &w.ann, Some(json!({"compatibility": "NONE"})))
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, e) = w
+        .call(
+            M::PUT,
+            path,
+            &w.olga,
+            Some(json!({"compatibility": "SIDEWAYS"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(e["fields"][0]["field"], "compatibility");
+    let (s, m) = w
+        .call(
+            M::PUT,
+            path,
+            &w.olga,
+            Some(json!({"compatibility": "full_transitive"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(m["compatibility"], "FULL_TRANSITIVE");
+    w.call(M::POST, SCHEMAS, &w.olga, Some(order(Value::Null)))
+        .await;
+    let log = w.app.store().list_audit(&Default::default()).await.unwrap();
+    let actions: Vec<&str> = log.items.iter().map(|e| e.action.as_str()).collect();
+    assert!(
+        actions.contains(&"schema.compatibility") && actions.contains(&"schema.publish"),
+        "{actions:?}"
+    );
+}
+
+async fn every_queue_with_a_schema_is_a_table_in_the_catalog(b: Backend) {
+    let w = world(b).await;
+    let (s, _) = w
+        .call(M::GET, "/api/v1/queues/shop/orders/table", &w.dev, None)
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "no schema, no table");
+    w.call(M::POST, SCHEMAS, &w.olga, Some(order(Value::Null)))
+        .await;
+    let (_, t) = w
+        .call(M::GET, "/api/v1/queues/shop/orders/table", &w.dev, None)
+        .await;
+    assert_eq!(t["columns"][0]["name"], "id");
+    assert_eq!(t["columns"][0]["sql_type"], "BIGINT");
+    let ddl = t["flink_ddl"].as_str().unwrap();
+    assert!(ddl.starts_with("CREATE TABLE `shop`.`orders`"), "{ddl}");
+    assert!(
+        ddl.contains("'properties.bootstrap.servers' = 'k1:9092'"),
+        "{ddl}"
+    );
+    let (_, all) = w
+        .call(M::GET, "/api/v1/catalog/tables", &w.vera, None)
+        .await;
+    assert_eq!(all.as_array().unwrap().len(), 1);
+    assert_eq!(all[0]["queue"], "orders");
+}

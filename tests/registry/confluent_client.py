@@ -1,0 +1,96 @@
+"""Confluent's own Schema Registry client against a running Watershed.
+
+Registers, fetches, checks and serializes through /schema-registry exactly as a Kafka
+application would. Usage: confluent_client.py BASE_URL ADMIN_PASSWORD
+"""
+import http.cookiejar
+import json
+import re
+import sys
+import time
+import urllib.request
+from urllib.parse import urlencode
+
+from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
+from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
+from confluent_kafka.schema_registry.error import SchemaRegistryError
+from confluent_kafka.serialization import MessageField, SerializationContext
+
+base, admin_password = sys.argv[1], sys.argv[2]
+jar = http.cookiejar.CookieJar()
+web = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+
+
+def call(method, path, body=None):
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(base + path, data=data, method=method,
+                                 headers={"content-type": "application/json"})
+    with web.open(req) as r:
+        return json.loads(r.read() or b"null")
+
+
+# Sign in through the console's form, then make a personal token for the registry client.
+page = web.open(base + "/login").read().decode()
+action = re.search(r'<form[^>]*action="([^"]+)"', page).group(1)
+web.open(urllib.request.Request(base + action, method="POST",
+                                data=urlencode({"username": "admin", "password": admin_password}).encode(),
+                                headers={"accept": "text/html"}))
+token = call("POST", "/api/v1/tokens", {"name": "schema-registry-test"})["token"]
+
+project = f"sr-{int(time.time() * 1000) % 10**9}"
+call("POST", "/api/v1/projects", {"name": project})
+for queue, fmt in [("orders", "avro"), ("events", "json")]:
+    call("POST", "/api/v1/queues", {"project": project, "name": queue, "primary_cluster": "kafka-bj-1",
+                                    "data_format": fmt})
+
+sr = SchemaRegistryClient({"url": base + "/schema-registry", "basic.auth.user.info": f"admin:{token}"})
+subject = f"{project}.orders-value"
+
+
+def order(*extra):
+    return json.dumps({"type": "record", "name": "Order", "namespace": "shop",
+                       "fields": [{"name": "id", "type": "long"}, {"name": "amount", "type": "double"}, *extra]})
+
+
+v1 = Schema(order(), "AVRO")
+id1 = sr.register_schema(subject, v1)
+assert sr.register_schema(subject, v1) == id1, "registering the same schema twice gives the same id"
+assert json.loads(sr.get_schema(id1).schema_str)["name"] == "Order"
+latest = sr.get_latest_version(subject)
+assert (latest.version, latest.schema_id) == (1, id1), latest
+
+breaking = Schema(order({"name": "currency", "type": "string"}), "AVRO")
+assert not sr.test_compatibility(subject, breaking), "a field without a default breaks BACKWARD"
+try:
+    sr.register_schema(subject, breaking)
+    raise AssertionError("an incompatible schema was registered")
+except SchemaRegistryError as e:
+    assert e.http_status_code == 409, e
+    assert "currency" in e.error_message, e.error_message
+
+compatible = Schema(order({"name": "currency", "type": "string", "default": "EUR"}), "AVRO")
+assert sr.test_compatibility(subject, compatible)
+id2 = sr.register_schema(subject, compatible)
+assert id2 != id1 and sr.get_versions(subject) == [1, 2]
+assert subject in sr.get_subjects()
+
+assert sr.get_compatibility(subject) == "BACKWARD"
+sr.set_compatibility(subject_name=subject, level="NONE")
+assert sr.get_compatibility(subject) == "NONE"
+
+# Serialize and deserialize a message through the registry, as producers and consumers do.
+ctx = SerializationContext(f"{project}.orders", MessageField.VALUE)
+serializer = AvroSerializer(sr, compatible.schema_str, conf={"auto.register.schemas": False, "use.latest.version": True})
+deserializer = AvroDeserializer(sr)
+message = {"id": 7, "amount": 12.5, "currency": "CHF"}
+payload = serializer(message, ctx)
+assert payload[0] == 0 and int.from_bytes(payload[1:5], "big") == id2, "Confluent wire format with our id"
+assert deserializer(payload, ctx) == message
+
+events = f"{project}.events-value"
+json_id = sr.register_schema(events, Schema(json.dumps({
+    "$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object",
+    "properties": {"kind": {"type": "string"}}, "required": ["kind"]}), "JSON"))
+assert sr.get_schema(json_id).schema_type == "JSON"
+print(f"schema registry: confluent-kafka {__import__('confluent_kafka').version()[0]} registered, "
+      f"fetched, checked and serialized through Watershed ({subject}, {events})")
