@@ -10,6 +10,7 @@ use crate::ui::{
     notify::NotificationsPage,
     projects::{ProjectNewPage, ProjectPage, ProjectsPage},
     queues::{QueueEditPage, QueueNewPage, QueuePage},
+    schemas::SchemaPage,
     search::DataMapPage,
 };
 use leptos::prelude::*;
@@ -61,6 +62,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("queues/new") view=QueueNewPage ssr=SsrMode::InOrder />
                     <Route path=path!("queues/:project/:name") view=QueuePage ssr=SsrMode::InOrder />
                     <Route path=path!("queues/:project/:name/edit") view=QueueEditPage ssr=SsrMode::InOrder />
+                    <Route path=path!("queues/:project/:name/schema") view=SchemaPage ssr=SsrMode::InOrder />
                     <Route path=path!("requests") view=RequestsPage ssr=SsrMode::InOrder />
                     <Route path=path!("requests/:id") view=RequestPage ssr=SsrMode::InOrder />
                     // Async: the page clears the one-time token cookie in its response headers.

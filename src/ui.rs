@@ -8,4 +8,5 @@ pub mod login;
 pub mod notify;
 pub mod projects;
 pub mod queues;
+pub mod schemas;
 pub mod search;

@@ -12,9 +12,11 @@ use server_fn::error::{FromServerFnError, ServerFnErrorErr};
 
 mod access;
 mod notify;
+mod schemas;
 
 pub use access::*;
 pub use notify::*;
+pub use schemas::*;
 
 /// An error a console page shows: a sentence, and the fields at fault.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, thiserror::Error)]

@@ -266,7 +266,7 @@ mod tests {
                 (b, f, t),
                 "{mode}"
             );
-            assert_eq!(Compatibility::parse("m", &mode.to_string()), Ok(mode));
+            assert_eq!(Compatibility::parse("m", mode.as_ref()), Ok(mode));
         }
         assert_eq!(
             Compatibility::parse("m", "full_transitive"),

@@ -117,9 +117,15 @@ fn QueueDetail(q: QueueView) -> impl IntoView {
                 " / "
                 {q.name.clone()}
             </h1>
-            <a class="button" href=edit>
-                "Edit"
-            </a>
+            <div>
+                <a class="button secondary" href=format!("/queues/{}/{}/schema", q.project, q.name)>
+                    "Schema"
+                </a>
+                " "
+                <a class="button" href=edit>
+                    "Edit"
+                </a>
+            </div>
         </div>
         <p>{q.description.clone()}</p>
         <p>{tags}</p>

@@ -40,8 +40,11 @@ const ALL: [Compatibility; 7] = [
     FullTransitive,
 ];
 
-/// For each case: the fields each mode must name (empty: compatible), in the order of `ALL`.
-fn run(cases: Vec<(&str, Vec<Parsed>, Parsed, [&[&str]; 7])>) {
+/// A case: its name, the earlier versions, the new one, and the fields each mode must name
+/// (empty: compatible), in the order of `ALL`.
+type Case<'a> = (&'a str, Vec<Parsed>, Parsed, [&'a [&'a str]; 7]);
+
+fn run(cases: Vec<Case>) {
     for (name, earlier, new, expected) in cases {
         let earlier: Vec<&Parsed> = earlier.iter().collect();
         for (mode, want) in ALL.iter().zip(expected) {

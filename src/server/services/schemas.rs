@@ -235,9 +235,7 @@ pub async fn set_mode(
         target: format!("{project}/{queue}"),
         summary: mode.to_string(),
     };
-    store
-        .set_compatibility(q.id, &mode.to_string(), &ev)
-        .await?;
+    store.set_compatibility(q.id, mode.as_ref(), &ev).await?;
     Ok(mode)
 }
 
