@@ -9,6 +9,7 @@ mod notify;
 mod records;
 mod roles;
 mod schema;
+mod sdk;
 mod search;
 
 pub use access::*;
@@ -17,6 +18,7 @@ pub use notify::*;
 pub use records::*;
 pub use roles::*;
 pub use schema::*;
+pub use sdk::*;
 pub use search::*;
 
 use serde::{Deserialize, Serialize};

@@ -21,6 +21,10 @@ async fn main() -> anyhow::Result<()> {
         )
         .init();
     let cli = Cli::parse();
+    if let Some(Command::Loadgen(args)) = cli.command {
+        // Talks to a running server over HTTP; needs no database.
+        return watershed::server::loadgen::run(args).await;
+    }
     let store = open(&cli.common).await?;
     // No subcommand means `serve` with its flags from the environment.
     let command = cli
@@ -29,6 +33,7 @@ async fn main() -> anyhow::Result<()> {
         .context("no command")?;
     match command {
         Command::Serve(args) => serve(&cli.common, store, args).await,
+        Command::Loadgen(_) => unreachable!("handled above"),
         Command::Migrate => {
             println!("migrations applied ({})", store.backend());
             Ok(())
@@ -94,7 +99,14 @@ async fn serve(common: &Common, store: Arc<dyn Store>, args: ServeArgs) -> anyho
     let (index, follower) = search::start(Some(&common.index_dir()), store.clone()).await?;
     follower.spawn();
     watershed::server::services::access::spawn_grant_sweeper(store.clone());
-    let mut state = AppState::new(store, secrets, options, args.secure_cookies, index);
+    let mut state = AppState::with_sdk(
+        store,
+        secrets,
+        options,
+        args.secure_cookies,
+        index,
+        args.sdk_settings(),
+    );
     webhooks::spawn_deliverer(
         state.store.clone(),
         state.secrets.clone(),
@@ -105,12 +117,34 @@ async fn serve(common: &Common, store: Arc<dyn Store>, args: ServeArgs) -> anyho
         .await
         .with_context(|| format!("binding {}", args.addr))?;
     tracing::info!("listening on http://{}", listener.local_addr()?);
-    axum::serve(listener, web::router(state))
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await?;
+    let collector = state.sdk.collector.clone();
+    axum::serve(
+        listener,
+        web::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
+    // Reports already taken are written before the process ends.
+    collector.shutdown().await;
+    tracing::info!("collector drained; stopped");
     Ok(())
+}
+
+/// Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let term = async {
+        #[cfg(unix)]
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+            return;
+        }
+        std::future::pending::<()>().await
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term => {}
+    }
 }
 
 fn password_from_env_or_generated() -> (String, bool) {

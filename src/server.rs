@@ -1,11 +1,14 @@
 //! Everything that runs only on the server.
 
 pub mod auth;
+pub mod collector;
 pub mod config;
 pub mod crypto;
 pub mod db;
 pub mod demo;
+pub mod loadgen;
 pub mod schema;
+pub mod sdk;
 pub mod search;
 pub mod services;
 pub mod state;

@@ -2,6 +2,7 @@
 
 pub mod access;
 pub mod audit;
+pub mod charts;
 pub mod clusters;
 pub mod layout;
 pub mod login;

@@ -29,3 +29,61 @@ test('edit a schema: an incompatible change is refused by field, a compatible on
   await expect(page.getByTestId('flink-ddl')).toContainText(`CREATE TABLE \`${project}\`.\`deals\``);
   await expect(page.getByTestId('flink-ddl')).toContainText('`region` STRING NOT NULL');
 });
+
+test('the editor checks as you type, versions compare side by side, samples are checked, the DDL copies, and fields are searchable', async ({ page, context }, info) => {
+  const hydrated = info.project.name === 'hydrated';
+  const project = unique('editor', info);
+  const field = `zone${Date.now().toString(36)}`;
+  await signIn(page, 'admin', ADMIN_PASSWORD);
+  expect((await page.request.post('/api/v1/projects', { data: { name: project } })).ok()).toBeTruthy();
+  expect((await page.request.post('/api/v1/queues', { data: { project, name: 'deals', primary_cluster: 'kafka-bj-1' } })).ok()).toBeTruthy();
+  await page.goto(`/queues/${project}/deals/schema`);
+  await page.fill('textarea[name="definition"]', record());
+  await page.getByRole('button', { name: 'Publish' }).click();
+  await expect(page.getByTestId('schema-versions')).toContainText('admin');
+
+  if (hydrated) {
+    // Live validation: a syntax error with its position, then a refusal naming the field.
+    const editor = page.getByTestId('schema-editor');
+    await editor.fill('{"type": "record",\n  "name": }');
+    await expect(page.getByTestId('schema-live')).toContainText('line 2, column');
+    await editor.fill(record({ name: field, type: 'string' }));
+    await expect(page.getByTestId('schema-live')).toContainText(field);
+    await expect(page.getByTestId('schema-live')).toContainText('BACKWARD');
+    await editor.fill(record({ name: field, type: 'string', default: 'emea', doc: 'Sales zone' }));
+    await expect(page.getByTestId('schema-live')).toContainText('compatible');
+  } else {
+    await page.fill('textarea[name="definition"]', record({ name: field, type: 'string', default: 'emea', doc: 'Sales zone' }));
+  }
+  await page.getByRole('button', { name: 'Publish' }).click();
+
+  // Side by side: the added field on the right only.
+  const sbs = page.getByTestId('schema-side-by-side');
+  await expect(sbs).toContainText('Version 1');
+  await expect(sbs.locator('tr.added, tr.changed').first()).toContainText(field);
+
+  // A sample message: what fails is named.
+  await page.fill('form[data-testid="sample-form"] textarea[name="sample"]', '{"id": "seven"}');
+  await page.getByRole('button', { name: 'Check', exact: true }).click();
+  await expect(page.getByTestId('sample-result')).toContainText('id');
+  await page.fill('form[data-testid="sample-form"] textarea[name="sample"]', `{"id": 7, "${field}": "apac"}`);
+  await page.getByRole('button', { name: 'Check', exact: true }).click();
+  await expect(page.getByTestId('sample-result')).toContainText('fits');
+
+  // The queue page has the DDL; the copy button puts it on the clipboard.
+  await page.goto(`/queues/${project}/deals`);
+  await expect(page.getByTestId('flink-ddl')).toContainText(`\`${field}\` STRING NOT NULL`);
+  if (hydrated) {
+    await context.grantPermissions(['clipboard-read', 'clipboard-write']);
+    await page.getByTestId('copy-ddl').click();
+    await expect(page.getByTestId('copy-ddl')).toHaveText('Copied');
+    expect(await page.evaluate(() => navigator.clipboard.readText())).toContain(`CREATE TABLE \`${project}\`.\`deals\``);
+  }
+
+  // The data map finds the queue by its schema field's name.
+  await expect(async () => {
+    await page.goto(`/?q=${field}`);
+    await expect(page.getByTestId('hit-fields').first()).toContainText(field);
+  }).toPass({ timeout: 10_000 });
+  await expect(page.locator('.hit').first()).toContainText(project);
+});

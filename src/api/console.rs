@@ -13,10 +13,12 @@ use server_fn::error::{FromServerFnError, ServerFnErrorErr};
 mod access;
 mod notify;
 mod schemas;
+mod traffic;
 
 pub use access::*;
 pub use notify::*;
 pub use schemas::*;
+pub use traffic::*;
 
 /// An error a console page shows: a sentence, and the fields at fault.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, thiserror::Error)]
@@ -169,6 +171,8 @@ pub struct ProjectDetail {
 pub struct ClusterDetail {
     pub cluster: ClusterView,
     pub queues: Page<QueueView>,
+    /// Traffic over the last hour on the queues active on it.
+    pub traffic: crate::domain::TrafficTotals,
 }
 
 /// What the queue form's selects offer.
@@ -196,7 +200,8 @@ mod ssr {
                 ServiceError::Invalid(_) => 422,
                 ServiceError::NotFound(_) => 404,
                 ServiceError::Conflict(_) => 409,
-                ServiceError::Throttled => 429,
+                ServiceError::Throttled | ServiceError::Overloaded { .. } => 429,
+                ServiceError::Unavailable(_) => 503,
                 ServiceError::Internal(cause) => {
                     tracing::error!(error = ?cause, "server function failed");
                     500
@@ -508,6 +513,7 @@ pub async fn get_cluster(name: String, offset: i64) -> Result<ClusterDetail, App
         ..Default::default()
     };
     Ok(ClusterDetail {
+        traffic: crate::server::services::traffic::cluster_totals(store, &cluster.name).await?,
         cluster,
         queues: queues::list(store, &filter).await?,
     })

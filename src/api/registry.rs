@@ -65,7 +65,12 @@ impl From<ServiceError> for RegistryError {
                 RegistryError(StatusCode::UNPROCESSABLE_ENTITY, 42201, message)
             }
             ServiceError::Conflict(_) => RegistryError(StatusCode::CONFLICT, 409, message),
-            ServiceError::Throttled => RegistryError(StatusCode::TOO_MANY_REQUESTS, 42901, message),
+            ServiceError::Throttled | ServiceError::Overloaded { .. } => {
+                RegistryError(StatusCode::TOO_MANY_REQUESTS, 42901, message)
+            }
+            ServiceError::Unavailable(_) => {
+                RegistryError(StatusCode::SERVICE_UNAVAILABLE, 50301, message)
+            }
             ServiceError::Internal(e) => {
                 tracing::error!(error = ?e, "schema registry request failed");
                 RegistryError(

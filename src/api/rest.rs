@@ -2,6 +2,7 @@
 
 mod notify;
 mod schemas;
+mod sdk;
 
 use crate::domain::{
     AuditEntry, AuditFilter, ClusterInput, ClusterView, FieldError, Page, ProjectInput,
@@ -45,6 +46,19 @@ impl IntoResponse for ApiError {
             ServiceError::NotFound(_) => StatusCode::NOT_FOUND,
             ServiceError::Conflict(_) => StatusCode::CONFLICT,
             ServiceError::Throttled => StatusCode::TOO_MANY_REQUESTS,
+            ServiceError::Overloaded { retry_after_secs } => {
+                let body = ErrorBody {
+                    error: self.0.to_string(),
+                    fields: Vec::new(),
+                };
+                return (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    [(http::header::RETRY_AFTER, retry_after_secs.to_string())],
+                    Json(body),
+                )
+                    .into_response();
+            }
+            ServiceError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ServiceError::Internal(e) => {
                 tracing::error!(error = ?e, "request failed");
                 StatusCode::INTERNAL_SERVER_ERROR
@@ -72,7 +86,7 @@ type ApiResult<T> = Result<Json<T>, ApiError>;
         notify::list_notifications, notify::mark_notifications_read, notify::set_webhook,
         notify::ping_webhook, notify::list_deliveries, schemas::list_versions, schemas::publish,
         schemas::check, schemas::diff, schemas::get_version, schemas::set_mode, schemas::table,
-        schemas::catalog
+        schemas::catalog, sdk::config, sdk::heartbeat, sdk::reports
     ),
     components(schemas(ErrorBody, FieldError, Role, UserView, NewToken, TokenRequest, NewUser)),
     modifiers(&BearerAuth)
@@ -130,6 +144,7 @@ pub fn router() -> Router<AppState> {
         .route("/openapi.json", get(|| async { Json(ApiDoc::openapi()) }))
         .merge(notify::router())
         .merge(schemas::router())
+        .merge(sdk::router())
 }
 
 /// The signed-in user.

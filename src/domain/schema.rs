@@ -187,6 +187,25 @@ impl FieldChange {
     }
 }
 
+/// How one line of a side-by-side view of two versions differs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Display)]
+#[strum(serialize_all = "snake_case")]
+pub enum LineChange {
+    Same,
+    Removed,
+    Added,
+    Changed,
+}
+
+/// One row of two versions shown side by side: a line of the older on the left, of the
+/// newer on the right (either may be missing where lines were added or removed).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SideBySideRow {
+    pub left: Option<(usize, String)>,
+    pub right: Option<(usize, String)>,
+    pub change: LineChange,
+}
+
 /// One reason a new version breaks the queue's mode.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]

@@ -131,6 +131,30 @@ pub struct SearchHit {
     /// What the applications of the searcher's projects may do with the queue.
     #[serde(default)]
     pub access: super::QueueAccess,
+    /// Schema fields whose names matched a word of the query (a few at most).
+    #[serde(default)]
+    pub matched_fields: Vec<String>,
+}
+
+/// The field paths in which some query word starts one of the path's words (split at dots and
+/// underscores), at most `max` of them.
+pub fn matching_fields(paths: &[String], query_words: &[String], max: usize) -> Vec<String> {
+    if query_words.is_empty() {
+        return Vec::new();
+    }
+    paths
+        .iter()
+        .filter(|p| {
+            p.split(|c: char| !c.is_alphanumeric())
+                .filter(|w| !w.is_empty())
+                .any(|w| {
+                    let w = w.to_lowercase();
+                    query_words.iter().any(|q| w.starts_with(&q.to_lowercase()))
+                })
+        })
+        .take(max)
+        .cloned()
+        .collect()
 }
 
 /// A page of hits with facet counts over all matches.
@@ -266,6 +290,25 @@ mod tests {
             "short words need an exact prefix"
         );
         assert!(!word_matches("payments", "orders"));
+    }
+
+    #[test]
+    fn matching_fields_finds_fields_by_word_prefix() {
+        let paths = vec![
+            "user_id".to_string(),
+            "address.city".to_string(),
+            "amount".to_string(),
+        ];
+        assert_eq!(
+            matching_fields(&paths, &["city".into()], 5),
+            vec!["address.city"]
+        );
+        assert_eq!(matching_fields(&paths, &["US".into()], 5), vec!["user_id"]);
+        assert!(matching_fields(&paths, &[], 5).is_empty());
+        assert_eq!(
+            matching_fields(&paths, &["a".into()], 1),
+            vec!["address.city"]
+        );
     }
 
     #[test]

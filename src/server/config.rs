@@ -95,6 +95,47 @@ pub enum Command {
     Demo(DemoArgs),
     /// Rebuild the search index from the database.
     Reindex,
+    /// Simulate a fleet of Stream-SDK clients against a running Watershed.
+    Loadgen(LoadgenArgs),
+}
+
+/// `watershed loadgen`: N simulated clients, each asking for its config once, then
+/// heartbeating and reporting on a compressed schedule.
+#[derive(Args, Debug, Clone)]
+pub struct LoadgenArgs {
+    /// The platform's base URL.
+    #[arg(long, default_value = "http://127.0.0.1:3000")]
+    pub url: String,
+    /// An application token with a live grant on the queue.
+    #[arg(long, env = "WATERSHED_APP_TOKEN", hide_env_values = true)]
+    pub token: String,
+    /// The application's name (as in the console).
+    #[arg(long)]
+    pub app: String,
+    /// `project/queue`.
+    #[arg(long)]
+    pub queue: String,
+    /// `producer` or `consumer`.
+    #[arg(long, default_value = "producer")]
+    pub role: String,
+    /// Simulated client instances.
+    #[arg(long, default_value_t = 1000)]
+    pub clients: usize,
+    /// Seconds to run.
+    #[arg(long, default_value_t = 30)]
+    pub seconds: u64,
+    /// Each client reports this often (milliseconds); a real SDK reports every minute.
+    #[arg(long, default_value_t = 1000)]
+    pub report_every_ms: u64,
+    /// Each client heartbeats this often (milliseconds).
+    #[arg(long, default_value_t = 5000)]
+    pub heartbeat_every_ms: u64,
+    /// Reports sent per call (clients of one process batch them).
+    #[arg(long, default_value_t = 1)]
+    pub batch: usize,
+    /// Concurrent HTTP connections.
+    #[arg(long, default_value_t = 64)]
+    pub connections: usize,
 }
 
 #[derive(Args, Clone)]
@@ -117,6 +158,47 @@ pub struct ServeArgs {
     /// Mark the session cookie Secure (set it when Watershed is served over TLS).
     #[arg(long, env = "WATERSHED_SECURE_COOKIES", default_value_t = false)]
     pub secure_cookies: bool,
+    /// How often Stream-SDK clients are told to heartbeat, in seconds.
+    #[arg(long, env = "WATERSHED_SDK_HEARTBEAT_SECS", default_value_t = 60)]
+    pub sdk_heartbeat_secs: u64,
+    /// Proxies (addresses or CIDR blocks, comma-separated) whose X-Forwarded-For is believed.
+    #[arg(long, env = "WATERSHED_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Report rows the collector holds in memory before answering 429.
+    #[arg(long, env = "WATERSHED_COLLECTOR_CAPACITY", default_value_t = 100_000)]
+    pub collector_capacity: usize,
+    /// Days raw SDK reports are kept.
+    #[arg(long, env = "WATERSHED_RETENTION_RAW_DAYS", default_value_t = 7)]
+    pub retention_raw_days: i64,
+    /// Days per-minute rollups (and consumer lag) are kept.
+    #[arg(long, env = "WATERSHED_RETENTION_MINUTE_DAYS", default_value_t = 30)]
+    pub retention_minute_days: i64,
+    /// Days hourly rollups are kept.
+    #[arg(long, env = "WATERSHED_RETENTION_HOUR_DAYS", default_value_t = 365)]
+    pub retention_hour_days: i64,
+}
+
+impl ServeArgs {
+    /// The SDK plane's settings from these flags.
+    pub fn sdk_settings(&self) -> crate::server::sdk::SdkSettings {
+        use crate::server::collector::{CollectorConfig, Retention};
+        crate::server::sdk::SdkSettings {
+            heartbeat_secs: self.sdk_heartbeat_secs.max(1),
+            trusted_proxies: self.trusted_proxies.clone(),
+            collector: CollectorConfig {
+                capacity: self
+                    .collector_capacity
+                    .max(crate::domain::MAX_REPORTS_PER_CALL),
+                retention: Retention {
+                    raw_days: self.retention_raw_days,
+                    minute_days: self.retention_minute_days,
+                    hour_days: self.retention_hour_days,
+                    ..Retention::default()
+                },
+                ..CollectorConfig::default()
+            },
+        }
+    }
 }
 
 impl std::fmt::Debug for ServeArgs {
@@ -131,6 +213,9 @@ impl std::fmt::Debug for ServeArgs {
             .field("seed_demo", &self.seed_demo)
             .field("sensitive_tag", &self.sensitive_tag)
             .field("secure_cookies", &self.secure_cookies)
+            .field("sdk_heartbeat_secs", &self.sdk_heartbeat_secs)
+            .field("trusted_proxies", &self.trusted_proxies)
+            .field("collector_capacity", &self.collector_capacity)
             .finish()
     }
 }

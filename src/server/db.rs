@@ -3,6 +3,7 @@
 //! SQL lives only here. Both backends share the query text (`$n` placeholders work in both)
 //! through the `sql_store!` macro, and each has its own migrations directory.
 
+pub mod collector;
 mod postgres;
 mod sql_store;
 mod sqlite;
@@ -18,6 +19,19 @@ use crate::domain::{
 };
 use async_trait::async_trait;
 use std::sync::Arc;
+
+/// Counts audited mutations made by this process. Caches of what the database says (the SDK's
+/// config and token caches) compare it on each use and drop what they hold when it moved.
+static MUTATION_EPOCH: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// The number of audited mutations this process has made so far.
+pub fn mutation_epoch() -> u64 {
+    MUTATION_EPOCH.load(std::sync::atomic::Ordering::Acquire)
+}
+
+pub(crate) fn bump_mutation_epoch() {
+    MUTATION_EPOCH.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+}
 
 /// Errors from storage; the text of a database error never reaches a user.
 #[derive(Debug, thiserror::Error)]
@@ -185,6 +199,8 @@ pub struct IndexDoc {
     pub queue: QueueView,
     /// The kind of the active cluster.
     pub cluster_kind: String,
+    /// The latest schema version's format and definition, when the queue has one.
+    pub schema: Option<(String, String)>,
 }
 
 /// A new application, its project resolved.
@@ -241,7 +257,7 @@ pub struct ProjectRow {
 
 /// Everything Watershed keeps, behind one interface with a SQLite and a PostgreSQL implementation.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: collector::CollectorStore + Send + Sync + 'static {
     /// Which backend this is, for logs and tests.
     fn backend(&self) -> &'static str;
 

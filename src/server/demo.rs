@@ -2,9 +2,10 @@
 
 use super::crypto::SecretBox;
 use super::db::{AuditEvent, QueueRow, Store};
-use super::services::{accounts, clusters, projects, ServiceResult};
-use crate::domain::{ClusterInput, ProjectInput, Role, UserView};
+use super::services::{accounts, clusters, projects, schemas, ServiceResult};
+use crate::domain::{ClusterInput, ProjectInput, Role, SchemaInput, UserView};
 use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::{json, Value};
 
 const PEOPLE: [(&str, Role); 5] = [
     ("alice", Role::Developer),
@@ -294,7 +295,207 @@ pub async fn seed(
         start = end;
     }
     bar.finish_and_clear();
+    if existing == 0 {
+        seed_schemas(store, actor, queues.min(SCHEMA_QUEUES)).await?;
+    }
     Ok(())
+}
+
+/// The first this many demo queues (every entity's events and changes) get schemas.
+const SCHEMA_QUEUES: usize = 48;
+
+/// Publishes schemas for the first `n` demo queues in Avro or JSON Schema (by the queue's
+/// format; protobuf queues are left without), a second compatible version for every third.
+async fn seed_schemas(store: &dyn Store, actor: &UserView, n: usize) -> ServiceResult<()> {
+    let projects = store.list_projects().await?;
+    for i in 0..n {
+        let format = FORMATS[i % FORMATS.len()];
+        if format == "protobuf" {
+            continue;
+        }
+        let (name, description, _) = queue_at(i);
+        let project = &projects[i % projects.len()].name;
+        let e = ENTITIES[i % ENTITIES.len()];
+        let changes = (i / ENTITIES.len()) % KINDS.len() == 1;
+        let mut versions = vec![(demo_fields(e, changes, false), "first version")];
+        if i % 3 == 0 {
+            versions.push((
+                demo_fields(e, changes, true),
+                "adds the source of the event",
+            ));
+        }
+        for (fields, comment) in versions {
+            let definition = if format == "avro" {
+                avro_schema(e, &description, &fields)
+            } else {
+                json_schema(e, &description, &fields)
+            };
+            let input = SchemaInput {
+                format: format.into(),
+                definition: serde_json::to_string_pretty(&definition).unwrap_or_default(),
+                comment: comment.into(),
+            };
+            schemas::publish(store, actor, project, &name, &input).await?;
+        }
+    }
+    Ok(())
+}
+
+/// A demo field: name, type (`string`, `long`, `double`, `timestamp`, `op`), optional,
+/// default, doc.
+type DemoField = (String, &'static str, bool, Option<Value>, String);
+
+fn demo_fields(entity: &str, changes: bool, with_source: bool) -> Vec<DemoField> {
+    let key = format!("{}_id", entity.trim_end_matches('s').replace('-', "_"));
+    let mut fields: Vec<DemoField> = vec![
+        (
+            "event_id".into(),
+            "string",
+            false,
+            None,
+            "Unique id of the event".into(),
+        ),
+        (
+            "occurred_at".into(),
+            "timestamp",
+            false,
+            None,
+            "When it happened, in milliseconds since the epoch".into(),
+        ),
+        (
+            key,
+            "string",
+            false,
+            None,
+            format!("The {entity} record it concerns"),
+        ),
+        (
+            "user_id".into(),
+            "string",
+            true,
+            None,
+            "The user, when known".into(),
+        ),
+    ];
+    let money = [
+        "orders",
+        "payments",
+        "refunds",
+        "invoices",
+        "ledger",
+        "pricing",
+        "coupons",
+        "checkouts",
+        "carts",
+    ];
+    if money.contains(&entity) {
+        fields.push((
+            "amount".into(),
+            "double",
+            false,
+            None,
+            "Amount in the currency's major unit".into(),
+        ));
+        fields.push((
+            "currency".into(),
+            "string",
+            false,
+            None,
+            "ISO 4217 currency code".into(),
+        ));
+    } else {
+        fields.push((
+            "status".into(),
+            "string",
+            false,
+            None,
+            format!("State of the {entity} record"),
+        ));
+    }
+    if changes {
+        fields.push((
+            "op".into(),
+            "op",
+            false,
+            None,
+            "Change-data-capture operation".into(),
+        ));
+    }
+    if with_source {
+        fields.push((
+            "source".into(),
+            "string",
+            false,
+            Some(json!("web")),
+            "Channel the event came from".into(),
+        ));
+    }
+    fields
+}
+
+fn record_name(entity: &str) -> String {
+    entity
+        .split('-')
+        .map(|w| w[..1].to_uppercase() + &w[1..])
+        .collect::<String>()
+        + "Event"
+}
+
+fn avro_schema(entity: &str, doc: &str, fields: &[DemoField]) -> Value {
+    let fields: Vec<Value> = fields
+        .iter()
+        .map(|(name, ty, optional, default, doc)| {
+            let base = match *ty {
+                "timestamp" => json!({"type": "long", "logicalType": "timestamp-millis"}),
+                "op" => {
+                    json!({"type": "enum", "name": "Op", "symbols": ["INSERT", "UPDATE", "DELETE"]})
+                }
+                t => json!(t),
+            };
+            let mut f = json!({"name": name, "doc": doc});
+            if *optional {
+                f["type"] = json!(["null", base]);
+                f["default"] = Value::Null;
+            } else {
+                f["type"] = base;
+            }
+            if let Some(d) = default {
+                f["default"] = d.clone();
+            }
+            f
+        })
+        .collect();
+    json!({"type": "record", "name": record_name(entity), "namespace": "watershed.demo", "doc": doc, "fields": fields})
+}
+
+fn json_schema(entity: &str, doc: &str, fields: &[DemoField]) -> Value {
+    let mut properties = serde_json::Map::new();
+    let mut required = Vec::new();
+    for (name, ty, optional, default, fdoc) in fields {
+        let mut p = match *ty {
+            "timestamp" => json!({"type": "integer", "format": "timestamp-millis"}),
+            "long" => json!({"type": "integer"}),
+            "double" => json!({"type": "number"}),
+            "op" => json!({"type": "string", "enum": ["INSERT", "UPDATE", "DELETE"]}),
+            _ => json!({"type": "string"}),
+        };
+        p["description"] = json!(fdoc);
+        if let Some(d) = default {
+            p["default"] = d.clone();
+        }
+        if !optional && default.is_none() {
+            required.push(name.clone());
+        }
+        properties.insert(name.clone(), p);
+    }
+    json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": record_name(entity),
+        "description": doc,
+        "type": "object",
+        "properties": properties,
+        "required": required,
+    })
 }
 
 #[cfg(test)]

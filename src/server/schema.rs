@@ -17,7 +17,8 @@ mod json;
 pub use flink::{columns, flink_ddl, TableTarget};
 
 use crate::domain::{
-    ChangeKind, Compatibility, CompatibilityProblem, FieldChange, ParseProblem, SchemaFormat,
+    ChangeKind, Compatibility, CompatibilityProblem, FieldChange, LineChange, ParseProblem,
+    SchemaFormat, SideBySideRow,
 };
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -436,6 +437,33 @@ pub fn check(
         }
     }
     problems
+}
+
+/// Two schema texts line by line, side by side: equal lines paired, removed lines on the left
+/// only, added on the right only, and replaced runs paired row by row.
+pub fn side_by_side(old: &str, new: &str) -> Vec<SideBySideRow> {
+    let diff = similar::TextDiff::from_lines(old, new);
+    let (a, b): (Vec<&str>, Vec<&str>) = (old.lines().collect(), new.lines().collect());
+    let line =
+        |lines: &[&str], i: usize| Some((i + 1, lines.get(i).copied().unwrap_or("").to_string()));
+    let mut rows = Vec::new();
+    for op in diff.ops() {
+        let (tag, l, r) = op.as_tag_tuple();
+        let change = match tag {
+            similar::DiffTag::Equal => LineChange::Same,
+            similar::DiffTag::Delete => LineChange::Removed,
+            similar::DiffTag::Insert => LineChange::Added,
+            similar::DiffTag::Replace => LineChange::Changed,
+        };
+        for k in 0..l.len().max(r.len()) {
+            rows.push(SideBySideRow {
+                left: (k < l.len()).then(|| line(&a, l.start + k)).flatten(),
+                right: (k < r.len()).then(|| line(&b, r.start + k)).flatten(),
+                change,
+            });
+        }
+    }
+    rows
 }
 
 #[cfg(test)]

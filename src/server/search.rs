@@ -27,7 +27,7 @@ use tantivy::{
 };
 
 /// Bumped whenever the schema or what is indexed changes; an index of another version is rebuilt.
-pub const INDEX_VERSION: u32 = 2;
+pub const INDEX_VERSION: u32 = 3;
 const VERSION_FILE: &str = "watershed-index-version";
 /// Documents are spread over this many sample buckets (by id) for estimating facet counts.
 const SAMPLE_BUCKETS: u64 = 64;
@@ -57,6 +57,8 @@ struct Fields {
     owner: Field,
     cluster: Field,
     format: Field,
+    schema_fields: Field,
+    schema_docs: Field,
     facets: Field,
     updated_at: Field,
     sample: Field,
@@ -75,12 +77,39 @@ fn schema() -> (Schema, Fields) {
         owner: b.add_text_field("owner", TEXT),
         cluster: b.add_text_field("cluster", TEXT),
         format: b.add_text_field("format", STRING),
+        schema_fields: b.add_text_field("schema_fields", TEXT),
+        schema_docs: b.add_text_field("schema_docs", TEXT),
         facets: b.add_facet_field("facets", FacetOptions::default()),
         updated_at: b.add_i64_field("updated_at", FAST),
         sample: b.add_u64_field("sample", INDEXED),
         hit: b.add_text_field("hit", STORED),
     };
     (b.build(), fields)
+}
+
+/// A schema's field paths and its fields' docs, as text to index. `None` when the stored
+/// definition no longer parses (it was valid when published, so this only guards upgrades).
+fn schema_words(format: &str, text: &str) -> Option<(Vec<String>, String)> {
+    let parsed = crate::server::schema::parse(format.parse().ok()?, text).ok()?;
+    let shape = parsed.shape();
+    let mut names = Vec::with_capacity(shape.fields.len());
+    let mut docs = String::new();
+    for (path, field) in &shape.fields {
+        names.push(path.clone());
+        if let Some(d) = &field.doc {
+            docs.push_str(d);
+            docs.push('\n');
+        }
+    }
+    if let Some(d) = parsed
+        .raw()
+        .get("doc")
+        .or_else(|| parsed.raw().get("description"))
+        .and_then(|d| d.as_str())
+    {
+        docs.push_str(d);
+    }
+    Some((names, docs))
 }
 
 /// What a hit shows, stored with the document so a search needs no database query.
@@ -94,7 +123,13 @@ struct StoredHit {
     cluster: String,
     cluster_kind: String,
     format: String,
+    /// The schema's field paths (to show which matched), bounded.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    fields: Vec<String>,
 }
+
+/// At most this many schema field paths are stored with a hit.
+const STORED_FIELDS: usize = 256;
 
 /// The queue index: search here; the [`Follower`] writes.
 pub struct QueueIndex {
@@ -220,6 +255,17 @@ impl QueueIndex {
             Facet::from_path(["format", q.data_format.as_ref()]),
         );
         doc.add_facet(f.facets, Facet::from_path(["owner", q.owner.as_str()]));
+        let mut fields = Vec::new();
+        if let Some((names, docs)) = d
+            .schema
+            .as_ref()
+            .and_then(|(format, text)| schema_words(format, text))
+        {
+            doc.add_text(f.schema_fields, names.join("\n"));
+            doc.add_text(f.schema_docs, docs);
+            fields = names;
+            fields.truncate(STORED_FIELDS);
+        }
         doc.add_i64(f.updated_at, q.updated_at);
         doc.add_u64(f.sample, q.id as u64 % SAMPLE_BUCKETS);
         let hit = StoredHit {
@@ -231,6 +277,7 @@ impl QueueIndex {
             cluster,
             cluster_kind: d.cluster_kind.clone(),
             format: q.data_format.to_string(),
+            fields,
         };
         doc.add_text(f.hit, serde_json::to_string(&hit).unwrap_or_default());
         doc
@@ -317,6 +364,11 @@ impl QueueIndex {
                 Some(SearchHit {
                     id,
                     access: crate::domain::QueueAccess::None,
+                    matched_fields: crate::domain::matching_fields(
+                        &stored.fields,
+                        &parsed.words,
+                        5,
+                    ),
                     snippet: crate::domain::highlight(&stored.description, &parsed.words),
                     project: stored.project,
                     name: stored.name,

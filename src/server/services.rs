@@ -10,6 +10,7 @@ pub mod projects;
 pub mod queues;
 pub mod schemas;
 pub mod search;
+pub mod traffic;
 
 use super::db::StoreError;
 use crate::domain::{FieldError, UserView};
@@ -29,6 +30,10 @@ pub enum ServiceError {
     Conflict(FieldError),
     #[error("too many attempts; wait a minute and try again")]
     Throttled,
+    #[error("busy: retry after {retry_after_secs} s")]
+    Overloaded { retry_after_secs: u64 },
+    #[error("{0}")]
+    Unavailable(String),
     #[error("internal error")]
     Internal(#[from] anyhow::Error),
 }

@@ -2,6 +2,7 @@
 
 use super::crypto::SecretBox;
 use super::db::Store;
+use super::sdk::{SdkPlane, SdkSettings};
 use super::search::QueueIndex;
 use axum::extract::FromRef;
 use governor::{clock::DefaultClock, state::keyed::DefaultKeyedStateStore, Quota, RateLimiter};
@@ -23,6 +24,8 @@ pub struct AppState {
     pub search: Arc<QueueIndex>,
     /// Queues with this tag need an admin's approval after an owner's.
     pub sensitive_tag: String,
+    /// The Stream-SDK control plane and the metrics collector.
+    pub sdk: Arc<SdkPlane>,
 }
 
 impl AppState {
@@ -34,10 +37,32 @@ impl AppState {
         secure_cookies: bool,
         search: Arc<QueueIndex>,
     ) -> Self {
+        Self::with_sdk(
+            store,
+            secrets,
+            leptos_options,
+            secure_cookies,
+            search,
+            SdkSettings::default(),
+        )
+    }
+
+    /// State with the SDK plane (and its collector) configured.
+    pub fn with_sdk(
+        store: Arc<dyn Store>,
+        secrets: SecretBox,
+        leptos_options: LeptosOptions,
+        secure_cookies: bool,
+        search: Arc<QueueIndex>,
+        sdk: SdkSettings,
+    ) -> Self {
+        let secrets = Arc::new(secrets);
+        let sdk = SdkPlane::start(store.clone(), secrets.clone(), sdk);
         let quota = Quota::per_minute(NonZeroU32::new(10).unwrap());
         Self {
             store,
-            secrets: Arc::new(secrets),
+            secrets,
+            sdk,
             login_throttle: Arc::new(RateLimiter::keyed(quota)),
             leptos_options,
             secure_cookies,

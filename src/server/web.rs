@@ -19,6 +19,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(prometheus))
         .nest("/api/v1", crate::api::rest::router())
         .nest("/schema-registry", crate::api::registry::router())
         .leptos_routes_with_context(&state, routes, || {}, move || shell(options.clone()))
@@ -28,6 +29,7 @@ pub fn router(state: AppState) -> Router {
             require_session,
         ))
         .layer(CompressionLayer::new())
+        .layer(axum::middleware::from_fn(count_requests))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
@@ -44,6 +46,7 @@ async fn require_session(State(state): State<AppState>, req: Request, next: Next
             "/pkg/",
             "/healthz",
             "/readyz",
+            "/metrics",
         ]
         .iter()
         .any(|p| path.starts_with(p))
@@ -69,4 +72,77 @@ async fn readyz(State(state): State<AppState>) -> (StatusCode, &'static str) {
             (StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
         }
     }
+}
+
+/// The Prometheus recorder, installed once per process.
+fn recorder() -> &'static metrics_exporter_prometheus::PrometheusHandle {
+    static HANDLE: std::sync::OnceLock<metrics_exporter_prometheus::PrometheusHandle> =
+        std::sync::OnceLock::new();
+    HANDLE.get_or_init(|| {
+        let buckets = [
+            0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+        ];
+        let builder = metrics_exporter_prometheus::PrometheusBuilder::new()
+            .set_buckets_for_metric(
+                metrics_exporter_prometheus::Matcher::Suffix("seconds".into()),
+                &buckets,
+            )
+            .and_then(|b| {
+                b.set_buckets_for_metric(
+                    metrics_exporter_prometheus::Matcher::Full(
+                        "watershed_collector_batch_rows".into(),
+                    ),
+                    &[1.0, 10.0, 50.0, 100.0, 250.0, 500.0, 1000.0],
+                )
+            });
+        match builder.and_then(|b| b.install_recorder()) {
+            Ok(handle) => handle,
+            Err(e) => {
+                tracing::warn!(error = %e, "metrics recorder not installed; /metrics will be empty");
+                metrics_exporter_prometheus::PrometheusBuilder::new()
+                    .build_recorder()
+                    .handle()
+            }
+        }
+    })
+}
+
+/// `GET /metrics`: Watershed's own metrics in Prometheus' text format.
+async fn prometheus(State(state): State<AppState>) -> impl IntoResponse {
+    metrics::gauge!("watershed_collector_queue_depth").set(state.sdk.collector.depth() as f64);
+    (
+        [(http::header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        recorder().render(),
+    )
+}
+
+/// Counts requests and their latency by area (SDK endpoints by name) and status class.
+async fn count_requests(req: Request, next: Next) -> Response {
+    recorder();
+    let path = req.uri().path();
+    let area: &'static str = match path {
+        "/api/v1/sdk/config" => "sdk_config",
+        "/api/v1/sdk/heartbeat" => "sdk_heartbeat",
+        "/api/v1/sdk/reports" => "sdk_reports",
+        p if p.starts_with("/api/") => "api",
+        p if p.starts_with("/schema-registry") => "schema_registry",
+        p if p.starts_with("/console/") => "server_fn",
+        p if p.starts_with("/pkg/") => "static",
+        "/metrics" | "/healthz" | "/readyz" => "ops",
+        _ => "page",
+    };
+    let started = std::time::Instant::now();
+    let response = next.run(req).await;
+    let status = match response.status().as_u16() {
+        s if s < 300 => "2xx",
+        s if s < 400 => "3xx",
+        429 => "429",
+        s if s < 500 => "4xx",
+        _ => "5xx",
+    };
+    metrics::counter!("watershed_http_requests_total", "area" => area, "status" => status)
+        .increment(1);
+    metrics::histogram!("watershed_http_request_seconds", "area" => area)
+        .record(started.elapsed().as_secs_f64());
+    response
 }

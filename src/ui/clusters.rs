@@ -1,5 +1,6 @@
 //! Clusters: list, register, edit, and a cluster's page with the queues on it.
 
+use super::charts::compact;
 use super::layout::{field_msg, form_field_errors, ErrorBox, QueryError};
 use super::queues::QueueTable;
 use crate::api::console::{get_cluster, list_clusters, ClusterForm, CreateCluster, UpdateCluster};
@@ -237,6 +238,13 @@ pub fn ClusterPage() -> impl IntoView {
                                 </dd>
                                 <dt>"Registered"</dt>
                                 <dd>{format_millis(c.created_at)}</dd>
+                            </dl>
+                            <h2>"Last hour"</h2>
+                            <dl class="facts" data-testid="cluster-traffic">
+                                <dt>"Messages in / out"</dt>
+                                <dd>{format!("{} / {}", compact(d.traffic.messages_in as f64), compact(d.traffic.messages_out as f64))}</dd>
+                                <dt>"Bytes in / out"</dt>
+                                <dd>{format!("{}B / {}B", compact(d.traffic.bytes_in as f64), compact(d.traffic.bytes_out as f64))}</dd>
                             </dl>
                             <h2>"Queues on this cluster"</h2>
                             <QueueTable page=d.queues base />

@@ -1,11 +1,16 @@
 //! The queue list (home, later the data map), a queue's page, and the create / edit form.
 
 use super::access::RequestAccessForm;
+use super::charts::LineChart;
 use super::layout::{current_user, field_msg, form_field_errors, ErrorBox, Pager, QueryError};
+use super::schemas::FlinkDdl;
 use crate::api::console::{
-    get_queue, queue_form_options, AppError, CreateQueue, QueueChoices, QueueForm, UpdateQueue,
+    get_queue, queue_activity, queue_form_options, queue_table, AppError, CreateQueue,
+    QueueChoices, QueueForm, UpdateQueue,
 };
-use crate::domain::{default_topic, format_millis, ActiveSide, DataFormat, FieldError, QueueView};
+use crate::domain::{
+    default_topic, format_millis, ActiveSide, DataFormat, FieldError, QueueView, TrafficRange,
+};
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
 use leptos_meta::Title;
@@ -160,7 +165,99 @@ fn QueueDetail(q: QueueView) -> impl IntoView {
             <dt>"Updated"</dt>
             <dd>{format_millis(q.updated_at)}</dd>
         </dl>
+        <QueueActivitySection project=q.project.clone() queue=q.name.clone() />
+        <QueueAsTable project=q.project.clone() queue=q.name.clone() />
         <RequestAccessForm queue_project=q.project.clone() queue=q.name.clone() />
+    }
+}
+
+/// Throughput and lag charts over the chosen range, and the clients table.
+#[component]
+fn QueueActivitySection(project: String, queue: String) -> impl IntoView {
+    let query = use_query_map();
+    let base = format!("/queues/{project}/{queue}");
+    let activity = Resource::new(
+        move || (project.clone(), queue.clone(), query.read().get("range")),
+        |(p, q, r)| queue_activity(p, q, r),
+    );
+    view! {
+        <Suspense fallback=|| ()>
+            {move || {
+                let base = base.clone();
+                Suspend::new(async move {
+                    activity.await.ok().map(|a| {
+                        let t = a.traffic;
+                        let ranges = TrafficRange::VARIANTS
+                            .iter()
+                            .map(|r| {
+                                let label = match r {
+                                    TrafficRange::Hour => "Last hour",
+                                    TrafficRange::Day => "Last day",
+                                    TrafficRange::Week => "Last week",
+                                };
+                                view! {
+                                    <a href=format!("{base}?range={r}") class:active=*r == a.range aria-current=(*r == a.range).then_some("true")>
+                                        {label}
+                                    </a>
+                                }
+                            })
+                            .collect_view();
+                        let clients = a
+                            .clients
+                            .into_iter()
+                            .map(|c| view! {
+                                <tr>
+                                    <td>{c.app}</td>
+                                    <td>{c.role.to_string()}</td>
+                                    <td>{c.host}</td>
+                                    <td><code>{c.ip}</code></td>
+                                    <td>{c.consumer_group.unwrap_or_default()}</td>
+                                    <td>{c.sdk_version}</td>
+                                    <td>{format_millis(c.last_seen)}</td>
+                                </tr>
+                            })
+                            .collect_view();
+                        view! {
+                            <section class="activity">
+                                <div class="page-head">
+                                    <h2>"Traffic"</h2>
+                                    <nav class="ranges" data-testid="traffic-ranges">{ranges}</nav>
+                                </div>
+                                <div class="charts">
+                                    <LineChart title="Messages per second".to_string() unit="msg/s" series=t.messages from=t.from to=t.to testid="chart-messages" />
+                                    <LineChart title="Bytes per second".to_string() unit="B/s" series=t.bytes from=t.from to=t.to testid="chart-bytes" />
+                                    <LineChart title="Consumer lag by group".to_string() unit="messages" series=t.lag from=t.from to=t.to testid="chart-lag" />
+                                </div>
+                                <h2>"Clients"</h2>
+                                <table class="list" data-testid="clients">
+                                    <thead><tr><th>"Application"</th><th>"Role"</th><th>"Host"</th><th>"IP"</th><th>"Consumer group"</th><th>"SDK"</th><th>"Last seen"</th></tr></thead>
+                                    <tbody>{clients}</tbody>
+                                </table>
+                            </section>
+                        }
+                    })
+                })
+            }}
+        </Suspense>
+    }
+}
+
+/// The queue as a Flink SQL table, once it has a schema.
+#[component]
+fn QueueAsTable(project: String, queue: String) -> impl IntoView {
+    let table = Resource::new(
+        move || (project.clone(), queue.clone()),
+        |(p, q)| queue_table(p, q),
+    );
+    view! {
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                table.await.ok().flatten().map(|t| view! {
+                    <h2>"As a Flink SQL table"</h2>
+                    <FlinkDdl ddl=t.flink_ddl />
+                })
+            })}
+        </Suspense>
     }
 }
 

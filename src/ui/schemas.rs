@@ -2,8 +2,9 @@
 //! and the queue as a Flink SQL table.
 
 use super::layout::{ErrorBox, QueryError};
-use crate::api::console::{schema_page, PublishSchema, SetSchemaMode};
-use crate::domain::{format_millis, Compatibility};
+use crate::api::console::{check_schema_draft, schema_page, PublishSchema, SetSchemaMode};
+use crate::domain::{format_millis, Compatibility, LineChange, SchemaCheck, SideBySideRow};
+use leptos::prelude::set_timeout_with_handle;
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
 use leptos_meta::Title;
@@ -23,9 +24,10 @@ pub fn SchemaPage() -> impl IntoView {
                 p.get("name").unwrap_or_default(),
                 q.get("from").and_then(|v| v.parse().ok()),
                 q.get("to").and_then(|v| v.parse().ok()),
+                q.get("sample"),
             )
         },
-        |(p, n, from, to)| schema_page(p, n, from, to),
+        |(p, n, from, to, sample)| schema_page(p, n, from, to, sample),
     );
     view! {
         <QueryError />
@@ -86,11 +88,34 @@ pub fn SchemaPage() -> impl IntoView {
                                     <thead><tr><th>"Field"</th><th>"Change"</th><th>"Before"</th><th>"After"</th><th>"Impact"</th><th>"Why"</th></tr></thead>
                                     <tbody>{items}</tbody>
                                 </table>
+                                <SideBySide from to rows=d.side_by_side.clone() />
                             }
                         });
                         let table = d.table.map(|t| view! {
                             <h2>"As a Flink SQL table"</h2>
-                            <pre class="ddl" data-testid="flink-ddl">{t.flink_ddl}</pre>
+                            <FlinkDdl ddl=t.flink_ddl />
+                        });
+                        let sample = latest.is_some().then(|| {
+                            let (text, errors) = d.sample.clone().unzip();
+                            let verdict = errors.map(|errors| {
+                                if errors.is_empty() {
+                                    view! { <p class="ok" data-testid="sample-result">"The message fits the latest version."</p> }.into_any()
+                                } else {
+                                    let items = errors.into_iter().map(|e| view! { <li>{e}</li> }).collect_view();
+                                    view! { <ul class="field-errors" data-testid="sample-result">{items}</ul> }.into_any()
+                                }
+                            });
+                            view! {
+                                <form method="get" action=format!("{base}/schema") class="form card" data-testid="sample-form">
+                                    <h2 class="wide">"Check a sample message"</h2>
+                                    <label class="wide">
+                                        "Message (JSON)"
+                                        <textarea name="sample" rows="6" class="code" spellcheck="false">{text.unwrap_or_default()}</textarea>
+                                    </label>
+                                    <button type="submit" class="secondary">"Check"</button>
+                                    <div class="wide">{verdict}</div>
+                                </form>
+                            }
                         });
                         let publish = d.can_publish.then(|| {
                             let (format, text) = latest
@@ -102,18 +127,7 @@ pub fn SchemaPage() -> impl IntoView {
                                     <h2 class="wide">"Publish a version"</h2>
                                     <input type="hidden" name="project" value=d.project.clone() />
                                     <input type="hidden" name="queue" value=d.queue.clone() />
-                                    <label>
-                                        "Format"
-                                        <select name="format">
-                                            <option value="avro" selected=format == "avro">"Avro"</option>
-                                            <option value="json" selected=format == "json">"JSON Schema"</option>
-                                        </select>
-                                    </label>
-                                    <label>"Comment" <input name="comment" /></label>
-                                    <label class="wide">
-                                        "Schema"
-                                        <textarea name="definition" rows="16" class="code" spellcheck="false">{text}</textarea>
-                                    </label>
+                                    <SchemaEditor project=d.project.clone() queue=d.queue.clone() format text />
                                     <button type="submit">"Publish"</button>
                                 </form>
                             }
@@ -134,6 +148,7 @@ pub fn SchemaPage() -> impl IntoView {
                                 <pre class="code" data-testid="schema-latest">{v.definition}</pre>
                             })}
                             {publish}
+                            {sample}
                             {diff}
                             <h2>"Versions"</h2>
                             <table class="list" data-testid="schema-versions">
@@ -148,5 +163,179 @@ pub fn SchemaPage() -> impl IntoView {
                 }
             })}
         </Suspense>
+    }
+}
+
+/// The schema text, its format and a comment, checked against the queue as the user types:
+/// a parse error with its line and column, what the queue's mode would refuse (by field), or
+/// the changes from the latest version. Without JavaScript it is a plain form.
+#[island]
+fn SchemaEditor(project: String, queue: String, format: String, text: String) -> impl IntoView {
+    let (format_now, set_format) = signal(format.clone());
+    let (status, set_status) = signal(None::<Result<SchemaCheck, String>>);
+    let (checking, set_checking) = signal(false);
+    let generation = StoredValue::new(0u64);
+    let pending = StoredValue::new(None::<leptos::prelude::TimeoutHandle>);
+    let (project, queue) = (StoredValue::new(project), StoredValue::new(queue));
+    let (definition, set_definition) = signal(text.clone());
+    let run = move || {
+        let gen = generation.get_value() + 1;
+        generation.set_value(gen);
+        let text = definition.get_untracked();
+        if text.trim().is_empty() {
+            set_status.set(None);
+            return;
+        }
+        set_checking.set(true);
+        leptos::task::spawn_local(async move {
+            let answer = check_schema_draft(
+                project.get_value(),
+                queue.get_value(),
+                format_now.get_untracked(),
+                text,
+            )
+            .await
+            .map_err(|e| e.to_string());
+            // Only the answer to the latest edit is shown.
+            if generation.get_value() == gen {
+                set_status.set(Some(answer));
+                set_checking.set(false);
+            }
+        });
+    };
+    let schedule = move || {
+        if let Some(h) = pending.get_value() {
+            h.clear();
+        }
+        pending.set_value(set_timeout_with_handle(run, std::time::Duration::from_millis(250)).ok());
+    };
+    view! {
+        <label>
+            "Format"
+            <select
+                name="format"
+                on:change=move |ev| {
+                    set_format.set(event_target_value(&ev));
+                    schedule();
+                }
+            >
+                <option value="avro" selected=format == "avro">"Avro"</option>
+                <option value="json" selected=format == "json">"JSON Schema"</option>
+            </select>
+        </label>
+        <label>"Comment" <input name="comment" /></label>
+        <label class="wide">
+            "Schema"
+            <textarea
+                name="definition"
+                rows="16"
+                class="code"
+                spellcheck="false"
+                data-testid="schema-editor"
+                on:input=move |ev| {
+                    set_definition.set(event_target_value(&ev));
+                    schedule();
+                }
+            >
+                {text}
+            </textarea>
+        </label>
+        <div class="wide live-check" data-testid="schema-live" aria-live="polite" class:busy=checking>
+            {move || status.get().map(|answer| match answer {
+                Err(e) => view! { <p class="error">{e}</p> }.into_any(),
+                Ok(check) => check_view(check).into_any(),
+            })}
+        </div>
+    }
+}
+
+fn check_view(check: SchemaCheck) -> impl IntoView {
+    if let Some(p) = check.parse_error {
+        return view! { <p class="error" data-state="invalid">{p.to_string()}</p> }.into_any();
+    }
+    if !check.problems.is_empty() {
+        let items = check
+            .problems
+            .iter()
+            .map(|p| view! { <li>{p.to_string()}</li> })
+            .collect_view();
+        return view! {
+            <div data-state="incompatible">
+                <p class="error">{format!("Valid, but {} would refuse it:", check.mode)}</p>
+                <ul class="field-errors">{items}</ul>
+            </div>
+        }
+        .into_any();
+    }
+    let changes = check
+        .changes
+        .iter()
+        .map(|c| view! { <li><code>{c.field.clone()}</code> " " {c.kind.to_string()} " · " {c.impact()}</li> })
+        .collect_view();
+    view! {
+        <div data-state="ok">
+            <p class="ok">{format!("Valid and {} compatible.", check.mode)}</p>
+            <ul>{changes}</ul>
+        </div>
+    }
+    .into_any()
+}
+
+/// Two versions line by line: removed lines on the left, added on the right.
+#[component]
+fn SideBySide(from: i64, to: i64, rows: Vec<SideBySideRow>) -> impl IntoView {
+    let cell = |side: Option<(usize, String)>| match side {
+        Some((n, text)) => view! { <td class="ln">{n}</td><td class="src">{text}</td> }.into_any(),
+        None => view! { <td class="ln"></td><td class="src"></td> }.into_any(),
+    };
+    let rows = rows
+        .into_iter()
+        .map(|r| {
+            let class = match r.change {
+                LineChange::Same => "same",
+                LineChange::Removed => "removed",
+                LineChange::Added => "added",
+                LineChange::Changed => "changed",
+            };
+            view! { <tr class=class>{cell(r.left)}{cell(r.right)}</tr> }
+        })
+        .collect_view();
+    view! {
+        <table class="side-by-side" data-testid="schema-side-by-side">
+            <thead>
+                <tr><th colspan="2">{format!("Version {from}")}</th><th colspan="2">{format!("Version {to}")}</th></tr>
+            </thead>
+            <tbody>{rows}</tbody>
+        </table>
+    }
+}
+
+/// The Flink DDL with a button that copies it.
+#[component]
+pub fn FlinkDdl(ddl: String) -> impl IntoView {
+    view! {
+        <div class="ddl-box">
+            <CopyButton text=ddl.clone() />
+            <pre class="ddl" data-testid="flink-ddl">{ddl}</pre>
+        </div>
+    }
+}
+
+/// Copies `text` to the clipboard; says so for two seconds.
+#[island]
+fn CopyButton(text: String) -> impl IntoView {
+    let (copied, set_copied) = signal(false);
+    let on_click = move |_| {
+        let _ = window().navigator().clipboard().write_text(&text);
+        set_copied.set(true);
+        set_timeout(
+            move || set_copied.set(false),
+            std::time::Duration::from_secs(2),
+        );
+    };
+    view! {
+        <button type="button" class="secondary copy" data-testid="copy-ddl" on:click=on_click>
+            {move || if copied.get() { "Copied" } else { "Copy" }}
+        </button>
     }
 }

@@ -243,6 +243,14 @@ fn Hit(h: SearchHit) -> impl IntoView {
                 <strong>{h.name.clone()}</strong>
             </a>
             <p class="snippet">{snippet(h.snippet)}</p>
+            {(!h.matched_fields.is_empty()).then(|| {
+                let fields = h
+                    .matched_fields
+                    .iter()
+                    .map(|f| view! { <code>{f.clone()}</code> " " })
+                    .collect_view();
+                view! { <p class="small" data-testid="hit-fields">"schema fields: " {fields}</p> }
+            })}
             <div class="meta small">
                 <span>"owner " {h.owner}</span>
                 <span>{format!("{} ({})", h.cluster, h.cluster_kind)}</span>

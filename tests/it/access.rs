@@ -1,6 +1,6 @@
 //! Access requests: every rule on the server, on both databases.
 
-use crate::harness::{spawn_app, Backend, TestApp};
+use crate::harness::{Backend, TestApp};
 use crate::on_both_backends;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -18,7 +18,12 @@ pub(crate) struct World {
 }
 
 pub(crate) async fn world(b: Backend) -> World {
-    let app = spawn_app(b).await;
+    world_with(b, Default::default()).await
+}
+
+/// The world on a server whose SDK plane has these settings.
+pub(crate) async fn world_with(b: Backend, sdk: watershed::server::sdk::SdkSettings) -> World {
+    let app = crate::harness::spawn_app_with(b, sdk).await;
     let admin = app.token_for("ops", Role::Admin).await;
     let olga = app.token_for("olga", Role::Developer).await;
     let dev = app.token_for("dev", Role::Developer).await;

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use watershed::domain::{Role, UserView};
 use watershed::server::crypto::SecretBox;
 use watershed::server::db::{self, Store};
+use watershed::server::sdk::SdkSettings;
 use watershed::server::services::accounts;
 use watershed::server::state::AppState;
 
@@ -157,26 +158,34 @@ impl TestApp {
 }
 
 pub async fn spawn_app(backend: Backend) -> TestApp {
+    spawn_app_with(backend, SdkSettings::default()).await
+}
+
+/// A running server whose SDK plane (and collector) has these settings.
+pub async fn spawn_app_with(backend: Backend, sdk: SdkSettings) -> TestApp {
     let db = fresh_db(backend).await;
     accounts::ensure_admin(db.store.as_ref(), Some(ADMIN_PASSWORD))
         .await
         .unwrap();
-    serve(db).await
+    serve(db, sdk).await
 }
 
 /// A second console process on the same database, with its own search index.
 pub async fn spawn_replica(of: &TestApp) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let store = db::connect(&of.db.url).await.unwrap();
-    serve(TestDb {
-        store,
-        dir,
-        url: of.db.url.clone(),
-    })
+    serve(
+        TestDb {
+            store,
+            dir,
+            url: of.db.url.clone(),
+        },
+        SdkSettings::default(),
+    )
     .await
 }
 
-async fn serve(db: TestDb) -> TestApp {
+async fn serve(db: TestDb, sdk: SdkSettings) -> TestApp {
     let options = leptos::prelude::LeptosOptions::builder()
         .output_name("watershed")
         .site_root("target/site")
@@ -186,17 +195,25 @@ async fn serve(db: TestDb) -> TestApp {
             .await
             .unwrap();
     follower.spawn();
-    let state = AppState::new(
+    let state = AppState::with_sdk(
         db.store.clone(),
         SecretBox::from_bytes(&[42; 32]).unwrap(),
         options,
         false,
         index,
+        sdk,
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let router = watershed::server::web::router(state.clone());
-    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+        .unwrap()
+    });
     TestApp { addr, db, state }
 }
 

@@ -4,8 +4,10 @@
 mod access;
 mod api;
 mod console;
+mod durability;
 mod harness;
 mod notify;
 mod schemas;
+mod sdk;
 mod search;
 mod storage;

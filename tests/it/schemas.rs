@@ -11,6 +11,7 @@ on_both_backends!(
     versions_are_published_under_the_queues_mode,
     only_owners_set_the_mode_and_every_change_is_audited,
     every_queue_with_a_schema_is_a_table_in_the_catalog,
+    schema_fields_and_docs_are_found_in_the_data_map,
 );
 
 fn order(extra: Value) -> Value {
@@ -167,4 +168,47 @@ async fn every_queue_with_a_schema_is_a_table_in_the_catalog(b: Backend) {
         .await;
     assert_eq!(all.as_array().unwrap().len(), 1);
     assert_eq!(all[0]["queue"], "orders");
+}
+
+async fn schema_fields_and_docs_are_found_in_the_data_map(b: Backend) {
+    let w = world(b).await;
+    let search = |q: &str| watershed::domain::SearchRequest {
+        q: Some(q.into()),
+        limit: Some(10),
+        ..Default::default()
+    };
+    assert_eq!(
+        w.app
+            .state
+            .search
+            .search(&search("warehouse"))
+            .unwrap()
+            .total,
+        0
+    );
+    let field = json!({"name": "warehouse_zone", "type": "string", "default": "north", "doc": "Picking aisle of the parcel"});
+    let (s, v) = w.call(M::POST, SCHEMAS, &w.olga, Some(order(field))).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    // The follower picks the publication up from the change feed.
+    let started = std::time::Instant::now();
+    let found = loop {
+        let r = w.app.state.search.search(&search("warehouse")).unwrap();
+        if r.total > 0 || started.elapsed() > std::time::Duration::from_secs(10) {
+            break r;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    assert_eq!(found.total, 1, "{found:?}");
+    assert_eq!(
+        (found.hits[0].project.as_str(), found.hits[0].name.as_str()),
+        ("shop", "orders")
+    );
+    assert_eq!(
+        found.hits[0].matched_fields,
+        vec!["warehouse_zone".to_string()]
+    );
+    // A word of a field's doc finds it too, but names no field.
+    let by_doc = w.app.state.search.search(&search("aisle")).unwrap();
+    assert_eq!(by_doc.total, 1);
+    assert!(by_doc.hits[0].matched_fields.is_empty());
 }

@@ -56,6 +56,7 @@ on_both_backends!(
     pages_are_disjoint_and_complete,
     a_new_queue_is_searchable_within_a_second,
     search_is_served_over_rest_with_facets,
+    the_demo_has_schemas_whose_fields_are_searchable,
 );
 
 async fn a_prefix_finds_queues_as_you_type(b: Backend) {
@@ -83,6 +84,31 @@ async fn a_prefix_finds_queues_as_you_type(b: Backend) {
         "{:?}",
         exact.hits[0].name
     );
+}
+
+async fn the_demo_has_schemas_whose_fields_are_searchable(b: Backend) {
+    let app = seeded(b).await;
+    let r = wait_for(&app, &req("currency", 50), |r| r.total > 0).await;
+    assert!(r < Duration::from_secs(10));
+    let found = app.state.search.search(&req("currency", 50)).unwrap();
+    assert!(found
+        .hits
+        .iter()
+        .all(|h| h.matched_fields == vec!["currency".to_string()]));
+    // The first demo queue's schema has a second, compatible version.
+    let top = &app
+        .state
+        .search
+        .search(&req("orders events", 1))
+        .unwrap()
+        .hits[0];
+    assert_eq!(top.name, "orders-events");
+    let versions =
+        watershed::server::services::schemas::versions(app.store(), &top.project, &top.name)
+            .await
+            .unwrap();
+    assert_eq!(versions.len(), 2);
+    assert_eq!(versions[1].comment, "adds the source of the event");
 }
 
 async fn one_typo_is_forgiven_in_longer_words(b: Backend) {

@@ -80,11 +80,14 @@ assert sr.get_compatibility(subject) == "NONE"
 
 # Serialize and deserialize a message through the registry, as producers and consumers do.
 ctx = SerializationContext(f"{project}.orders", MessageField.VALUE)
-serializer = AvroSerializer(sr, compatible.schema_str, conf={"auto.register.schemas": False, "use.latest.version": True})
+# A fresh client, as a producer starting now has: `sr` cached version 1 as the latest above.
+producer_sr = SchemaRegistryClient({"url": base + "/schema-registry", "basic.auth.user.info": f"admin:{token}"})
+serializer = AvroSerializer(producer_sr, compatible.schema_str, conf={"auto.register.schemas": False, "use.latest.version": True})
 deserializer = AvroDeserializer(sr)
 message = {"id": 7, "amount": 12.5, "currency": "CHF"}
 payload = serializer(message, ctx)
 assert payload[0] == 0, "Confluent wire format"
+assert int.from_bytes(payload[1:5], "big") == id2, "the payload names the latest version's id"
 got = deserializer(payload, ctx)
 assert got["id"] == 7 and got["amount"] == 12.5, got
 

@@ -3,7 +3,9 @@
 #[cfg(feature = "ssr")]
 use super::ssr::Call;
 use super::AppError;
-use crate::domain::{CatalogTable, Compatibility, FieldChange, SchemaVersionView};
+use crate::domain::{
+    CatalogTable, Compatibility, FieldChange, SchemaCheck, SchemaVersionView, SideBySideRow,
+};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -21,17 +23,22 @@ pub struct SchemaOverview {
     pub can_set_mode: bool,
     /// (from, to, changes) when two versions are compared.
     pub diff: Option<(i64, i64, Vec<FieldChange>)>,
+    /// The two compared versions' definitions, line by line.
+    pub side_by_side: Vec<SideBySideRow>,
     pub table: Option<CatalogTable>,
+    /// The sample message checked against the latest version, and what does not fit.
+    pub sample: Option<(String, Vec<String>)>,
 }
 
-/// A queue's schema versions, mode, a diff between two versions (the last two by default)
-/// and its Flink table.
+/// A queue's schema versions, mode, a diff between two versions (the last two by default),
+/// its Flink table and, when one is given, a sample message checked against the latest version.
 #[server(prefix = "/console")]
 pub async fn schema_page(
     project: String,
     queue: String,
     from: Option<i64>,
     to: Option<i64>,
+    sample: Option<String>,
 ) -> Result<SchemaOverview, AppError> {
     let call = Call::new().await?;
     let actor = call.actor()?;
@@ -45,14 +52,25 @@ pub async fn schema_page(
     let versions = schemas::versions(store, &project, &queue).await?;
     let n = versions.len() as i64;
     let (from, to) = (from.unwrap_or(n - 1), to.unwrap_or(n));
-    let diff = if from >= 1 && to >= 1 && from != to && from.max(to) <= n {
-        Some((
-            from,
-            to,
-            schemas::diff(store, &project, &queue, from, to).await?,
-        ))
+    let (diff, side_by_side) = if from >= 1 && to >= 1 && from != to && from.max(to) <= n {
+        let (a, b) = (&versions[from as usize - 1], &versions[to as usize - 1]);
+        (
+            Some((
+                from,
+                to,
+                schemas::diff(store, &project, &queue, from, to).await?,
+            )),
+            schemas::side_by_side(a, b)?,
+        )
     } else {
-        None
+        (None, Vec::new())
+    };
+    let sample = match sample.filter(|s| !s.trim().is_empty()) {
+        Some(text) if n > 0 => {
+            let errors = schemas::check_sample(store, &project, &queue, None, &text).await?;
+            Some((text, errors))
+        }
+        _ => None,
     };
     Ok(SchemaOverview {
         mode: schemas::mode(store, &q).await?,
@@ -62,6 +80,8 @@ pub async fn schema_page(
         table: schemas::table(store, &project, &queue).await?,
         versions,
         diff,
+        side_by_side,
+        sample,
         project,
         queue,
     })
@@ -115,4 +135,31 @@ pub async fn set_schema_mode(
     }
     .await;
     call.finish(result, |_| schema_path(&project, &queue))
+}
+
+/// What publishing a draft would do (parse error with its position, what breaks the mode, the
+/// changes from the latest version); nothing is stored. The editor calls it as the user types.
+#[server(prefix = "/console")]
+pub async fn check_schema_draft(
+    project: String,
+    queue: String,
+    format: String,
+    definition: String,
+) -> Result<SchemaCheck, AppError> {
+    let call = Call::new().await?;
+    call.actor()?;
+    let input = crate::domain::SchemaInput {
+        format,
+        definition,
+        comment: String::new(),
+    };
+    Ok(schemas::check_draft(call.state.store.as_ref(), &project, &queue, &input, None).await?)
+}
+
+/// A queue as a Flink SQL table, when it has a schema (for the queue page).
+#[server(prefix = "/console")]
+pub async fn queue_table(project: String, queue: String) -> Result<Option<CatalogTable>, AppError> {
+    let call = Call::new().await?;
+    call.actor()?;
+    Ok(schemas::table(call.state.store.as_ref(), &project, &queue).await?)
 }

@@ -125,20 +125,25 @@ pub(super) const QUEUE_SELECT: &str = "SELECT q.id, p.name AS project, q.name, q
     JOIN clusters c1 ON c1.id = q.primary_cluster_id \
     LEFT JOIN clusters c2 ON c2.id = q.backup_cluster_id";
 
-/// The index document query: a queue with the kind of its active cluster.
+/// The index document query: a queue with the kind of its active cluster and its latest schema.
 pub(super) const INDEX_SELECT: &str = "SELECT q.id, p.name AS project, q.name, q.description, q.owner, q.tags, \
     q.partitions, q.retention_hours, q.data_format, c1.name AS primary_cluster, c2.name AS backup_cluster, \
     q.active_side, q.topic, q.created_at, q.updated_at, \
-    CASE WHEN q.active_side = 'backup' AND c2.id IS NOT NULL THEN c2.kind ELSE c1.kind END AS cluster_kind \
+    CASE WHEN q.active_side = 'backup' AND c2.id IS NOT NULL THEN c2.kind ELSE c1.kind END AS cluster_kind, \
+    sv.format AS schema_format, sv.definition AS schema_definition \
     FROM queues q JOIN projects p ON p.id = q.project_id \
     JOIN clusters c1 ON c1.id = q.primary_cluster_id \
-    LEFT JOIN clusters c2 ON c2.id = q.backup_cluster_id";
+    LEFT JOIN clusters c2 ON c2.id = q.backup_cluster_id \
+    LEFT JOIN schema_versions sv ON sv.queue_id = q.id \
+    AND sv.version = (SELECT MAX(l.version) FROM schema_versions l WHERE l.queue_id = q.id)";
 
 #[derive(sqlx::FromRow)]
 pub(super) struct IndexDbRow {
     #[sqlx(flatten)]
     queue: QueueDbRow,
     cluster_kind: String,
+    schema_format: Option<String>,
+    schema_definition: Option<String>,
 }
 
 impl From<IndexDbRow> for crate::server::db::IndexDoc {
@@ -146,6 +151,7 @@ impl From<IndexDbRow> for crate::server::db::IndexDoc {
         crate::server::db::IndexDoc {
             queue: r.queue.into(),
             cluster_kind: r.cluster_kind,
+            schema: r.schema_format.zip(r.schema_definition),
         }
     }
 }
@@ -370,6 +376,9 @@ macro_rules! sql_store {
                 .bind(&ev.summary)
                 .execute(&mut **tx)
                 .await?;
+                // Counted before the commit: a cache that refills in between is corrected by
+                // its own periodic check of the change feed.
+                $crate::server::db::bump_mutation_epoch();
                 Ok(())
             }
 

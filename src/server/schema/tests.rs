@@ -423,3 +423,28 @@ proptest! {
         prop_assert!(check(FullTransitive, &again, &[(1, parsed.clone())]).is_empty());
     }
 }
+
+#[test]
+fn side_by_side_pairs_lines_and_marks_each_change() {
+    let old = "a\nb\nc\nd\n";
+    let new = "a\nB\nc\nd\ne\n";
+    let rows = side_by_side(old, new);
+    let kinds: Vec<LineChange> = rows.iter().map(|r| r.change).collect();
+    assert_eq!(
+        kinds,
+        vec![
+            LineChange::Same,
+            LineChange::Changed,
+            LineChange::Same,
+            LineChange::Same,
+            LineChange::Added
+        ]
+    );
+    assert_eq!(rows[1].left, Some((2, "b".into())));
+    assert_eq!(rows[1].right, Some((2, "B".into())));
+    assert!(rows[4].left.is_none());
+    assert_eq!(rows[4].right, Some((5, "e".into())));
+    let removed = side_by_side("x\ny\n", "x\n");
+    assert_eq!(removed[1].change, LineChange::Removed);
+    assert!(removed[1].right.is_none());
+}

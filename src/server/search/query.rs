@@ -18,6 +18,9 @@ pub(super) fn build(f: &Fields, parsed: &ParsedQuery) -> Box<dyn Query> {
         (f.description, 1.0, false),
         (f.owner, 1.0, false),
         (f.cluster, 1.0, false),
+        // A schema's field names find the queues that carry them; their docs match by word.
+        (f.schema_fields, 1.5, false),
+        (f.schema_docs, 0.5, false),
     ];
     let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
     for word in &parsed.words {

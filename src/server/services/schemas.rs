@@ -4,7 +4,7 @@
 use super::{projects, queues, require_writer, ServiceError, ServiceResult};
 use crate::domain::{
     CatalogTable, Compatibility, FieldChange, FieldError, QueueView, SchemaCheck, SchemaFormat,
-    SchemaInput, SchemaVersionView, UserView,
+    SchemaInput, SchemaVersionView, SideBySideRow, UserView,
 };
 use crate::server::db::{AuditEvent, SchemaRow, Store, StoreError};
 use crate::server::schema::{self, Parsed, TableTarget};
@@ -250,6 +250,17 @@ pub async fn diff(
     let a = version(store, project, queue, from).await?;
     let b = version(store, project, queue, to).await?;
     Ok(schema::diff(&parsed(&a)?, &parsed(&b)?))
+}
+
+/// Two versions' definitions, pretty-printed alike, line by line side by side.
+pub fn side_by_side(
+    a: &SchemaVersionView,
+    b: &SchemaVersionView,
+) -> ServiceResult<Vec<SideBySideRow>> {
+    Ok(schema::side_by_side(
+        &parsed(a)?.schema_text(),
+        &parsed(b)?.schema_text(),
+    ))
 }
 
 /// Why a sample message does not fit a version (the latest when `version` is `None`).

@@ -1,0 +1,510 @@
+//! The Stream-SDK control plane: where a queue lives (from memory), who may use it, heartbeats
+//! that carry mapping changes, and reports handed to the collector.
+//!
+//! Config answers come from a per-queue cache. It is dropped whenever this process makes an
+//! audited mutation (see [`crate::server::db::mutation_epoch`]) and when the change feed shows
+//! that another process changed a queue or cluster (checked every second). Token and grant
+//! checks are cached for at most [`AUTH_TTL`], so a revocation made by any process bites within
+//! that time, and at once when made by this one.
+
+use crate::domain::{
+    ApplicationView, ConfigRequest, GrantView, HeartbeatRequest, HeartbeatResponse, Permission,
+    ReportAck, ReportBatch, RevokedQueue, SdkCluster, SdkConfig, SdkRole, DEFAULT_HEARTBEAT_SECS,
+};
+use crate::server::collector::{CollectError, Collector, CollectorConfig, Entry};
+use crate::server::crypto::SecretBox;
+use crate::server::db::collector::{ClientRow, ClientTouch, ReportRow};
+use crate::server::db::{mutation_epoch, now_millis, Store};
+use crate::server::services::{access, queues, ServiceError, ServiceResult};
+use ipnet::IpNet;
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+/// How long a token or grant check is trusted without asking the database again.
+pub const AUTH_TTL: Duration = Duration::from_secs(4);
+/// How often the change feed is checked for other processes' changes.
+pub const FEED_POLL: Duration = Duration::from_secs(1);
+
+/// Settings of the SDK plane.
+#[derive(Debug, Clone)]
+pub struct SdkSettings {
+    pub heartbeat_secs: u64,
+    /// Peers whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<IpNet>,
+    pub collector: CollectorConfig,
+}
+
+impl Default for SdkSettings {
+    fn default() -> Self {
+        Self {
+            heartbeat_secs: DEFAULT_HEARTBEAT_SECS,
+            trusted_proxies: Vec::new(),
+            collector: CollectorConfig::default(),
+        }
+    }
+}
+
+/// A queue's mapping, cached.
+#[derive(Debug, Clone)]
+struct QueueEntry {
+    queue_id: i64,
+    config: SdkConfig,
+}
+
+struct Cached<T> {
+    at: Instant,
+    value: T,
+}
+
+type Cache<K, V> = RwLock<HashMap<K, Cached<V>>>;
+
+/// The SDK plane: caches in front of the store, and the collector.
+pub struct SdkPlane {
+    store: Arc<dyn Store>,
+    secrets: Arc<SecretBox>,
+    pub collector: Arc<Collector>,
+    pub settings: SdkSettings,
+    queues: Cache<(String, String), Arc<QueueEntry>>,
+    tokens: Cache<String, Option<ApplicationView>>,
+    grants: Cache<i64, Arc<Vec<GrantView>>>,
+    epoch: AtomicU64,
+    feed_seq: AtomicI64,
+}
+
+fn get<K: std::hash::Hash + Eq, V: Clone>(
+    cache: &Cache<K, V>,
+    key: &K,
+    ttl: Option<Duration>,
+) -> Option<V> {
+    let map = cache.read().unwrap_or_else(|e| e.into_inner());
+    map.get(key)
+        .filter(|c| ttl.is_none_or(|t| c.at.elapsed() < t))
+        .map(|c| c.value.clone())
+}
+
+fn put<K: std::hash::Hash + Eq, V>(cache: &Cache<K, V>, key: K, value: V) {
+    let mut map = cache.write().unwrap_or_else(|e| e.into_inner());
+    // Bounded: a flood of distinct bad tokens cannot grow it without limit.
+    if map.len() >= 100_000 {
+        map.clear();
+    }
+    map.insert(
+        key,
+        Cached {
+            at: Instant::now(),
+            value,
+        },
+    );
+}
+
+fn clear<K, V>(cache: &Cache<K, V>) {
+    cache.write().unwrap_or_else(|e| e.into_inner()).clear();
+}
+
+/// Identifies a mapping: changes exactly when what a client connects to changes.
+fn config_version(cluster: &SdkCluster, topic: &str, side: &str) -> String {
+    let mut h = Sha256::new();
+    h.update(serde_json::to_vec(&(cluster, topic, side)).unwrap_or_default());
+    hex::encode(&h.finalize()[..8])
+}
+
+impl From<CollectError> for ServiceError {
+    fn from(e: CollectError) -> Self {
+        match e {
+            CollectError::Full { retry_after_secs } => {
+                ServiceError::Overloaded { retry_after_secs }
+            }
+            other => ServiceError::Unavailable(other.to_string()),
+        }
+    }
+}
+
+impl SdkPlane {
+    /// Starts the collector and the change-feed watcher.
+    pub fn start(
+        store: Arc<dyn Store>,
+        secrets: Arc<SecretBox>,
+        settings: SdkSettings,
+    ) -> Arc<Self> {
+        let collector = Collector::start(store.clone(), settings.collector.clone());
+        let plane = Arc::new(Self {
+            store,
+            secrets,
+            collector,
+            settings,
+            queues: RwLock::default(),
+            tokens: RwLock::default(),
+            grants: RwLock::default(),
+            epoch: AtomicU64::new(mutation_epoch()),
+            feed_seq: AtomicI64::new(-1),
+        });
+        let weak = Arc::downgrade(&plane);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(FEED_POLL);
+            loop {
+                tick.tick().await;
+                let Some(plane) = weak.upgrade() else { break };
+                match plane.store.queue_change_seq().await {
+                    Ok(seq) => {
+                        if plane.feed_seq.swap(seq, Ordering::AcqRel) != seq {
+                            clear(&plane.queues);
+                        }
+                    }
+                    Err(e) => tracing::warn!(error = ?e, "sdk cache: reading the change feed"),
+                }
+            }
+        });
+        plane
+    }
+
+    /// Drops every cached answer when this process changed something since the last look.
+    fn check_epoch(&self) {
+        let now = mutation_epoch();
+        if self.epoch.swap(now, Ordering::AcqRel) != now {
+            clear(&self.queues);
+            clear(&self.tokens);
+            clear(&self.grants);
+        }
+    }
+
+    /// The application a token belongs to; 401 when it is not a live application token.
+    pub async fn authenticate(&self, token: Option<&str>) -> ServiceResult<ApplicationView> {
+        self.check_epoch();
+        let token = token.ok_or(ServiceError::Unauthenticated)?;
+        let key = crate::server::services::accounts::token_hash(token);
+        let app = match get(&self.tokens, &key, Some(AUTH_TTL)) {
+            Some(app) => app,
+            None => {
+                let app = access::application_for_token(self.store.as_ref(), token).await?;
+                put(&self.tokens, key, app.clone());
+                app
+            }
+        };
+        app.ok_or(ServiceError::Unauthenticated)
+    }
+
+    async fn queue(&self, project: &str, queue: &str) -> ServiceResult<Arc<QueueEntry>> {
+        let key = (project.to_string(), queue.to_string());
+        if let Some(e) = get(&self.queues, &key, None) {
+            return Ok(e);
+        }
+        let q = queues::get(self.store.as_ref(), project, queue).await?;
+        let record = self
+            .store
+            .cluster(q.active_cluster())
+            .await?
+            .ok_or_else(|| ServiceError::NotFound(format!("cluster {}", q.active_cluster())))?;
+        let password = match &record.sasl_password_enc {
+            Some(sealed) => Some(
+                self.secrets
+                    .open(sealed)
+                    .map_err(|e| ServiceError::Internal(anyhow::anyhow!("cluster secret: {e}")))?,
+            ),
+            None => None,
+        };
+        let c = record.view;
+        let cluster = SdkCluster {
+            name: c.name,
+            kind: c.kind.to_string(),
+            bootstrap_servers: c.bootstrap_servers,
+            sasl_mechanism: c.sasl_mechanism.to_string(),
+            sasl_username: c.sasl_username,
+            sasl_password: password,
+        };
+        let side = q.active_side.to_string();
+        let entry = Arc::new(QueueEntry {
+            queue_id: q.id,
+            config: SdkConfig {
+                config_version: config_version(&cluster, &q.topic, &side),
+                project: q.project,
+                queue: q.name,
+                cluster,
+                topic: q.topic,
+                active_side: side,
+                heartbeat_interval_secs: self.settings.heartbeat_secs,
+            },
+        });
+        put(&self.queues, key, entry.clone());
+        Ok(entry)
+    }
+
+    async fn grants(&self, app: &ApplicationView) -> ServiceResult<Arc<Vec<GrantView>>> {
+        if let Some(g) = get(&self.grants, &app.id, Some(AUTH_TTL)) {
+            return Ok(g);
+        }
+        let g = Arc::new(self.store.grants(app.id).await?);
+        put(&self.grants, app.id, g.clone());
+        Ok(g)
+    }
+
+    /// Ok when `app` holds a live grant that covers `role` on the queue; else why not.
+    async fn may_use(
+        &self,
+        app: &ApplicationView,
+        project: &str,
+        queue: &str,
+        role: SdkRole,
+    ) -> ServiceResult<Result<(), String>> {
+        let now = now_millis();
+        let grants = self.grants(app).await?;
+        let covering = |g: &&GrantView| {
+            g.queue_project == project
+                && g.queue == queue
+                && match g.permission {
+                    Permission::Both => true,
+                    p => p.to_string() == role.needs(),
+                }
+        };
+        if grants.iter().filter(covering).any(|g| g.is_live(now)) {
+            return Ok(Ok(()));
+        }
+        let why = match grants.iter().filter(covering).max_by_key(|g| g.created_at) {
+            Some(g) if g.revoked_at.is_some() => " (its grant was revoked)",
+            Some(_) => " (its grant expired)",
+            None => "",
+        };
+        Ok(Err(format!(
+            "application {}/{} has no live grant to {} queue {project}/{queue}{why}; request access in the console",
+            app.project,
+            app.name,
+            role.needs()
+        )))
+    }
+
+    /// `config`: where the queue lives, for an application allowed to use it in that role.
+    pub async fn config(
+        &self,
+        app: &ApplicationView,
+        req: &ConfigRequest,
+        ip: IpAddr,
+    ) -> ServiceResult<SdkConfig> {
+        req.validate()?;
+        if req.app != app.name && req.app != format!("{}/{}", app.project, app.name) {
+            return Err(vec![crate::domain::FieldError::new(
+                "app",
+                format!(
+                    "the token belongs to application {}/{}, not {:?}",
+                    app.project, app.name, req.app
+                ),
+            )]
+            .into());
+        }
+        let entry = self.queue(&req.project, &req.queue).await?;
+        self.may_use(app, &req.project, &req.queue, req.role)
+            .await?
+            .map_err(ServiceError::Forbidden)?;
+        // Who asked is recorded without holding up the answer.
+        let seen = ClientRow {
+            client_id: req.client_id.clone(),
+            queue_id: entry.queue_id,
+            role: role_str(req.role),
+            application_id: app.id,
+            host: req.host.clone(),
+            ip: ip.to_string(),
+            consumer_group: req.consumer_group.clone(),
+            sdk_version: req.sdk_version.clone(),
+            config_version: entry.config.config_version.clone(),
+            at: now_millis(),
+        };
+        if self.collector.submit(vec![Entry::Client(seen)]).is_err() {
+            metrics::counter!("watershed_sdk_sightings_dropped_total").increment(1);
+        }
+        Ok(entry.config.clone())
+    }
+
+    /// `heartbeat`: the new config of every listed queue whose mapping changed, and the queues
+    /// the application may no longer use.
+    pub async fn heartbeat(
+        &self,
+        app: &ApplicationView,
+        req: &HeartbeatRequest,
+    ) -> ServiceResult<HeartbeatResponse> {
+        req.validate()?;
+        let now = now_millis();
+        let mut changed = Vec::new();
+        let mut revoked = Vec::new();
+        let mut touches = Vec::with_capacity(req.queues.len());
+        for (i, hq) in req.queues.iter().enumerate() {
+            let entry = match self.queue(&hq.project, &hq.queue).await {
+                Ok(e) => e,
+                Err(ServiceError::NotFound(what)) => {
+                    revoked.push(RevokedQueue {
+                        project: hq.project.clone(),
+                        queue: hq.queue.clone(),
+                        role: hq.role,
+                        reason: format!("{what} not found (queues[{i}])"),
+                    });
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            if let Err(reason) = self.may_use(app, &hq.project, &hq.queue, hq.role).await? {
+                revoked.push(RevokedQueue {
+                    project: hq.project.clone(),
+                    queue: hq.queue.clone(),
+                    role: hq.role,
+                    reason,
+                });
+                continue;
+            }
+            if entry.config.config_version != hq.config_version {
+                changed.push(entry.config.clone());
+            }
+            touches.push(Entry::Touch(ClientTouch {
+                client_id: req.client_id.clone(),
+                queue_id: entry.queue_id,
+                role: role_str(hq.role),
+                config_version: hq.config_version.clone(),
+                at: now,
+            }));
+        }
+        if !touches.is_empty() && self.collector.submit(touches).is_err() {
+            metrics::counter!("watershed_sdk_sightings_dropped_total").increment(1);
+        }
+        Ok(HeartbeatResponse {
+            changed,
+            revoked,
+            heartbeat_interval_secs: self.settings.heartbeat_secs,
+        })
+    }
+
+    /// `reports`: stored durably before the answer; 429 when the collector is full.
+    pub async fn reports(
+        &self,
+        app: &ApplicationView,
+        batch: &ReportBatch,
+        ip: IpAddr,
+    ) -> ServiceResult<ReportAck> {
+        batch.validate()?;
+        let now = now_millis();
+        let mut rows = Vec::with_capacity(batch.reports.len());
+        for (i, r) in batch.reports.iter().enumerate() {
+            let entry = self
+                .queue(&r.project, &r.queue)
+                .await
+                .map_err(|e| match e {
+                    ServiceError::NotFound(what) => vec![crate::domain::FieldError::new(
+                        &format!("reports[{i}].queue"),
+                        format!("{what} not found"),
+                    )]
+                    .into(),
+                    e => e,
+                })?;
+            self.may_use(app, &r.project, &r.queue, r.role)
+                .await?
+                .map_err(|why| ServiceError::Forbidden(format!("reports[{i}]: {why}")))?;
+            let lag = (!r.offsets.is_empty()).then(|| r.offsets.iter().map(|o| o.lag).sum());
+            rows.push(Entry::Report(ReportRow {
+                at: now,
+                queue_id: entry.queue_id,
+                application_id: app.id,
+                client_id: r.client_id.clone(),
+                seq: r.seq,
+                role: role_str(r.role),
+                host: r.host.clone(),
+                ip: ip.to_string(),
+                consumer_group: r.consumer_group.clone(),
+                messages: r.messages,
+                bytes: r.bytes,
+                lag,
+                offsets: (!r.offsets.is_empty())
+                    .then(|| serde_json::to_string(&r.offsets).unwrap_or_default()),
+            }));
+        }
+        let accepted = rows.len();
+        self.collector.submit_durable(rows).await?;
+        Ok(ReportAck { accepted })
+    }
+
+    /// The client's address: the peer, or, when the peer is a trusted proxy, the nearest
+    /// untrusted address in `X-Forwarded-For`.
+    pub fn client_ip(&self, peer: IpAddr, forwarded_for: Option<&str>) -> IpAddr {
+        client_ip(peer, forwarded_for, &self.settings.trusted_proxies)
+    }
+}
+
+fn role_str(role: SdkRole) -> &'static str {
+    match role {
+        SdkRole::Producer => "producer",
+        SdkRole::Consumer => "consumer",
+    }
+}
+
+/// See [`SdkPlane::client_ip`].
+pub fn client_ip(peer: IpAddr, forwarded_for: Option<&str>, trusted: &[IpNet]) -> IpAddr {
+    let is_trusted = |ip: &IpAddr| trusted.iter().any(|n| n.contains(ip));
+    if !is_trusted(&peer) {
+        return peer;
+    }
+    let Some(chain) = forwarded_for else {
+        return peer;
+    };
+    let mut nearest = peer;
+    for hop in chain.rsplit(',').map(str::trim) {
+        match hop.parse::<IpAddr>() {
+            Ok(ip) => {
+                nearest = ip;
+                if !is_trusted(&ip) {
+                    return ip;
+                }
+            }
+            // A malformed hop ends what can be believed.
+            Err(_) => return nearest,
+        }
+    }
+    nearest
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forwarded_for_is_believed_only_from_trusted_proxies() {
+        let trusted: Vec<IpNet> = vec!["10.0.0.0/8".parse().unwrap()];
+        let proxy: IpAddr = "10.1.2.3".parse().unwrap();
+        let stranger: IpAddr = "203.0.113.9".parse().unwrap();
+        // A stranger cannot claim another address.
+        assert_eq!(client_ip(stranger, Some("1.2.3.4"), &trusted), stranger);
+        // Through a trusted proxy, the nearest untrusted hop is the client.
+        assert_eq!(
+            client_ip(proxy, Some("1.2.3.4, 198.51.100.7, 10.0.0.5"), &trusted),
+            "198.51.100.7".parse::<IpAddr>().unwrap()
+        );
+        assert_eq!(client_ip(proxy, None, &trusted), proxy);
+        assert_eq!(
+            client_ip(proxy, Some("garbage, 10.0.0.9"), &trusted),
+            "10.0.0.9".parse::<IpAddr>().unwrap()
+        );
+    }
+
+    #[test]
+    fn the_config_version_follows_the_mapping() {
+        let c = SdkCluster {
+            name: "a".into(),
+            kind: "kafka".into(),
+            bootstrap_servers: vec!["h:9092".into()],
+            sasl_mechanism: "none".into(),
+            sasl_username: String::new(),
+            sasl_password: None,
+        };
+        let v = config_version(&c, "t", "primary");
+        assert_eq!(v, config_version(&c.clone(), "t", "primary"));
+        assert_ne!(v, config_version(&c, "t", "backup"));
+        assert_ne!(
+            v,
+            config_version(
+                &SdkCluster {
+                    name: "b".into(),
+                    ..c
+                },
+                "t",
+                "primary"
+            )
+        );
+    }
+}

@@ -1,0 +1,117 @@
+//! What the collector gathered, shaped for the console: a queue's throughput and lag over a
+//! range, its clients, and a cluster's totals.
+
+use super::{clusters, queues, ServiceResult};
+use crate::domain::{ClientView, QueueTraffic, Series, TrafficRange, TrafficTotals};
+use crate::server::db::{now_millis, Store};
+use std::collections::BTreeMap;
+
+/// Turns (bucket, value) sums into a per-second series with every bucket present.
+fn series(name: &str, from: i64, to: i64, bucket: i64, sums: &BTreeMap<i64, i64>) -> Series {
+    let secs = bucket as f64 / 1000.0;
+    Series {
+        name: name.into(),
+        points: (0..)
+            .map(|i| from + i * bucket)
+            .take_while(|b| *b < to)
+            .map(|b| (b, sums.get(&b).copied().unwrap_or(0) as f64 / secs))
+            .collect(),
+    }
+}
+
+/// A queue's messages/s and bytes/s in (producers) and out (consumers), and lag per
+/// consumer group, over `range` ending now.
+pub async fn queue_traffic(
+    store: &dyn Store,
+    project: &str,
+    queue: &str,
+    range: TrafficRange,
+) -> ServiceResult<QueueTraffic> {
+    let q = queues::get(store, project, queue).await?;
+    let (span, bucket) = range.span_and_bucket();
+    let now = now_millis();
+    let to = now - now.rem_euclid(bucket) + bucket;
+    let from = to - span;
+    let rows = store
+        .queue_traffic(q.id, from, to, bucket, range == TrafficRange::Week)
+        .await?;
+    let mut sums: BTreeMap<(&'static str, bool), BTreeMap<i64, i64>> = BTreeMap::new();
+    for (b, role, messages, bytes) in &rows {
+        let dir = if role == "producer" { "in" } else { "out" };
+        *sums.entry((dir, false)).or_default().entry(*b).or_default() += messages;
+        *sums.entry((dir, true)).or_default().entry(*b).or_default() += bytes;
+    }
+    let empty = BTreeMap::new();
+    let pick = |dir: &'static str, bytes: bool| sums.get(&(dir, bytes)).unwrap_or(&empty);
+    let mut lag_sums: BTreeMap<String, BTreeMap<i64, i64>> = BTreeMap::new();
+    // Lag is kept per minute for 30 days; the week view reads it per hour.
+    for (b, group, lag) in store.queue_lag(q.id, from, to, bucket).await? {
+        lag_sums.entry(group).or_default().insert(b, lag);
+    }
+    Ok(QueueTraffic {
+        from,
+        to,
+        bucket_ms: bucket,
+        messages: vec![
+            series("in", from, to, bucket, pick("in", false)),
+            series("out", from, to, bucket, pick("out", false)),
+        ],
+        bytes: vec![
+            series("in", from, to, bucket, pick("in", true)),
+            series("out", from, to, bucket, pick("out", true)),
+        ],
+        lag: lag_sums
+            .iter()
+            .map(|(group, sums)| Series {
+                name: group.clone(),
+                points: (0..)
+                    .map(|i| from + i * bucket)
+                    .take_while(|b| *b < to)
+                    .map(|b| (b, sums.get(&b).copied().unwrap_or(0) as f64))
+                    .collect(),
+            })
+            .collect(),
+    })
+}
+
+/// A queue's client instances, most recently seen first.
+pub async fn queue_clients(
+    store: &dyn Store,
+    project: &str,
+    queue: &str,
+) -> ServiceResult<Vec<ClientView>> {
+    let q = queues::get(store, project, queue).await?;
+    Ok(store.queue_clients(q.id, 200).await?)
+}
+
+/// Messages and bytes in and out over the last hour on the queues active on a cluster.
+pub async fn cluster_totals(store: &dyn Store, cluster: &str) -> ServiceResult<TrafficTotals> {
+    let c = clusters::get(store, cluster).await?;
+    let mut t = TrafficTotals::default();
+    for (role, messages, bytes) in store
+        .cluster_traffic(c.id, now_millis() - 3_600_000)
+        .await?
+    {
+        if role == "producer" {
+            t.messages_in += messages;
+            t.bytes_in += bytes;
+        } else {
+            t.messages_out += messages;
+            t.bytes_out += bytes;
+        }
+    }
+    Ok(t)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn series_have_every_bucket_as_a_rate() {
+        let sums = BTreeMap::from([(120_000, 600), (240_000, 60)]);
+        let s = series("in", 60_000, 300_000, 60_000, &sums);
+        let values: Vec<f64> = s.points.iter().map(|p| p.1).collect();
+        assert_eq!(values, vec![0.0, 10.0, 0.0, 1.0]);
+    }
+}

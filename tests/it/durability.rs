@@ -1,0 +1,222 @@
+//! No acknowledged report is lost when the server process is killed with SIGKILL: the real
+//! `watershed` binary is started, fed reports, killed mid-stream, and restarted on the same
+//! database; every report it acknowledged must be there.
+
+use crate::harness::{fresh_db, Backend};
+use crate::on_both_backends;
+use serde_json::{json, Value};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use watershed::domain::{Role, UserView};
+use watershed::server::services::accounts;
+
+on_both_backends!(no_acknowledged_report_is_lost_to_sigkill);
+
+struct Server {
+    child: Child,
+    base: String,
+}
+
+fn start(data_dir: &std::path::Path, db_url: &str) -> Server {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new(env!("CARGO_BIN_EXE_watershed"))
+        .arg("serve")
+        .env("WATERSHED_DATA_DIR", data_dir)
+        .env("WATERSHED_DATABASE_URL", db_url)
+        .env("WATERSHED_ADDR", format!("127.0.0.1:{port}"))
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start the watershed binary");
+    Server {
+        child,
+        base: format!("http://127.0.0.1:{port}"),
+    }
+}
+
+async fn wait_ready(s: &Server) {
+    let started = Instant::now();
+    let http = reqwest::Client::new();
+    while started.elapsed() < Duration::from_secs(30) {
+        if let Ok(r) = http.get(format!("{}/readyz", s.base)).send().await {
+            if r.status().is_success() {
+                return;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the server never became ready");
+}
+
+async fn post(http: &reqwest::Client, url: String, token: &str, body: Value) -> Value {
+    let r = http
+        .post(url)
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status();
+    let v: Value = r.json().await.unwrap_or(Value::Null);
+    assert!(status.is_success(), "{status}: {v}");
+    v
+}
+
+async fn no_acknowledged_report_is_lost_to_sigkill(b: Backend) {
+    let db = fresh_db(b).await;
+    let store = db.store.as_ref();
+    accounts::ensure_admin(store, Some("admin-password-1"))
+        .await
+        .unwrap();
+    let token_for = |name: &'static str, role: Role| async move {
+        let id = accounts::create_user(store, None, name, "password-123", role)
+            .await
+            .unwrap();
+        let user = UserView {
+            id,
+            username: name.into(),
+            role,
+        };
+        accounts::create_api_token(store, &user, "tests")
+            .await
+            .unwrap()
+    };
+    let (ops, dev) = (
+        token_for("ops", Role::Admin).await,
+        token_for("dev", Role::Developer).await,
+    );
+    let data = db.dir.path().join("server");
+    let mut server = start(&data, &db.url);
+    wait_ready(&server).await;
+    let http = reqwest::Client::new();
+    let api = |base: &str, p: &str| format!("{base}/api/v1{p}");
+    let base = server.base.clone();
+    post(
+        &http,
+        api(&base, "/projects"),
+        &ops,
+        json!({"name": "shop"}),
+    )
+    .await;
+    post(&http, api(&base, "/projects"), &dev, json!({"name": "lab"})).await;
+    post(
+        &http,
+        api(&base, "/clusters"),
+        &ops,
+        json!({"name": "k1", "kind": "kafka", "bootstrap_servers": ["k1:9092"]}),
+    )
+    .await;
+    post(
+        &http,
+        api(&base, "/queues"),
+        &ops,
+        json!({"project": "shop", "name": "orders", "primary_cluster": "k1"}),
+    )
+    .await;
+    post(
+        &http,
+        api(&base, "/applications"),
+        &dev,
+        json!({"project": "lab", "name": "checkout"}),
+    )
+    .await;
+    let req = post(&http, api(&base, "/requests"), &dev, json!({"project": "lab", "application": "checkout",
+        "queue_project": "shop", "queue": "orders", "permission": "produce", "reason": "load", "duration": "90"})).await;
+    post(
+        &http,
+        api(&base, &format!("/requests/{}/decision", req["id"])),
+        &ops,
+        json!({"decision": "approve", "comment": "ok"}),
+    )
+    .await;
+    let app_token = post(
+        &http,
+        api(&base, "/applications/lab/checkout/tokens"),
+        &dev,
+        Value::Null,
+    )
+    .await["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    // Four reporters send batches of 50 until the server dies under them.
+    let acked = Arc::new(Mutex::new(Vec::<i64>::new()));
+    let mut reporters = Vec::new();
+    for r in 0..4i64 {
+        let (http, url, token, acked) = (
+            http.clone(),
+            api(&base, "/sdk/reports"),
+            app_token.clone(),
+            acked.clone(),
+        );
+        reporters.push(tokio::spawn(async move {
+            for batch in 0.. {
+                let seqs: Vec<i64> = (0..50).map(|i| r * 1_000_000 + batch * 50 + i).collect();
+                let reports: Vec<Value> = seqs
+                    .iter()
+                    .map(|s| json!({"project": "shop", "queue": "orders", "role": "producer",
+                                    "client_id": "kill-test", "host": "h", "seq": s, "messages": 1, "bytes": 100}))
+                    .collect();
+                match http.post(&url).bearer_auth(&token).json(&json!({"reports": reports})).send().await {
+                    Ok(resp) if resp.status().is_success() => {
+                        acked.lock().unwrap().extend(seqs);
+                    }
+                    Ok(resp) if resp.status() == reqwest::StatusCode::TOO_MANY_REQUESTS => {}
+                    _ => break,
+                }
+            }
+        }));
+    }
+    // Kill it once a good number of reports were acknowledged, with more in flight.
+    let started = Instant::now();
+    while acked.lock().unwrap().len() < 2_000 && started.elapsed() < Duration::from_secs(30) {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    server.child.kill().expect("SIGKILL");
+    server.child.wait().unwrap();
+    for r in reporters {
+        r.await.unwrap();
+    }
+    let acked: Vec<i64> = acked.lock().unwrap().clone();
+    assert!(acked.len() >= 2_000, "only {} acknowledged", acked.len());
+
+    // Restarted on the same database, it has every acknowledged report and takes more.
+    let mut server = start(&data, &db.url);
+    wait_ready(&server).await;
+    let reopened = watershed::server::db::connect(&db.url).await.unwrap();
+    let stored: std::collections::HashSet<i64> = reopened
+        .report_seqs("kill-test")
+        .await
+        .unwrap()
+        .into_iter()
+        .collect();
+    let lost: Vec<&i64> = acked.iter().filter(|s| !stored.contains(s)).collect();
+    assert!(
+        lost.is_empty(),
+        "{} acknowledged reports lost, e.g. {:?}",
+        lost.len(),
+        &lost[..lost.len().min(5)]
+    );
+    post(
+        &http,
+        api(&server.base, "/sdk/reports"),
+        &app_token,
+        json!({"reports": [{"project": "shop", "queue": "orders", "role": "producer", "client_id": "kill-test",
+                            "host": "h", "seq": -1, "messages": 1, "bytes": 1}]}),
+    )
+    .await;
+    assert!(reopened
+        .report_seqs("kill-test")
+        .await
+        .unwrap()
+        .contains(&-1));
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
+}
