@@ -40,19 +40,6 @@ fn main() {
     rt.block_on(run(n));
 }
 
-fn rss_mb() -> (f64, f64) {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let kb = |key: &str| {
-        status
-            .lines()
-            .find(|l| l.starts_with(key))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|v| v.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
-    (kb("VmRSS:") / 1024.0, kb("VmHWM:") / 1024.0)
-}
-
 async fn run(n: usize) {
     println!("== data map, {n} queues ==");
     let support::Fixture {
@@ -78,7 +65,7 @@ async fn run(n: usize) {
     let build = t.elapsed();
     let (docs, segments) = index.stats();
     assert_eq!(docs as usize, n);
-    let (rss, peak) = rss_mb();
+    let (rss, peak) = support::rss_mb();
     println!(
         "index build: {:.1} s, {:.0} MB on disk, {segments} segments; process RSS {rss:.0} MB (peak {peak:.0} MB)",
         build.as_secs_f64(),
@@ -180,7 +167,7 @@ async fn run(n: usize) {
     let p95 = visible[(visible.len() * 95 / 100).min(visible.len() - 1)].as_secs_f64() * 1e3;
     let (_, segments) = index.stats();
     println!("write → searchable over 50 edits: p50 {:.0} ms, p95 {p95:.0} ms; {segments} segments after", visible[visible.len() / 2].as_secs_f64() * 1e3);
-    let (rss, peak) = rss_mb();
+    let (rss, peak) = support::rss_mb();
     println!("process RSS at the end {rss:.0} MB (peak {peak:.0} MB)");
 }
 

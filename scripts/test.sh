@@ -43,11 +43,13 @@ for _ in $(seq 1 100); do
   kill -0 $SERVER 2>/dev/null || { cat "$E2E_DIR/server.log"; exit 1; }
   sleep 0.2
 done
-step "Schema Registry API with confluent-kafka's client (PyPI)"
+step "Schema Registry API with confluent-kafka, lineage with openlineage-python (PyPI clients)"
 PYENV="$CARGO_TARGET_DIR/pyenv"
 [[ -x "$PYENV/bin/python" ]] || python3 -m venv "$PYENV"
-"$PYENV/bin/python" -m pip install -q --disable-pip-version-check -r "$ROOT/tests/registry/requirements.txt"
-"$PYENV/bin/python" "$ROOT/tests/registry/confluent_client.py" "http://127.0.0.1:$PORT" "$WATERSHED_ADMIN_PASSWORD"
+"$PYENV/bin/python" -m pip install -q --disable-pip-version-check -r "$ROOT/tests/clients/requirements.txt"
+for client in confluent_registry openlineage_events; do
+  "$PYENV/bin/python" "$ROOT/tests/clients/$client.py" "http://127.0.0.1:$PORT" "$WATERSHED_ADMIN_PASSWORD"
+done
 
 step "end2end (Playwright)"
 cd "$ROOT/end2end"

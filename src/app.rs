@@ -6,6 +6,7 @@ use crate::ui::{
     audit::AuditPage,
     clusters::{ClusterEditPage, ClusterNewPage, ClusterPage, ClustersPage},
     layout::{Layout, NotFound, UserResource},
+    lineage::LineagePage,
     login::LoginPage,
     notify::NotificationsPage,
     projects::{ProjectNewPage, ProjectPage, ProjectsPage},
@@ -63,6 +64,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("queues/:project/:name") view=QueuePage ssr=SsrMode::InOrder />
                     <Route path=path!("queues/:project/:name/edit") view=QueueEditPage ssr=SsrMode::InOrder />
                     <Route path=path!("queues/:project/:name/schema") view=SchemaPage ssr=SsrMode::InOrder />
+                    <Route path=path!("lineage") view=LineagePage ssr=SsrMode::InOrder />
                     <Route path=path!("requests") view=RequestsPage ssr=SsrMode::InOrder />
                     <Route path=path!("requests/:id") view=RequestPage ssr=SsrMode::InOrder />
                     // Async: the page clears the one-time token cookie in its response headers.

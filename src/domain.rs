@@ -4,6 +4,7 @@
 //! `parse` functions and trusted afterwards.
 
 mod access;
+mod lineage;
 mod names;
 mod notify;
 mod records;
@@ -13,6 +14,7 @@ mod sdk;
 mod search;
 
 pub use access::*;
+pub use lineage::*;
 pub use names::*;
 pub use notify::*;
 pub use records::*;

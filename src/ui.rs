@@ -5,6 +5,7 @@ pub mod audit;
 pub mod charts;
 pub mod clusters;
 pub mod layout;
+pub mod lineage;
 pub mod login;
 pub mod notify;
 pub mod projects;

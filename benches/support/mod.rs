@@ -1,4 +1,6 @@
-//! What both benchmark harnesses set up: a fresh SQLite database with an admin, and percentiles.
+//! What the benchmark harnesses share: a fresh database with an admin, percentiles, memory.
+//! Each benchmark uses its own part of this module.
+#![allow(dead_code)]
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,13 +18,17 @@ pub struct Fixture {
 }
 
 pub async fn fixture() -> Fixture {
+    fixture_on(None).await
+}
+
+/// A fixture on SQLite, or on a new database of the PostgreSQL server at `postgres_url`.
+pub async fn fixture_on(postgres_url: Option<&str>) -> Fixture {
     let dir = tempfile::tempdir().unwrap();
-    let store = db::connect(&format!(
-        "sqlite://{}",
-        dir.path().join("bench.db").display()
-    ))
-    .await
-    .unwrap();
+    let url = match postgres_url {
+        None => format!("sqlite://{}", dir.path().join("bench.db").display()),
+        Some(admin_url) => fresh_postgres(admin_url).await,
+    };
+    let store = db::connect(&url).await.unwrap();
     store.migrate().await.unwrap();
     accounts::ensure_admin(store.as_ref(), Some("bench-password"))
         .await
@@ -39,6 +45,52 @@ pub async fn fixture() -> Fixture {
         admin,
         secrets: SecretBox::from_bytes(&[1; 32]).unwrap(),
     }
+}
+
+/// A new database `ws_bench_<pid>` on the server (earlier ones dropped first); its URL.
+async fn fresh_postgres(admin_url: &str) -> String {
+    use sqlx::Connection;
+    let mut c = sqlx::PgConnection::connect(admin_url).await.unwrap();
+    let old: Vec<(String,)> =
+        sqlx::query_as("SELECT datname FROM pg_database WHERE datname LIKE 'ws_bench_%'")
+            .fetch_all(&mut c)
+            .await
+            .unwrap();
+    for (name,) in old {
+        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+            .execute(&mut c)
+            .await;
+    }
+    let name = format!("ws_bench_{}", std::process::id());
+    sqlx::query(&format!("CREATE DATABASE \"{name}\""))
+        .execute(&mut c)
+        .await
+        .unwrap();
+    let (base, query) = admin_url
+        .split_once('?')
+        .map_or((admin_url, None), |(b, q)| (b, Some(q)));
+    let host_end = base
+        .rfind('/')
+        .filter(|&i| i > base.find("://").map_or(0, |j| j + 2));
+    let host = host_end.map_or(base, |i| &base[..i]);
+    match query {
+        Some(q) => format!("{host}/{name}?{q}"),
+        None => format!("{host}/{name}"),
+    }
+}
+
+/// This process's resident set now and at its peak, in MB.
+pub fn rss_mb() -> (f64, f64) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let kb = |key: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(key))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (kb("VmRSS:") / 1024.0, kb("VmHWM:") / 1024.0)
 }
 
 /// p50 and p99 in milliseconds.

@@ -60,7 +60,8 @@ test('the editor checks as you type, versions compare side by side, samples are 
   // Side by side: the added field on the right only.
   const sbs = page.getByTestId('schema-side-by-side');
   await expect(sbs).toContainText('Version 1');
-  await expect(sbs.locator('tr.added, tr.changed').first()).toContainText(field);
+  await expect(sbs.locator('tr.added, tr.changed', { hasText: field }).first()).toBeVisible();
+  await expect(sbs.locator('tr.removed', { hasText: field })).toHaveCount(0);
 
   // A sample message: what fails is named.
   await page.fill('form[data-testid="sample-form"] textarea[name="sample"]', '{"id": "seven"}');

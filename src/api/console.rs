@@ -11,11 +11,13 @@ use server_fn::codec::JsonEncoding;
 use server_fn::error::{FromServerFnError, ServerFnErrorErr};
 
 mod access;
+mod lineage;
 mod notify;
 mod schemas;
 mod traffic;
 
 pub use access::*;
+pub use lineage::*;
 pub use notify::*;
 pub use schemas::*;
 pub use traffic::*;

@@ -1,5 +1,6 @@
 //! `/api/v1`: JSON over HTTP for applications and scripts, described by OpenAPI.
 
+mod lineage;
 mod notify;
 mod schemas;
 mod sdk;
@@ -86,7 +87,8 @@ type ApiResult<T> = Result<Json<T>, ApiError>;
         notify::list_notifications, notify::mark_notifications_read, notify::set_webhook,
         notify::ping_webhook, notify::list_deliveries, schemas::list_versions, schemas::publish,
         schemas::check, schemas::diff, schemas::get_version, schemas::set_mode, schemas::table,
-        schemas::catalog, sdk::config, sdk::heartbeat, sdk::reports
+        schemas::catalog, sdk::config, sdk::heartbeat, sdk::reports, lineage::graph,
+        lineage::neighbours, lineage::impact, lineage::path, lineage::export, lineage::run_event
     ),
     components(schemas(ErrorBody, FieldError, Role, UserView, NewToken, TokenRequest, NewUser)),
     modifiers(&BearerAuth)
@@ -145,6 +147,7 @@ pub fn router() -> Router<AppState> {
         .merge(notify::router())
         .merge(schemas::router())
         .merge(sdk::router())
+        .merge(lineage::router())
 }
 
 /// The signed-in user.

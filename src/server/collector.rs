@@ -9,14 +9,14 @@
 //! intake and drains the queue. A pruner deletes what is past its retention.
 
 use crate::server::db::collector::{
-    ClientRow, ClientTouch, CollectedBatch, LagRow, PruneBefore, ReportRow, TrafficRow,
+    ClientRow, ClientTouch, CollectedBatch, EdgeRow, LagRow, PruneBefore, ReportRow, TrafficRow,
 };
 use crate::server::db::{now_millis, Store};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{mpsc, oneshot, Notify, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
@@ -120,6 +120,8 @@ pub struct Collector {
     pruner: Mutex<Option<JoinHandle<()>>>,
     /// Rows written since start (for tests and `/metrics`).
     written: Arc<AtomicUsize>,
+    /// Signalled after a batch with lineage edges is durable.
+    edges_written: Arc<Notify>,
 }
 
 impl Collector {
@@ -129,13 +131,14 @@ impl Collector {
         let permits = Arc::new(Semaphore::new(config.capacity));
         let (stop, stop_rx) = tokio::sync::watch::channel(false);
         let written = Arc::new(AtomicUsize::new(0));
+        let edges_written = Arc::new(Notify::new());
         let writer = tokio::spawn(write_loop(
             store.clone(),
             rx,
             stop_rx,
             config.clone(),
             permits.clone(),
-            written.clone(),
+            (written.clone(), edges_written.clone()),
         ));
         let pruner = tokio::spawn(prune_loop(store, config.retention));
         Arc::new(Self {
@@ -147,6 +150,7 @@ impl Collector {
             writer: Mutex::new(Some(writer)),
             pruner: Mutex::new(Some(pruner)),
             written,
+            edges_written,
         })
     }
 
@@ -191,6 +195,11 @@ impl Collector {
         self.enqueue(entries, None)
     }
 
+    /// Rows that may wait in memory at most.
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
     /// Rows waiting to be written.
     pub fn depth(&self) -> usize {
         self.capacity - self.permits.available_permits()
@@ -199,6 +208,12 @@ impl Collector {
     /// Rows written since the start.
     pub fn written(&self) -> usize {
         self.written.load(Ordering::Relaxed)
+    }
+
+    /// Signalled (one stored permit) each time lineage edges were written; the lineage
+    /// graph waits on it to pick them up at once.
+    pub fn edges_written(&self) -> Arc<Notify> {
+        self.edges_written.clone()
     }
 
     /// Stops intake, writes everything queued, and stops the writer and pruner.
@@ -222,7 +237,7 @@ async fn write_loop(
     mut stop: tokio::sync::watch::Receiver<bool>,
     config: CollectorConfig,
     permits: Arc<Semaphore>,
-    written: Arc<AtomicUsize>,
+    (written, edges_written): (Arc<AtomicUsize>, Arc<Notify>),
 ) {
     let mut carry: Option<Job> = None;
     loop {
@@ -275,6 +290,9 @@ async fn write_loop(
         let answer = match result {
             Ok(()) => {
                 written.fetch_add(rows, Ordering::Relaxed);
+                if !batch.edges.is_empty() {
+                    edges_written.notify_one();
+                }
                 metrics::counter!("watershed_collector_rows_total").increment(rows as u64);
                 Ok(())
             }
@@ -308,13 +326,14 @@ async fn prune_loop(store: Arc<dyn Store>, retention: Retention) {
 }
 
 /// Turns entries into one batch: raw rows as they are; minute and hour traffic summed per
-/// (queue, application, role, bucket); each consumer's latest lag per minute; each client's
-/// latest sighting. No two rows of one statement share a key.
+/// (queue, application, role, bucket); each consumer's latest lag per minute; lineage edges
+/// per (application, queue, role, group); each client's latest sighting. No two rows of one statement share a key.
 pub fn aggregate<'a>(entries: impl Iterator<Item = &'a Entry>) -> CollectedBatch {
     let mut batch = CollectedBatch::default();
     let mut minutes: HashMap<(i64, i64, &'static str, i64), TrafficRow> = HashMap::new();
     let mut hours: HashMap<(i64, i64, &'static str, i64), TrafficRow> = HashMap::new();
     let mut lags: HashMap<(i64, String, String, i64), LagRow> = HashMap::new();
+    let mut edges: HashMap<(i64, i64, &'static str, String), EdgeRow> = HashMap::new();
     let mut clients: HashMap<(String, i64, &'static str), ClientRow> = HashMap::new();
     let mut touches: HashMap<(String, i64, &'static str), ClientTouch> = HashMap::new();
     for e in entries {
@@ -337,6 +356,23 @@ pub fn aggregate<'a>(entries: impl Iterator<Item = &'a Entry>) -> CollectedBatch
                     t.bytes += r.bytes;
                     t.reports += 1;
                 }
+                let group = r.consumer_group.clone().unwrap_or_default();
+                let edge = edges
+                    .entry((r.application_id, r.queue_id, r.role, group.clone()))
+                    .or_insert(EdgeRow {
+                        application_id: r.application_id,
+                        queue_id: r.queue_id,
+                        role: r.role,
+                        consumer_group: group,
+                        first_seen: r.at,
+                        last_seen: r.at,
+                        messages: 0,
+                        bytes: 0,
+                    });
+                edge.first_seen = edge.first_seen.min(r.at);
+                edge.last_seen = edge.last_seen.max(r.at);
+                edge.messages += r.messages;
+                edge.bytes += r.bytes;
                 if let (Some(lag), Some(group)) = (r.lag, &r.consumer_group) {
                     let bucket = r.at - r.at.rem_euclid(MINUTE);
                     lags.insert(
@@ -390,6 +426,7 @@ pub fn aggregate<'a>(entries: impl Iterator<Item = &'a Entry>) -> CollectedBatch
     batch.minutes = minutes.into_values().collect();
     batch.hours = hours.into_values().collect();
     batch.lags = lags.into_values().collect();
+    batch.edges = edges.into_values().collect();
     batch.clients = clients.into_values().collect();
     batch.touches = touches.into_values().collect();
     batch

@@ -1,5 +1,7 @@
 //! A realistic demo dataset: projects, clusters, people and queues generated from vocabularies.
 
+mod fleet;
+
 use super::crypto::SecretBox;
 use super::db::{AuditEvent, QueueRow, Store};
 use super::services::{accounts, clusters, projects, schemas, ServiceResult};
@@ -297,9 +299,23 @@ pub async fn seed(
     bar.finish_and_clear();
     if existing == 0 {
         seed_schemas(store, actor, queues.min(SCHEMA_QUEUES)).await?;
+        let projects = store.list_projects().await?;
+        let mut first = Vec::new();
+        for i in 0..queues.min(FLEET_QUEUES) {
+            let (name, _, _) = queue_at(i);
+            first.extend(
+                store
+                    .queue(&projects[i % projects.len()].name, &name)
+                    .await?,
+            );
+        }
+        fleet::seed(store, actor, &first).await?;
     }
     Ok(())
 }
+
+/// The first this many demo queues carry the demo fleet's pipelines.
+const FLEET_QUEUES: usize = 32;
 
 /// The first this many demo queues (every entity's events and changes) get schemas.
 const SCHEMA_QUEUES: usize = 48;

@@ -36,7 +36,8 @@ impl Stats {
         self.latencies_us[i] as f64 / 1000.0
     }
 
-    fn merge(&mut self, other: Stats) {
+    /// Adds another run's counts and latencies (not its elapsed time).
+    pub fn merge(&mut self, other: Stats) {
         self.ok += other.ok;
         self.throttled += other.throttled;
         self.failed += other.failed;

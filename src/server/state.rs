@@ -2,6 +2,7 @@
 
 use super::crypto::SecretBox;
 use super::db::Store;
+use super::lineage::Lineage;
 use super::sdk::{SdkPlane, SdkSettings};
 use super::search::QueueIndex;
 use axum::extract::FromRef;
@@ -26,6 +27,8 @@ pub struct AppState {
     pub sensitive_tag: String,
     /// The Stream-SDK control plane and the metrics collector.
     pub sdk: Arc<SdkPlane>,
+    /// The lineage graph, kept fresh from what the collector writes.
+    pub lineage: Arc<Lineage>,
 }
 
 impl AppState {
@@ -58,11 +61,13 @@ impl AppState {
     ) -> Self {
         let secrets = Arc::new(secrets);
         let sdk = SdkPlane::start(store.clone(), secrets.clone(), sdk);
+        let lineage = Lineage::start(store.clone(), sdk.collector.edges_written());
         let quota = Quota::per_minute(NonZeroU32::new(10).unwrap());
         Self {
             store,
             secrets,
             sdk,
+            lineage,
             login_throttle: Arc::new(RateLimiter::keyed(quota)),
             leptos_options,
             secure_cookies,

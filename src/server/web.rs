@@ -20,6 +20,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(prometheus))
+        .route("/lineage.svg", get(lineage_svg))
         .nest("/api/v1", crate::api::rest::router())
         .nest("/schema-registry", crate::api::registry::router())
         .leptos_routes_with_context(&state, routes, || {}, move || shell(options.clone()))
@@ -61,6 +62,58 @@ async fn require_session(State(state): State<AppState>, req: Request, next: Next
         Ok(Some(_)) => next.run(req).await,
         _ => Redirect::to("/login").into_response(),
     }
+}
+
+/// The lineage page's query, as the export link repeats it.
+#[derive(Debug, Default, serde::Deserialize)]
+struct LineageSvgQuery {
+    node: String,
+    direction: Option<String>,
+    depth: Option<String>,
+    days: Option<String>,
+    stale: Option<String>,
+    #[serde(default)]
+    open: String,
+    #[serde(default)]
+    expand: String,
+    #[serde(default)]
+    selected: String,
+}
+
+/// `GET /lineage.svg`: the lineage page's drawing as a standalone SVG file.
+async fn lineage_svg(
+    State(state): State<AppState>,
+    super::auth::Actor(_): super::auth::Actor,
+    axum::extract::Query(q): axum::extract::Query<LineageSvgQuery>,
+) -> Result<Response, crate::api::rest::ApiError> {
+    let input = crate::domain::LineagePageInput {
+        query: crate::domain::LineageQueryInput {
+            node: q.node,
+            direction: q.direction,
+            depth: q.depth,
+            days: q.days,
+            stale: q.stale.map(|s| s == "true" || s == "on"),
+        },
+        open: q.open,
+        expand: q.expand,
+        selected: q.selected,
+    };
+    let (page, svg) =
+        super::services::lineage::page(state.store.as_ref(), &state.lineage, &input).await?;
+    let file = format!(
+        "attachment; filename=\"lineage-{}.svg\"",
+        page.focus
+            .name
+            .replace(|c: char| !c.is_ascii_alphanumeric() && c != '-', "_")
+    );
+    Ok((
+        [
+            (http::header::CONTENT_TYPE, "image/svg+xml".to_string()),
+            (http::header::CONTENT_DISPOSITION, file),
+        ],
+        format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n{svg}"),
+    )
+        .into_response())
 }
 
 /// Ready when the database answers.

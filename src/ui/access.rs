@@ -299,6 +299,7 @@ pub fn ApplicationPage() -> impl IntoView {
                             <Title text=format!("{}/{} · Watershed", a.project, a.name) />
                             <div class="page-head">
                                 <h1>{format!("{}/{}", a.project, a.name)}</h1>
+                                <a href=format!("/lineage?node=app:{}/{}", a.project, a.name) data-testid="app-lineage">"Lineage"</a>
                                 {issue}
                             </div>
                             <p>{a.description.clone()}</p>

@@ -3,6 +3,7 @@
 use super::access::RequestAccessForm;
 use super::charts::LineChart;
 use super::layout::{current_user, field_msg, form_field_errors, ErrorBox, Pager, QueryError};
+use super::lineage::LineageStripSection;
 use super::schemas::FlinkDdl;
 use crate::api::console::{
     get_queue, queue_activity, queue_form_options, queue_table, AppError, CreateQueue,
@@ -165,6 +166,7 @@ fn QueueDetail(q: QueueView) -> impl IntoView {
             <dt>"Updated"</dt>
             <dd>{format_millis(q.updated_at)}</dd>
         </dl>
+        <LineageStripSection project=q.project.clone() queue=q.name.clone() />
         <QueueActivitySection project=q.project.clone() queue=q.name.clone() />
         <QueueAsTable project=q.project.clone() queue=q.name.clone() />
         <RequestAccessForm queue_project=q.project.clone() queue=q.name.clone() />

@@ -6,6 +6,7 @@ mod api;
 mod console;
 mod durability;
 mod harness;
+mod lineage;
 mod notify;
 mod schemas;
 mod sdk;

@@ -20,7 +20,7 @@ on_both_backends!(
 );
 
 /// Grants lab/checkout `permission` on shop/`queue` and returns (grant id, app token).
-async fn granted(w: &World, queue: &str, permission: &str) -> (i64, String) {
+pub(crate) async fn granted(w: &World, queue: &str, permission: &str) -> (i64, String) {
     let (s, req) = w.request(&w.dev, queue, permission).await;
     assert_eq!(s, StatusCode::OK, "{req}");
     let (s, d) = w
@@ -60,7 +60,7 @@ fn config_body(queue: &str, role: &str) -> Value {
            "client_id": "client-1", "host": "web-1", "sdk_version": "0.1.0"})
 }
 
-async fn sdk(w: &World, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
+pub(crate) async fn sdk(w: &World, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
     w.call(M::POST, &format!("/api/v1/sdk/{path}"), token, Some(body))
         .await
 }
@@ -186,7 +186,7 @@ async fn a_mapping_change_shows_up_in_the_next_heartbeat(b: Backend) {
     }
 }
 
-fn reports(n: usize, client: &str, role: &str) -> Value {
+pub(crate) fn reports(n: usize, client: &str, role: &str) -> Value {
     let reports: Vec<Value> = (0..n)
         .map(|i| {
             json!({"project": "shop", "queue": "orders", "role": role, "client_id": client, "host": "web-1",

@@ -65,6 +65,20 @@ pub struct ClientRow {
     pub at: i64,
 }
 
+/// A lineage edge seen in a batch: an application writing or reading a queue (per group).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EdgeRow {
+    pub application_id: i64,
+    pub queue_id: i64,
+    pub role: &'static str,
+    /// Empty for producers.
+    pub consumer_group: String,
+    pub first_seen: i64,
+    pub last_seen: i64,
+    pub messages: i64,
+    pub bytes: i64,
+}
+
 /// A heartbeat's sighting of a client on one queue: last seen and the config it runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientTouch {
@@ -83,6 +97,7 @@ pub struct CollectedBatch {
     pub minutes: Vec<TrafficRow>,
     pub hours: Vec<TrafficRow>,
     pub lags: Vec<LagRow>,
+    pub edges: Vec<EdgeRow>,
     pub clients: Vec<ClientRow>,
     pub touches: Vec<ClientTouch>,
 }
@@ -140,6 +155,8 @@ pub trait CollectorStore: Send + Sync {
     ) -> StoreResult<Vec<(String, i64, i64)>>;
     /// The sequence numbers of a client's stored reports (tests and audits of loss).
     async fn report_seqs(&self, client_id: &str) -> StoreResult<Vec<i64>>;
+    /// How many raw reports are stored.
+    async fn count_reports(&self) -> StoreResult<i64>;
 }
 
 macro_rules! collector_store {
@@ -224,6 +241,32 @@ macro_rules! collector_store {
                         q.push(
                             " ON CONFLICT (queue_id, consumer_group, client_id, bucket) \
                              DO UPDATE SET lag = excluded.lag",
+                        );
+                        q.build().execute(&mut *tx).await?;
+                    }
+                    for chunk in batch.edges.chunks(ROWS_PER_STATEMENT) {
+                        let mut q = QueryBuilder::<$db>::new(
+                            "INSERT INTO lineage_edges (application_id, queue_id, role, consumer_group, \
+                             first_seen, last_seen, messages, bytes) ",
+                        );
+                        q.push_values(chunk, |mut b, e| {
+                            b.push_bind(e.application_id)
+                                .push_bind(e.queue_id)
+                                .push_bind(e.role)
+                                .push_bind(&e.consumer_group)
+                                .push_bind(e.first_seen)
+                                .push_bind(e.last_seen)
+                                .push_bind(e.messages)
+                                .push_bind(e.bytes);
+                        });
+                        q.push(
+                            " ON CONFLICT (application_id, queue_id, role, consumer_group) DO UPDATE SET \
+                             first_seen = CASE WHEN excluded.first_seen < lineage_edges.first_seen \
+                               THEN excluded.first_seen ELSE lineage_edges.first_seen END, \
+                             last_seen = CASE WHEN excluded.last_seen > lineage_edges.last_seen \
+                               THEN excluded.last_seen ELSE lineage_edges.last_seen END, \
+                             messages = lineage_edges.messages + excluded.messages, \
+                             bytes = lineage_edges.bytes + excluded.bytes",
                         );
                         q.build().execute(&mut *tx).await?;
                     }
@@ -405,6 +448,13 @@ macro_rules! collector_store {
                     .fetch_all(&self.pool)
                     .await?;
                     Ok(rows.into_iter().filter_map(|r| r.0).collect())
+                }
+
+                async fn count_reports(&self) -> StoreResult<i64> {
+                    let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM sdk_reports")
+                        .fetch_one(&self.pool)
+                        .await?;
+                    Ok(n)
                 }
             }
         };

@@ -21,3 +21,4 @@ impl PgStore {
 
 super::sql_store::sql_store!(PgStore, sqlx::Postgres, "postgres", "migrations/postgres");
 super::collector::collector_store!(PgStore, sqlx::Postgres);
+super::lineage::lineage_store!(PgStore, sqlx::Postgres);

@@ -1,41 +1,23 @@
 """Confluent's own Schema Registry client against a running Watershed.
 
 Registers, fetches, checks and serializes through /schema-registry exactly as a Kafka
-application would. Usage: confluent_client.py BASE_URL ADMIN_PASSWORD
+application would. Usage: confluent_registry.py BASE_URL ADMIN_PASSWORD
 """
-import http.cookiejar
 import json
-import re
 import sys
 import time
-import urllib.request
-from urllib.parse import urlencode
 
 from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
 from confluent_kafka.schema_registry.error import SchemaRegistryError
 from confluent_kafka.serialization import MessageField, SerializationContext
 
+from session import Session
+
 base, admin_password = sys.argv[1], sys.argv[2]
-jar = http.cookiejar.CookieJar()
-web = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
-
-
-def call(method, path, body=None):
-    data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(base + path, data=data, method=method,
-                                 headers={"content-type": "application/json"})
-    with web.open(req) as r:
-        return json.loads(r.read() or b"null")
-
-
-# Sign in through the console's form, then make a personal token for the registry client.
-page = web.open(base + "/login").read().decode()
-action = re.search(r'<form[^>]*action="([^"]+)"', page).group(1)
-web.open(urllib.request.Request(base + action, method="POST",
-                                data=urlencode({"username": "admin", "password": admin_password}).encode(),
-                                headers={"accept": "text/html"}))
-token = call("POST", "/api/v1/tokens", {"name": "schema-registry-test"})["token"]
+session = Session(base, admin_password)
+call = session.call
+token = session.token("schema-registry-test")
 
 project = f"sr-{int(time.time() * 1000) % 10**9}"
 call("POST", "/api/v1/projects", {"name": project})

@@ -1,0 +1,67 @@
+//! Console server functions for lineage: the laid-out page and a queue's strip.
+// The page's URL has eight parameters, and the server macro's client half repeats them.
+#![allow(clippy::too_many_arguments)]
+
+#[cfg(feature = "ssr")]
+use super::ssr::Call;
+use super::AppError;
+use crate::domain::{LineagePage, LineageStrip};
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// The lineage page and its drawing as SVG markup (drawn on the server).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LineageScreen {
+    pub page: LineagePage,
+    pub svg: String,
+}
+
+/// The lineage page for a node, as its URL asks (see [`crate::domain::LineagePageInput`]).
+#[server(prefix = "/console")]
+pub async fn draw_lineage(
+    node: String,
+    direction: Option<String>,
+    depth: Option<String>,
+    days: Option<String>,
+    stale: Option<bool>,
+    open: String,
+    expand: String,
+    selected: String,
+) -> Result<LineageScreen, AppError> {
+    let input = crate::domain::LineagePageInput {
+        query: crate::domain::LineageQueryInput {
+            node,
+            direction,
+            depth,
+            days,
+            stale,
+        },
+        open,
+        expand,
+        selected,
+    };
+    let call = Call::new().await?;
+    call.actor()?;
+    let (page, svg) = crate::server::services::lineage::page(
+        call.state.store.as_ref(),
+        &call.state.lineage,
+        &input,
+    )
+    .await?;
+    Ok(LineageScreen { page, svg })
+}
+
+/// A queue's direct writers and readers.
+#[server(prefix = "/console")]
+pub async fn queue_lineage(project: String, queue: String) -> Result<LineageStrip, AppError> {
+    let call = Call::new().await?;
+    call.actor()?;
+    Ok(crate::server::services::lineage::strip(
+        call.state.store.as_ref(),
+        &call.state.lineage,
+        &project,
+        &queue,
+    )
+    .await?)
+}

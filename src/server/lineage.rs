@@ -1,0 +1,640 @@
+//! The lineage graph: applications, jobs and queues joined by the writes and reads SDK reports
+//! and OpenLineage events show. Built from the database at start, then refreshed with the
+//! edges written since (at once when the collector writes some, and every few seconds for what
+//! other processes wrote). Node indexes never leave this module: callers speak in node keys.
+
+pub mod layout;
+
+use crate::domain::{
+    node_key, Direction, Health, LineageEdge, LineageNode, LineageQuery, LineageView, NodeKind,
+};
+use crate::server::db::lineage::{AppEdgeRecord, JobEdgeRecord};
+use crate::server::db::Store;
+use petgraph::graph::{DiGraph, EdgeIndex, NodeIndex};
+use petgraph::visit::EdgeRef;
+use petgraph::Direction as Dir;
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+use tokio::sync::Notify;
+
+const DAY: i64 = 86_400_000;
+const HOUR: i64 = 3_600_000;
+/// Edges written up to this long before the newest one seen are read again on refresh: a
+/// report's time is when it arrived, and it may be committed a little later.
+const REFRESH_OVERLAP: i64 = 60_000;
+/// How often the database is asked for edges other processes wrote.
+pub const REFRESH_EVERY: Duration = Duration::from_secs(5);
+
+#[derive(Debug, Clone)]
+struct Node {
+    key: String,
+    kind: NodeKind,
+    scope: String,
+    name: String,
+    owner: String,
+    groups: BTreeSet<String>,
+}
+
+/// One stored row's contribution to an edge (an edge joins the rows of every consumer group).
+#[derive(Debug, Clone)]
+struct Part {
+    group: Box<str>,
+    first_seen: i64,
+    last_seen: i64,
+    messages: i64,
+    bytes: i64,
+}
+
+#[derive(Debug, Clone, Default)]
+struct Edge {
+    parts: Vec<Part>,
+    first_seen: i64,
+    last_seen: i64,
+    messages: i64,
+    bytes: i64,
+}
+
+impl Edge {
+    /// Sets one row's totals (rows carry running totals, so applying one twice is harmless).
+    fn set(&mut self, part: Part) {
+        match self.parts.iter_mut().find(|p| p.group == part.group) {
+            Some(p) => *p = part,
+            None => self.parts.push(part),
+        }
+        self.first_seen = self.parts.iter().map(|p| p.first_seen).min().unwrap_or(0);
+        self.last_seen = self.parts.iter().map(|p| p.last_seen).max().unwrap_or(0);
+        self.messages = self.parts.iter().map(|p| p.messages).sum();
+        self.bytes = self.parts.iter().map(|p| p.bytes).sum();
+    }
+}
+
+/// The graph itself; see the module doc.
+#[derive(Debug, Default)]
+pub struct LineageGraph {
+    graph: DiGraph<Node, Edge>,
+    index: HashMap<String, NodeIndex>,
+}
+
+/// A node to add or find.
+pub struct NodeSpec<'a> {
+    pub kind: NodeKind,
+    pub scope: &'a str,
+    pub name: &'a str,
+    pub owner: &'a str,
+}
+
+impl LineageGraph {
+    pub fn node_count(&self) -> usize {
+        self.graph.node_count()
+    }
+
+    pub fn edge_count(&self) -> usize {
+        self.graph.edge_count()
+    }
+
+    fn node_id(&mut self, spec: &NodeSpec) -> NodeIndex {
+        let key = node_key(spec.kind, spec.scope, spec.name);
+        if let Some(&i) = self.index.get(&key) {
+            if !spec.owner.is_empty() && self.graph[i].owner != spec.owner {
+                self.graph[i].owner = spec.owner.to_string();
+            }
+            return i;
+        }
+        let i = self.graph.add_node(Node {
+            key: key.clone(),
+            kind: spec.kind,
+            scope: spec.scope.to_string(),
+            name: spec.name.to_string(),
+            owner: spec.owner.to_string(),
+            groups: BTreeSet::new(),
+        });
+        self.index.insert(key, i);
+        i
+    }
+
+    /// Adds or refreshes the edge `from → to` with one row's totals.
+    #[allow(clippy::too_many_arguments)]
+    pub fn record(
+        &mut self,
+        from: &NodeSpec,
+        to: &NodeSpec,
+        group: &str,
+        first_seen: i64,
+        last_seen: i64,
+        messages: i64,
+        bytes: i64,
+    ) {
+        let (a, b) = (self.node_id(from), self.node_id(to));
+        let e = match self.graph.find_edge(a, b) {
+            Some(e) => e,
+            None => self.graph.add_edge(a, b, Edge::default()),
+        };
+        self.graph[e].set(Part {
+            group: group.into(),
+            first_seen,
+            last_seen,
+            messages,
+            bytes,
+        });
+    }
+
+    /// Applies an application edge as stored.
+    pub fn apply_app_edge(&mut self, r: &AppEdgeRecord) {
+        let app = NodeSpec {
+            kind: NodeKind::App,
+            scope: &r.app_project,
+            name: &r.app_name,
+            owner: &r.app_owner,
+        };
+        let queue = NodeSpec {
+            kind: NodeKind::Queue,
+            scope: &r.queue_project,
+            name: &r.queue_name,
+            owner: &r.queue_owner,
+        };
+        let (from, to) = if r.role == "producer" {
+            (&app, &queue)
+        } else {
+            (&queue, &app)
+        };
+        self.record(
+            from,
+            to,
+            &r.consumer_group,
+            r.first_seen,
+            r.last_seen,
+            r.messages,
+            r.bytes,
+        );
+        if !r.consumer_group.is_empty() {
+            let i = self.index[&node_key(NodeKind::App, &r.app_project, &r.app_name)];
+            self.graph[i].groups.insert(r.consumer_group.clone());
+        }
+    }
+
+    /// Applies a job edge as stored; a job's volume is its completed runs.
+    pub fn apply_job_edge(&mut self, r: &JobEdgeRecord) {
+        let job = NodeSpec {
+            kind: NodeKind::Job,
+            scope: &r.job_namespace,
+            name: &r.job_name,
+            owner: "",
+        };
+        let queue = NodeSpec {
+            kind: NodeKind::Queue,
+            scope: &r.queue_project,
+            name: &r.queue_name,
+            owner: &r.queue_owner,
+        };
+        let (from, to) = if r.role == "producer" {
+            (&job, &queue)
+        } else {
+            (&queue, &job)
+        };
+        self.record(from, to, "", r.first_seen, r.last_seen, r.runs, 0);
+    }
+
+    pub fn contains(&self, key: &str) -> bool {
+        self.index.contains_key(key)
+    }
+
+    fn health(&self, i: NodeIndex, now: i64, since: i64) -> Health {
+        let last = self
+            .graph
+            .edges_directed(i, Dir::Outgoing)
+            .chain(self.graph.edges_directed(i, Dir::Incoming))
+            .map(|e| e.weight().last_seen)
+            .max()
+            .unwrap_or(0);
+        if last >= now - HOUR {
+            Health::Active
+        } else if last >= since {
+            Health::Quiet
+        } else {
+            Health::Stale
+        }
+    }
+
+    fn node_view(&self, i: NodeIndex, now: i64, since: i64) -> LineageNode {
+        let n = &self.graph[i];
+        LineageNode {
+            key: n.key.clone(),
+            kind: n.kind,
+            scope: n.scope.clone(),
+            name: n.name.clone(),
+            owner: n.owner.clone(),
+            groups: n.groups.iter().cloned().collect(),
+            health: self.health(i, now, since),
+            members: 1,
+        }
+    }
+
+    fn edge_view(&self, e: EdgeIndex, since: i64) -> LineageEdge {
+        let (a, b) = self.graph.edge_endpoints(e).expect("edge of this graph");
+        let w = &self.graph[e];
+        LineageEdge {
+            from: self.graph[a].key.clone(),
+            to: self.graph[b].key.clone(),
+            first_seen: w.first_seen,
+            last_seen: w.last_seen,
+            messages: w.messages,
+            bytes: w.bytes,
+            stale: w.last_seen < since,
+        }
+    }
+
+    /// A node by key, with its health over the last `days`.
+    pub fn node(&self, key: &str, days: u32, now: i64) -> Option<LineageNode> {
+        let i = *self.index.get(key)?;
+        Some(self.node_view(i, now, now - days as i64 * DAY))
+    }
+
+    /// Breadth-first from `start` along `dir`, up to `depth` hops, over edges seen since
+    /// `since` (all edges when `since` is `None`). Calls `visit(edge, to, hops)` for every edge
+    /// taken; every node is entered once, so cycles end.
+    fn walk(
+        &self,
+        start: NodeIndex,
+        dir: Dir,
+        depth: u32,
+        since: Option<i64>,
+        mut visit: impl FnMut(EdgeIndex, NodeIndex, u32),
+    ) {
+        let mut seen: HashSet<NodeIndex> = HashSet::from([start]);
+        let mut queue = VecDeque::from([(start, 0u32)]);
+        while let Some((n, hops)) = queue.pop_front() {
+            if hops == depth {
+                continue;
+            }
+            for e in self.graph.edges_directed(n, dir) {
+                if since.is_some_and(|s| e.weight().last_seen < s) {
+                    continue;
+                }
+                let next = if dir == Dir::Outgoing {
+                    e.target()
+                } else {
+                    e.source()
+                };
+                visit(e.id(), next, hops + 1);
+                if seen.insert(next) {
+                    queue.push_back((next, hops + 1));
+                }
+            }
+        }
+    }
+
+    /// The part of the graph a query asks for, plus the direct neighbours of each `open` node.
+    /// `None` when the node is not in the graph.
+    pub fn view(&self, q: &LineageQuery, open: &[String], now: i64) -> Option<LineageView> {
+        let start = *self.index.get(&q.node)?;
+        let since = now - q.days as i64 * DAY;
+        let filter = (!q.include_stale).then_some(since);
+        let mut nodes: Vec<NodeIndex> = vec![start];
+        let mut node_set: HashSet<NodeIndex> = HashSet::from([start]);
+        let mut edges: Vec<EdgeIndex> = Vec::new();
+        let mut edge_set: HashSet<EdgeIndex> = HashSet::new();
+        let mut take = |e: EdgeIndex, n: NodeIndex| {
+            if edge_set.insert(e) {
+                edges.push(e);
+            }
+            if node_set.insert(n) {
+                nodes.push(n);
+            }
+        };
+        let dirs: &[Dir] = match q.direction {
+            Direction::Upstream => &[Dir::Incoming],
+            Direction::Downstream => &[Dir::Outgoing],
+            Direction::Both => &[Dir::Incoming, Dir::Outgoing],
+        };
+        for &d in dirs {
+            self.walk(start, d, q.depth, filter, |e, n, _| take(e, n));
+        }
+        for key in open {
+            if let Some(&i) = self.index.get(key) {
+                for d in [Dir::Incoming, Dir::Outgoing] {
+                    self.walk(i, d, 1, filter, |e, n, _| take(e, n));
+                }
+            }
+        }
+        Some(LineageView {
+            focus: q.node.clone(),
+            nodes: nodes
+                .into_iter()
+                .map(|i| self.node_view(i, now, since))
+                .collect(),
+            edges: edges
+                .into_iter()
+                .map(|e| self.edge_view(e, since))
+                .collect(),
+        })
+    }
+
+    /// Everything transitively downstream of `key` over edges seen since `since`, each with
+    /// its distance and, for applications and jobs, the queues they read on the way.
+    pub fn downstream(&self, key: &str, since: i64) -> Option<Vec<(String, u32, Vec<String>)>> {
+        let start = *self.index.get(key)?;
+        let mut found: HashMap<NodeIndex, (u32, Vec<String>)> = HashMap::new();
+        self.walk(start, Dir::Outgoing, u32::MAX, Some(since), |e, n, hops| {
+            if n == start {
+                return;
+            }
+            let (from, _) = self.graph.edge_endpoints(e).expect("edge of this graph");
+            let entry = found.entry(n).or_insert((hops, Vec::new()));
+            if self.graph[from].kind == NodeKind::Queue {
+                entry.1.push(self.graph[from].key.clone());
+            }
+        });
+        let mut out: Vec<(String, u32, Vec<String>)> = found
+            .into_iter()
+            .map(|(n, (d, via))| (self.graph[n].key.clone(), d, via))
+            .collect();
+        out.sort_by(|a, b| a.1.cmp(&b.1).then_with(|| a.0.cmp(&b.0)));
+        Some(out)
+    }
+
+    /// How many nodes are transitively downstream (for benchmarks: no allocation per node
+    /// beyond the walk's own).
+    pub fn downstream_count(&self, key: &str, since: i64) -> usize {
+        let Some(&start) = self.index.get(key) else {
+            return 0;
+        };
+        let mut n = 0;
+        self.walk(start, Dir::Outgoing, u32::MAX, Some(since), |_, _, _| {
+            n += 1
+        });
+        n
+    }
+
+    /// The shortest directed path from `from` to `to` (or, failing that, from `to` to
+    /// `from`) over edges seen since `since`.
+    pub fn path(&self, from: &str, to: &str, since: i64, now: i64) -> Option<LineageView> {
+        let (a, b) = (*self.index.get(from)?, *self.index.get(to)?);
+        let one_way = |a: NodeIndex, b: NodeIndex| -> Option<Vec<EdgeIndex>> {
+            let mut came: HashMap<NodeIndex, EdgeIndex> = HashMap::new();
+            let mut seen = HashSet::from([a]);
+            let mut queue = VecDeque::from([a]);
+            while let Some(n) = queue.pop_front() {
+                if n == b {
+                    let mut path = Vec::new();
+                    let mut at = b;
+                    while at != a {
+                        let e = came[&at];
+                        path.push(e);
+                        at = self.graph.edge_endpoints(e)?.0;
+                    }
+                    path.reverse();
+                    return Some(path);
+                }
+                for e in self.graph.edges_directed(n, Dir::Outgoing) {
+                    if e.weight().last_seen >= since && seen.insert(e.target()) {
+                        came.insert(e.target(), e.id());
+                        queue.push_back(e.target());
+                    }
+                }
+            }
+            None
+        };
+        let path = one_way(a, b).or_else(|| one_way(b, a))?;
+        let mut nodes = vec![a];
+        for &e in &path {
+            let (x, y) = self.graph.edge_endpoints(e)?;
+            for n in [x, y] {
+                if !nodes.contains(&n) {
+                    nodes.push(n);
+                }
+            }
+        }
+        if !nodes.contains(&b) {
+            nodes.push(b);
+        }
+        Some(LineageView {
+            focus: from.to_string(),
+            nodes: nodes
+                .into_iter()
+                .map(|i| self.node_view(i, now, since))
+                .collect(),
+            edges: path.into_iter().map(|e| self.edge_view(e, since)).collect(),
+        })
+    }
+
+    /// The whole graph, every edge flagged stale or not against the last `days`.
+    pub fn export(&self, days: u32, now: i64) -> LineageView {
+        let since = now - days as i64 * DAY;
+        LineageView {
+            focus: String::new(),
+            nodes: self
+                .graph
+                .node_indices()
+                .map(|i| self.node_view(i, now, since))
+                .collect(),
+            edges: self
+                .graph
+                .edge_indices()
+                .map(|e| self.edge_view(e, since))
+                .collect(),
+        }
+    }
+}
+
+/// The shared graph and the task that keeps it fresh.
+pub struct Lineage {
+    graph: RwLock<LineageGraph>,
+    /// The newest `last_seen` applied so far.
+    newest: AtomicI64,
+}
+
+impl Lineage {
+    /// An empty graph (for tests and benchmarks that fill it themselves).
+    pub fn empty() -> Arc<Self> {
+        Arc::new(Self {
+            graph: RwLock::new(LineageGraph::default()),
+            newest: AtomicI64::new(0),
+        })
+    }
+
+    /// Builds the graph from the database in the background and keeps it fresh: at once when
+    /// `written` is signalled, and every [`REFRESH_EVERY`] for other processes' writes.
+    pub fn start(store: Arc<dyn Store>, written: Arc<Notify>) -> Arc<Self> {
+        let lineage = Self::empty();
+        let follower = lineage.clone();
+        tokio::spawn(async move {
+            let started = std::time::Instant::now();
+            match follower.refresh(store.as_ref()).await {
+                Ok(()) => {
+                    let g = follower.read();
+                    tracing::info!(
+                        nodes = g.node_count(),
+                        edges = g.edge_count(),
+                        ms = started.elapsed().as_millis() as u64,
+                        "lineage graph built"
+                    );
+                }
+                Err(e) => tracing::error!(error = ?e, "building the lineage graph"),
+            }
+            loop {
+                tokio::select! {
+                    _ = written.notified() => {}
+                    _ = tokio::time::sleep(REFRESH_EVERY) => {}
+                }
+                if let Err(e) = follower.refresh(store.as_ref()).await {
+                    tracing::warn!(error = ?e, "refreshing the lineage graph");
+                }
+            }
+        });
+        lineage
+    }
+
+    /// Applies the edges written since the newest one applied (less an overlap).
+    pub async fn refresh(&self, store: &dyn Store) -> anyhow::Result<()> {
+        let newest = self.newest.load(Ordering::Acquire);
+        let since = if newest == 0 {
+            0
+        } else {
+            newest - REFRESH_OVERLAP
+        };
+        let apps = store.app_edges_since(since).await?;
+        let jobs = store.job_edges_since(since).await?;
+        let mut top = newest;
+        {
+            let mut g = self.graph.write().unwrap_or_else(|e| e.into_inner());
+            for r in &apps {
+                g.apply_app_edge(r);
+                top = top.max(r.last_seen);
+            }
+            for r in &jobs {
+                g.apply_job_edge(r);
+                top = top.max(r.last_seen);
+            }
+        }
+        self.newest.fetch_max(top, Ordering::AcqRel);
+        Ok(())
+    }
+
+    /// Read access to the graph.
+    pub fn read(&self) -> std::sync::RwLockReadGuard<'_, LineageGraph> {
+        self.graph.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Write access, for tests and benchmarks that build a graph by hand.
+    pub fn write(&self) -> std::sync::RwLockWriteGuard<'_, LineageGraph> {
+        self.graph.write().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Folds the nodes of each project not in `keep_projects` (and not in `keep`) into one group
+/// node per project, merging the edges that then join the same two nodes.
+pub fn group_by_project(
+    view: &LineageView,
+    keep: &HashSet<String>,
+    keep_projects: &HashSet<String>,
+) -> (LineageView, Vec<String>) {
+    let mut target: HashMap<&str, String> = HashMap::new();
+    let mut groups: HashMap<String, LineageNode> = HashMap::new();
+    let mut nodes = Vec::new();
+    for n in &view.nodes {
+        if keep.contains(&n.key) || keep_projects.contains(&n.scope) {
+            target.insert(&n.key, n.key.clone());
+            nodes.push(n.clone());
+            continue;
+        }
+        let key = node_key(NodeKind::Group, &n.scope, "");
+        target.insert(&n.key, key.clone());
+        let g = groups.entry(key.clone()).or_insert_with(|| LineageNode {
+            key,
+            kind: NodeKind::Group,
+            scope: n.scope.clone(),
+            name: String::new(),
+            owner: String::new(),
+            groups: Vec::new(),
+            health: Health::Stale,
+            members: 0,
+        });
+        g.members += 1;
+        g.health = match (g.health, n.health) {
+            (Health::Active, _) | (_, Health::Active) => Health::Active,
+            (Health::Quiet, _) | (_, Health::Quiet) => Health::Quiet,
+            _ => Health::Stale,
+        };
+    }
+    let mut grouped: Vec<String> = groups.values().map(|g| g.scope.clone()).collect();
+    grouped.sort();
+    let mut group_nodes: Vec<LineageNode> = groups.into_values().collect();
+    group_nodes.sort_by(|a, b| a.key.cmp(&b.key));
+    nodes.extend(group_nodes);
+    let mut merged: HashMap<(String, String), LineageEdge> = HashMap::new();
+    let mut order = Vec::new();
+    for e in &view.edges {
+        let (from, to) = (
+            target[e.from.as_str()].clone(),
+            target[e.to.as_str()].clone(),
+        );
+        if from == to {
+            continue;
+        }
+        match merged.get_mut(&(from.clone(), to.clone())) {
+            Some(m) => {
+                m.first_seen = m.first_seen.min(e.first_seen);
+                m.last_seen = m.last_seen.max(e.last_seen);
+                m.messages += e.messages;
+                m.bytes += e.bytes;
+                m.stale &= e.stale;
+            }
+            None => {
+                order.push((from.clone(), to.clone()));
+                merged.insert(
+                    (from.clone(), to.clone()),
+                    LineageEdge {
+                        from,
+                        to,
+                        ..e.clone()
+                    },
+                );
+            }
+        }
+    }
+    let edges = order
+        .into_iter()
+        .filter_map(|k| merged.remove(&k))
+        .collect();
+    (
+        LineageView {
+            focus: view.focus.clone(),
+            nodes,
+            edges,
+        },
+        grouped,
+    )
+}
+
+/// The nodes upstream and downstream of `selected` within a view, and the edges on those
+/// paths.
+pub fn paths_through(view: &LineageView, selected: &str) -> (HashSet<String>, HashSet<usize>) {
+    let mut nodes = HashSet::from([selected.to_string()]);
+    let mut edges = HashSet::new();
+    for downstream in [true, false] {
+        let mut frontier = vec![selected.to_string()];
+        let mut seen = HashSet::from([selected.to_string()]);
+        while let Some(n) = frontier.pop() {
+            for (i, e) in view.edges.iter().enumerate() {
+                let (here, there) = if downstream {
+                    (&e.from, &e.to)
+                } else {
+                    (&e.to, &e.from)
+                };
+                if *here == n {
+                    edges.insert(i);
+                    if seen.insert(there.clone()) {
+                        nodes.insert(there.clone());
+                        frontier.push(there.clone());
+                    }
+                }
+            }
+        }
+    }
+    (nodes, edges)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,453 @@
+//! Lineage use cases: views of the graph, impact analysis with owners and grants, paths, the
+//! console's laid-out page, and OpenLineage run events mapped onto queues.
+
+use super::{access, queues, require_writer, ServiceError, ServiceResult};
+use crate::domain::{
+    comma_list, kafka_namespace_hosts, node_key, parse_node_field, parse_node_key, Direction,
+    Health, IgnoredDataset, ImpactView, ImpactedNode, LineageNode, LineagePage, LineagePageInput,
+    LineageQuery, LineageQueryInput, LineageStrip, LineageView, MappedDataset, NodeKind,
+    OpenLineageRunEvent, Permission, RunEventAck, UserView, MAX_VISIBLE_NODES,
+};
+use crate::server::db::lineage::JobEdgeRow;
+use crate::server::db::{now_millis, AuditEvent, Store};
+use crate::server::lineage::layout::{layout, render_svg};
+use crate::server::lineage::{group_by_project, Lineage};
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+const DAY: i64 = 86_400_000;
+
+/// A node known to the database but not (yet) to the graph: a queue or application nobody has
+/// reported on. `NotFound` when it does not exist at all.
+async fn known_node(
+    store: &dyn Store,
+    lineage: &Lineage,
+    key: &str,
+    days: u32,
+) -> ServiceResult<LineageNode> {
+    if let Some(n) = lineage.read().node(key, days, now_millis()) {
+        return Ok(n);
+    }
+    let (kind, scope, name) =
+        parse_node_key(key).ok_or_else(|| ServiceError::NotFound(format!("node {key}")))?;
+    let owner = match kind {
+        NodeKind::Queue => queues::get(store, scope, name).await?.owner,
+        NodeKind::App => access::application(store, scope, name).await?.owner,
+        _ => return Err(ServiceError::NotFound(format!("node {key}"))),
+    };
+    Ok(LineageNode {
+        key: key.to_string(),
+        kind,
+        scope: scope.to_string(),
+        name: name.to_string(),
+        owner,
+        groups: Vec::new(),
+        health: Health::Stale,
+        members: 1,
+    })
+}
+
+fn lone(node: LineageNode) -> LineageView {
+    LineageView {
+        focus: node.key.clone(),
+        nodes: vec![node],
+        edges: Vec::new(),
+    }
+}
+
+async fn view_of(
+    store: &dyn Store,
+    lineage: &Lineage,
+    q: &LineageQuery,
+    open: &[String],
+) -> ServiceResult<LineageView> {
+    let found = lineage.read().view(q, open, now_millis());
+    match found {
+        Some(v) => Ok(v),
+        None => Ok(lone(known_node(store, lineage, &q.node, q.days).await?)),
+    }
+}
+
+/// Upstream, downstream or both around a node, to a depth, within a time window.
+pub async fn view(
+    store: &dyn Store,
+    lineage: &Lineage,
+    input: &LineageQueryInput,
+) -> ServiceResult<LineageView> {
+    view_of(store, lineage, &input.parse()?, &[]).await
+}
+
+/// A node's direct neighbours, both ways.
+pub async fn neighbours(
+    store: &dyn Store,
+    lineage: &Lineage,
+    input: &LineageQueryInput,
+) -> ServiceResult<LineageView> {
+    let mut q = input.parse()?;
+    q.depth = 1;
+    q.direction = Direction::Both;
+    view_of(store, lineage, &q, &[]).await
+}
+
+/// Everything transitively downstream of a node, with the people to tell: each node's owner
+/// and its project's owners, and for applications whether they hold a live grant to read
+/// every queue they read on the way.
+pub async fn impact(
+    store: &dyn Store,
+    lineage: &Lineage,
+    input: &LineageQueryInput,
+) -> ServiceResult<ImpactView> {
+    let q = input.parse()?;
+    known_node(store, lineage, &q.node, q.days).await?;
+    let now = now_millis();
+    let found = {
+        let g = lineage.read();
+        g.downstream(&q.node, now - q.days as i64 * DAY)
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|(key, distance, via)| Some((g.node(&key, q.days, now)?, distance, via)))
+            .collect::<Vec<_>>()
+    };
+    let mut project_owners: HashMap<String, Vec<String>> = HashMap::new();
+    let mut nodes = Vec::with_capacity(found.len());
+    let mut everyone = BTreeSet::new();
+    for (n, distance, via) in found {
+        let owners = if n.kind == NodeKind::Job {
+            Vec::new()
+        } else {
+            match project_owners.get(&n.scope) {
+                Some(o) => o.clone(),
+                None => {
+                    let o = store
+                        .project(&n.scope)
+                        .await?
+                        .map(|p| p.owners)
+                        .unwrap_or_default();
+                    project_owners.insert(n.scope.clone(), o.clone());
+                    o
+                }
+            }
+        };
+        let live_grant = if n.kind == NodeKind::App {
+            let grants = access::grants(store, &n.scope, &n.name).await?;
+            let reads_ok = via.iter().all(|queue| {
+                parse_node_key(queue).is_some_and(|(_, qp, qn)| {
+                    access::covers(&grants, qp, qn, Permission::Consume, now)
+                })
+            });
+            Some(reads_ok)
+        } else {
+            None
+        };
+        if !n.owner.is_empty() {
+            everyone.insert(n.owner.clone());
+        }
+        everyone.extend(owners.iter().cloned());
+        nodes.push(ImpactedNode {
+            label: n.label(),
+            key: n.key,
+            kind: n.kind,
+            distance,
+            owner: n.owner,
+            project_owners: owners,
+            live_grant,
+        });
+    }
+    Ok(ImpactView {
+        root: q.node,
+        nodes,
+        owners: everyone.into_iter().collect(),
+    })
+}
+
+/// The shortest directed path between two nodes within the last `days`.
+pub async fn path(
+    store: &dyn Store,
+    lineage: &Lineage,
+    from: &str,
+    to: &str,
+    days: Option<String>,
+) -> ServiceResult<LineageView> {
+    let q = LineageQueryInput {
+        node: from.to_string(),
+        days,
+        ..Default::default()
+    }
+    .parse();
+    let to = parse_node_field("to", to);
+    let (q, to) = match (q, to) {
+        (Ok(q), Ok(to)) => (q, to),
+        (q, to) => {
+            let mut errors: Vec<_> = q.err().unwrap_or_default();
+            for e in &mut errors {
+                if e.field == "node" {
+                    e.field = "from".into();
+                }
+            }
+            errors.extend(to.err());
+            return Err(errors.into());
+        }
+    };
+    for key in [&q.node, &to] {
+        known_node(store, lineage, key, q.days).await?;
+    }
+    let now = now_millis();
+    let found = lineage
+        .read()
+        .path(&q.node, &to, now - q.days as i64 * DAY, now);
+    found.ok_or_else(|| {
+        ServiceError::NotFound(format!(
+            "a path between {} and {to} within {} days",
+            q.node, q.days
+        ))
+    })
+}
+
+/// The whole graph.
+pub fn export(lineage: &Lineage, days: u32) -> LineageView {
+    lineage.read().export(days, now_millis())
+}
+
+/// A queue's direct writers and readers within the default window.
+pub async fn strip(
+    store: &dyn Store,
+    lineage: &Lineage,
+    project: &str,
+    queue: &str,
+) -> ServiceResult<LineageStrip> {
+    let key = node_key(NodeKind::Queue, project, queue);
+    let v = view_of(
+        store,
+        lineage,
+        &LineageQueryInput {
+            node: key.clone(),
+            depth: Some("1".into()),
+            ..Default::default()
+        }
+        .parse()?,
+        &[],
+    )
+    .await?;
+    let by_key: HashMap<&str, &LineageNode> = v.nodes.iter().map(|n| (n.key.as_str(), n)).collect();
+    let mut strip = LineageStrip::default();
+    for e in &v.edges {
+        if e.to == key {
+            strip
+                .writers
+                .extend(by_key.get(e.from.as_str()).map(|n| (*n).clone()));
+        } else if e.from == key {
+            strip
+                .readers
+                .extend(by_key.get(e.to.as_str()).map(|n| (*n).clone()));
+        }
+    }
+    Ok(strip)
+}
+
+/// The console's lineage page: the view, the open nodes' neighbours, projects folded into
+/// groups past [`MAX_VISIBLE_NODES`] (unless expanded), the layout with the selected node's
+/// paths lit, and the impact of the selected node (or the focus).
+pub async fn page(
+    store: &dyn Store,
+    lineage: &Lineage,
+    input: &LineagePageInput,
+) -> ServiceResult<(LineagePage, String)> {
+    let q = input.query.parse()?;
+    let open = comma_list(&input.open);
+    let expanded = comma_list(&input.expand);
+    let focus = known_node(store, lineage, &q.node, q.days).await?;
+    let mut view = view_of(store, lineage, &q, &open).await?;
+    let mut grouped = Vec::new();
+    if view.nodes.len() > MAX_VISIBLE_NODES {
+        let mut keep: HashSet<String> = open.iter().cloned().collect();
+        keep.insert(q.node.clone());
+        keep.insert(input.selected.clone());
+        let keep_projects: HashSet<String> = expanded.iter().cloned().collect();
+        (view, grouped) = group_by_project(&view, &keep, &keep_projects);
+    }
+    let selected = Some(input.selected.clone()).filter(|s| !s.is_empty());
+    let mut drawing = layout(&view, selected.as_deref());
+    drawing.grouped = grouped;
+    let link = |n: &LineageNode| page_link(input, n);
+    let svg = render_svg(&drawing, &q.node, selected.as_deref(), &link);
+    let impact_of = selected
+        .clone()
+        .filter(|s| parse_node_field("selected", s).is_ok())
+        .unwrap_or_else(|| q.node.clone());
+    let impact = impact(
+        store,
+        lineage,
+        &LineageQueryInput {
+            node: impact_of,
+            days: Some(q.days.to_string()),
+            ..Default::default()
+        },
+    )
+    .await?;
+    Ok((
+        LineagePage {
+            focus,
+            depth: q.depth,
+            days: q.days,
+            direction: q.direction,
+            include_stale: q.include_stale,
+            selected,
+            open,
+            expanded,
+            drawing,
+            impact,
+        },
+        svg,
+    ))
+}
+
+/// Where clicking a node leads: the same page with the node selected and its neighbours
+/// opened; a group expands its project instead.
+pub fn page_link(input: &LineagePageInput, n: &LineageNode) -> String {
+    let mut open = comma_list(&input.open);
+    let mut expand = comma_list(&input.expand);
+    let mut selected = input.selected.clone();
+    if n.kind == NodeKind::Group {
+        if !expand.contains(&n.scope) {
+            expand.push(n.scope.clone());
+        }
+    } else {
+        if !open.contains(&n.key) && n.key != input.query.node {
+            open.push(n.key.clone());
+        }
+        selected = n.key.clone();
+    }
+    let q = &input.query;
+    let mut url = url::form_urlencoded::Serializer::new(String::new());
+    url.append_pair("node", &q.node);
+    for (k, v) in [
+        ("direction", &q.direction),
+        ("depth", &q.depth),
+        ("days", &q.days),
+    ] {
+        if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
+            url.append_pair(k, v);
+        }
+    }
+    if q.stale == Some(true) {
+        url.append_pair("stale", "true");
+    }
+    for (k, v) in [("open", open.join(",")), ("expand", expand.join(","))] {
+        if !v.is_empty() {
+            url.append_pair(k, &v);
+        }
+    }
+    if !selected.is_empty() {
+        url.append_pair("selected", &selected);
+    }
+    format!("/lineage?{}", url.finish())
+}
+
+/// Records an OpenLineage run event: each `kafka://` dataset whose topic is a queue's physical
+/// topic becomes a read (inputs) or write (outputs) edge of the job. A topic held by several
+/// queues is matched by the brokers in the namespace.
+pub async fn record_run_event(
+    store: &dyn Store,
+    lineage: &Lineage,
+    actor: &UserView,
+    event: &OpenLineageRunEvent,
+) -> ServiceResult<RunEventAck> {
+    require_writer(actor)?;
+    event.validate()?;
+    let now = now_millis();
+    let completed = event
+        .event_type
+        .as_deref()
+        .is_some_and(|t| t.eq_ignore_ascii_case("COMPLETE"));
+    let job_key = node_key(NodeKind::Job, &event.job.namespace, &event.job.name);
+    let mut rows = Vec::new();
+    let mut mapped = Vec::new();
+    let mut ignored = Vec::new();
+    let datasets = event
+        .inputs
+        .iter()
+        .map(|d| (d, "input", "consumer"))
+        .chain(event.outputs.iter().map(|d| (d, "output", "producer")));
+    for (d, direction, role) in datasets {
+        let label = format!("{}/{}", d.namespace, d.name);
+        let Some(hosts) = kafka_namespace_hosts(&d.namespace) else {
+            ignored.push(IgnoredDataset {
+                dataset: label,
+                reason: "not a kafka:// dataset".into(),
+            });
+            continue;
+        };
+        let candidates = store.queues_by_topic(&d.name).await?;
+        let on_brokers = |servers: &str| {
+            servers
+                .split(',')
+                .any(|s| hosts.contains(&s.trim().to_ascii_lowercase()))
+        };
+        let by_broker: Vec<_> = candidates
+            .iter()
+            .filter(|c| {
+                on_brokers(&c.primary_servers)
+                    || c.backup_servers.as_deref().is_some_and(on_brokers)
+            })
+            .collect();
+        let chosen = match (by_broker.as_slice(), candidates.as_slice()) {
+            ([one], _) => Some(*one),
+            ([], [only]) => Some(only),
+            _ => None,
+        };
+        let Some(q) = chosen else {
+            ignored.push(IgnoredDataset {
+                dataset: label,
+                reason: if candidates.is_empty() {
+                    format!("no queue has the topic {:?}", d.name)
+                } else {
+                    format!(
+                        "{} queues have the topic {:?} and the namespace's brokers do not tell them apart",
+                        candidates.len(),
+                        d.name
+                    )
+                },
+            });
+            continue;
+        };
+        mapped.push(MappedDataset {
+            dataset: label,
+            queue: node_key(NodeKind::Queue, &q.project, &q.name),
+            direction: direction.into(),
+        });
+        rows.push(JobEdgeRow {
+            job_namespace: event.job.namespace.clone(),
+            job_name: event.job.name.clone(),
+            queue_id: q.queue_id,
+            role,
+            at: now,
+            completed,
+        });
+    }
+    if !rows.is_empty() {
+        let audit = AuditEvent {
+            actor: actor.username.clone(),
+            action: "lineage.run_event",
+            target_kind: "job",
+            target: job_key.clone(),
+            summary: format!(
+                "{} event: {}",
+                event.event_type.as_deref().unwrap_or("OTHER"),
+                mapped
+                    .iter()
+                    .map(|m| format!("{} {}", m.direction, m.queue))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        };
+        store.record_job_edges(&rows, &audit).await?;
+        lineage
+            .refresh(store)
+            .await
+            .map_err(|e| ServiceError::Internal(e.context("refreshing lineage")))?;
+    }
+    Ok(RunEventAck {
+        job: job_key,
+        mapped,
+        ignored,
+    })
+}
