@@ -3,8 +3,8 @@
 //!
 //! The generated graph is layered like real pipelines: 10 layers of 5,000 queues and 5,000
 //! applications; each application reads 16 queues of its own layer near its position and
-//! writes 4 queues of the next layer near its position, so closures reach hundreds to
-//! thousands of nodes, not the whole graph. Closure sizes are printed with the latencies.
+//! writes 4 queues of the next layer near its position (the last layer reads 20), so closures
+//! reach thousands of nodes, not the whole graph. Closure sizes are printed with the latencies.
 //!
 //! Run with `cargo bench --bench lineage --features ssr`. Results go in BENCHMARKS.md.
 
@@ -31,11 +31,6 @@ impl Rng {
         self.0 ^= self.0 >> 7;
         self.0 ^= self.0 << 17;
         self.0
-    }
-
-    /// A position within `spread` of `around`, wrapped to the layer.
-    fn near(&mut self, around: usize, spread: usize) -> usize {
-        (around + PER_LAYER + (self.next() as usize % (2 * spread + 1)) - spread) % PER_LAYER
     }
 }
 
@@ -67,19 +62,18 @@ fn rows() -> Vec<AppEdgeRecord> {
                     bytes: 100_000,
                 });
             };
-            for _ in 0..READS {
-                let q = rng.near(a, 40);
+            // Distinct neighbours: each read or write picks one slot of its own window.
+            let last = layer + 1 == LAYERS;
+            let reads = if last { READS + WRITES } else { READS };
+            let slot = 80 / reads;
+            for k in 0..reads {
+                let q = (a + PER_LAYER - 40 + k * slot + rng.next() as usize % slot) % PER_LAYER;
                 edge(layer, q, false, &mut rng);
             }
-            if layer + 1 < LAYERS {
-                for _ in 0..WRITES {
-                    let q = rng.near(a, 40);
+            if !last {
+                for k in 0..WRITES {
+                    let q = (a + PER_LAYER - 40 + k * 20 + rng.next() as usize % 20) % PER_LAYER;
                     edge(layer + 1, q, true, &mut rng);
-                }
-            } else {
-                for _ in 0..WRITES {
-                    let q = rng.near(a, 40);
-                    edge(layer, q, false, &mut rng);
                 }
             }
         }

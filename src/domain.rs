@@ -4,6 +4,7 @@
 //! `parse` functions and trusted afterwards.
 
 mod access;
+mod failover;
 mod lineage;
 mod names;
 mod notify;
@@ -14,6 +15,7 @@ mod sdk;
 mod search;
 
 pub use access::*;
+pub use failover::*;
 pub use lineage::*;
 pub use names::*;
 pub use notify::*;

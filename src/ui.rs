@@ -4,6 +4,7 @@ pub mod access;
 pub mod audit;
 pub mod charts;
 pub mod clusters;
+pub mod failover;
 pub mod layout;
 pub mod lineage;
 pub mod login;

@@ -1,21 +1,21 @@
 import { test, expect } from '@playwright/test';
 import { ADMIN_PASSWORD, signIn } from './helpers';
 
-// The demo fleet: shop/checkout-api writes shop/orders-events, which shop/order-router and
-// several others read; order-router writes on into the next layer.
-const HUB = 'queue:shop/orders-events';
+// The demo fleet: shop/checkout-api writes ads/orders-events (the demo's first queue), which
+// shop/order-router and several others read; order-router writes on into the next layer.
+const HUB = 'queue:ads/orders-events';
 const ROUTER = 'app:shop/order-router';
 
 test('open a queue\'s lineage, expand a node and see its downstream path highlighted', async ({ page }, info) => {
   const hydrated = info.project.name === 'hydrated';
   await signIn(page, 'admin', ADMIN_PASSWORD);
-  await page.goto('/queues/shop/orders-events');
+  await page.goto('/queues/ads/orders-events');
   const strip = page.getByTestId('lineage-strip');
   await expect(strip).toContainText('shop/checkout-api');
   await expect(strip).toContainText('shop/order-router');
   await strip.getByTestId('open-lineage').click();
   await expect(page).toHaveURL(/\/lineage\?node=queue/);
-  await expect(page.getByTestId('lineage-focus')).toHaveText('shop/orders-events');
+  await expect(page.getByTestId('lineage-focus')).toHaveText('ads/orders-events');
 
   // One hop only: the hub, its writer and its readers.
   await page.getByTestId('lineage-depth').fill('1');

@@ -11,12 +11,14 @@ use server_fn::codec::JsonEncoding;
 use server_fn::error::{FromServerFnError, ServerFnErrorErr};
 
 mod access;
+mod failover;
 mod lineage;
 mod notify;
 mod schemas;
 mod traffic;
 
 pub use access::*;
+pub use failover::*;
 pub use lineage::*;
 pub use notify::*;
 pub use schemas::*;

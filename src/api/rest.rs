@@ -1,5 +1,6 @@
 //! `/api/v1`: JSON over HTTP for applications and scripts, described by OpenAPI.
 
+mod failover;
 mod lineage;
 mod notify;
 mod schemas;
@@ -88,7 +89,9 @@ type ApiResult<T> = Result<Json<T>, ApiError>;
         notify::ping_webhook, notify::list_deliveries, schemas::list_versions, schemas::publish,
         schemas::check, schemas::diff, schemas::get_version, schemas::set_mode, schemas::table,
         schemas::catalog, sdk::config, sdk::heartbeat, sdk::reports, lineage::graph,
-        lineage::neighbours, lineage::impact, lineage::path, lineage::export, lineage::run_event
+        lineage::neighbours, lineage::impact, lineage::path, lineage::export, lineage::run_event,
+        failover::fail_over, failover::migrate, failover::switches, failover::rollout,
+        failover::cluster_failover
     ),
     components(schemas(ErrorBody, FieldError, Role, UserView, NewToken, TokenRequest, NewUser)),
     modifiers(&BearerAuth)
@@ -148,6 +151,7 @@ pub fn router() -> Router<AppState> {
         .merge(schemas::router())
         .merge(sdk::router())
         .merge(lineage::router())
+        .merge(failover::router())
 }
 
 /// The signed-in user.

@@ -4,6 +4,7 @@
 //! through the `sql_store!` macro, and each has its own migrations directory.
 
 pub mod collector;
+pub mod failover;
 pub mod lineage;
 mod postgres;
 mod sql_store;
@@ -258,7 +259,9 @@ pub struct ProjectRow {
 
 /// Everything Watershed keeps, behind one interface with a SQLite and a PostgreSQL implementation.
 #[async_trait]
-pub trait Store: collector::CollectorStore + lineage::LineageStore + Send + Sync + 'static {
+pub trait Store:
+    collector::CollectorStore + failover::FailoverStore + lineage::LineageStore + Send + Sync + 'static
+{
     /// Which backend this is, for logs and tests.
     fn backend(&self) -> &'static str;
 

@@ -11,7 +11,7 @@ use crate::domain::{
 use crate::server::db::lineage::{AppEdgeRecord, JobEdgeRecord};
 use crate::server::db::Store;
 use petgraph::graph::{DiGraph, EdgeIndex, NodeIndex};
-use petgraph::visit::EdgeRef;
+use petgraph::visit::{EdgeRef, VisitMap, Visitable};
 use petgraph::Direction as Dir;
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -262,7 +262,8 @@ impl LineageGraph {
         since: Option<i64>,
         mut visit: impl FnMut(EdgeIndex, NodeIndex, u32),
     ) {
-        let mut seen: HashSet<NodeIndex> = HashSet::from([start]);
+        let mut seen = self.graph.visit_map();
+        seen.visit(start);
         let mut queue = VecDeque::from([(start, 0u32)]);
         while let Some((n, hops)) = queue.pop_front() {
             if hops == depth {
@@ -278,7 +279,7 @@ impl LineageGraph {
                     e.source()
                 };
                 visit(e.id(), next, hops + 1);
-                if seen.insert(next) {
+                if seen.visit(next) {
                     queue.push_back((next, hops + 1));
                 }
             }
@@ -331,26 +332,39 @@ impl LineageGraph {
         })
     }
 
-    /// Everything transitively downstream of `key` over edges seen since `since`, each with
-    /// its distance and, for applications and jobs, the queues they read on the way.
+    /// Everything transitively downstream of `key` over edges seen since `since`, nearest
+    /// first, each with its distance and, for applications and jobs, the queues they read on
+    /// the way.
     pub fn downstream(&self, key: &str, since: i64) -> Option<Vec<(String, u32, Vec<String>)>> {
         let start = *self.index.get(key)?;
-        let mut found: HashMap<NodeIndex, (u32, Vec<String>)> = HashMap::new();
+        let mut distance: HashMap<NodeIndex, u32> = HashMap::new();
+        let mut order: Vec<NodeIndex> = Vec::new();
+        let mut reads: Vec<(NodeIndex, NodeIndex)> = Vec::new();
         self.walk(start, Dir::Outgoing, u32::MAX, Some(since), |e, n, hops| {
             if n == start {
                 return;
             }
-            let (from, _) = self.graph.edge_endpoints(e).expect("edge of this graph");
-            let entry = found.entry(n).or_insert((hops, Vec::new()));
+            if let std::collections::hash_map::Entry::Vacant(v) = distance.entry(n) {
+                v.insert(hops);
+                order.push(n);
+            }
+            let from = self.graph.edge_endpoints(e).expect("edge of this graph").0;
             if self.graph[from].kind == NodeKind::Queue {
-                entry.1.push(self.graph[from].key.clone());
+                reads.push((n, from));
             }
         });
-        let mut out: Vec<(String, u32, Vec<String>)> = found
-            .into_iter()
-            .map(|(n, (d, via))| (self.graph[n].key.clone(), d, via))
-            .collect();
-        out.sort_by(|a, b| a.1.cmp(&b.1).then_with(|| a.0.cmp(&b.0)));
+        // Walked breadth first: `order` is already nearest first.
+        reads.sort_unstable();
+        let mut out = Vec::with_capacity(order.len());
+        for n in order {
+            let from = reads.partition_point(|r| r.0 < n);
+            let to = reads.partition_point(|r| r.0 <= n);
+            let via = reads[from..to]
+                .iter()
+                .map(|r| self.graph[r.1].key.clone())
+                .collect();
+            out.push((self.graph[n].key.clone(), distance[&n], via));
+        }
         Some(out)
     }
 

@@ -420,6 +420,16 @@ impl SdkPlane {
         Ok(ReportAck { accepted })
     }
 
+    /// The queue's current mapping, as a client would be told it.
+    pub async fn current_config(&self, project: &str, queue: &str) -> ServiceResult<SdkConfig> {
+        Ok(self.queue(project, queue).await?.config.clone())
+    }
+
+    /// How often clients are told to heartbeat.
+    pub fn heartbeat_secs(&self) -> u64 {
+        self.settings.heartbeat_secs
+    }
+
     /// The client's address: the peer, or, when the peer is a trusted proxy, the nearest
     /// untrusted address in `X-Forwarded-For`.
     pub fn client_ip(&self, peer: IpAddr, forwarded_for: Option<&str>) -> IpAddr {

@@ -5,6 +5,7 @@ pub mod access;
 pub mod accounts;
 pub mod audit;
 pub mod clusters;
+pub mod failover;
 pub mod lineage;
 pub mod notifications;
 pub mod projects;

@@ -1,6 +1,7 @@
 //! Clusters: list, register, edit, and a cluster's page with the queues on it.
 
 use super::charts::compact;
+use super::failover::{ClusterFailoverForm, SwitchedNotice};
 use super::layout::{field_msg, form_field_errors, ErrorBox, QueryError};
 use super::queues::QueueTable;
 use crate::api::console::{get_cluster, list_clusters, ClusterForm, CreateCluster, UpdateCluster};
@@ -248,6 +249,10 @@ pub fn ClusterPage() -> impl IntoView {
                             </dl>
                             <h2>"Queues on this cluster"</h2>
                             <QueueTable page=d.queues base />
+                            <h2>"Failover"</h2>
+                            <QueryError />
+                            <SwitchedNotice />
+                            <ClusterFailoverForm cluster=c.name.clone() />
                         }
                             .into_any()
                     }

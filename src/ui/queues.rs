@@ -2,6 +2,7 @@
 
 use super::access::RequestAccessForm;
 use super::charts::LineChart;
+use super::failover::QueueSwitching;
 use super::layout::{current_user, field_msg, form_field_errors, ErrorBox, Pager, QueryError};
 use super::lineage::LineageStripSection;
 use super::schemas::FlinkDdl;
@@ -166,6 +167,8 @@ fn QueueDetail(q: QueueView) -> impl IntoView {
             <dt>"Updated"</dt>
             <dd>{format_millis(q.updated_at)}</dd>
         </dl>
+        <QueryError />
+        <QueueSwitching q=q.clone() />
         <LineageStripSection project=q.project.clone() queue=q.name.clone() />
         <QueueActivitySection project=q.project.clone() queue=q.name.clone() />
         <QueueAsTable project=q.project.clone() queue=q.name.clone() />

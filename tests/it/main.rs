@@ -5,6 +5,7 @@ mod access;
 mod api;
 mod console;
 mod durability;
+mod failover;
 mod harness;
 mod lineage;
 mod notify;

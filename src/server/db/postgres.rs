@@ -22,3 +22,4 @@ impl PgStore {
 super::sql_store::sql_store!(PgStore, sqlx::Postgres, "postgres", "migrations/postgres");
 super::collector::collector_store!(PgStore, sqlx::Postgres);
 super::lineage::lineage_store!(PgStore, sqlx::Postgres);
+super::failover::failover_store!(PgStore, sqlx::Postgres);

@@ -30,3 +30,4 @@ impl SqliteStore {
 super::sql_store::sql_store!(SqliteStore, sqlx::Sqlite, "sqlite", "migrations/sqlite");
 super::collector::collector_store!(SqliteStore, sqlx::Sqlite);
 super::lineage::lineage_store!(SqliteStore, sqlx::Sqlite);
+super::failover::failover_store!(SqliteStore, sqlx::Sqlite);

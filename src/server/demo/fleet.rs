@@ -12,7 +12,7 @@ use crate::server::db::collector::ReportRow;
 use crate::server::db::{now_millis, Store};
 use crate::server::services::{access, ServiceResult};
 
-/// Applications per project: (name, description).
+/// Applications, six per demo project in order: (name, description).
 const APPS: [(&str, &str); 36] = [
     ("checkout-api", "Takes orders from the storefront"),
     ("cart-service", "Keeps carts and emits their changes"),
@@ -156,10 +156,12 @@ pub async fn seed(store: &dyn Store, admin: &UserView, queues: &[QueueView]) -> 
     if queues.len() < 30 {
         return Ok(());
     }
-    let projects = store.list_projects().await?;
     let mut apps: Vec<ApplicationView> = Vec::with_capacity(APPS.len());
     for (i, (name, description)) in APPS.iter().enumerate() {
-        let project = &projects[(i / 6) % projects.len()];
+        // Six applications per project, in the order of the demo's projects.
+        let Some(project) = store.project(super::PROJECTS[i / 6].0).await? else {
+            return Ok(());
+        };
         let owner_name = project
             .owners
             .iter()

@@ -184,7 +184,7 @@ pub fn render_svg(
     let mut s = String::with_capacity(512 + d.nodes.len() * 600 + d.edges.len() * 200);
     let _ = write!(
         s,
-        r##"<svg xmlns="http://www.w3.org/2000/svg" id="lineage-svg" class="lineage" data-testid="lineage-graph" viewBox="0 0 {w:.0} {h:.0}" width="{w:.0}" height="{h:.0}" role="img" aria-label="Lineage graph"><style>{STYLE}</style><defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,0L10,5L0,10z" fill="#9aa4b2"/></marker></defs><g id="lineage-viewport"><g class="edges">"##,
+        r##"<svg xmlns="http://www.w3.org/2000/svg" id="lineage-svg" class="lineage" data-testid="lineage-graph" viewBox="0 0 {w:.0} {h:.0}" width="{w:.0}" height="{h:.0}" role="img" aria-label="Lineage graph"><style>{STYLE}</style><defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerUnits="userSpaceOnUse" markerWidth="9" markerHeight="9" orient="auto"><path d="M0,0L10,5L0,10z" fill="#9aa4b2"/></marker><marker id="arrow-hl" viewBox="0 0 10 10" refX="10" refY="5" markerUnits="userSpaceOnUse" markerWidth="11" markerHeight="11" orient="auto"><path d="M0,0L10,5L0,10z" fill="#d9480f"/></marker></defs><g id="lineage-viewport"><g class="edges">"##,
         w = d.width,
         h = d.height
     );
@@ -197,8 +197,9 @@ pub fn render_svg(
         };
         let _ = write!(
             s,
-            r#"<path class="{class}" d="{}" marker-end="url(#arrow)" data-from="{}" data-to="{}"><title>{} → {}: {} messages{}</title></path>"#,
+            r#"<path class="{class}" d="{}" marker-end="url(#{})" data-from="{}" data-to="{}"><title>{} → {}: {} messages{}</title></path>"#,
             e.path,
+            if e.highlighted { "arrow-hl" } else { "arrow" },
             xml(&e.edge.from),
             xml(&e.edge.to),
             xml(&e.edge.from),

@@ -275,10 +275,48 @@ fn from_json(v: Value) -> apache_avro::types::Value {
     }
 }
 
-/// Resolves a JSON sample against the schema.
+/// Resolves a JSON sample against the schema; each problem names its field's path.
 pub(super) fn sample_errors(schema: &apache_avro::Schema, value: Value) -> Vec<String> {
-    match from_json(value).resolve(schema) {
-        Ok(_) => Vec::new(),
-        Err(e) => vec![e.to_string()],
+    if from_json(value.clone()).resolve(schema).is_ok() {
+        return Vec::new();
+    }
+    let mut errors = Vec::new();
+    field_errors(schema, schema, &value, "", &mut errors);
+    if errors.is_empty() {
+        // Resolution failed somewhere the walk does not reach (a union of records, say).
+        if let Err(e) = from_json(value).resolve(schema) {
+            errors.push(format!("message: {e}"));
+        }
+    }
+    errors
+}
+
+/// Walks records field by field so that a failure is reported at the deepest field that has
+/// it; anything else is resolved whole against `schema` (named types looked up in `root`).
+fn field_errors(
+    root: &apache_avro::Schema,
+    schema: &apache_avro::Schema,
+    value: &Value,
+    path: &str,
+    out: &mut Vec<String>,
+) {
+    if let (apache_avro::Schema::Record(r), Value::Object(map)) = (schema, value) {
+        for f in &r.fields {
+            let at = if path.is_empty() {
+                f.name.clone()
+            } else {
+                format!("{path}.{}", f.name)
+            };
+            match map.get(&f.name) {
+                None if f.default.is_some() => {}
+                None => out.push(format!("{at}: missing, and the field has no default")),
+                Some(v) => field_errors(root, &f.schema, v, &at, out),
+            }
+        }
+        return;
+    }
+    if let Err(e) = from_json(value.clone()).resolve_schemata(schema, vec![root]) {
+        let at = if path.is_empty() { "message" } else { path };
+        out.push(format!("{at}: {e}"));
     }
 }

@@ -333,7 +333,11 @@ fn samples_are_checked_against_the_schema() {
         s.sample_errors(r#"{"id": 1, "name": "a"}"#),
         Vec::<String>::new()
     );
-    assert!(!s.sample_errors(r#"{"id": "x", "name": "a"}"#).is_empty());
+    let errs = s.sample_errors(r#"{"id": "x", "name": "a"}"#);
+    assert_eq!(errs.len(), 1, "{errs:?}");
+    assert!(errs[0].starts_with("id: "), "{errs:?}");
+    let errs = s.sample_errors(r#"{"id": 1}"#);
+    assert_eq!(errs, ["name: missing, and the field has no default"]);
     let j = obj(json!({"id": {"type": "integer"}}), &["id"]);
     assert!(j.sample_errors(r#"{"id": 3}"#).is_empty());
     let errs = j.sample_errors(r#"{"id": "three"}"#);

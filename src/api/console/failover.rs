@@ -1,0 +1,132 @@
+//! Console server functions for switching queues between clusters.
+
+#[cfg(feature = "ssr")]
+use super::ssr::Call;
+use super::AppError;
+use crate::domain::{ClusterFailoverResult, Rollout, SwitchView};
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// What the queue page shows about switching: history, the clients still behind, the
+/// clusters a migration may go to, and whether the viewer may switch.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SwitchingView {
+    pub history: Vec<SwitchView>,
+    pub rollout: Option<Rollout>,
+    pub clusters: Vec<String>,
+    pub can_operate: bool,
+}
+
+#[server(prefix = "/console")]
+pub async fn queue_switching(project: String, queue: String) -> Result<SwitchingView, AppError> {
+    use crate::server::services::{clusters, failover, queues};
+    let call = Call::new().await?;
+    let actor = call.actor()?;
+    let store = call.state.store.as_ref();
+    let q = queues::get(store, &project, &queue).await?;
+    Ok(SwitchingView {
+        history: failover::history(store, &project, &queue).await?,
+        rollout: failover::rollout(store, &call.state.sdk, &project, &queue)
+            .await
+            .ok(),
+        clusters: clusters::list(store)
+            .await?
+            .into_iter()
+            .map(|c| c.name)
+            .collect(),
+        can_operate: failover::can_operate(store, actor, &q).await?,
+    })
+}
+
+fn queue_path(project: &str, queue: &str) -> String {
+    format!("/queues/{project}/{queue}")
+}
+
+/// Fails the queue over (`to=backup`) or back (`to=primary`); `confirm` must be ticked.
+#[server(prefix = "/console")]
+pub async fn fail_over_queue(
+    project: String,
+    queue: String,
+    to: String,
+    reason: String,
+    confirm: Option<String>,
+) -> Result<SwitchView, AppError> {
+    let call = Call::new().await?;
+    let result = async {
+        let input = crate::domain::FailoverInput {
+            to,
+            reason,
+            confirm: confirm.is_some_and(|c| c == "true" || c == "on"),
+        };
+        Ok(crate::server::services::failover::failover(
+            call.state.store.as_ref(),
+            call.actor()?,
+            &project,
+            &queue,
+            &input,
+        )
+        .await?)
+    }
+    .await;
+    call.finish(result, |_| queue_path(&project, &queue))
+}
+
+/// Moves the queue's active side to another cluster.
+#[server(prefix = "/console")]
+pub async fn migrate_queue(
+    project: String,
+    queue: String,
+    cluster: String,
+    reason: String,
+    confirm: Option<String>,
+) -> Result<SwitchView, AppError> {
+    let call = Call::new().await?;
+    let result = async {
+        let input = crate::domain::MigrateInput {
+            cluster,
+            reason,
+            confirm: confirm.is_some_and(|c| c == "true" || c == "on"),
+        };
+        Ok(crate::server::services::failover::migrate(
+            call.state.store.as_ref(),
+            call.actor()?,
+            &project,
+            &queue,
+            &input,
+        )
+        .await?)
+    }
+    .await;
+    call.finish(result, |_| queue_path(&project, &queue))
+}
+
+/// Fails over every queue active on the cluster (admins).
+#[server(prefix = "/console")]
+pub async fn fail_over_cluster(
+    cluster: String,
+    reason: String,
+    confirm: Option<String>,
+) -> Result<ClusterFailoverResult, AppError> {
+    let call = Call::new().await?;
+    let result = async {
+        let input = crate::domain::ClusterFailoverInput {
+            reason,
+            confirm: confirm.is_some_and(|c| c == "true" || c == "on"),
+        };
+        Ok(crate::server::services::failover::cluster_failover(
+            call.state.store.as_ref(),
+            call.actor()?,
+            &cluster,
+            &input,
+        )
+        .await?)
+    }
+    .await;
+    call.finish(result, |r| {
+        format!(
+            "/clusters/{cluster}?switched={}&skipped={}",
+            r.switched.len(),
+            r.skipped.len()
+        )
+    })
+}
