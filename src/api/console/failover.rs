@@ -38,6 +38,7 @@ pub async fn queue_switching(project: String, queue: String) -> Result<Switching
     })
 }
 
+#[cfg(feature = "ssr")]
 fn queue_path(project: &str, queue: &str) -> String {
     format!("/queues/{project}/{queue}")
 }
