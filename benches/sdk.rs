@@ -271,30 +271,85 @@ impl Bench {
         per_sec
     }
 
-    /// Offers ten times the sustained rate, open loop, and reports the process's peak memory.
+    /// Starts the real server binary on this database and offers it ten times the sustained
+    /// rate, open loop, from this process; reads the server's own peak memory from /proc.
     async fn overload(&self, phase: Duration, sustained: f64) {
-        let (rss_before, _) = support::rss_mb();
-        // Forget the peak so far, so VmHWM is the overload phase's own peak.
-        let _ = std::fs::write("/proc/self/clear_refs", "5");
-        let target = sustained * 10.0 / BATCH as f64;
+        let db = self._fixture.dir.path().join("bench.db");
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let mut server = std::process::Command::new(env!("CARGO_BIN_EXE_watershed"))
+            .arg("serve")
+            .env("WATERSHED_DATA_DIR", self._fixture.dir.path())
+            .env(
+                "WATERSHED_DATABASE_URL",
+                format!("sqlite://{}", db.display()),
+            )
+            .env("WATERSHED_SECRET_KEY", "01".repeat(32))
+            .env("WATERSHED_ADDR", format!("127.0.0.1:{port}"))
+            .env("RUST_LOG", "warn")
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("start the server binary");
+        let base = format!("http://127.0.0.1:{port}");
         let http = loadgen::client(256);
-        let url = format!("{}/api/v1/sdk/reports", self.base);
-        let body = self.reports_body();
+        for _ in 0..200 {
+            if http
+                .get(format!("{base}/readyz"))
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success())
+            {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let status = |key: &str| -> f64 {
+            std::fs::read_to_string(format!("/proc/{}/status", server.id()))
+                .unwrap_or_default()
+                .lines()
+                .find(|l| l.starts_with(key))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+                .unwrap_or(0.0)
+                / 1024.0
+        };
+        let url = format!("{base}/api/v1/sdk/reports");
+        // One body, serialised once: the generator only sends bytes, the server does the work.
+        let body = serde_json::to_vec(&self.reports_body()(0)).unwrap();
+        // Warm up at the sustained rate's tenth, then note the resting memory.
+        let _ = http
+            .post(&url)
+            .bearer_auth(&self.token)
+            .header("content-type", "application/json")
+            .body(body.clone())
+            .send()
+            .await;
+        let resting = status("VmRSS:");
+        let target = sustained * 10.0 / BATCH as f64;
         let stats = Arc::new(std::sync::Mutex::new(Stats::default()));
+        let in_flight = Arc::new(tokio::sync::Semaphore::new(4_096));
         let started = std::time::Instant::now();
         let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / target));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
         let mut tasks = tokio::task::JoinSet::new();
-        let mut offered = 0u64;
-        let mut max_depth = 0usize;
+        let (mut offered, mut shed_by_generator) = (0u64, 0u64);
+        let mut peak_rss: f64 = 0.0;
         while started.elapsed() < phase {
             tick.tick().await;
+            let Ok(permit) = in_flight.clone().try_acquire_owned() else {
+                shed_by_generator += 1;
+                continue;
+            };
             offered += 1;
-            max_depth = max_depth.max(self.state.sdk.collector.depth());
+            if offered.is_multiple_of(200) {
+                peak_rss = peak_rss.max(status("VmRSS:"));
+            }
             let req = http
                 .post(&url)
                 .bearer_auth(&self.token)
-                .json(&body(offered + 1_000_000_000));
+                .header("content-type", "application/json")
+                .body(body.clone());
             let stats = stats.clone();
             tasks.spawn(async move {
                 let r = req.send().await;
@@ -306,25 +361,29 @@ impl Bench {
                     }
                     _ => s.failed += 1,
                 }
+                drop(permit);
             });
             while tasks.try_join_next().is_some() {}
         }
         while tasks.join_next().await.is_some() {}
         let elapsed = started.elapsed().as_secs_f64();
-        let (_, peak) = support::rss_mb();
+        let hwm = status("VmHWM:");
         let s = stats.lock().unwrap().clone();
         println!(
-            "overload: offered {:.0} reports/s ({:.1}× sustained) for {elapsed:.0} s: {} calls acknowledged, {} answered 429, {} failed; collector depth max {max_depth} rows (capacity {})",
+            "overload: offered {:.0} reports/s ({:.1}× sustained; {} calls not sent, generator at its 4,096 in flight) for {elapsed:.0} s: {} calls acknowledged, {} answered 429, {} failed",
             offered as f64 * BATCH as f64 / elapsed,
             offered as f64 * BATCH as f64 / elapsed / sustained,
+            shed_by_generator,
             s.ok,
             s.throttled,
             s.failed,
-            self.state.sdk.collector.capacity(),
         );
         println!(
-            "overload: process RSS {rss_before:.0} MB before, peak {peak:.0} MB during (server and load generator in one process)"
+            "overload: server process RSS {resting:.0} MB at rest, {:.0} MB sampled peak, VmHWM {hwm:.0} MB (collector capacity 100,000 rows)",
+            peak_rss.max(status("VmRSS:"))
         );
+        let _ = server.kill();
+        let _ = server.wait();
     }
 
     async fn stored(&self) -> u64 {

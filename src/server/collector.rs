@@ -195,6 +195,18 @@ impl Collector {
         self.enqueue(entries, None)
     }
 
+    /// Refuses at once when the queue is full, so a caller can shed a request before doing
+    /// any work for it (such as parsing its body).
+    pub fn check_room(&self) -> Result<(), CollectError> {
+        if self.permits.available_permits() == 0 {
+            metrics::counter!("watershed_collector_rejected_total").increment(1);
+            return Err(CollectError::Full {
+                retry_after_secs: 1,
+            });
+        }
+        Ok(())
+    }
+
     /// Rows that may wait in memory at most.
     pub fn capacity(&self) -> usize {
         self.capacity

@@ -1,10 +1,12 @@
 //! `/api/v1/sdk`: the Stream-SDK's control plane, authenticated by application tokens.
 
 use super::{ApiError, ApiResult};
+use crate::domain::FieldError;
 use crate::domain::{
     ApplicationView, ConfigRequest, HeartbeatRequest, HeartbeatResponse, ReportAck, ReportBatch,
     SdkConfig,
 };
+use crate::server::services::ServiceError;
 use crate::server::state::AppState;
 use axum::extract::connect_info::ConnectInfo;
 use axum::extract::{FromRequestParts, State};
@@ -90,8 +92,20 @@ pub(super) async fn heartbeat(
 pub(super) async fn reports(
     State(state): State<AppState>,
     caller: SdkCaller,
-    Json(batch): Json<ReportBatch>,
+    body: axum::body::Bytes,
 ) -> ApiResult<ReportAck> {
+    // A full collector answers before the body is even parsed: overload costs little.
+    state
+        .sdk
+        .collector
+        .check_room()
+        .map_err(ServiceError::from)?;
+    let batch: ReportBatch = serde_json::from_slice(&body).map_err(|e| {
+        ServiceError::Invalid(vec![FieldError::new(
+            "reports",
+            format!("not a batch of reports: {e}"),
+        )])
+    })?;
     Ok(Json(
         state.sdk.reports(&caller.app, &batch, caller.ip).await?,
     ))

@@ -9,6 +9,14 @@ use async_trait::async_trait;
 /// At most this many rows per multi-row statement (well under both databases' bind limits).
 pub(super) const ROWS_PER_STATEMENT: usize = 500;
 
+/// How a client sighting updates the stored one (an empty version keeps what is known).
+pub(super) const CLIENTS_ON_CONFLICT: &str = " ON CONFLICT (client_id, queue_id, role) DO UPDATE SET \
+     application_id = excluded.application_id, host = excluded.host, ip = excluded.ip, \
+     consumer_group = excluded.consumer_group, \
+     sdk_version = CASE WHEN excluded.sdk_version = '' THEN sdk_clients.sdk_version ELSE excluded.sdk_version END, \
+     config_version = CASE WHEN excluded.config_version = '' THEN sdk_clients.config_version ELSE excluded.config_version END, \
+     last_seen = excluded.last_seen";
+
 /// One report as stored.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReportRow {
@@ -203,28 +211,7 @@ macro_rules! collector_store {
             impl CollectorStore for $store {
                 async fn write_collected(&self, batch: &CollectedBatch) -> StoreResult<()> {
                     let mut tx = self.pool.begin().await?;
-                    for chunk in batch.reports.chunks(ROWS_PER_STATEMENT) {
-                        let mut q = QueryBuilder::<$db>::new(
-                            "INSERT INTO sdk_reports (at, queue_id, application_id, client_id, seq, role, \
-                             host, ip, consumer_group, messages, bytes, lag, offsets) ",
-                        );
-                        q.push_values(chunk, |mut b, r| {
-                            b.push_bind(r.at)
-                                .push_bind(r.queue_id)
-                                .push_bind(r.application_id)
-                                .push_bind(&r.client_id)
-                                .push_bind(r.seq)
-                                .push_bind(r.role)
-                                .push_bind(&r.host)
-                                .push_bind(&r.ip)
-                                .push_bind(&r.consumer_group)
-                                .push_bind(r.messages)
-                                .push_bind(r.bytes)
-                                .push_bind(r.lag)
-                                .push_bind(&r.offsets);
-                        });
-                        q.build().execute(&mut *tx).await?;
-                    }
+                    Self::insert_reports(&mut tx, &batch.reports).await?;
                     upsert_traffic(&mut tx, "traffic_minutes", &batch.minutes).await?;
                     upsert_traffic(&mut tx, "traffic_hours", &batch.hours).await?;
                     for chunk in batch.lags.chunks(ROWS_PER_STATEMENT) {
@@ -270,34 +257,7 @@ macro_rules! collector_store {
                         );
                         q.build().execute(&mut *tx).await?;
                     }
-                    for chunk in batch.clients.chunks(ROWS_PER_STATEMENT) {
-                        let mut q = QueryBuilder::<$db>::new(
-                            "INSERT INTO sdk_clients (client_id, queue_id, role, application_id, host, ip, \
-                             consumer_group, sdk_version, config_version, first_seen, last_seen) ",
-                        );
-                        q.push_values(chunk, |mut b, r| {
-                            b.push_bind(&r.client_id)
-                                .push_bind(r.queue_id)
-                                .push_bind(r.role)
-                                .push_bind(r.application_id)
-                                .push_bind(&r.host)
-                                .push_bind(&r.ip)
-                                .push_bind(&r.consumer_group)
-                                .push_bind(&r.sdk_version)
-                                .push_bind(&r.config_version)
-                                .push_bind(r.at)
-                                .push_bind(r.at);
-                        });
-                        q.push(
-                            " ON CONFLICT (client_id, queue_id, role) DO UPDATE SET \
-                             application_id = excluded.application_id, host = excluded.host, ip = excluded.ip, \
-                             consumer_group = excluded.consumer_group, \
-                             sdk_version = CASE WHEN excluded.sdk_version = '' THEN sdk_clients.sdk_version ELSE excluded.sdk_version END, \
-                             config_version = CASE WHEN excluded.config_version = '' THEN sdk_clients.config_version ELSE excluded.config_version END, \
-                             last_seen = excluded.last_seen",
-                        );
-                        q.build().execute(&mut *tx).await?;
-                    }
+                    Self::upsert_clients(&mut tx, &batch.clients).await?;
                     for t in &batch.touches {
                         sqlx::query(
                             "UPDATE sdk_clients SET last_seen = $1, config_version = $2 \
