@@ -2,10 +2,11 @@
 //!
 //! SDK reports and sightings enter a bounded in-memory queue (bounded in rows, by a
 //! semaphore: a request that does not fit is refused at once, so the API can answer 429 and
-//! memory stays flat under any overload). One writer takes what is queued, up to 1,000 rows
-//! or 250 ms after the first, aggregates it (per-minute and per-hour rollups per queue,
-//! application and role; consumer lag; clients' last sighting) and writes it in one
-//! transaction. A report is acknowledged only after that transaction commits. Shutdown stops
+//! memory stays flat under any overload). A gatherer takes what is queued, up to 1,000 rows
+//! or 250 ms after the first, and hands the batch to a writer (one on SQLite, three on
+//! PostgreSQL, so batches are gathered while others commit), which aggregates it (per-minute
+//! and per-hour rollups per queue, application and role; consumer lag; lineage edges;
+//! clients' last sighting) and writes it in one transaction. A report is acknowledged only after that transaction commits. Shutdown stops
 //! intake and drains the queue. A pruner deletes what is past its retention.
 
 use crate::server::db::collector::{
@@ -35,6 +36,9 @@ pub struct CollectorConfig {
     pub max_linger: Duration,
     /// When nothing more arrives for this long, the batch is cut early (low load, low latency).
     pub idle_gap: Duration,
+    /// Transactions written at once; 0 picks by backend (PostgreSQL 3, SQLite 1, which has
+    /// one writer anyway). While some write, the next batch is being gathered.
+    pub writers: usize,
     pub retention: Retention,
 }
 
@@ -45,6 +49,7 @@ impl Default for CollectorConfig {
             max_batch_rows: 1_000,
             max_linger: Duration::from_millis(250),
             idle_gap: Duration::from_millis(5),
+            writers: 0,
             retention: Retention::default(),
         }
     }
@@ -132,8 +137,14 @@ impl Collector {
         let (stop, stop_rx) = tokio::sync::watch::channel(false);
         let written = Arc::new(AtomicUsize::new(0));
         let edges_written = Arc::new(Notify::new());
+        let writers = match config.writers {
+            0 if store.backend() == "postgres" => 3,
+            0 => 1,
+            n => n,
+        };
         let writer = tokio::spawn(write_loop(
             store.clone(),
+            writers,
             rx,
             stop_rx,
             config.clone(),
@@ -243,14 +254,35 @@ impl Collector {
     }
 }
 
+/// A batch on its way to a writer, with the jobs waiting for its outcome.
+struct Batch {
+    jobs: Vec<Job>,
+    rows: usize,
+}
+
+/// Gathers jobs into batches (up to `max_batch_rows`, `max_linger` after the first) and hands
+/// them to `writers` concurrent writers; on stop, writes what is queued and waits for them.
 async fn write_loop(
     store: Arc<dyn Store>,
+    writers: usize,
     mut rx: mpsc::UnboundedReceiver<Job>,
     mut stop: tokio::sync::watch::Receiver<bool>,
     config: CollectorConfig,
     permits: Arc<Semaphore>,
-    (written, edges_written): (Arc<AtomicUsize>, Arc<Notify>),
+    written: (Arc<AtomicUsize>, Arc<Notify>),
 ) {
+    let (to_writers, batches) = mpsc::channel::<Batch>(writers);
+    let batches = Arc::new(tokio::sync::Mutex::new(batches));
+    let mut pool = tokio::task::JoinSet::new();
+    for _ in 0..writers {
+        pool.spawn(write_batches(
+            store.clone(),
+            batches.clone(),
+            config.capacity,
+            permits.clone(),
+            written.clone(),
+        ));
+    }
     let mut carry: Option<Job> = None;
     loop {
         let first = match carry.take() {
@@ -289,6 +321,28 @@ async fn write_loop(
             rows += j.entries.len();
             jobs.push(j);
         }
+        if to_writers.send(Batch { jobs, rows }).await.is_err() {
+            break;
+        }
+    }
+    drop(to_writers);
+    while pool.join_next().await.is_some() {}
+}
+
+/// One writer: takes batches until the gatherer stops, writes each in one transaction and
+/// tells every job's submitter how it went.
+async fn write_batches(
+    store: Arc<dyn Store>,
+    batches: Arc<tokio::sync::Mutex<mpsc::Receiver<Batch>>>,
+    capacity: usize,
+    permits: Arc<Semaphore>,
+    (written, edges_written): (Arc<AtomicUsize>, Arc<Notify>),
+) {
+    loop {
+        let next = batches.lock().await.recv().await;
+        let Some(Batch { jobs, rows }) = next else {
+            break;
+        };
         let batch = aggregate(jobs.iter().flat_map(|j| j.entries.iter()));
         let started = std::time::Instant::now();
         let result = if batch.is_empty() {
@@ -320,7 +374,7 @@ async fn write_loop(
             }
         }
         metrics::gauge!("watershed_collector_queue_depth")
-            .set((config.capacity - permits.available_permits()) as f64);
+            .set((capacity - permits.available_permits()) as f64);
     }
 }
 
@@ -435,13 +489,20 @@ pub fn aggregate<'a>(entries: impl Iterator<Item = &'a Entry>) -> CollectedBatch
             }
         }
     }
-    batch.minutes = minutes.into_values().collect();
-    batch.hours = hours.into_values().collect();
-    batch.lags = lags.into_values().collect();
-    batch.edges = edges.into_values().collect();
-    batch.clients = clients.into_values().collect();
-    batch.touches = touches.into_values().collect();
+    // Sorted by key: concurrent writers then lock shared rows in one order (no deadlocks).
+    batch.minutes = sorted(minutes);
+    batch.hours = sorted(hours);
+    batch.lags = sorted(lags);
+    batch.edges = sorted(edges);
+    batch.clients = sorted(clients);
+    batch.touches = sorted(touches);
     batch
+}
+
+fn sorted<K: Ord, V>(map: HashMap<K, V>) -> Vec<V> {
+    let mut rows: Vec<(K, V)> = map.into_iter().collect();
+    rows.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    rows.into_iter().map(|(_, v)| v).collect()
 }
 
 #[cfg(test)]

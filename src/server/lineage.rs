@@ -333,39 +333,49 @@ impl LineageGraph {
     }
 
     /// Everything transitively downstream of `key` over edges seen since `since`, nearest
-    /// first, each with its distance and, for applications and jobs, the queues they read on
-    /// the way.
-    pub fn downstream(&self, key: &str, since: i64) -> Option<Vec<(String, u32, Vec<String>)>> {
+    /// first, each with its distance in hops.
+    pub fn downstream(&self, key: &str, since: i64) -> Option<Vec<(String, u32)>> {
         let start = *self.index.get(key)?;
-        let mut distance: HashMap<NodeIndex, u32> = HashMap::new();
-        let mut order: Vec<NodeIndex> = Vec::new();
-        let mut reads: Vec<(NodeIndex, NodeIndex)> = Vec::new();
-        self.walk(start, Dir::Outgoing, u32::MAX, Some(since), |e, n, hops| {
-            if n == start {
-                return;
+        let mut seen = self.graph.visit_map();
+        seen.visit(start);
+        let mut found: Vec<(NodeIndex, u32)> = Vec::new();
+        let mut next = 0;
+        let mut frontier = vec![(start, 0u32)];
+        // Breadth first, with `found` as the queue: only discoveries are recorded.
+        loop {
+            for (n, hops) in frontier.drain(..) {
+                for e in self.graph.edges_directed(n, Dir::Outgoing) {
+                    if e.weight().last_seen >= since && seen.visit(e.target()) {
+                        found.push((e.target(), hops + 1));
+                    }
+                }
             }
-            if let std::collections::hash_map::Entry::Vacant(v) = distance.entry(n) {
-                v.insert(hops);
-                order.push(n);
+            if next == found.len() {
+                break;
             }
-            let from = self.graph.edge_endpoints(e).expect("edge of this graph").0;
-            if self.graph[from].kind == NodeKind::Queue {
-                reads.push((n, from));
-            }
-        });
-        // Walked breadth first: `order` is already nearest first.
-        reads.sort_unstable();
-        let mut out = Vec::with_capacity(order.len());
-        for n in order {
-            let from = reads.partition_point(|r| r.0 < n);
-            let to = reads.partition_point(|r| r.0 <= n);
-            let via = reads[from..to]
-                .iter()
-                .map(|r| self.graph[r.1].key.clone())
-                .collect();
-            out.push((self.graph[n].key.clone(), distance[&n], via));
+            frontier.extend_from_slice(&found[next..]);
+            next = found.len();
         }
-        Some(out)
+        Some(
+            found
+                .into_iter()
+                .map(|(n, d)| (self.graph[n].key.clone(), d))
+                .collect(),
+        )
+    }
+
+    /// The queues `reader` reads (over edges seen since `since`) that are among `queues`.
+    pub fn reads_among(&self, reader: &str, queues: &HashSet<&str>, since: i64) -> Vec<String> {
+        let Some(&n) = self.index.get(reader) else {
+            return Vec::new();
+        };
+        self.graph
+            .edges_directed(n, Dir::Incoming)
+            .filter(|e| e.weight().last_seen >= since)
+            .map(|e| &self.graph[e.source()])
+            .filter(|q| q.kind == NodeKind::Queue && queues.contains(q.key.as_str()))
+            .map(|q| q.key.clone())
+            .collect()
     }
 
     /// How many nodes are transitively downstream (for benchmarks: no allocation per node

@@ -212,8 +212,6 @@ macro_rules! collector_store {
                 async fn write_collected(&self, batch: &CollectedBatch) -> StoreResult<()> {
                     let mut tx = self.pool.begin().await?;
                     Self::insert_reports(&mut tx, &batch.reports).await?;
-                    upsert_traffic(&mut tx, "traffic_minutes", &batch.minutes).await?;
-                    upsert_traffic(&mut tx, "traffic_hours", &batch.hours).await?;
                     for chunk in batch.lags.chunks(ROWS_PER_STATEMENT) {
                         let mut q = QueryBuilder::<$db>::new(
                             "INSERT INTO lag_minutes (queue_id, consumer_group, client_id, bucket, lag) ",
@@ -271,6 +269,10 @@ macro_rules! collector_store {
                         .execute(&mut *tx)
                         .await?;
                     }
+                    // Rows every batch shares (per-minute and per-hour traffic) last, so that
+                    // concurrent writers wait for each other as briefly as possible.
+                    upsert_traffic(&mut tx, "traffic_minutes", &batch.minutes).await?;
+                    upsert_traffic(&mut tx, "traffic_hours", &batch.hours).await?;
                     tx.commit().await?;
                     Ok(())
                 }

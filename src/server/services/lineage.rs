@@ -99,12 +99,24 @@ pub async fn impact(
     let q = input.parse()?;
     known_node(store, lineage, &q.node, q.days).await?;
     let now = now_millis();
+    let since = now - q.days as i64 * DAY;
     let found = {
         let g = lineage.read();
-        g.downstream(&q.node, now - q.days as i64 * DAY)
-            .unwrap_or_default()
-            .into_iter()
-            .filter_map(|(key, distance, via)| Some((g.node(&key, q.days, now)?, distance, via)))
+        let down = g.downstream(&q.node, since).unwrap_or_default();
+        // The changed node and everything downstream: an application's reads among them are
+        // the ones the change reaches it through.
+        let mut reached: HashSet<&str> = down.iter().map(|d| d.0.as_str()).collect();
+        reached.insert(q.node.as_str());
+        down.iter()
+            .filter_map(|(key, distance)| {
+                let n = g.node(key, q.days, now)?;
+                let via = if n.kind == NodeKind::App {
+                    g.reads_among(key, &reached, since)
+                } else {
+                    Vec::new()
+                };
+                Some((n, *distance, via))
+            })
             .collect::<Vec<_>>()
     };
     let mut project_owners: HashMap<String, Vec<String>> = HashMap::new();
