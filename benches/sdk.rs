@@ -324,7 +324,12 @@ impl Bench {
         // sends bytes, the server does the work.
         let batch = self.reports_body();
         let reports: Vec<serde_json::Value> = (0..OVERLOAD_BATCH / BATCH)
-            .flat_map(|i| batch(i as u64)["reports"].as_array().cloned().unwrap_or_default())
+            .flat_map(|i| {
+                batch(i as u64)["reports"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default()
+            })
             .collect();
         let body = serde_json::to_vec(&json!({ "reports": reports })).unwrap();
         // Warm up at the sustained rate's tenth, then note the resting memory.

@@ -28,6 +28,8 @@ test('edit a schema: an incompatible change is refused by field, a compatible on
   await expect(page.getByTestId('schema-diff')).toContainText('compatible');
   await expect(page.getByTestId('flink-ddl')).toContainText(`CREATE TABLE \`${project}\`.\`deals\``);
   await expect(page.getByTestId('flink-ddl')).toContainText('`region` STRING NOT NULL');
+  // Who a change would reach: nobody reads this new queue yet.
+  await expect(page.getByTestId('impact')).toContainText('Nothing reads from');
 });
 
 test('the editor checks as you type, versions compare side by side, samples are checked, the DDL copies, and fields are searchable', async ({ page, context }, info) => {

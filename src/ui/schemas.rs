@@ -2,7 +2,10 @@
 //! and the queue as a Flink SQL table.
 
 use super::layout::{ErrorBox, QueryError};
-use crate::api::console::{check_schema_draft, schema_page, PublishSchema, SetSchemaMode};
+use super::lineage::ImpactPanel;
+use crate::api::console::{
+    check_schema_draft, queue_impact, schema_page, PublishSchema, SetSchemaMode,
+};
 use crate::domain::{format_millis, Compatibility, LineChange, SchemaCheck, SideBySideRow};
 use leptos::prelude::set_timeout_with_handle;
 use leptos::prelude::*;
@@ -148,6 +151,7 @@ pub fn SchemaPage() -> impl IntoView {
                                 <pre class="code" data-testid="schema-latest">{v.definition}</pre>
                             })}
                             {publish}
+                            <SchemaImpact project=d.project.clone() queue=d.queue.clone() />
                             {sample}
                             {diff}
                             <h2>"Versions"</h2>
@@ -161,6 +165,22 @@ pub fn SchemaPage() -> impl IntoView {
                     }
                     Err(e) => view! { <ErrorBox error=e /> }.into_any(),
                 }
+            })}
+        </Suspense>
+    }
+}
+
+/// Who a schema change reaches: everything downstream of the queue, with the owners to tell.
+#[component]
+fn SchemaImpact(project: String, queue: String) -> impl IntoView {
+    let impact = Resource::new(
+        move || (project.clone(), queue.clone()),
+        |(p, q)| queue_impact(p, q),
+    );
+    view! {
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                impact.await.ok().map(|impact| view! { <ImpactPanel impact /> })
             })}
         </Suspense>
     }

@@ -5,7 +5,7 @@
 #[cfg(feature = "ssr")]
 use super::ssr::Call;
 use super::AppError;
-use crate::domain::{LineagePage, LineageStrip};
+use crate::domain::{ImpactView, LineagePage, LineageStrip};
 
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -50,6 +50,24 @@ pub async fn draw_lineage(
     )
     .await?;
     Ok(LineageScreen { page, svg })
+}
+
+/// Everything downstream of a queue and the owners to tell (the schema page shows it beside
+/// the publish form).
+#[server(prefix = "/console")]
+pub async fn queue_impact(project: String, queue: String) -> Result<ImpactView, AppError> {
+    let call = Call::new().await?;
+    call.actor()?;
+    let input = crate::domain::LineageQueryInput {
+        node: crate::domain::node_key(crate::domain::NodeKind::Queue, &project, &queue),
+        ..Default::default()
+    };
+    Ok(crate::server::services::lineage::impact(
+        call.state.store.as_ref(),
+        &call.state.lineage,
+        &input,
+    )
+    .await?)
 }
 
 /// A queue's direct writers and readers.
