@@ -332,7 +332,7 @@ impl Bench {
             })
             .collect();
         let body = serde_json::to_vec(&json!({ "reports": reports })).unwrap();
-        // Warm up at the sustained rate's tenth, then note the resting memory.
+        // One call to warm up, then the server's resting memory.
         let _ = http
             .post(&url)
             .bearer_auth(&self.token)
