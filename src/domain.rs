@@ -4,6 +4,7 @@
 //! `parse` functions and trusted afterwards.
 
 mod access;
+mod clusters;
 mod failover;
 mod lineage;
 mod names;
@@ -15,6 +16,7 @@ mod sdk;
 mod search;
 
 pub use access::*;
+pub use clusters::*;
 pub use failover::*;
 pub use lineage::*;
 pub use names::*;

@@ -6,6 +6,7 @@ pub mod config;
 pub mod crypto;
 pub mod db;
 pub mod demo;
+pub mod kafka;
 pub mod lineage;
 pub mod loadgen;
 pub mod schema;

@@ -1,5 +1,6 @@
 //! `/api/v1`: JSON over HTTP for applications and scripts, described by OpenAPI.
 
+mod kafka;
 mod failover;
 mod lineage;
 mod notify;
@@ -91,7 +92,8 @@ type ApiResult<T> = Result<Json<T>, ApiError>;
         schemas::catalog, sdk::config, sdk::heartbeat, sdk::reports, lineage::graph,
         lineage::neighbours, lineage::impact, lineage::path, lineage::export, lineage::run_event,
         failover::fail_over, failover::migrate, failover::switches, failover::rollout,
-        failover::cluster_failover
+        failover::cluster_failover, kafka::health, kafka::topics, kafka::import,
+        kafka::queue_topics
     ),
     components(schemas(ErrorBody, FieldError, Role, UserView, NewToken, TokenRequest, NewUser)),
     modifiers(&BearerAuth)
@@ -152,6 +154,7 @@ pub fn router() -> Router<AppState> {
         .merge(sdk::router())
         .merge(lineage::router())
         .merge(failover::router())
+        .merge(kafka::router())
 }
 
 /// The signed-in user.

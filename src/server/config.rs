@@ -176,6 +176,13 @@ pub struct ServeArgs {
     /// Days hourly rollups are kept.
     #[arg(long, env = "WATERSHED_RETENTION_HOUR_DAYS", default_value_t = 365)]
     pub retention_hour_days: i64,
+    /// How often end offsets and consumer-group offsets are read off every cluster, in
+    /// seconds; 0 turns polling off.
+    #[arg(long, env = "WATERSHED_KAFKA_POLL_SECS", default_value_t = 30)]
+    pub kafka_poll_secs: u64,
+    /// Create each queue's topic on its primary and backup clusters when it is created or rebound.
+    #[arg(long, env = "WATERSHED_PROVISION_TOPICS", default_value_t = true, action = clap::ArgAction::Set)]
+    pub provision_topics: bool,
 }
 
 impl ServeArgs {
@@ -197,6 +204,12 @@ impl ServeArgs {
                 },
                 ..CollectorConfig::default()
             },
+            kafka: crate::server::kafka::KafkaSettings {
+                poll_every: (self.kafka_poll_secs > 0)
+                    .then(|| std::time::Duration::from_secs(self.kafka_poll_secs)),
+                provision: self.provision_topics,
+                retention_days: self.retention_minute_days,
+            },
         }
     }
 }
@@ -216,6 +229,8 @@ impl std::fmt::Debug for ServeArgs {
             .field("sdk_heartbeat_secs", &self.sdk_heartbeat_secs)
             .field("trusted_proxies", &self.trusted_proxies)
             .field("collector_capacity", &self.collector_capacity)
+            .field("kafka_poll_secs", &self.kafka_poll_secs)
+            .field("provision_topics", &self.provision_topics)
             .finish()
     }
 }

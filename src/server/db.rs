@@ -5,6 +5,7 @@
 
 pub mod collector;
 pub mod failover;
+pub mod kafka;
 pub mod lineage;
 mod postgres;
 mod sql_store;
@@ -260,7 +261,12 @@ pub struct ProjectRow {
 /// Everything Watershed keeps, behind one interface with a SQLite and a PostgreSQL implementation.
 #[async_trait]
 pub trait Store:
-    collector::CollectorStore + failover::FailoverStore + lineage::LineageStore + Send + Sync + 'static
+    collector::CollectorStore
+    + failover::FailoverStore
+    + kafka::KafkaStore
+    + lineage::LineageStore
+    + Send
+    + Sync + 'static
 {
     /// Which backend this is, for logs and tests.
     fn backend(&self) -> &'static str;

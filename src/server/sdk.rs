@@ -9,12 +9,14 @@
 
 use crate::domain::{
     ApplicationView, ConfigRequest, GrantView, HeartbeatRequest, HeartbeatResponse, Permission,
-    ReportAck, ReportBatch, RevokedQueue, SdkCluster, SdkConfig, SdkRole, DEFAULT_HEARTBEAT_SECS,
+    ReportAck, ReportBatch, RevokedQueue, SdkCluster, SdkConfig, SdkRole, Validate,
+    DEFAULT_HEARTBEAT_SECS,
 };
 use crate::server::collector::{CollectError, Collector, CollectorConfig, Entry};
 use crate::server::crypto::SecretBox;
 use crate::server::db::collector::{ClientRow, ClientTouch, ReportRow};
 use crate::server::db::{mutation_epoch, now_millis, Store};
+use crate::server::kafka::{cluster_access, KafkaSettings};
 use crate::server::services::{access, queues, ServiceError, ServiceResult};
 use ipnet::IpNet;
 use sha2::{Digest, Sha256};
@@ -29,13 +31,14 @@ pub const AUTH_TTL: Duration = Duration::from_secs(4);
 /// How often the change feed is checked for other processes' changes.
 pub const FEED_POLL: Duration = Duration::from_secs(1);
 
-/// Settings of the SDK plane.
+/// Settings of the SDK plane, its collector and the cluster agent that polls brokers.
 #[derive(Debug, Clone)]
 pub struct SdkSettings {
     pub heartbeat_secs: u64,
     /// Peers whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<IpNet>,
     pub collector: CollectorConfig,
+    pub kafka: KafkaSettings,
 }
 
 impl Default for SdkSettings {
@@ -44,6 +47,7 @@ impl Default for SdkSettings {
             heartbeat_secs: DEFAULT_HEARTBEAT_SECS,
             trusted_proxies: Vec::new(),
             collector: CollectorConfig::default(),
+            kafka: KafkaSettings::default(),
         }
     }
 }
@@ -198,23 +202,7 @@ impl SdkPlane {
             .cluster(q.active_cluster())
             .await?
             .ok_or_else(|| ServiceError::NotFound(format!("cluster {}", q.active_cluster())))?;
-        let password = match &record.sasl_password_enc {
-            Some(sealed) => Some(
-                self.secrets
-                    .open(sealed)
-                    .map_err(|e| ServiceError::Internal(anyhow::anyhow!("cluster secret: {e}")))?,
-            ),
-            None => None,
-        };
-        let c = record.view;
-        let cluster = SdkCluster {
-            name: c.name,
-            kind: c.kind.to_string(),
-            bootstrap_servers: c.bootstrap_servers,
-            sasl_mechanism: c.sasl_mechanism.to_string(),
-            sasl_username: c.sasl_username,
-            sasl_password: password,
-        };
+        let cluster = cluster_access(&record, &self.secrets)?;
         let side = q.active_side.to_string();
         let entry = Arc::new(QueueEntry {
             queue_id: q.id,

@@ -2,6 +2,7 @@
 
 use super::crypto::SecretBox;
 use super::db::Store;
+use super::kafka::ClusterAgent;
 use super::lineage::Lineage;
 use super::sdk::{SdkPlane, SdkSettings};
 use super::search::QueueIndex;
@@ -29,6 +30,8 @@ pub struct AppState {
     pub sdk: Arc<SdkPlane>,
     /// The lineage graph, kept fresh from what the collector writes.
     pub lineage: Arc<Lineage>,
+    /// Talks to the real clusters: health, topic provisioning, offset polling.
+    pub kafka: Arc<ClusterAgent>,
 }
 
 impl AppState {
@@ -60,6 +63,7 @@ impl AppState {
         sdk: SdkSettings,
     ) -> Self {
         let secrets = Arc::new(secrets);
+        let kafka = ClusterAgent::start(store.clone(), secrets.clone(), sdk.kafka.clone());
         let sdk = SdkPlane::start(store.clone(), secrets.clone(), sdk);
         let lineage = Lineage::start(store.clone(), sdk.collector.edges_written());
         let quota = Quota::per_minute(NonZeroU32::new(10).unwrap());
@@ -68,6 +72,7 @@ impl AppState {
             secrets,
             sdk,
             lineage,
+            kafka,
             login_throttle: Arc::new(RateLimiter::keyed(quota)),
             leptos_options,
             secure_cookies,

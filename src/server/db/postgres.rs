@@ -98,3 +98,4 @@ super::sql_store::sql_store!(PgStore, sqlx::Postgres, "postgres", "migrations/po
 super::collector::collector_store!(PgStore, sqlx::Postgres);
 super::lineage::lineage_store!(PgStore, sqlx::Postgres);
 super::failover::failover_store!(PgStore, sqlx::Postgres);
+super::kafka::kafka_store!(PgStore, sqlx::Postgres);

@@ -93,3 +93,4 @@ super::sql_store::sql_store!(SqliteStore, sqlx::Sqlite, "sqlite", "migrations/sq
 super::collector::collector_store!(SqliteStore, sqlx::Sqlite);
 super::lineage::lineage_store!(SqliteStore, sqlx::Sqlite);
 super::failover::failover_store!(SqliteStore, sqlx::Sqlite);
+super::kafka::kafka_store!(SqliteStore, sqlx::Sqlite);

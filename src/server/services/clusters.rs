@@ -1,9 +1,15 @@
-//! Physical clusters, managed by platform operators (admins).
+//! Physical clusters, managed by platform operators (admins): registration, live health,
+//! their topics, and importing existing topics as queues.
 
 use super::{change_summary, require_admin, ServiceError, ServiceResult};
-use crate::domain::{ClusterInput, ClusterSpec, ClusterView, FieldError, UserView};
+use crate::domain::{
+    queue_name_for_topic, ClusterHealth, ClusterInput, ClusterSpec, ClusterTopic, ClusterView,
+    FieldError, ImportInput, ImportResult, SkippedTopic, TopicProvision, UserView,
+};
 use crate::server::crypto::SecretBox;
-use crate::server::db::{AuditEvent, ClusterRow, Store, StoreError};
+use crate::server::db::{AuditEvent, ClusterRow, QueueRow, Store, StoreError};
+use crate::server::kafka::ClusterAgent;
+use std::collections::HashMap;
 
 fn conflict(name: &str) -> impl Fn(StoreError) -> ServiceError + '_ {
     move |e| match e {
@@ -128,4 +134,128 @@ pub async fn get(store: &dyn Store, name: &str) -> ServiceResult<ClusterView> {
         .await?
         .map(|c| c.view)
         .ok_or_else(|| ServiceError::NotFound(format!("cluster {name:?}")))
+}
+
+/// A cluster's health as its brokers answer (a probe at most [`HEALTH_TTL`] old).
+///
+/// [`HEALTH_TTL`]: crate::server::kafka::HEALTH_TTL
+pub async fn health(agent: &ClusterAgent, name: &str) -> ServiceResult<ClusterHealth> {
+    agent.health(name).await
+}
+
+/// The topics on a cluster, each with the queue it backs there, if any.
+pub async fn topics(store: &dyn Store, agent: &ClusterAgent, name: &str) -> ServiceResult<Vec<ClusterTopic>> {
+    let cluster = get(store, name).await?;
+    let bound: HashMap<String, String> = store
+        .queues_on_cluster(cluster.id)
+        .await?
+        .into_iter()
+        .map(|q| (q.topic, q.key))
+        .collect();
+    Ok(agent
+        .topics(name)
+        .await?
+        .into_iter()
+        .map(|(topic, partitions)| ClusterTopic {
+            queue: bound.get(&topic).cloned(),
+            name: topic,
+            partitions,
+        })
+        .collect())
+}
+
+/// Registers existing topics of a cluster as queues of a project (admins): one queue per
+/// topic, named after it, with the topic as its physical topic and the cluster as primary.
+pub async fn import(
+    store: &dyn Store,
+    agent: &ClusterAgent,
+    actor: &UserView,
+    name: &str,
+    input: &ImportInput,
+) -> ServiceResult<ImportResult> {
+    require_admin(actor, "import topics")?;
+    input.validate()?;
+    let cluster = get(store, name).await?;
+    let project = store.project(input.project.trim()).await?.ok_or_else(|| {
+        ServiceError::Invalid(vec![FieldError::new(
+            "project",
+            format!("there is no project named {:?}", input.project.trim()),
+        )])
+    })?;
+    let owner = if input.owner.trim().is_empty() {
+        actor.username.clone()
+    } else {
+        input.owner.trim().to_string()
+    };
+    if store.user_by_name(&owner).await?.is_none() {
+        return Err(ServiceError::Invalid(vec![FieldError::new(
+            "owner",
+            format!("there is no user named {owner:?}"),
+        )]));
+    }
+    let on_cluster: HashMap<String, i32> = agent.topics(name).await?.into_iter().collect();
+    let listed = topics(store, agent, name).await?;
+    let mut result = ImportResult::default();
+    let mut rows = Vec::new();
+    let mut names = std::collections::HashSet::new();
+    for topic in &input.topics {
+        let skip = |reason: String| SkippedTopic { topic: topic.clone(), reason };
+        let Some(&partitions) = on_cluster.get(topic) else {
+            result.skipped.push(skip(format!("cluster {name} has no topic {topic:?}")));
+            continue;
+        };
+        if let Some(queue) = listed.iter().find(|t| &t.name == topic).and_then(|t| t.queue.clone()) {
+            result.skipped.push(skip(format!("already the topic of {queue}")));
+            continue;
+        }
+        let Some(queue_name) = queue_name_for_topic(topic) else {
+            result.skipped.push(skip("no usable queue name can be made from it".into()));
+            continue;
+        };
+        if !names.insert(queue_name.clone()) || store.queue(&project.name, &queue_name).await?.is_some() {
+            result.skipped.push(skip(format!(
+                "project {} already has a queue named {queue_name:?}",
+                project.name
+            )));
+            continue;
+        }
+        result.imported.push(format!("{}/{queue_name}", project.name));
+        rows.push(QueueRow {
+            project_id: project.id,
+            name: queue_name,
+            description: format!("Imported from topic {topic} on cluster {name}."),
+            owner: owner.clone(),
+            tags: vec!["imported".into()],
+            partitions: partitions as i64,
+            // The topic's own retention is not read; the platform default stands until edited.
+            retention_hours: 168,
+            data_format: "bytes".into(),
+            primary_cluster_id: cluster.id,
+            backup_cluster_id: None,
+            active_side: "primary".into(),
+            topic: topic.clone(),
+        });
+    }
+    if !rows.is_empty() {
+        let audit = AuditEvent {
+            actor: actor.username.clone(),
+            action: "cluster.import",
+            target_kind: "cluster",
+            target: name.to_string(),
+            summary: format!(
+                "imported {} topic(s) into {}: {}",
+                rows.len(),
+                project.name,
+                rows.iter().map(|r| r.topic.as_str()).collect::<Vec<_>>().join(", ")
+            ),
+        };
+        store.create_queues(&rows, &audit).await?;
+    }
+    Ok(result)
+}
+
+/// The topic behind a queue on each of its clusters.
+pub async fn queue_topics(store: &dyn Store, project: &str, queue: &str) -> ServiceResult<Vec<TopicProvision>> {
+    let q = super::queues::get(store, project, queue).await?;
+    Ok(store.provisions(q.id).await?)
 }

@@ -1,0 +1,67 @@
+//! Real clusters: live health, their topics, importing topics as queues, and the topic behind
+//! each queue on each of its clusters.
+
+use super::ApiResult;
+use crate::domain::{ClusterHealth, ClusterTopic, ImportInput, ImportResult, TopicProvision};
+use crate::server::auth::Actor;
+use crate::server::services::clusters;
+use crate::server::state::AppState;
+use axum::extract::{Path, State};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/clusters/{name}/health", get(health))
+        .route("/clusters/{name}/topics", get(topics))
+        .route("/clusters/{name}/import", post(import))
+        .route("/queues/{project}/{name}/topics", get(queue_topics))
+}
+
+/// The cluster as its brokers answer: reachable or why not, brokers, controller, topics.
+#[utoipa::path(get, path = "/api/v1/clusters/{name}/health",
+    responses((status = 200, body = ClusterHealth), (status = 404, body = super::ErrorBody)))]
+pub(super) async fn health(
+    State(s): State<AppState>,
+    _actor: Actor,
+    Path(name): Path<String>,
+) -> ApiResult<ClusterHealth> {
+    Ok(Json(clusters::health(&s.kafka, &name).await?))
+}
+
+/// The topics on the cluster, each with the queue it backs there.
+#[utoipa::path(get, path = "/api/v1/clusters/{name}/topics",
+    responses((status = 200, body = Vec<ClusterTopic>), (status = 503, body = super::ErrorBody)))]
+pub(super) async fn topics(
+    State(s): State<AppState>,
+    _actor: Actor,
+    Path(name): Path<String>,
+) -> ApiResult<Vec<ClusterTopic>> {
+    Ok(Json(clusters::topics(s.store.as_ref(), &s.kafka, &name).await?))
+}
+
+/// Registers existing topics as queues of a project (admins).
+#[utoipa::path(post, path = "/api/v1/clusters/{name}/import", request_body = ImportInput,
+    responses((status = 200, body = ImportResult), (status = 403, body = super::ErrorBody),
+        (status = 422, body = super::ErrorBody)))]
+pub(super) async fn import(
+    State(s): State<AppState>,
+    Actor(actor): Actor,
+    Path(name): Path<String>,
+    Json(input): Json<ImportInput>,
+) -> ApiResult<ImportResult> {
+    Ok(Json(
+        clusters::import(s.store.as_ref(), &s.kafka, &actor, &name, &input).await?,
+    ))
+}
+
+/// Whether the queue's topic exists on each of its clusters (created, existed or failed).
+#[utoipa::path(get, path = "/api/v1/queues/{project}/{name}/topics",
+    responses((status = 200, body = Vec<TopicProvision>), (status = 404, body = super::ErrorBody)))]
+pub(super) async fn queue_topics(
+    State(s): State<AppState>,
+    _actor: Actor,
+    Path((project, name)): Path<(String, String)>,
+) -> ApiResult<Vec<TopicProvision>> {
+    Ok(Json(clusters::queue_topics(s.store.as_ref(), &project, &name).await?))
+}

@@ -1,0 +1,234 @@
+//! Storage for what Watershed learns from real clusters: the topic behind each queue on each
+//! cluster, and the end offsets and consumer-group offsets the collector reads off brokers.
+
+use super::{AuditEvent, StoreResult};
+use crate::domain::TopicProvision;
+use async_trait::async_trait;
+
+/// The outcome of making sure a queue's topic exists on one cluster.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProvisionRow {
+    pub queue_id: i64,
+    pub cluster_id: i64,
+    pub topic: String,
+    /// `created`, `existed` or `failed`.
+    pub status: &'static str,
+    pub message: String,
+}
+
+/// A queue's topic on a cluster: the sum of its partitions' end offsets at one minute.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BrokerOffsetRow {
+    pub queue_id: i64,
+    pub cluster_id: i64,
+    pub bucket: i64,
+    pub end_offset: i64,
+}
+
+/// A consumer group's committed offsets (summed) and lag on a queue's topic at one minute.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupOffsetRow {
+    pub queue_id: i64,
+    pub cluster_id: i64,
+    pub consumer_group: String,
+    pub bucket: i64,
+    pub committed: i64,
+    pub lag: i64,
+}
+
+/// A queue bound to a cluster: id, project/queue, physical topic, partitions, retention
+/// hours, and whether the cluster is its active side.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct BoundQueue {
+    pub queue_id: i64,
+    pub key: String,
+    pub topic: String,
+    pub partitions: i64,
+    pub retention_hours: i64,
+    pub active: bool,
+}
+
+/// Storage for cluster-side facts.
+#[async_trait]
+pub trait KafkaStore: Send + Sync {
+    /// Records a provisioning outcome; a topic Watershed created is audited in the same transaction.
+    async fn record_provision(&self, row: &ProvisionRow, audit: Option<&AuditEvent>) -> StoreResult<()>;
+    /// The topics behind a queue, per cluster.
+    async fn provisions(&self, queue_id: i64) -> StoreResult<Vec<TopicProvision>>;
+    /// Queues whose last provisioning on some cluster failed.
+    async fn failed_provisions(&self) -> StoreResult<Vec<i64>>;
+    /// Every queue bound to a cluster (as primary or backup).
+    async fn queues_on_cluster(&self, cluster_id: i64) -> StoreResult<Vec<BoundQueue>>;
+    /// Upserts one poll's samples (the latest sample in a minute wins).
+    async fn write_broker_offsets(
+        &self,
+        offsets: &[BrokerOffsetRow],
+        groups: &[GroupOffsetRow],
+    ) -> StoreResult<()>;
+    /// A queue's end-offset samples in `[from, to)`: (bucket, cluster id, end offset).
+    async fn broker_offsets(&self, queue_id: i64, from: i64, to: i64) -> StoreResult<Vec<(i64, i64, i64)>>;
+    /// A queue's group samples in `[from, to)`: (bucket, group, cluster id, committed, lag).
+    async fn broker_group_offsets(
+        &self,
+        queue_id: i64,
+        from: i64,
+        to: i64,
+    ) -> StoreResult<Vec<(i64, String, i64, i64, i64)>>;
+    /// Drops samples older than `before`.
+    async fn prune_broker_offsets(&self, before: i64) -> StoreResult<u64>;
+}
+
+macro_rules! kafka_store {
+    ($store:ident, $db:ty) => {
+        const _: () = {
+            use $crate::domain::TopicProvision;
+            use $crate::server::db::kafka::{
+                BoundQueue, BrokerOffsetRow, GroupOffsetRow, KafkaStore, ProvisionRow,
+            };
+            use $crate::server::db::{now_millis, AuditEvent, StoreResult};
+
+            #[async_trait::async_trait]
+            impl KafkaStore for $store {
+                async fn record_provision(&self, row: &ProvisionRow, audit: Option<&AuditEvent>) -> StoreResult<()> {
+                    let mut tx = self.pool.begin().await?;
+                    sqlx::query(
+                        "INSERT INTO topic_provisions (queue_id, cluster_id, topic, status, message, at) \
+                         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (queue_id, cluster_id) DO UPDATE SET \
+                         topic = excluded.topic, status = excluded.status, message = excluded.message, at = excluded.at",
+                    )
+                    .bind(row.queue_id)
+                    .bind(row.cluster_id)
+                    .bind(&row.topic)
+                    .bind(row.status)
+                    .bind(&row.message)
+                    .bind(now_millis())
+                    .execute(&mut *tx)
+                    .await?;
+                    if let Some(audit) = audit {
+                        Self::audit_in(&mut tx, audit).await?;
+                    }
+                    tx.commit().await?;
+                    Ok(())
+                }
+
+                async fn provisions(&self, queue_id: i64) -> StoreResult<Vec<TopicProvision>> {
+                    let rows: Vec<(String, String, String, String, i64)> = sqlx::query_as(
+                        "SELECT c.name, t.topic, t.status, t.message, t.at FROM topic_provisions t \
+                         JOIN clusters c ON c.id = t.cluster_id WHERE t.queue_id = $1 ORDER BY c.name",
+                    )
+                    .bind(queue_id)
+                    .fetch_all(&self.pool)
+                    .await?;
+                    Ok(rows
+                        .into_iter()
+                        .map(|(cluster, topic, status, message, at)| TopicProvision { cluster, topic, status, message, at })
+                        .collect())
+                }
+
+                async fn failed_provisions(&self) -> StoreResult<Vec<i64>> {
+                    let rows: Vec<(i64,)> = sqlx::query_as(
+                        "SELECT DISTINCT queue_id FROM topic_provisions WHERE status = 'failed'",
+                    )
+                    .fetch_all(&self.pool)
+                    .await?;
+                    Ok(rows.into_iter().map(|r| r.0).collect())
+                }
+
+                async fn queues_on_cluster(&self, cluster_id: i64) -> StoreResult<Vec<BoundQueue>> {
+                    Ok(sqlx::query_as(
+                        "SELECT q.id AS queue_id, p.name || '/' || q.name AS key, q.topic, q.partitions, \
+                         q.retention_hours, \
+                         ((q.active_side = 'primary' AND q.primary_cluster_id = $1) OR \
+                          (q.active_side = 'backup' AND q.backup_cluster_id = $1)) AS active \
+                         FROM queues q JOIN projects p ON p.id = q.project_id \
+                         WHERE q.primary_cluster_id = $1 OR q.backup_cluster_id = $1 ORDER BY q.id",
+                    )
+                    .bind(cluster_id)
+                    .fetch_all(&self.pool)
+                    .await?)
+                }
+
+                async fn write_broker_offsets(
+                    &self,
+                    offsets: &[BrokerOffsetRow],
+                    groups: &[GroupOffsetRow],
+                ) -> StoreResult<()> {
+                    let mut tx = self.pool.begin().await?;
+                    for o in offsets {
+                        sqlx::query(
+                            "INSERT INTO broker_offsets (queue_id, cluster_id, bucket, end_offset) \
+                             VALUES ($1, $2, $3, $4) ON CONFLICT (queue_id, cluster_id, bucket) \
+                             DO UPDATE SET end_offset = excluded.end_offset",
+                        )
+                        .bind(o.queue_id)
+                        .bind(o.cluster_id)
+                        .bind(o.bucket)
+                        .bind(o.end_offset)
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                    for g in groups {
+                        sqlx::query(
+                            "INSERT INTO broker_group_offsets (queue_id, cluster_id, consumer_group, bucket, \
+                             committed, lag) VALUES ($1, $2, $3, $4, $5, $6) \
+                             ON CONFLICT (queue_id, cluster_id, consumer_group, bucket) \
+                             DO UPDATE SET committed = excluded.committed, lag = excluded.lag",
+                        )
+                        .bind(g.queue_id)
+                        .bind(g.cluster_id)
+                        .bind(&g.consumer_group)
+                        .bind(g.bucket)
+                        .bind(g.committed)
+                        .bind(g.lag)
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                    tx.commit().await?;
+                    Ok(())
+                }
+
+                async fn broker_offsets(&self, queue_id: i64, from: i64, to: i64) -> StoreResult<Vec<(i64, i64, i64)>> {
+                    Ok(sqlx::query_as(
+                        "SELECT bucket, cluster_id, end_offset FROM broker_offsets \
+                         WHERE queue_id = $1 AND bucket >= $2 AND bucket < $3 ORDER BY cluster_id, bucket",
+                    )
+                    .bind(queue_id)
+                    .bind(from)
+                    .bind(to)
+                    .fetch_all(&self.pool)
+                    .await?)
+                }
+
+                async fn broker_group_offsets(
+                    &self,
+                    queue_id: i64,
+                    from: i64,
+                    to: i64,
+                ) -> StoreResult<Vec<(i64, String, i64, i64, i64)>> {
+                    Ok(sqlx::query_as(
+                        "SELECT bucket, consumer_group, cluster_id, committed, lag FROM broker_group_offsets \
+                         WHERE queue_id = $1 AND bucket >= $2 AND bucket < $3 \
+                         ORDER BY consumer_group, cluster_id, bucket",
+                    )
+                    .bind(queue_id)
+                    .bind(from)
+                    .bind(to)
+                    .fetch_all(&self.pool)
+                    .await?)
+                }
+
+                async fn prune_broker_offsets(&self, before: i64) -> StoreResult<u64> {
+                    let mut gone = 0;
+                    for sql in [
+                        "DELETE FROM broker_offsets WHERE bucket < $1",
+                        "DELETE FROM broker_group_offsets WHERE bucket < $1",
+                    ] {
+                        gone += sqlx::query(sql).bind(before).execute(&self.pool).await?.rows_affected();
+                    }
+                    Ok(gone)
+                }
+            }
+        };
+    };
+}
+pub(super) use kafka_store;
