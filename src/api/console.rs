@@ -177,6 +177,12 @@ pub struct ClusterDetail {
     pub queues: Page<QueueView>,
     /// Traffic over the last hour on the queues active on it.
     pub traffic: crate::domain::TrafficTotals,
+    /// What its brokers answered just now (or within the last few seconds).
+    pub health: crate::domain::ClusterHealth,
+    /// Its topics, when it could be reached.
+    pub topics: Option<Vec<crate::domain::ClusterTopic>>,
+    /// Projects topics may be imported into (for admins).
+    pub projects: Vec<String>,
 }
 
 /// What the queue form's selects offer.
@@ -512,14 +518,59 @@ pub async fn get_cluster(name: String, offset: i64) -> Result<ClusterDetail, App
     let store = call.state.store.as_ref();
     let cluster = clusters::get(store, &name).await?;
     let filter = crate::domain::QueueFilter {
-        cluster: Some(name),
+        cluster: Some(name.clone()),
         offset: Some(offset),
         ..Default::default()
+    };
+    let health = clusters::health(&call.state.kafka, &name).await?;
+    let topics = if health.reachable {
+        clusters::topics(store, &call.state.kafka, &name).await.ok()
+    } else {
+        None
     };
     Ok(ClusterDetail {
         traffic: crate::server::services::traffic::cluster_totals(store, &cluster.name).await?,
         cluster,
         queues: queues::list(store, &filter).await?,
+        health,
+        topics,
+        projects: projects::list(store)
+            .await?
+            .into_iter()
+            .map(|p| p.name)
+            .collect(),
+    })
+}
+
+/// Imports topics (one per line) of a cluster as queues of a project (admins).
+#[server(prefix = "/console")]
+pub async fn import_topics(
+    cluster: String,
+    project: String,
+    topics: String,
+) -> Result<crate::domain::ImportResult, AppError> {
+    let call = Call::new().await?;
+    let result = async {
+        let input = crate::domain::ImportInput {
+            project,
+            topics: topics
+                .lines()
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .map(str::to_string)
+                .collect(),
+            owner: String::new(),
+        };
+        let s = &call.state;
+        Ok(clusters::import(s.store.as_ref(), &s.kafka, call.actor()?, &cluster, &input).await?)
+    }
+    .await;
+    call.finish(result, |r| {
+        format!(
+            "/clusters/{cluster}?imported={}&not_imported={}",
+            r.imported.len(),
+            r.skipped.len()
+        )
     })
 }
 

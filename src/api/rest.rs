@@ -93,7 +93,7 @@ type ApiResult<T> = Result<Json<T>, ApiError>;
         lineage::neighbours, lineage::impact, lineage::path, lineage::export, lineage::run_event,
         failover::fail_over, failover::migrate, failover::switches, failover::rollout,
         failover::cluster_failover, kafka::health, kafka::topics, kafka::import,
-        kafka::queue_topics
+        kafka::queue_topics, kafka::queue_traffic
     ),
     components(schemas(ErrorBody, FieldError, Role, UserView, NewToken, TokenRequest, NewUser)),
     modifiers(&BearerAuth)

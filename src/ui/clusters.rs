@@ -1,10 +1,12 @@
-//! Clusters: list, register, edit, and a cluster's page with the queues on it.
+//! Clusters: list, register, edit, and a cluster's page with its health, topics and queues.
 
 use super::charts::compact;
 use super::failover::{ClusterFailoverForm, SwitchedNotice};
 use super::layout::{field_msg, form_field_errors, ErrorBox, QueryError};
 use super::queues::QueueTable;
-use crate::api::console::{get_cluster, list_clusters, ClusterForm, CreateCluster, UpdateCluster};
+use crate::api::console::{
+    get_cluster, list_clusters, ClusterForm, CreateCluster, ImportTopics, UpdateCluster,
+};
 use crate::domain::{format_millis, ClusterKind, ClusterView, SaslMechanism};
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
@@ -240,6 +242,8 @@ pub fn ClusterPage() -> impl IntoView {
                                 <dt>"Registered"</dt>
                                 <dd>{format_millis(c.created_at)}</dd>
                             </dl>
+                            <ClusterHealthFacts health=d.health />
+                            <ClusterTopics name=c.name.clone() topics=d.topics projects=d.projects />
                             <h2>"Last hour"</h2>
                             <dl class="facts" data-testid="cluster-traffic">
                                 <dt>"Messages in / out"</dt>
@@ -261,4 +265,105 @@ pub fn ClusterPage() -> impl IntoView {
             })}
         </Suspense>
     }
+}
+
+/// What the brokers answered: reachable or why not, brokers, controller, topics.
+#[component]
+fn ClusterHealthFacts(health: crate::domain::ClusterHealth) -> impl IntoView {
+    let h = health;
+    let state = if h.reachable { "reachable" } else { "unreachable" };
+    view! {
+        <h2>"Health"</h2>
+        <dl class="facts" data-testid="cluster-health">
+            <dt>"Brokers say"</dt>
+            <dd class=format!("health {state}") data-testid="cluster-state">
+                {if h.reachable {
+                    format!("reachable in {} ms", h.latency_ms)
+                } else {
+                    format!("unreachable: {}", h.error.clone().unwrap_or_default())
+                }}
+            </dd>
+            <dt>"Brokers"</dt>
+            <dd data-testid="cluster-brokers">{format!("{}: {}", h.brokers.len(), h.brokers.join(", "))}</dd>
+            <dt>"Controller / cluster id"</dt>
+            <dd>
+                {format!(
+                    "{} / {}",
+                    h.controller_id.map(|c| c.to_string()).unwrap_or_else(|| "-".into()),
+                    h.cluster_id.clone().unwrap_or_else(|| "-".into()),
+                )}
+            </dd>
+            <dt>"Topics / API keys"</dt>
+            <dd>{format!("{} / {}", h.topics, h.api_keys)}</dd>
+            <dt>"Checked"</dt>
+            <dd>{format_millis(h.checked_at)}</dd>
+        </dl>
+    }
+}
+
+/// The cluster's topics, which queue each backs, and a form to import the others.
+#[component]
+fn ClusterTopics(
+    name: String,
+    topics: Option<Vec<crate::domain::ClusterTopic>>,
+    projects: Vec<String>,
+) -> impl IntoView {
+    let query = use_query_map();
+    let notice = move || {
+        let q = query.read();
+        let imported = q.get("imported")?;
+        let skipped = q.get("not_imported").unwrap_or_else(|| "0".into());
+        Some(view! {
+            <p class="notice" role="status" data-testid="import-notice">
+                {format!("{imported} topic(s) imported as queues; {skipped} left out.")}
+            </p>
+        })
+    };
+    let Some(topics) = topics else {
+        return view! { <p class="muted">"Topics are listed when the cluster can be reached."</p> }
+            .into_any();
+    };
+    let unmapped: Vec<String> = topics
+        .iter()
+        .filter(|t| t.queue.is_none())
+        .map(|t| t.name.clone())
+        .collect();
+    let rows = topics
+        .into_iter()
+        .map(|t| {
+            let queue = t.queue.map(|q| view! { <a href=format!("/queues/{q}")>{q.clone()}</a> });
+            view! {
+                <tr>
+                    <td><code>{t.name}</code></td>
+                    <td>{t.partitions}</td>
+                    <td>{queue}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    let options = projects
+        .into_iter()
+        .map(|p| view! { <option value=p.clone()>{p.clone()}</option> })
+        .collect_view();
+    view! {
+        <h2>"Topics"</h2>
+        {notice}
+        <table class="list" data-testid="cluster-topics">
+            <thead><tr><th>"Topic"</th><th>"Partitions"</th><th>"Queue"</th></tr></thead>
+            <tbody>{rows}</tbody>
+        </table>
+        <details>
+            <summary>{format!("Import topics as queues ({} without one)", unmapped.len())}</summary>
+            <form method="post" action=ImportTopics::url() class="import" data-testid="import-form">
+                <input type="hidden" name="cluster" value=name />
+                <label>"Into project " <select name="project">{options}</select></label>
+                <label>
+                    "Topics, one per line"
+                    <textarea name="topics" rows="6">{unmapped.join("\n")}</textarea>
+                </label>
+                <button type="submit">"Import"</button>
+            </form>
+        </details>
+    }
+    .into_any()
 }

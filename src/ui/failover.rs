@@ -100,6 +100,19 @@ pub fn QueueSwitching(q: QueueView) -> impl IntoView {
                                 </tr>
                             })
                             .collect_view();
+                        let topics = s
+                            .topics
+                            .into_iter()
+                            .map(|t| view! {
+                                <tr>
+                                    <td>{t.cluster}</td>
+                                    <td><code>{t.topic}</code></td>
+                                    <td class=format!("status {}", t.status)>{t.status.clone()}</td>
+                                    <td>{t.message}</td>
+                                    <td class="nowrap">{format_millis(t.at)}</td>
+                                </tr>
+                            })
+                            .collect_view();
                         view! {
                             <section class="switching" data-testid="switching">
                                 <h2>"Active cluster"</h2>
@@ -111,6 +124,11 @@ pub fn QueueSwitching(q: QueueView) -> impl IntoView {
                                 </p>
                                 {switch_form}
                                 {migrate_form}
+                                <h3>"Topic on each cluster"</h3>
+                                <table class="list" data-testid="queue-topics">
+                                    <thead><tr><th>"Cluster"</th><th>"Topic"</th><th>"Status"</th><th>"Detail"</th><th>"Checked"</th></tr></thead>
+                                    <tbody>{topics}</tbody>
+                                </table>
                                 <h3>"Switch history"</h3>
                                 <table class="list" data-testid="switch-history">
                                     <thead><tr><th>"When"</th><th>"Kind"</th><th>"From"</th><th>"To"</th><th>"By"</th><th>"Reason"</th></tr></thead>

@@ -7,6 +7,7 @@ mod console;
 mod durability;
 mod failover;
 mod harness;
+mod kafka;
 mod lineage;
 mod notify;
 mod schemas;

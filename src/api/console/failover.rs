@@ -3,7 +3,7 @@
 #[cfg(feature = "ssr")]
 use super::ssr::Call;
 use super::AppError;
-use crate::domain::{ClusterFailoverResult, Rollout, SwitchView};
+use crate::domain::{ClusterFailoverResult, Rollout, SwitchView, TopicProvision};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -15,6 +15,8 @@ pub struct SwitchingView {
     pub rollout: Option<Rollout>,
     pub clusters: Vec<String>,
     pub can_operate: bool,
+    /// Whether the queue's topic exists on each of its clusters.
+    pub topics: Vec<TopicProvision>,
 }
 
 #[server(prefix = "/console")]
@@ -35,6 +37,7 @@ pub async fn queue_switching(project: String, queue: String) -> Result<Switching
             .map(|c| c.name)
             .collect(),
         can_operate: failover::can_operate(store, actor, &q).await?,
+        topics: clusters::queue_topics(store, &project, &queue).await?,
     })
 }
 

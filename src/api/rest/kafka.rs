@@ -2,11 +2,14 @@
 //! each queue on each of its clusters.
 
 use super::ApiResult;
-use crate::domain::{ClusterHealth, ClusterTopic, ImportInput, ImportResult, TopicProvision};
+use crate::domain::{
+    ClusterHealth, ClusterTopic, ImportInput, ImportResult, QueueTraffic, TopicProvision,
+    TrafficRange,
+};
 use crate::server::auth::Actor;
 use crate::server::services::clusters;
 use crate::server::state::AppState;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 
@@ -16,6 +19,7 @@ pub(super) fn router() -> Router<AppState> {
         .route("/clusters/{name}/topics", get(topics))
         .route("/clusters/{name}/import", post(import))
         .route("/queues/{project}/{name}/topics", get(queue_topics))
+        .route("/queues/{project}/{name}/traffic", get(queue_traffic))
 }
 
 /// The cluster as its brokers answer: reachable or why not, brokers, controller, topics.
@@ -64,4 +68,36 @@ pub(super) async fn queue_topics(
     Path((project, name)): Path<(String, String)>,
 ) -> ApiResult<Vec<TopicProvision>> {
     Ok(Json(clusters::queue_topics(s.store.as_ref(), &project, &name).await?))
+}
+
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+pub(super) struct RangeQuery {
+    /// `hour` (default), `day` or `week`.
+    range: Option<String>,
+}
+
+/// Messages/s and bytes/s in and out and lag per consumer group: from SDK reports, and as the
+/// brokers count them (`… (brokers)` series) for every client, SDK or not.
+#[utoipa::path(get, path = "/api/v1/queues/{project}/{name}/traffic", params(RangeQuery),
+    responses((status = 200, body = QueueTraffic), (status = 404, body = super::ErrorBody),
+        (status = 422, body = super::ErrorBody)))]
+pub(super) async fn queue_traffic(
+    State(s): State<AppState>,
+    _actor: Actor,
+    Path((project, name)): Path<(String, String)>,
+    Query(q): Query<RangeQuery>,
+) -> ApiResult<QueueTraffic> {
+    let range = match q.range.as_deref() {
+        None => TrafficRange::Hour,
+        Some(r) => r.parse().map_err(|_| {
+            crate::server::services::ServiceError::Invalid(vec![crate::domain::FieldError::new(
+                "range",
+                "must be hour, day or week",
+            )])
+        })?,
+    };
+    Ok(Json(
+        crate::server::services::traffic::queue_traffic(s.store.as_ref(), &project, &name, range)
+            .await?,
+    ))
 }

@@ -19,6 +19,29 @@ fn series(name: &str, from: i64, to: i64, bucket: i64, sums: &BTreeMap<i64, i64>
     }
 }
 
+/// Messages added between consecutive samples of a growing counter (an end offset or a
+/// group's committed offsets), per series key, summed into chart buckets. A counter that went
+/// backwards (a recreated topic) counts from zero.
+fn growth(
+    samples: impl Iterator<Item = ((i64, String), i64, i64)>,
+    bucket: i64,
+) -> BTreeMap<i64, i64> {
+    let mut by_key: BTreeMap<(i64, String), Vec<(i64, i64)>> = BTreeMap::new();
+    for (key, at, value) in samples {
+        by_key.entry(key).or_default().push((at, value));
+    }
+    let mut sums = BTreeMap::new();
+    for mut points in by_key.into_values() {
+        points.sort();
+        for pair in points.windows(2) {
+            let ((_, before), (at, after)) = (pair[0], pair[1]);
+            let added = if after >= before { after - before } else { after };
+            *sums.entry(at - at.rem_euclid(bucket)).or_default() += added;
+        }
+    }
+    sums
+}
+
 /// A queue's messages/s and bytes/s in (producers) and out (consumers), and lag per
 /// consumer group, over `range` ending now.
 pub async fn queue_traffic(
@@ -48,29 +71,60 @@ pub async fn queue_traffic(
     for (b, group, lag) in store.queue_lag(q.id, from, to, bucket).await? {
         lag_sums.entry(group).or_default().insert(b, lag);
     }
-    Ok(QueueTraffic {
-        from,
-        to,
-        bucket_ms: bucket,
-        messages: vec![
-            series("in", from, to, bucket, pick("in", false)),
-            series("out", from, to, bucket, pick("out", false)),
-        ],
-        bytes: vec![
-            series("in", from, to, bucket, pick("in", true)),
-            series("out", from, to, bucket, pick("out", true)),
-        ],
-        lag: lag_sums
-            .iter()
-            .map(|(group, sums)| Series {
-                name: group.clone(),
+    let mut messages = vec![
+        series("in", from, to, bucket, pick("in", false)),
+        series("out", from, to, bucket, pick("out", false)),
+    ];
+    let mut lag: Vec<Series> = lag_sums
+        .iter()
+        .map(|(group, sums)| Series {
+            name: group.clone(),
+            points: (0..)
+                .map(|i| from + i * bucket)
+                .take_while(|b| *b < to)
+                .map(|b| (b, sums.get(&b).copied().unwrap_or(0) as f64))
+                .collect(),
+        })
+        .collect();
+    // What the brokers say, for clients with or without the SDK: messages written from the
+    // growth of end offsets, messages read from the growth of committed offsets, lag per group.
+    let ends = store.broker_offsets(q.id, from - 60_000, to).await?;
+    if !ends.is_empty() {
+        let written = growth(ends.iter().map(|&(b, c, e)| ((c, String::new()), b, e)), bucket);
+        messages.push(series("in (brokers)", from, to, bucket, &written));
+        let groups = store.broker_group_offsets(q.id, from - 60_000, to).await?;
+        let read = growth(
+            groups.iter().map(|(b, g, c, committed, _)| ((*c, g.clone()), *b, *committed)),
+            bucket,
+        );
+        messages.push(series("out (brokers)", from, to, bucket, &read));
+        let mut by_group: BTreeMap<String, BTreeMap<i64, i64>> = BTreeMap::new();
+        for (b, g, _, _, l) in &groups {
+            let slot = by_group.entry(format!("{g} (brokers)")).or_default();
+            let v = slot.entry(b - b.rem_euclid(bucket)).or_default();
+            *v = (*v).max(*l);
+        }
+        for (name, sums) in by_group {
+            lag.push(Series {
+                name,
                 points: (0..)
                     .map(|i| from + i * bucket)
                     .take_while(|b| *b < to)
                     .map(|b| (b, sums.get(&b).copied().unwrap_or(0) as f64))
                     .collect(),
-            })
-            .collect(),
+            });
+        }
+    }
+    Ok(QueueTraffic {
+        from,
+        to,
+        bucket_ms: bucket,
+        messages,
+        bytes: vec![
+            series("in", from, to, bucket, pick("in", true)),
+            series("out", from, to, bucket, pick("out", true)),
+        ],
+        lag,
     })
 }
 
@@ -106,6 +160,21 @@ pub async fn cluster_totals(store: &dyn Store, cluster: &str) -> ServiceResult<T
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn broker_counters_turn_into_messages_per_bucket() {
+        let samples = vec![
+            ((1, String::new()), 60_000, 100),
+            ((1, String::new()), 120_000, 160),
+            // A recreated topic starts again from zero.
+            ((1, String::new()), 180_000, 30),
+            // Another cluster's counter is its own.
+            ((2, String::new()), 120_000, 5_000),
+            ((2, String::new()), 180_000, 5_010),
+        ];
+        let sums = growth(samples.into_iter(), 60_000);
+        assert_eq!(sums, BTreeMap::from([(120_000, 60), (180_000, 40)]));
+    }
 
     #[test]
     fn series_have_every_bucket_as_a_rate() {

@@ -1,0 +1,405 @@
+//! A failover drill on real Kafka-compatible brokers, shared by the end-to-end test and the
+//! failover benchmark: two `tansu` brokers on loopback ports, the real `watershed` binary on
+//! its own database, a queue bound to both clusters, Stream-SDK producers and consumers
+//! running through switches, and the tally of what was acknowledged and what was read.
+#![allow(dead_code)]
+
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use watershed_sdk::{ClientConfig, Consumer, Producer};
+
+/// The `tansu` broker binary: `$WATERSHED_TANSU`, else `tansu` on the PATH.
+pub fn tansu_binary() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("WATERSHED_TANSU") {
+        return Some(p.into());
+    }
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|d| d.join("tansu"))
+            .find(|p| p.is_file())
+    })
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// One tansu broker with in-memory storage, killed when dropped.
+pub struct Broker {
+    child: Child,
+    pub addr: String,
+}
+
+impl Broker {
+    pub async fn start(tansu: &Path, cluster_id: &str) -> Broker {
+        let port = free_port();
+        let url = format!("tcp://127.0.0.1:{port}");
+        let child = Command::new(tansu)
+            .args(["--listener-url", &url, "--advertised-listener-url", &url])
+            .args(["--storage-engine", "memory://tansu/", "--cluster-id", cluster_id])
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start tansu");
+        let broker = Broker {
+            child,
+            addr: format!("127.0.0.1:{port}"),
+        };
+        let cluster = watershed_sdk::wire::SdkCluster {
+            name: cluster_id.into(),
+            kind: "kafka".into(),
+            bootstrap_servers: vec![broker.addr.clone()],
+            sasl_mechanism: "none".into(),
+            sasl_username: String::new(),
+            sasl_password: None,
+        };
+        let started = Instant::now();
+        loop {
+            if watershed_sdk::kafka::Admin::new(cluster.clone()).describe().await.is_ok() {
+                return broker;
+            }
+            assert!(started.elapsed() < Duration::from_secs(30), "tansu never answered on {}", broker.addr);
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The real `watershed serve` on a fixed port, so it can be killed and started again.
+pub struct Platform {
+    child: Option<Child>,
+    pub base: String,
+    port: u16,
+    data: PathBuf,
+    db_url: String,
+    heartbeat_secs: u64,
+}
+
+impl Platform {
+    pub async fn start(data: &Path, db_url: &str, heartbeat_secs: u64) -> Platform {
+        let mut p = Platform {
+            child: None,
+            port: free_port(),
+            base: String::new(),
+            data: data.to_path_buf(),
+            db_url: db_url.to_string(),
+            heartbeat_secs,
+        };
+        p.base = format!("http://127.0.0.1:{}", p.port);
+        p.restart().await;
+        p
+    }
+
+    /// Starts the process again (after [`Platform::kill`]) and waits until it is ready.
+    pub async fn restart(&mut self) {
+        let child = Command::new(env!("CARGO_BIN_EXE_watershed"))
+            .arg("serve")
+            .env("WATERSHED_DATA_DIR", &self.data)
+            .env("WATERSHED_DATABASE_URL", &self.db_url)
+            .env("WATERSHED_ADDR", format!("127.0.0.1:{}", self.port))
+            .env("WATERSHED_SDK_HEARTBEAT_SECS", self.heartbeat_secs.to_string())
+            .env("WATERSHED_KAFKA_POLL_SECS", "2")
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start the watershed binary");
+        self.child = Some(child);
+        let http = reqwest::Client::new();
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(30) {
+            if let Ok(r) = http.get(format!("{}/readyz", self.base)).send().await {
+                if r.status().is_success() {
+                    return;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("the platform never became ready");
+    }
+
+    /// SIGKILL: the platform is gone mid-flight.
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for Platform {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// A REST call that must succeed; answers the JSON body.
+pub async fn call(http: &reqwest::Client, method: reqwest::Method, url: String, token: &str, body: Value) -> Value {
+    let mut r = http.request(method, url.clone()).bearer_auth(token);
+    if !body.is_null() {
+        r = r.json(&body);
+    }
+    let r = r.send().await.unwrap_or_else(|e| panic!("{url}: {e}"));
+    let status = r.status();
+    let v: Value = r.json().await.unwrap_or(Value::Null);
+    assert!(status.is_success(), "{url}: {status}: {v}");
+    v
+}
+
+/// What the drill set up: the people's tokens and the application's.
+pub struct World {
+    pub ops: String,
+    pub dev: String,
+    pub app_token: String,
+}
+
+/// Users come from the store before the platform starts (as an operator would add them);
+/// everything else goes through the REST API.
+pub async fn users(db_url: &str) -> (String, String) {
+    use watershed::domain::{Role, UserView};
+    use watershed::server::services::accounts;
+    let store = watershed::server::db::connect(db_url).await.unwrap();
+    store.migrate().await.unwrap();
+    accounts::ensure_admin(store.as_ref(), Some("admin-password-1")).await.unwrap();
+    let mut tokens = Vec::new();
+    for (name, role) in [("ops", Role::Admin), ("dev", Role::Developer)] {
+        let id = accounts::create_user(store.as_ref(), None, name, "password-123", role)
+            .await
+            .unwrap();
+        let user = UserView { id, username: name.into(), role };
+        tokens.push(accounts::create_api_token(store.as_ref(), &user, "drill").await.unwrap());
+    }
+    (tokens.remove(0), tokens.remove(0))
+}
+
+/// Clusters east and west (the brokers), queue shop/orders on east with west as backup,
+/// application lab/checkout allowed to produce and consume, and its token.
+pub async fn world(base: &str, ops: String, dev: String, east: &str, west: &str, partitions: i64) -> World {
+    use reqwest::Method as M;
+    let http = reqwest::Client::new();
+    let api = |p: &str| format!("{base}/api/v1{p}");
+    call(&http, M::POST, api("/projects"), &ops, json!({"name": "shop"})).await;
+    call(&http, M::POST, api("/projects"), &dev, json!({"name": "lab"})).await;
+    for (name, addr) in [("east", east), ("west", west)] {
+        call(&http, M::POST, api("/clusters"), &ops,
+            json!({"name": name, "kind": "kafka", "bootstrap_servers": [addr]})).await;
+    }
+    call(&http, M::POST, api("/queues"), &ops, json!({"project": "shop", "name": "orders",
+        "primary_cluster": "east", "backup_cluster": "west", "partitions": partitions})).await;
+    call(&http, M::POST, api("/applications"), &dev, json!({"project": "lab", "name": "checkout"})).await;
+    for permission in ["produce", "consume"] {
+        let req = call(&http, M::POST, api("/requests"), &dev, json!({"project": "lab",
+            "application": "checkout", "queue_project": "shop", "queue": "orders",
+            "permission": permission, "reason": "drill", "duration": "90"})).await;
+        call(&http, M::POST, api(&format!("/requests/{}/decision", req["id"])), &ops,
+            json!({"decision": "approve", "comment": "ok"})).await;
+    }
+    let app_token = call(&http, M::POST, api("/applications/lab/checkout/tokens"), &dev, Value::Null)
+        .await["token"].as_str().unwrap().to_string();
+    // The platform creates the topic on both clusters by itself.
+    let started = Instant::now();
+    loop {
+        let topics = call(&http, M::GET, api("/queues/shop/orders/topics"), &ops, Value::Null).await;
+        let ready = topics.as_array().unwrap().iter()
+            .filter(|t| t["status"] == "created" || t["status"] == "existed")
+            .count();
+        if ready == 2 {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "topics not provisioned: {topics}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    World { ops, dev, app_token }
+}
+
+/// Asks the platform to switch shop/orders (`to`: backup or primary).
+pub async fn fail_over(base: &str, ops: &str, to: &str) {
+    call(&reqwest::Client::new(), reqwest::Method::POST,
+        format!("{base}/api/v1/queues/shop/orders/failover"), ops,
+        json!({"to": to, "reason": "drill", "confirm": true})).await;
+}
+
+/// What the producers had acknowledged and the consumers read.
+#[derive(Default)]
+pub struct Tally {
+    pub acked: Vec<u64>,
+    pub seen: HashMap<u64, u32>,
+    pub send_errors: u64,
+}
+
+impl Tally {
+    pub fn lost(&self) -> Vec<u64> {
+        self.acked.iter().copied().filter(|id| !self.seen.contains_key(id)).collect()
+    }
+    pub fn duplicates(&self) -> u64 {
+        self.seen.values().map(|&n| u64::from(n.saturating_sub(1))).sum()
+    }
+}
+
+/// Producers sending numbered messages and one consumer per group reading them, in the
+/// background, each publishing the cluster it uses.
+pub struct Fleet {
+    pub tally: Arc<Mutex<Tally>>,
+    stop: Arc<AtomicBool>,
+    pub producers: Vec<Arc<Producer>>,
+    /// The cluster each consumer read from at its last poll.
+    pub consumer_clusters: Vec<Arc<Mutex<String>>>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+    consumers: Vec<tokio::task::JoinHandle<Consumer>>,
+    stop_consumers: Arc<AtomicBool>,
+}
+
+pub fn client(base: &str, token: &str, cache: &Path, id: &str) -> ClientConfig {
+    ClientConfig::new(base, "shop", "orders", token, "checkout")
+        .unwrap()
+        .with_cache_dir(cache)
+        .with_client_id(id)
+        .with_report_interval(Duration::from_secs(1))
+        .with_request_timeout(Duration::from_secs(2))
+        .with_commit_interval(Duration::from_millis(500))
+}
+
+impl Fleet {
+    /// `producers` producers (each sending batches of `batch` every `pause`) and one consumer.
+    pub async fn start(base: &str, token: &str, cache: &Path, producers: usize, batch: usize, pause: Duration) -> Fleet {
+        let tally = Arc::new(Mutex::new(Tally::default()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let stop_consumers = Arc::new(AtomicBool::new(false));
+        let mut fleet = Fleet {
+            tally: tally.clone(),
+            stop: stop.clone(),
+            producers: Vec::new(),
+            consumer_clusters: Vec::new(),
+            tasks: Vec::new(),
+            consumers: Vec::new(),
+            stop_consumers: stop_consumers.clone(),
+        };
+        let mut consumer = Consumer::connect(client(base, token, cache, "drill-consumer").with_consumer_group("billing"))
+            .await
+            .expect("consumer connects");
+        let where_ = Arc::new(Mutex::new(consumer.cluster().to_string()));
+        fleet.consumer_clusters.push(where_.clone());
+        let (t, s) = (tally.clone(), stop_consumers.clone());
+        fleet.consumers.push(tokio::spawn(async move {
+            while !s.load(Ordering::Relaxed) {
+                match consumer.poll(Duration::from_millis(200)).await {
+                    Ok(messages) => {
+                        let mut t = t.lock().unwrap();
+                        for m in messages {
+                            let id: u64 = String::from_utf8_lossy(m.value.as_deref().unwrap_or_default())
+                                .parse()
+                                .unwrap_or(u64::MAX);
+                            *t.seen.entry(id).or_default() += 1;
+                        }
+                    }
+                    Err(e) => {
+                        eprintln!("poll: {e}");
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
+                }
+                *where_.lock().unwrap() = consumer.cluster().to_string();
+            }
+            consumer
+        }));
+        for n in 0..producers {
+            let producer = Arc::new(
+                Producer::connect(client(base, token, cache, &format!("drill-producer-{n}")))
+                    .await
+                    .expect("producer connects"),
+            );
+            fleet.producers.push(producer.clone());
+            let (t, s) = (tally.clone(), stop.clone());
+            fleet.tasks.push(tokio::spawn(async move {
+                let mut next = (n as u64) << 40;
+                while !s.load(Ordering::Relaxed) {
+                    let ids: Vec<u64> = (next..next + batch as u64).collect();
+                    let messages = ids.iter().map(|id| (Some(id.to_string().into_bytes()), id.to_string().into_bytes())).collect();
+                    match producer.send_batch(messages).await {
+                        Ok(_) => {
+                            t.lock().unwrap().acked.extend(&ids);
+                            next += batch as u64;
+                        }
+                        Err(e) => {
+                            eprintln!("send: {e}");
+                            t.lock().unwrap().send_errors += 1;
+                            // The same ids again: a message is acknowledged once or counted lost.
+                        }
+                    }
+                    tokio::time::sleep(pause).await;
+                }
+            }));
+        }
+        fleet
+    }
+
+    pub fn acked(&self) -> usize {
+        self.tally.lock().unwrap().acked.len()
+    }
+
+    pub fn read(&self) -> usize {
+        self.tally.lock().unwrap().seen.len()
+    }
+
+    /// The clusters every client uses now: producers', then consumers'.
+    pub async fn clusters(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for p in &self.producers {
+            out.push(p.cluster().await);
+        }
+        for c in &self.consumer_clusters {
+            out.push(c.lock().unwrap().clone());
+        }
+        out
+    }
+
+    /// How long until every client uses `cluster`, or `None` past `limit`.
+    pub async fn time_until_all_on(&self, cluster: &str, since: Instant, limit: Duration) -> Option<Duration> {
+        loop {
+            if self.clusters().await.iter().all(|c| c == cluster) {
+                return Some(since.elapsed());
+            }
+            if since.elapsed() > limit {
+                return None;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    /// Stops the producers, lets the consumer read everything acknowledged (or gives up after
+    /// `limit`), and answers the tally.
+    pub async fn finish(mut self, limit: Duration) -> Tally {
+        self.stop.store(true, Ordering::Relaxed);
+        for t in self.tasks.drain(..) {
+            t.await.unwrap();
+        }
+        for p in &self.producers {
+            p.flush().await;
+        }
+        let started = Instant::now();
+        while !self.tally.lock().unwrap().lost().is_empty() && started.elapsed() < limit {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        self.stop_consumers.store(true, Ordering::Relaxed);
+        for c in self.consumers.drain(..) {
+            let consumer = c.await.unwrap();
+            let _ = consumer.close().await;
+        }
+        std::mem::take(&mut *self.tally.lock().unwrap())
+    }
+}
