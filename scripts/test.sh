@@ -19,6 +19,20 @@ if (( ${#missing[@]} )); then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
+# tansu, a Kafka-compatible broker in Rust, for the end-to-end failover test: installed once
+# with cargo into cargo's own bin directory (about 20 minutes on two cores).
+if ! command -v tansu >/dev/null; then
+  step "installing tansu 0.6 (Kafka-compatible broker for the failover test; once)"
+  cargo install tansu --version 0.6.0 --locked --features dynostore
+fi
+
+# A virtualenv with PyPI's confluent-kafka and openlineage-python: the third-party clients the
+# tests drive (the Rust failover test reads back through confluent-kafka too).
+PYENV="$CARGO_TARGET_DIR/pyenv"
+[[ -x "$PYENV/bin/python" ]] || python3 -m venv "$PYENV"
+"$PYENV/bin/python" -m pip install -q --disable-pip-version-check -r "$ROOT/tests/clients/requirements.txt"
+export WATERSHED_TEST_PYTHON="$PYENV/bin/python"
+
 bash "$ROOT/scripts/build.sh"
 
 step "Rust tests"
@@ -44,9 +58,6 @@ for _ in $(seq 1 100); do
   sleep 0.2
 done
 step "Schema Registry API with confluent-kafka, lineage with openlineage-python (PyPI clients)"
-PYENV="$CARGO_TARGET_DIR/pyenv"
-[[ -x "$PYENV/bin/python" ]] || python3 -m venv "$PYENV"
-"$PYENV/bin/python" -m pip install -q --disable-pip-version-check -r "$ROOT/tests/clients/requirements.txt"
 for client in confluent_registry openlineage_events; do
   "$PYENV/bin/python" "$ROOT/tests/clients/$client.py" "http://127.0.0.1:$PORT" "$WATERSHED_ADMIN_PASSWORD"
 done

@@ -3,6 +3,7 @@
 
 mod access;
 mod api;
+mod clusters;
 mod console;
 mod durability;
 mod failover;
