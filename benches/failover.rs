@@ -20,24 +20,44 @@ const BATCH: usize = 50;
 const PAUSE: Duration = Duration::from_millis(5);
 
 fn main() {
-    let mut args = std::env::args().skip(1).filter_map(|a| a.parse::<u64>().ok());
+    let mut args = std::env::args()
+        .skip(1)
+        .filter_map(|a| a.parse::<u64>().ok());
     let rounds = args.next().unwrap_or(10);
     let heartbeat = args.next().unwrap_or(1);
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(async {
         let tansu = drill::tansu_binary().expect("tansu on the PATH (scripts/test.sh installs it)");
-        let (east, west) = (Broker::start(&tansu, "east").await, Broker::start(&tansu, "west").await);
+        let (east, west) = (
+            Broker::start(&tansu, "east").await,
+            Broker::start(&tansu, "west").await,
+        );
         let dir = tempfile::tempdir().unwrap();
         let db_url = format!("sqlite://{}", dir.path().join("platform.db").display());
         let (ops, dev) = drill::users(&db_url).await;
         let platform = Platform::start(&dir.path().join("data"), &db_url, heartbeat).await;
         let w = drill::world(&platform.base, ops, dev, &east.addr, &west.addr, 6).await;
-        let fleet = Fleet::start(&platform.base, &w.app_token, &dir.path().join("cache"), PRODUCERS, BATCH, PAUSE).await;
+        let fleet = Fleet::start(
+            &platform.base,
+            &w.app_token,
+            &dir.path().join("cache"),
+            PRODUCERS,
+            BATCH,
+            PAUSE,
+        )
+        .await;
         tokio::time::sleep(Duration::from_secs(2)).await;
         let mut times = Vec::new();
         let limit = Duration::from_secs(heartbeat * 5 + 10);
         for round in 0..rounds {
-            let (to, cluster) = if round % 2 == 0 { ("backup", "west") } else { ("primary", "east") };
+            let (to, cluster) = if round % 2 == 0 {
+                ("backup", "west")
+            } else {
+                ("primary", "east")
+            };
             // Clicks land anywhere in the clients' heartbeat cycle.
             tokio::time::sleep(Duration::from_millis(300 + (round * 397) % 1000)).await;
             let clicked = Instant::now();
@@ -46,7 +66,10 @@ fn main() {
                 .time_until_all_on(cluster, clicked, limit)
                 .await
                 .unwrap_or_else(|| panic!("round {round}: clients never all reached {cluster}"));
-            println!("round {round}: to {cluster} in {:.0} ms", took.as_secs_f64() * 1000.0);
+            println!(
+                "round {round}: to {cluster} in {:.0} ms",
+                took.as_secs_f64() * 1000.0
+            );
             times.push(took);
             tokio::time::sleep(Duration::from_secs(1)).await;
         }

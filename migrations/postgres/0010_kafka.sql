@@ -12,22 +12,26 @@ CREATE TABLE topic_provisions (
 CREATE INDEX topic_provisions_status ON topic_provisions (status);
 
 -- What the collector reads off the brokers, whether or not the clients use the SDK: per queue,
--- cluster and minute, the sum of the partitions' end offsets (messages written so far) ...
+-- cluster and minute, the sum of the partitions' end offsets (messages written so far) at the
+-- minute's first and last poll ...
 CREATE TABLE broker_offsets (
     queue_id BIGINT NOT NULL,
     cluster_id BIGINT NOT NULL,
     bucket BIGINT NOT NULL,
+    first_offset BIGINT NOT NULL,
     end_offset BIGINT NOT NULL,
     PRIMARY KEY (queue_id, cluster_id, bucket)
 );
 CREATE INDEX broker_offsets_bucket ON broker_offsets (bucket);
 
--- ... and each consumer group's committed offsets (summed over partitions) and lag.
+-- ... and each consumer group's committed offsets (summed over partitions, at the first and
+-- last poll) and lag.
 CREATE TABLE broker_group_offsets (
     queue_id BIGINT NOT NULL,
     cluster_id BIGINT NOT NULL,
     consumer_group TEXT NOT NULL,
     bucket BIGINT NOT NULL,
+    first_committed BIGINT NOT NULL,
     committed BIGINT NOT NULL,
     lag BIGINT NOT NULL,
     PRIMARY KEY (queue_id, cluster_id, consumer_group, bucket)

@@ -15,7 +15,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let (project, queue, app, group) = match (args.next(), args.next(), args.next(), args.next()) {
         (Some(p), Some(q), Some(a), Some(g)) => (p, q, a, g),
-        _ => return Err("usage: consume PROJECT QUEUE APP GROUP (with WATERSHED_URL and WATERSHED_TOKEN set)".into()),
+        _ => return Err(
+            "usage: consume PROJECT QUEUE APP GROUP (with WATERSHED_URL and WATERSHED_TOKEN set)"
+                .into(),
+        ),
     };
     let url = std::env::var("WATERSHED_URL").unwrap_or_else(|_| "http://127.0.0.1:3000".into());
     let token = std::env::var("WATERSHED_TOKEN").map_err(|_| "WATERSHED_TOKEN is not set")?;
@@ -26,7 +29,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     loop {
         for m in consumer.poll(Duration::from_secs(1)).await? {
-            let value = String::from_utf8_lossy(m.value.as_deref().unwrap_or_default()).into_owned();
+            let value =
+                String::from_utf8_lossy(m.value.as_deref().unwrap_or_default()).into_owned();
             println!("{} {}#{}: {value}", m.cluster, m.partition, m.offset);
         }
     }

@@ -15,14 +15,27 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let (project, queue, app) = match (args.next(), args.next(), args.next()) {
         (Some(p), Some(q), Some(a)) => (p, q, a),
-        _ => return Err("usage: produce PROJECT QUEUE APP (with WATERSHED_URL and WATERSHED_TOKEN set)".into()),
+        _ => {
+            return Err(
+                "usage: produce PROJECT QUEUE APP (with WATERSHED_URL and WATERSHED_TOKEN set)"
+                    .into(),
+            )
+        }
     };
     let url = std::env::var("WATERSHED_URL").unwrap_or_else(|_| "http://127.0.0.1:3000".into());
     let token = std::env::var("WATERSHED_TOKEN").map_err(|_| "WATERSHED_TOKEN is not set")?;
     let producer = Producer::connect(ClientConfig::new(url, project, queue, token, app)?).await?;
     for n in 0u64.. {
-        let delivery = producer.send(Some(n.to_string().as_bytes()), format!("message {n}").as_bytes()).await?;
-        println!("{n} → {} partition {} offset {}", delivery.cluster, delivery.partition, delivery.offset);
+        let delivery = producer
+            .send(
+                Some(n.to_string().as_bytes()),
+                format!("message {n}").as_bytes(),
+            )
+            .await?;
+        println!(
+            "{n} → {} partition {} offset {}",
+            delivery.cluster, delivery.partition, delivery.offset
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     Ok(())

@@ -22,7 +22,13 @@ impl ConfigCache {
     fn path(&self, project: &str, queue: &str, role: SdkRole) -> PathBuf {
         let safe = |s: &str| -> String {
             s.chars()
-                .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                        c
+                    } else {
+                        '_'
+                    }
+                })
                 .collect()
         };
         self.dir
@@ -31,7 +37,9 @@ impl ConfigCache {
 
     /// The cached config, if one was stored and still reads.
     pub async fn load(&self, project: &str, queue: &str, role: SdkRole) -> Option<SdkConfig> {
-        let bytes = tokio::fs::read(self.path(project, queue, role)).await.ok()?;
+        let bytes = tokio::fs::read(self.path(project, queue, role))
+            .await
+            .ok()?;
         serde_json::from_slice(&bytes).ok()
     }
 
@@ -100,7 +108,11 @@ mod tests {
             use std::os::unix::fs::PermissionsExt;
             let path = cache.path("shop", "orders", SdkRole::Producer);
             let mode = std::fs::metadata(path).unwrap().permissions().mode();
-            assert_eq!(mode & 0o077, 0, "only the owner may read cached credentials");
+            assert_eq!(
+                mode & 0o077,
+                0,
+                "only the owner may read cached credentials"
+            );
         }
     }
 
@@ -108,7 +120,11 @@ mod tests {
     async fn a_corrupt_cache_file_counts_as_missing() {
         let dir = tempfile::tempdir().unwrap();
         let cache = ConfigCache::new(dir.path());
-        std::fs::write(cache.path("shop", "orders", SdkRole::Consumer), b"{not json").unwrap();
+        std::fs::write(
+            cache.path("shop", "orders", SdkRole::Consumer),
+            b"{not json",
+        )
+        .unwrap();
         assert_eq!(cache.load("shop", "orders", SdkRole::Consumer).await, None);
     }
 }

@@ -84,7 +84,9 @@ impl ClientConfig {
         let (platform_url, token, app) = (platform_url.into(), token.into(), app.into());
         let address = QueueAddress::new(project, queue)?;
         if platform_url.trim().is_empty() {
-            return Err(SdkError::Empty { field: "platform_url" });
+            return Err(SdkError::Empty {
+                field: "platform_url",
+            });
         }
         if token.trim().is_empty() {
             return Err(SdkError::Empty { field: "token" });
@@ -213,7 +215,9 @@ impl Link {
     /// starts heartbeating and reporting in the background.
     pub(crate) async fn open(config: ClientConfig, role: SdkRole) -> Result<Arc<Self>, SdkError> {
         if role == SdkRole::Consumer && config.consumer_group.is_none() {
-            return Err(SdkError::Empty { field: "consumer_group" });
+            return Err(SdkError::Empty {
+                field: "consumer_group",
+            });
         }
         let platform = Platform::new(&config.platform_url, &config.token, config.request_timeout)?;
         let cache = ConfigCache::new(&config.cache_dir);
@@ -282,12 +286,18 @@ impl Link {
 
     /// Counts a failed call.
     pub(crate) fn count_error(&self) {
-        self.counters.lock().unwrap_or_else(|e| e.into_inner()).errors += 1;
+        self.counters
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .errors += 1;
     }
 
     /// A consumer's latest positions and lag, sent with the next report.
     pub(crate) fn set_offsets(&self, offsets: Vec<PartitionOffset>) {
-        self.counters.lock().unwrap_or_else(|e| e.into_inner()).offsets = offsets;
+        self.counters
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .offsets = offsets;
     }
 
     fn interval(&self) -> Duration {
@@ -298,7 +308,9 @@ impl Link {
 
     async fn heartbeats(link: std::sync::Weak<Self>) {
         loop {
-            let Some(every) = link.upgrade().map(|l| l.interval()) else { return };
+            let Some(every) = link.upgrade().map(|l| l.interval()) else {
+                return;
+            };
             tokio::time::sleep(every).await;
             let Some(l) = link.upgrade() else { return };
             if let Err(e) = l.heartbeat().await {
@@ -375,7 +387,9 @@ impl Link {
 
     async fn reporting(link: std::sync::Weak<Self>) {
         loop {
-            let Some(every) = link.upgrade().map(|l| l.config.report_interval) else { return };
+            let Some(every) = link.upgrade().map(|l| l.config.report_interval) else {
+                return;
+            };
             tokio::time::sleep(every).await;
             let Some(l) = link.upgrade() else { return };
             if let Err(e) = l.report().await {
@@ -462,7 +476,12 @@ mod tests {
         let e = ClientConfig::new("http://p", "shop", "orders", "wsa_x", " ").unwrap_err();
         assert_eq!(e, SdkError::Empty { field: "app" });
         let e = ClientConfig::new("", "shop", "orders", "wsa_x", "a").unwrap_err();
-        assert_eq!(e, SdkError::Empty { field: "platform_url" });
+        assert_eq!(
+            e,
+            SdkError::Empty {
+                field: "platform_url"
+            }
+        );
     }
 
     #[test]
@@ -477,7 +496,12 @@ mod tests {
     async fn a_consumer_without_a_group_is_refused_before_any_call() {
         let c = ClientConfig::new("http://127.0.0.1:1", "shop", "orders", "wsa_x", "a").unwrap();
         let e = Link::open(c, SdkRole::Consumer).await.err().unwrap();
-        assert_eq!(e, SdkError::Empty { field: "consumer_group" });
+        assert_eq!(
+            e,
+            SdkError::Empty {
+                field: "consumer_group"
+            }
+        );
     }
 
     #[tokio::test]
@@ -487,6 +511,9 @@ mod tests {
             .unwrap()
             .with_cache_dir(dir.path());
         let e = Link::open(c, SdkRole::Producer).await.err().unwrap();
-        assert!(matches!(e, SdkError::NoConfig { ref queue, .. } if queue == "shop/orders"), "{e}");
+        assert!(
+            matches!(e, SdkError::NoConfig { ref queue, .. } if queue == "shop/orders"),
+            "{e}"
+        );
     }
 }

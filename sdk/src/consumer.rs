@@ -45,10 +45,17 @@ impl Source {
         &self.config.cluster.name
     }
 
-    async fn open(config: SdkConfig, group: &str, client_id: &str, policy: ResumePolicy) -> Result<Self, SdkError> {
+    async fn open(
+        config: SdkConfig,
+        group: &str,
+        client_id: &str,
+        policy: ResumePolicy,
+    ) -> Result<Self, SdkError> {
         let name = config.cluster.name.clone();
         let err = |e| kafka_error(&name, e);
-        let data = DataClient::connect(&config.cluster, client_id).await.map_err(err)?;
+        let data = DataClient::connect(&config.cluster, client_id)
+            .await
+            .map_err(err)?;
         let partitions = data.partition_ids(&config.topic).await.map_err(err)?;
         let mut coordinator = Admin::new(config.cluster.clone())
             .coordinator(group)
@@ -62,7 +69,9 @@ impl Source {
         for &p in &partitions {
             let start = match committed.get(&p) {
                 Some(&o) => o,
-                None => start_offset(&data, &config.topic, p, policy).await.map_err(err)?,
+                None => start_offset(&data, &config.topic, p, policy)
+                    .await
+                    .map_err(err)?,
             };
             position.insert(p, start);
         }
@@ -79,7 +88,11 @@ impl Source {
     }
 
     /// Fetches what is there from every partition, waiting at most `wait` for something new.
-    async fn fetch(&mut self, wait: Duration, policy: ResumePolicy) -> Result<Vec<Message>, SdkError> {
+    async fn fetch(
+        &mut self,
+        wait: Duration,
+        policy: ResumePolicy,
+    ) -> Result<Vec<Message>, SdkError> {
         let name = self.config.cluster.name.clone();
         let topic = self.config.topic.clone();
         let mut tasks = tokio::task::JoinSet::new();
@@ -90,11 +103,19 @@ impl Source {
                 .await
                 .map_err(|e| kafka_error(&name, e))?;
             let wait_ms = wait.as_millis().min(i32::MAX as u128) as i32;
-            tasks.spawn(async move { (p, offset, client.fetch_records(offset, 1..4_000_000, wait_ms).await) });
+            tasks.spawn(async move {
+                (
+                    p,
+                    offset,
+                    client.fetch_records(offset, 1..4_000_000, wait_ms).await,
+                )
+            });
         }
         let mut out = Vec::new();
         while let Some(joined) = tasks.join_next().await {
-            let Ok((p, offset, result)) = joined else { continue };
+            let Ok((p, offset, result)) = joined else {
+                continue;
+            };
             match result {
                 Ok((records, high_watermark)) => {
                     self.high_watermark.insert(p, high_watermark);
@@ -166,7 +187,9 @@ impl Source {
 
     /// Whether everything the cluster holds has been handed out.
     fn caught_up(&self) -> bool {
-        self.position.iter().all(|(p, o)| self.high_watermark.get(p).is_some_and(|h| o >= h))
+        self.position
+            .iter()
+            .all(|(p, o)| self.high_watermark.get(p).is_some_and(|h| o >= h))
     }
 
     fn offsets(&self) -> Vec<PartitionOffset> {
@@ -175,7 +198,10 @@ impl Source {
             .map(|(&partition, &offset)| PartitionOffset {
                 partition,
                 offset,
-                lag: self.high_watermark.get(&partition).map_or(0, |h| (h - offset).max(0)),
+                lag: self
+                    .high_watermark
+                    .get(&partition)
+                    .map_or(0, |h| (h - offset).max(0)),
             })
             .collect()
     }
@@ -191,7 +217,11 @@ async fn start_offset(
         ResumePolicy::Earliest => OffsetAt::Earliest,
         ResumePolicy::Latest => OffsetAt::Latest,
     };
-    Ok(data.partition(topic, partition).await?.get_offset(at).await?)
+    Ok(data
+        .partition(topic, partition)
+        .await?
+        .get_offset(at)
+        .await?)
 }
 
 /// Reads a logical queue as a consumer group, at least once: what `poll` handed out is
@@ -215,7 +245,8 @@ impl Consumer {
         let group = link.config.consumer_group.clone().unwrap_or_default();
         let mut mapping = link.subscribe();
         let first = mapping.borrow_and_update().clone();
-        let current = Source::open(first, &group, &link.config.client_id, link.config.resume).await?;
+        let current =
+            Source::open(first, &group, &link.config.client_id, link.config.resume).await?;
         Ok(Self {
             link,
             group,
@@ -244,7 +275,10 @@ impl Consumer {
                     old.position.clear();
                 }
             }
-            if out.is_empty() && Instant::now() >= *until && (old.caught_up() || old.position.is_empty()) {
+            if out.is_empty()
+                && Instant::now() >= *until
+                && (old.caught_up() || old.position.is_empty())
+            {
                 let (mut old, _) = self.draining.take().expect("draining");
                 if let Err(e) = old.commit(&self.group).await {
                     tracing::warn!(error = %e, cluster = old.name(), "final commit on the old cluster failed");
@@ -253,10 +287,18 @@ impl Consumer {
             }
         }
         if out.is_empty() {
-            let wait = if self.draining.is_some() { wait.min(Duration::from_millis(100)) } else { wait };
-            out = self.current.fetch(wait, self.link.config.resume).await.inspect_err(|_| {
-                self.link.count_error();
-            })?;
+            let wait = if self.draining.is_some() {
+                wait.min(Duration::from_millis(100))
+            } else {
+                wait
+            };
+            out = self
+                .current
+                .fetch(wait, self.link.config.resume)
+                .await
+                .inspect_err(|_| {
+                    self.link.count_error();
+                })?;
         }
         let bytes: usize = out
             .iter()
@@ -288,7 +330,14 @@ impl Consumer {
         if let Err(e) = self.current.commit(&self.group).await {
             tracing::warn!(error = %e, "commit before the switch failed");
         }
-        let next = match Source::open(config.clone(), &self.group, &self.link.config.client_id, self.link.config.resume).await {
+        let next = match Source::open(
+            config.clone(),
+            &self.group,
+            &self.link.config.client_id,
+            self.link.config.resume,
+        )
+        .await
+        {
             Ok(s) => s,
             Err(e) => {
                 // Not reachable yet: stay, and try again at the next poll.
@@ -305,10 +354,16 @@ impl Consumer {
                 .unwrap_or(Duration::from_secs(config.heartbeat_interval_secs.max(1)))
         });
         let old = std::mem::replace(&mut self.current, next);
-        tracing::info!(from = old.name(), to = self.current.name(), drain_ms = drain.as_millis() as u64,
-            "consumer switched cluster");
+        tracing::info!(
+            from = old.name(),
+            to = self.current.name(),
+            drain_ms = drain.as_millis() as u64,
+            "consumer switched cluster"
+        );
         // Same cluster and topic (a failback before the drain ended) needs no second reader.
-        if old.config.cluster != self.current.config.cluster || old.config.topic != self.current.config.topic {
+        if old.config.cluster != self.current.config.cluster
+            || old.config.topic != self.current.config.topic
+        {
             if let Some((mut older, _)) = self.draining.replace((old, Instant::now() + drain)) {
                 let _ = older.commit(&self.group).await;
             }

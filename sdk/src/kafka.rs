@@ -15,7 +15,8 @@ use kafka_protocol::messages::{
     metadata_request::MetadataRequest, offset_commit_request::OffsetCommitRequest,
     offset_commit_request::OffsetCommitRequestPartition,
     offset_commit_request::OffsetCommitRequestTopic, offset_fetch_request::OffsetFetchRequest,
-    offset_fetch_request::OffsetFetchRequestTopic, sasl_authenticate_request::SaslAuthenticateRequest,
+    offset_fetch_request::OffsetFetchRequestGroup, offset_fetch_request::OffsetFetchRequestTopic,
+    sasl_authenticate_request::SaslAuthenticateRequest,
     sasl_handshake_request::SaslHandshakeRequest, GroupId, RequestHeader, ResponseHeader,
     TopicName,
 };
@@ -199,14 +200,16 @@ impl Connection {
                 message: "answer to another request".into(),
             });
         }
-        R::Response::decode(&mut body, version)
-            .map_err(|e| protocol_error(&addr, e))
+        R::Response::decode(&mut body, version).map_err(|e| protocol_error(&addr, e))
     }
 
     async fn sasl_plain(&mut self, cluster: &SdkCluster) -> KafkaResult<()> {
         let v = self.version::<SaslHandshakeRequest>(1)?;
         let hs = self
-            .call(SaslHandshakeRequest::default().with_mechanism(s("PLAIN")), v)
+            .call(
+                SaslHandshakeRequest::default().with_mechanism(s("PLAIN")),
+                v,
+            )
             .await?;
         refused("SaslHandshake", hs.error_code, None)?;
         let mut token = vec![0u8];
@@ -220,7 +223,11 @@ impl Connection {
                 v,
             )
             .await?;
-        refused("SaslAuthenticate", auth.error_code, auth.error_message.as_ref())
+        refused(
+            "SaslAuthenticate",
+            auth.error_code,
+            auth.error_message.as_ref(),
+        )
     }
 
     /// Cluster metadata: brokers, controller and (all, or the named) topics.
@@ -304,7 +311,11 @@ impl Connection {
         let v = self.version::<ListGroupsRequest>(4)?;
         let answer = self.call(ListGroupsRequest::default(), v).await?;
         refused("ListGroups", answer.error_code, None)?;
-        Ok(answer.groups.iter().map(|g| g.group_id.0.to_string()).collect())
+        Ok(answer
+            .groups
+            .iter()
+            .map(|g| g.group_id.0.to_string())
+            .collect())
     }
 
     /// The broker coordinating `group`, as `host:port`.
@@ -313,11 +324,17 @@ impl Connection {
         let v = self.version::<FindCoordinatorRequest>(3)?;
         let answer = self
             .call(
-                FindCoordinatorRequest::default().with_key(s(group)).with_key_type(0),
+                FindCoordinatorRequest::default()
+                    .with_key(s(group))
+                    .with_key_type(0),
                 v,
             )
             .await?;
-        refused("FindCoordinator", answer.error_code, answer.error_message.as_ref())?;
+        refused(
+            "FindCoordinator",
+            answer.error_code,
+            answer.error_message.as_ref(),
+        )?;
         Ok(format!("{}:{}", answer.host.as_str(), answer.port))
     }
 
@@ -349,19 +366,52 @@ impl Connection {
         Ok(out)
     }
 
-    /// Every committed offset of `group`, by (topic, partition).
+    /// Every committed offset of `group`, by (topic, partition). Asks with version 8's group
+    /// list where the broker has it: some brokers answer version 7's "every topic" form with
+    /// a null array.
     pub async fn committed_all(&mut self, group: &str) -> KafkaResult<HashMap<(String, i32), i64>> {
+        let mut out = HashMap::new();
+        let v = self.version::<OffsetFetchRequest>(8)?;
+        if v >= 8 {
+            let request =
+                OffsetFetchRequest::default().with_groups(vec![OffsetFetchRequestGroup::default()
+                    .with_group_id(GroupId(s(group)))
+                    .with_member_epoch(-1)
+                    .with_topics(None)]);
+            let answer = self.call(request, v).await?;
+            for g in &answer.groups {
+                refused("OffsetFetch", g.error_code, None)?;
+                for t in &g.topics {
+                    for p in t
+                        .partitions
+                        .iter()
+                        .filter(|p| p.error_code == 0 && p.committed_offset >= 0)
+                    {
+                        out.insert(
+                            (t.name.0.to_string(), p.partition_index),
+                            p.committed_offset,
+                        );
+                    }
+                }
+            }
+            return Ok(out);
+        }
         // Version 2 is the first where no topic list means every topic.
-        let v = self.version::<OffsetFetchRequest>(7)?.max(2);
         let request = OffsetFetchRequest::default()
             .with_group_id(GroupId(s(group)))
             .with_topics(None);
-        let answer = self.call(request, v).await?;
+        let answer = self.call(request, v.max(2)).await?;
         refused("OffsetFetch", answer.error_code, None)?;
-        let mut out = HashMap::new();
         for t in &answer.topics {
-            for p in t.partitions.iter().filter(|p| p.error_code == 0 && p.committed_offset >= 0) {
-                out.insert((t.name.0.to_string(), p.partition_index), p.committed_offset);
+            for p in t
+                .partitions
+                .iter()
+                .filter(|p| p.error_code == 0 && p.committed_offset >= 0)
+            {
+                out.insert(
+                    (t.name.0.to_string(), p.partition_index),
+                    p.committed_offset,
+                );
             }
         }
         Ok(out)
@@ -453,7 +503,10 @@ impl Admin {
 
     /// Metadata from the first bootstrap server that answers.
     pub async fn describe(&self) -> KafkaResult<ClusterInfo> {
-        Connection::bootstrap(&self.cluster).await?.metadata(None).await
+        Connection::bootstrap(&self.cluster)
+            .await?
+            .metadata(None)
+            .await
     }
 
     /// Creates a topic on the controller; `Ok(false)` when it already existed. A replication
@@ -564,7 +617,11 @@ impl DataClient {
     }
 
     /// The client of one partition, made once.
-    pub async fn partition(&self, topic: &str, partition: i32) -> KafkaResult<Arc<PartitionClient>> {
+    pub async fn partition(
+        &self,
+        topic: &str,
+        partition: i32,
+    ) -> KafkaResult<Arc<PartitionClient>> {
         let key = (topic.to_string(), partition);
         if let Some(c) = self.partitions.lock().await.get(&key) {
             return Ok(c.clone());
@@ -579,11 +636,19 @@ impl DataClient {
     }
 
     /// The next offset to be written in each partition (the high watermark).
-    pub async fn end_offsets(&self, topic: &str, partitions: &[i32]) -> KafkaResult<HashMap<i32, i64>> {
+    pub async fn end_offsets(
+        &self,
+        topic: &str,
+        partitions: &[i32],
+    ) -> KafkaResult<HashMap<i32, i64>> {
         let mut out = HashMap::new();
         for &p in partitions {
             let c = self.partition(topic, p).await?;
-            out.insert(p, c.get_offset(rskafka::client::partition::OffsetAt::Latest).await?);
+            out.insert(
+                p,
+                c.get_offset(rskafka::client::partition::OffsetAt::Latest)
+                    .await?,
+            );
         }
         Ok(out)
     }

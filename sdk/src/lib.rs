@@ -92,7 +92,9 @@ pub enum SdkError {
     #[error("the platform at {url} is unreachable: {message}")]
     Unreachable { url: String, message: String },
     /// The platform is unreachable and no config for this queue is cached on disk.
-    #[error("no config for {queue}: the platform is unreachable ({message}) and nothing is cached")]
+    #[error(
+        "no config for {queue}: the platform is unreachable ({message}) and nothing is cached"
+    )]
     NoConfig { queue: String, message: String },
     /// The platform is overloaded; retry after the given seconds.
     #[error("the platform is busy; retry in {retry_after_secs} s")]

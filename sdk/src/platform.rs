@@ -68,7 +68,10 @@ impl Platform {
     }
 
     /// The heartbeat: answers changed mappings and withdrawn queues.
-    pub async fn heartbeat(&self, request: &HeartbeatRequest) -> Result<HeartbeatResponse, SdkError> {
+    pub async fn heartbeat(
+        &self,
+        request: &HeartbeatRequest,
+    ) -> Result<HeartbeatResponse, SdkError> {
         self.post("heartbeat", request).await
     }
 
@@ -77,7 +80,11 @@ impl Platform {
         self.post("reports", batch).await
     }
 
-    async fn post<B: Serialize, T: DeserializeOwned>(&self, call: &str, body: &B) -> Result<T, SdkError> {
+    async fn post<B: Serialize, T: DeserializeOwned>(
+        &self,
+        call: &str,
+        body: &B,
+    ) -> Result<T, SdkError> {
         let url = format!("{}/api/v1/sdk/{call}", self.base);
         let unreachable = |message: String| SdkError::Unreachable {
             url: self.base.clone(),
@@ -93,7 +100,10 @@ impl Platform {
             .map_err(|e| unreachable(e.to_string()))?;
         let status = response.status();
         if status.is_success() {
-            return response.json().await.map_err(|e| unreachable(e.to_string()));
+            return response
+                .json()
+                .await
+                .map_err(|e| unreachable(e.to_string()));
         }
         let retry_after_secs = response
             .headers()

@@ -38,7 +38,10 @@ async fn connect(config: SdkConfig, client_id: &str) -> Result<Route, SdkError> 
         .await
         .map_err(|e| kafka_error(&name, e))?;
     if partitions.is_empty() {
-        return Err(kafka_error(&name, format!("topic {:?} has no partitions", config.topic)));
+        return Err(kafka_error(
+            &name,
+            format!("topic {:?} has no partitions", config.topic),
+        ));
     }
     Ok(Route {
         config,
@@ -65,7 +68,11 @@ impl Producer {
         let mut mapping = link.subscribe();
         let first = mapping.borrow_and_update().clone();
         let route = Arc::new(RwLock::new(connect(first, &link.config.client_id).await?));
-        let follower = tokio::spawn(follow(mapping, route.clone(), link.config.client_id.clone()));
+        let follower = tokio::spawn(follow(
+            mapping,
+            route.clone(),
+            link.config.client_id.clone(),
+        ));
         Ok(Self {
             link,
             route,
@@ -77,7 +84,9 @@ impl Producer {
     /// Sends one message and waits for the cluster's acknowledgement. With a key, messages with
     /// the same key go to the same partition; without, partitions take turns.
     pub async fn send(&self, key: Option<&[u8]>, value: &[u8]) -> Result<Delivery, SdkError> {
-        let mut out = self.send_batch(vec![(key.map(<[u8]>::to_vec), value.to_vec())]).await?;
+        let mut out = self
+            .send_batch(vec![(key.map(<[u8]>::to_vec), value.to_vec())])
+            .await?;
         Ok(out.remove(0))
     }
 
@@ -97,7 +106,8 @@ impl Producer {
             let p = match &key {
                 Some(k) => route.partitions[partition_for(k, route.partitions.len())],
                 None => {
-                    route.partitions[self.next.fetch_add(1, Ordering::Relaxed) % route.partitions.len()]
+                    route.partitions
+                        [self.next.fetch_add(1, Ordering::Relaxed) % route.partitions.len()]
                 }
             };
             bytes += value.len() + key.as_ref().map_or(0, Vec::len);
@@ -172,7 +182,11 @@ impl Drop for Producer {
 
 /// Switches the route whenever the platform announces a new mapping: connects to the new
 /// cluster first, then takes the write lock, which waits for the sends in flight.
-async fn follow(mut mapping: watch::Receiver<SdkConfig>, route: Arc<RwLock<Route>>, client_id: String) {
+async fn follow(
+    mut mapping: watch::Receiver<SdkConfig>,
+    route: Arc<RwLock<Route>>,
+    client_id: String,
+) {
     while mapping.changed().await.is_ok() {
         let config = mapping.borrow_and_update().clone();
         let mut attempt = 0u32;

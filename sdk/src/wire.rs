@@ -33,7 +33,6 @@ impl SdkRole {
     }
 }
 
-
 /// `POST /api/v1/sdk/config`: a client introduces itself and asks where a queue lives.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
@@ -51,7 +50,6 @@ pub struct ConfigRequest {
     #[serde(default)]
     pub sdk_version: String,
 }
-
 
 /// The physical cluster a queue is on now, with what a client needs to connect.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -116,7 +114,6 @@ pub struct HeartbeatRequest {
     pub counters: HeartbeatCounters,
 }
 
-
 /// A queue the client may no longer use, and why.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
@@ -178,7 +175,6 @@ pub struct Report {
 pub struct ReportBatch {
     pub reports: Vec<Report>,
 }
-
 
 /// What a `reports` call answers once the reports are stored.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

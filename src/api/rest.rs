@@ -1,7 +1,7 @@
 //! `/api/v1`: JSON over HTTP for applications and scripts, described by OpenAPI.
 
-mod kafka;
 mod failover;
+mod kafka;
 mod lineage;
 mod notify;
 mod schemas;

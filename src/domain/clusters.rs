@@ -117,18 +117,31 @@ mod tests {
 
     #[test]
     fn topic_names_become_queue_names() {
-        assert_eq!(queue_name_for_topic("Orders.Created_v2").as_deref(), Some("orders-created-v2"));
+        assert_eq!(
+            queue_name_for_topic("Orders.Created_v2").as_deref(),
+            Some("orders-created-v2")
+        );
         assert_eq!(queue_name_for_topic("__--xy--").as_deref(), Some("xy"));
-        assert_eq!(queue_name_for_topic("2024-events").as_deref(), Some("t-2024-events"));
-        assert_eq!(queue_name_for_topic(&"a".repeat(80)).map(|n| n.len()), Some(63));
+        assert_eq!(
+            queue_name_for_topic("2024-events").as_deref(),
+            Some("t-2024-events")
+        );
+        assert_eq!(
+            queue_name_for_topic(&"a".repeat(80)).map(|n| n.len()),
+            Some(63)
+        );
         assert_eq!(queue_name_for_topic("..."), None);
     }
 
     #[test]
     fn an_import_names_what_is_missing() {
-        let e = ImportInput { project: "".into(), topics: vec![], owner: String::new() }
-            .validate()
-            .unwrap_err();
+        let e = ImportInput {
+            project: "".into(),
+            topics: vec![],
+            owner: String::new(),
+        }
+        .validate()
+        .unwrap_err();
         let fields: Vec<&str> = e.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, vec!["project", "topics"]);
     }

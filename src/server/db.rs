@@ -266,7 +266,8 @@ pub trait Store:
     + kafka::KafkaStore
     + lineage::LineageStore
     + Send
-    + Sync + 'static
+    + Sync
+    + 'static
 {
     /// Which backend this is, for logs and tests.
     fn backend(&self) -> &'static str;

@@ -96,12 +96,7 @@ pub async fn probe(cluster: &SdkCluster) -> ClusterHealth {
             health.api_keys = info.api_versions;
         }
         Ok(Err(e)) => health.error = Some(e.to_string()),
-        Err(_) => {
-            health.error = Some(format!(
-                "no answer within {} s",
-                PROBE_TIMEOUT.as_secs()
-            ))
-        }
+        Err(_) => health.error = Some(format!("no answer within {} s", PROBE_TIMEOUT.as_secs())),
     }
     health
 }
@@ -116,7 +111,11 @@ pub struct ClusterAgent {
 
 impl ClusterAgent {
     /// The agent, with its provisioning and polling loops running.
-    pub fn start(store: Arc<dyn Store>, secrets: Arc<SecretBox>, settings: KafkaSettings) -> Arc<Self> {
+    pub fn start(
+        store: Arc<dyn Store>,
+        secrets: Arc<SecretBox>,
+        settings: KafkaSettings,
+    ) -> Arc<Self> {
         let agent = Arc::new(Self {
             store,
             secrets,
@@ -185,7 +184,8 @@ impl ClusterAgent {
     /// Makes sure the queue's topic exists on each of its clusters, recording each outcome.
     pub async fn provision(&self, queue: &QueueView) -> ServiceResult<()> {
         let known = self.store.provisions(queue.id).await?;
-        let clusters = std::iter::once(queue.primary_cluster.clone()).chain(queue.backup_cluster.clone());
+        let clusters =
+            std::iter::once(queue.primary_cluster.clone()).chain(queue.backup_cluster.clone());
         for name in clusters {
             let done = known
                 .iter()
@@ -203,16 +203,10 @@ impl ClusterAgent {
                     (queue.retention_hours * 3_600_000).to_string(),
                 )],
             };
-            let outcome = tokio::time::timeout(
-                PROBE_TIMEOUT * 2,
-                Admin::new(access).create_topic(&plan),
-            )
-            .await
-            .unwrap_or_else(|_| {
-                Err(KafkaError::Timeout {
-                    addr: name.clone(),
-                })
-            });
+            let outcome =
+                tokio::time::timeout(PROBE_TIMEOUT * 2, Admin::new(access).create_topic(&plan))
+                    .await
+                    .unwrap_or_else(|_| Err(KafkaError::Timeout { addr: name.clone() }));
             let key = format!("{}/{}", queue.project, queue.name);
             let (status, message) = match &outcome {
                 Ok(true) => ("created", format!("{} partitions", plan.partitions)),
@@ -330,11 +324,18 @@ impl ClusterAgent {
             if bound.is_empty() || !health.reachable {
                 continue;
             }
-            match tokio::time::timeout(every_cluster_limit(), read_offsets(&access, &bound, cluster.id, bucket)).await {
+            match tokio::time::timeout(
+                every_cluster_limit(),
+                read_offsets(&access, &bound, cluster.id, bucket),
+            )
+            .await
+            {
                 Ok(Ok((offsets, groups))) => {
                     self.store.write_broker_offsets(&offsets, &groups).await?;
                 }
-                Ok(Err(e)) => tracing::warn!(cluster = %cluster.name, error = %e, "offsets not read"),
+                Ok(Err(e)) => {
+                    tracing::warn!(cluster = %cluster.name, error = %e, "offsets not read")
+                }
                 Err(_) => tracing::warn!(cluster = %cluster.name, "offsets not read in time"),
             }
         }
@@ -368,7 +369,9 @@ async fn read_offsets(
     let mut ends: HashMap<i64, HashMap<i32, i64>> = HashMap::new();
     let mut offsets = Vec::new();
     for q in bound {
-        let Some(&n) = partitions.get(q.topic.as_str()) else { continue };
+        let Some(&n) = partitions.get(q.topic.as_str()) else {
+            continue;
+        };
         let ids: Vec<i32> = (0..n).collect();
         let end = data.end_offsets(&q.topic, &ids).await?;
         offsets.push(BrokerOffsetRow {
@@ -384,7 +387,9 @@ async fn read_offsets(
         let mut conn = admin.coordinator(&group).await?;
         let committed = conn.committed_all(&group).await?;
         for q in bound {
-            let Some(end) = ends.get(&q.queue_id) else { continue };
+            let Some(end) = ends.get(&q.queue_id) else {
+                continue;
+            };
             let mine: Vec<(i32, i64)> = committed
                 .iter()
                 .filter(|((t, _), _)| t == &q.topic)

@@ -271,7 +271,11 @@ pub fn ClusterPage() -> impl IntoView {
 #[component]
 fn ClusterHealthFacts(health: crate::domain::ClusterHealth) -> impl IntoView {
     let h = health;
-    let state = if h.reachable { "reachable" } else { "unreachable" };
+    let state = if h.reachable {
+        "reachable"
+    } else {
+        "unreachable"
+    };
     view! {
         <h2>"Health"</h2>
         <dl class="facts" data-testid="cluster-health">
@@ -331,7 +335,9 @@ fn ClusterTopics(
     let rows = topics
         .into_iter()
         .map(|t| {
-            let queue = t.queue.map(|q| view! { <a href=format!("/queues/{q}")>{q.clone()}</a> });
+            let queue = t
+                .queue
+                .map(|q| view! { <a href=format!("/queues/{q}")>{q.clone()}</a> });
             view! {
                 <tr>
                     <td><code>{t.name}</code></td>

@@ -18,26 +18,37 @@ on_both_backends!(
 async fn an_unreachable_cluster_says_why(b: Backend) {
     let w = world(b).await;
     // k1:9092 does not resolve here.
-    let (s, h) = w.call(M::GET, "/api/v1/clusters/k1/health", &w.vera, None).await;
+    let (s, h) = w
+        .call(M::GET, "/api/v1/clusters/k1/health", &w.vera, None)
+        .await;
     assert_eq!(s, StatusCode::OK, "{h}");
     assert_eq!(h["reachable"], false);
     assert!(h["error"].as_str().unwrap().contains("k1:9092"), "{h}");
-    let (s, e) = w.call(M::GET, "/api/v1/clusters/k1/topics", &w.vera, None).await;
+    let (s, e) = w
+        .call(M::GET, "/api/v1/clusters/k1/topics", &w.vera, None)
+        .await;
     assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "{e}");
     assert!(e["error"].as_str().unwrap().contains("k1"), "{e}");
-    let (s, _) = w.call(M::GET, "/api/v1/clusters/nope/health", &w.vera, None).await;
+    let (s, _) = w
+        .call(M::GET, "/api/v1/clusters/nope/health", &w.vera, None)
+        .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     // The queue's topic could not be made; the queue page says why.
     let started = std::time::Instant::now();
     loop {
-        let (_, t) = w.call(M::GET, "/api/v1/queues/shop/orders/topics", &w.vera, None).await;
+        let (_, t) = w
+            .call(M::GET, "/api/v1/queues/shop/orders/topics", &w.vera, None)
+            .await;
         if let Some(row) = t.as_array().and_then(|a| a.first()) {
             assert_eq!(row["cluster"], "k1");
             assert_eq!(row["status"], "failed");
             assert!(!row["message"].as_str().unwrap().is_empty());
             break;
         }
-        assert!(started.elapsed().as_secs() < 30, "no provisioning outcome: {t}");
+        assert!(
+            started.elapsed().as_secs() < 30,
+            "no provisioning outcome: {t}"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
 }
@@ -45,20 +56,37 @@ async fn an_unreachable_cluster_says_why(b: Backend) {
 async fn only_admins_import_and_bad_input_names_the_field(b: Backend) {
     let w = world(b).await;
     let body = json!({"project": "shop", "topics": ["t1"]});
-    let (s, _) = w.call(M::POST, "/api/v1/clusters/k1/import", &w.olga, Some(body)).await;
+    let (s, _) = w
+        .call(M::POST, "/api/v1/clusters/k1/import", &w.olga, Some(body))
+        .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
     let (s, e) = w
-        .call(M::POST, "/api/v1/clusters/k1/import", &w.admin, Some(json!({"project": "shop", "topics": []})))
+        .call(
+            M::POST,
+            "/api/v1/clusters/k1/import",
+            &w.admin,
+            Some(json!({"project": "shop", "topics": []})),
+        )
         .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
     assert_eq!(e["fields"][0]["field"], "topics");
     let (s, e) = w
-        .call(M::POST, "/api/v1/clusters/k1/import", &w.admin, Some(json!({"project": "nope", "topics": ["t"]})))
+        .call(
+            M::POST,
+            "/api/v1/clusters/k1/import",
+            &w.admin,
+            Some(json!({"project": "nope", "topics": ["t"]})),
+        )
         .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
     assert_eq!(e["fields"][0]["field"], "project");
     let (s, e) = w
-        .call(M::GET, "/api/v1/queues/shop/orders/traffic?range=year", &w.vera, None)
+        .call(
+            M::GET,
+            "/api/v1/queues/shop/orders/traffic?range=year",
+            &w.vera,
+            None,
+        )
         .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
     assert_eq!(e["fields"][0]["field"], "range");
@@ -85,32 +113,82 @@ async fn provisions_and_broker_samples_are_stored_per_queue_and_cluster(b: Backe
     };
     store.record_provision(&row("failed"), None).await.unwrap();
     assert_eq!(store.failed_provisions().await.unwrap(), vec![q.id]);
-    store.record_provision(&row("created"), Some(&audit)).await.unwrap();
+    store
+        .record_provision(&row("created"), Some(&audit))
+        .await
+        .unwrap();
     let p = store.provisions(q.id).await.unwrap();
-    assert_eq!((p.len(), p[0].status.as_str(), p[0].cluster.as_str()), (1, "created", "k1"));
+    assert_eq!(
+        (p.len(), p[0].status.as_str(), p[0].cluster.as_str()),
+        (1, "created", "k1")
+    );
     assert!(store.failed_provisions().await.unwrap().is_empty());
-    let (_, log) = w.call(M::GET, "/api/v1/audit?action=topic.create", &w.admin, None).await;
+    let (_, log) = w
+        .call(M::GET, "/api/v1/audit?action=topic.create", &w.admin, None)
+        .await;
     assert_eq!(log["total"], 1, "{log}");
 
     let bound = store.queues_on_cluster(k1).await.unwrap();
     let orders = bound.iter().find(|b| b.key == "shop/orders").unwrap();
     assert!(orders.active && orders.topic == "shop.orders", "{orders:?}");
 
-    let sample = |bucket, end_offset| BrokerOffsetRow { queue_id: q.id, cluster_id: k1, bucket, end_offset };
-    let group = |bucket, committed, lag| GroupOffsetRow {
-        queue_id: q.id, cluster_id: k1, consumer_group: "billing".into(), bucket, committed, lag,
+    let sample = |bucket, end_offset| BrokerOffsetRow {
+        queue_id: q.id,
+        cluster_id: k1,
+        bucket,
+        end_offset,
     };
-    store.write_broker_offsets(&[sample(60_000, 10), sample(120_000, 40)], &[group(60_000, 5, 5)]).await.unwrap();
+    let group = |bucket, committed, lag| GroupOffsetRow {
+        queue_id: q.id,
+        cluster_id: k1,
+        consumer_group: "billing".into(),
+        bucket,
+        committed,
+        lag,
+    };
+    store
+        .write_broker_offsets(
+            &[sample(60_000, 10), sample(120_000, 40)],
+            &[group(60_000, 5, 5)],
+        )
+        .await
+        .unwrap();
     // The latest sample in a minute wins.
-    store.write_broker_offsets(&[sample(120_000, 50)], &[group(60_000, 8, 2)]).await.unwrap();
+    store
+        .write_broker_offsets(&[sample(120_000, 50)], &[group(60_000, 8, 2)])
+        .await
+        .unwrap();
+    let ends: Vec<(i64, i64, i64)> = store
+        .broker_offsets(q.id, 0, 1_000_000)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| (s.bucket, s.first_offset, s.end_offset))
+        .collect();
+    // A minute keeps its first and last poll.
+    assert_eq!(ends, vec![(60_000, 10, 10), (120_000, 40, 50)]);
+    let groups = store
+        .broker_group_offsets(q.id, 0, 1_000_000)
+        .await
+        .unwrap();
+    assert_eq!(groups.len(), 1);
+    let g = &groups[0];
     assert_eq!(
-        store.broker_offsets(q.id, 0, 1_000_000).await.unwrap(),
-        vec![(60_000, k1, 10), (120_000, k1, 50)]
-    );
-    assert_eq!(
-        store.broker_group_offsets(q.id, 0, 1_000_000).await.unwrap(),
-        vec![(60_000, "billing".to_string(), k1, 8, 2)]
+        (
+            g.consumer_group.as_str(),
+            g.first_committed,
+            g.committed,
+            g.lag
+        ),
+        ("billing", 5, 8, 2)
     );
     assert_eq!(store.prune_broker_offsets(100_000).await.unwrap(), 2);
-    assert_eq!(store.broker_offsets(q.id, 0, 1_000_000).await.unwrap().len(), 1);
+    assert_eq!(
+        store
+            .broker_offsets(q.id, 0, 1_000_000)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
 }

@@ -2,57 +2,16 @@
 //! `watershed` binary is started, fed reports, killed mid-stream, and restarted on the same
 //! database; every report it acknowledged must be there.
 
+use crate::drill::Platform;
 use crate::harness::{fresh_db, Backend};
 use crate::on_both_backends;
 use serde_json::{json, Value};
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use watershed::domain::{Role, UserView};
 use watershed::server::services::accounts;
 
 on_both_backends!(no_acknowledged_report_is_lost_to_sigkill);
-
-struct Server {
-    child: Child,
-    base: String,
-}
-
-fn start(data_dir: &std::path::Path, db_url: &str) -> Server {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = Command::new(env!("CARGO_BIN_EXE_watershed"))
-        .arg("serve")
-        .env("WATERSHED_DATA_DIR", data_dir)
-        .env("WATERSHED_DATABASE_URL", db_url)
-        .env("WATERSHED_ADDR", format!("127.0.0.1:{port}"))
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start the watershed binary");
-    Server {
-        child,
-        base: format!("http://127.0.0.1:{port}"),
-    }
-}
-
-async fn wait_ready(s: &Server) {
-    let started = Instant::now();
-    let http = reqwest::Client::new();
-    while started.elapsed() < Duration::from_secs(30) {
-        if let Ok(r) = http.get(format!("{}/readyz", s.base)).send().await {
-            if r.status().is_success() {
-                return;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("the server never became ready");
-}
 
 async fn post(http: &reqwest::Client, url: String, token: &str, body: Value) -> Value {
     let r = http
@@ -92,8 +51,7 @@ async fn no_acknowledged_report_is_lost_to_sigkill(b: Backend) {
         token_for("dev", Role::Developer).await,
     );
     let data = db.dir.path().join("server");
-    let mut server = start(&data, &db.url);
-    wait_ready(&server).await;
+    let mut server = Platform::start(&data, &db.url, 60).await;
     let http = reqwest::Client::new();
     let api = |base: &str, p: &str| format!("{base}/api/v1{p}");
     let base = server.base.clone();
@@ -179,8 +137,7 @@ async fn no_acknowledged_report_is_lost_to_sigkill(b: Backend) {
     while acked.lock().unwrap().len() < 2_000 && started.elapsed() < Duration::from_secs(30) {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    server.child.kill().expect("SIGKILL");
-    server.child.wait().unwrap();
+    server.kill();
     for r in reporters {
         r.await.unwrap();
     }
@@ -188,8 +145,7 @@ async fn no_acknowledged_report_is_lost_to_sigkill(b: Backend) {
     assert!(acked.len() >= 2_000, "only {} acknowledged", acked.len());
 
     // Restarted on the same database, it has every acknowledged report and takes more.
-    let mut server = start(&data, &db.url);
-    wait_ready(&server).await;
+    server.restart().await;
     let reopened = watershed::server::db::connect(&db.url).await.unwrap();
     let stored: std::collections::HashSet<i64> = reopened
         .report_seqs("kill-test")
@@ -217,6 +173,5 @@ async fn no_acknowledged_report_is_lost_to_sigkill(b: Backend) {
         .await
         .unwrap()
         .contains(&-1));
-    server.child.kill().unwrap();
-    server.child.wait().unwrap();
+    server.kill();
 }

@@ -5,6 +5,8 @@ mod access;
 mod api;
 mod clusters;
 mod console;
+#[path = "../support/kafka_drill.rs"]
+mod drill;
 mod durability;
 mod failover;
 mod harness;

@@ -1,7 +1,8 @@
-//! A failover drill on real Kafka-compatible brokers, shared by the end-to-end test and the
-//! failover benchmark: two `tansu` brokers on loopback ports, the real `watershed` binary on
-//! its own database, a queue bound to both clusters, Stream-SDK producers and consumers
-//! running through switches, and the tally of what was acknowledged and what was read.
+//! A failover drill on real Kafka-compatible brokers, shared by the end-to-end test, the
+//! failover benchmark and the SIGKILL durability test: two `tansu` brokers on loopback
+//! ports, the real `watershed` binary on its own database, a queue bound to both clusters,
+//! Stream-SDK producers and consumers running through switches, and the tally of what was
+//! acknowledged and what was read.
 #![allow(dead_code)]
 
 use serde_json::{json, Value};
@@ -45,7 +46,12 @@ impl Broker {
         let url = format!("tcp://127.0.0.1:{port}");
         let child = Command::new(tansu)
             .args(["--listener-url", &url, "--advertised-listener-url", &url])
-            .args(["--storage-engine", "memory://tansu/", "--cluster-id", cluster_id])
+            .args([
+                "--storage-engine",
+                "memory://tansu/",
+                "--cluster-id",
+                cluster_id,
+            ])
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -65,10 +71,18 @@ impl Broker {
         };
         let started = Instant::now();
         loop {
-            if watershed_sdk::kafka::Admin::new(cluster.clone()).describe().await.is_ok() {
+            if watershed_sdk::kafka::Admin::new(cluster.clone())
+                .describe()
+                .await
+                .is_ok()
+            {
                 return broker;
             }
-            assert!(started.elapsed() < Duration::from_secs(30), "tansu never answered on {}", broker.addr);
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "tansu never answered on {}",
+                broker.addr
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
@@ -113,10 +127,14 @@ impl Platform {
             .env("WATERSHED_DATA_DIR", &self.data)
             .env("WATERSHED_DATABASE_URL", &self.db_url)
             .env("WATERSHED_ADDR", format!("127.0.0.1:{}", self.port))
-            .env("WATERSHED_SDK_HEARTBEAT_SECS", self.heartbeat_secs.to_string())
+            .env(
+                "WATERSHED_SDK_HEARTBEAT_SECS",
+                self.heartbeat_secs.to_string(),
+            )
             .env("WATERSHED_KAFKA_POLL_SECS", "2")
             .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
+            // The server logs to stdout; its warnings belong in the test's output.
+            .stdout(Stdio::inherit())
             .stderr(Stdio::inherit())
             .spawn()
             .expect("start the watershed binary");
@@ -150,7 +168,13 @@ impl Drop for Platform {
 }
 
 /// A REST call that must succeed; answers the JSON body.
-pub async fn call(http: &reqwest::Client, method: reqwest::Method, url: String, token: &str, body: Value) -> Value {
+pub async fn call(
+    http: &reqwest::Client,
+    method: reqwest::Method,
+    url: String,
+    token: &str,
+    body: Value,
+) -> Value {
     let mut r = http.request(method, url.clone()).bearer_auth(token);
     if !body.is_null() {
         r = r.json(&body);
@@ -176,63 +200,158 @@ pub async fn users(db_url: &str) -> (String, String) {
     use watershed::server::services::accounts;
     let store = watershed::server::db::connect(db_url).await.unwrap();
     store.migrate().await.unwrap();
-    accounts::ensure_admin(store.as_ref(), Some("admin-password-1")).await.unwrap();
+    accounts::ensure_admin(store.as_ref(), Some("admin-password-1"))
+        .await
+        .unwrap();
     let mut tokens = Vec::new();
     for (name, role) in [("ops", Role::Admin), ("dev", Role::Developer)] {
         let id = accounts::create_user(store.as_ref(), None, name, "password-123", role)
             .await
             .unwrap();
-        let user = UserView { id, username: name.into(), role };
-        tokens.push(accounts::create_api_token(store.as_ref(), &user, "drill").await.unwrap());
+        let user = UserView {
+            id,
+            username: name.into(),
+            role,
+        };
+        tokens.push(
+            accounts::create_api_token(store.as_ref(), &user, "drill")
+                .await
+                .unwrap(),
+        );
     }
     (tokens.remove(0), tokens.remove(0))
 }
 
 /// Clusters east and west (the brokers), queue shop/orders on east with west as backup,
 /// application lab/checkout allowed to produce and consume, and its token.
-pub async fn world(base: &str, ops: String, dev: String, east: &str, west: &str, partitions: i64) -> World {
+pub async fn world(
+    base: &str,
+    ops: String,
+    dev: String,
+    east: &str,
+    west: &str,
+    partitions: i64,
+) -> World {
     use reqwest::Method as M;
     let http = reqwest::Client::new();
     let api = |p: &str| format!("{base}/api/v1{p}");
-    call(&http, M::POST, api("/projects"), &ops, json!({"name": "shop"})).await;
-    call(&http, M::POST, api("/projects"), &dev, json!({"name": "lab"})).await;
+    call(
+        &http,
+        M::POST,
+        api("/projects"),
+        &ops,
+        json!({"name": "shop"}),
+    )
+    .await;
+    call(
+        &http,
+        M::POST,
+        api("/projects"),
+        &dev,
+        json!({"name": "lab"}),
+    )
+    .await;
     for (name, addr) in [("east", east), ("west", west)] {
-        call(&http, M::POST, api("/clusters"), &ops,
-            json!({"name": name, "kind": "kafka", "bootstrap_servers": [addr]})).await;
+        call(
+            &http,
+            M::POST,
+            api("/clusters"),
+            &ops,
+            json!({"name": name, "kind": "kafka", "bootstrap_servers": [addr]}),
+        )
+        .await;
     }
-    call(&http, M::POST, api("/queues"), &ops, json!({"project": "shop", "name": "orders",
-        "primary_cluster": "east", "backup_cluster": "west", "partitions": partitions})).await;
-    call(&http, M::POST, api("/applications"), &dev, json!({"project": "lab", "name": "checkout"})).await;
+    call(
+        &http,
+        M::POST,
+        api("/queues"),
+        &ops,
+        json!({"project": "shop", "name": "orders",
+        "primary_cluster": "east", "backup_cluster": "west", "partitions": partitions}),
+    )
+    .await;
+    call(
+        &http,
+        M::POST,
+        api("/applications"),
+        &dev,
+        json!({"project": "lab", "name": "checkout"}),
+    )
+    .await;
     for permission in ["produce", "consume"] {
-        let req = call(&http, M::POST, api("/requests"), &dev, json!({"project": "lab",
+        let req = call(
+            &http,
+            M::POST,
+            api("/requests"),
+            &dev,
+            json!({"project": "lab",
             "application": "checkout", "queue_project": "shop", "queue": "orders",
-            "permission": permission, "reason": "drill", "duration": "90"})).await;
-        call(&http, M::POST, api(&format!("/requests/{}/decision", req["id"])), &ops,
-            json!({"decision": "approve", "comment": "ok"})).await;
+            "permission": permission, "reason": "drill", "duration": "90"}),
+        )
+        .await;
+        call(
+            &http,
+            M::POST,
+            api(&format!("/requests/{}/decision", req["id"])),
+            &ops,
+            json!({"decision": "approve", "comment": "ok"}),
+        )
+        .await;
     }
-    let app_token = call(&http, M::POST, api("/applications/lab/checkout/tokens"), &dev, Value::Null)
-        .await["token"].as_str().unwrap().to_string();
+    let app_token = call(
+        &http,
+        M::POST,
+        api("/applications/lab/checkout/tokens"),
+        &dev,
+        Value::Null,
+    )
+    .await["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
     // The platform creates the topic on both clusters by itself.
     let started = Instant::now();
     loop {
-        let topics = call(&http, M::GET, api("/queues/shop/orders/topics"), &ops, Value::Null).await;
-        let ready = topics.as_array().unwrap().iter()
+        let topics = call(
+            &http,
+            M::GET,
+            api("/queues/shop/orders/topics"),
+            &ops,
+            Value::Null,
+        )
+        .await;
+        let ready = topics
+            .as_array()
+            .unwrap()
+            .iter()
             .filter(|t| t["status"] == "created" || t["status"] == "existed")
             .count();
         if ready == 2 {
             break;
         }
-        assert!(started.elapsed() < Duration::from_secs(30), "topics not provisioned: {topics}");
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "topics not provisioned: {topics}"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    World { ops, dev, app_token }
+    World {
+        ops,
+        dev,
+        app_token,
+    }
 }
 
 /// Asks the platform to switch shop/orders (`to`: backup or primary).
 pub async fn fail_over(base: &str, ops: &str, to: &str) {
-    call(&reqwest::Client::new(), reqwest::Method::POST,
-        format!("{base}/api/v1/queues/shop/orders/failover"), ops,
-        json!({"to": to, "reason": "drill", "confirm": true})).await;
+    call(
+        &reqwest::Client::new(),
+        reqwest::Method::POST,
+        format!("{base}/api/v1/queues/shop/orders/failover"),
+        ops,
+        json!({"to": to, "reason": "drill", "confirm": true}),
+    )
+    .await;
 }
 
 /// What the producers had acknowledged and the consumers read.
@@ -245,10 +364,17 @@ pub struct Tally {
 
 impl Tally {
     pub fn lost(&self) -> Vec<u64> {
-        self.acked.iter().copied().filter(|id| !self.seen.contains_key(id)).collect()
+        self.acked
+            .iter()
+            .copied()
+            .filter(|id| !self.seen.contains_key(id))
+            .collect()
     }
     pub fn duplicates(&self) -> u64 {
-        self.seen.values().map(|&n| u64::from(n.saturating_sub(1))).sum()
+        self.seen
+            .values()
+            .map(|&n| u64::from(n.saturating_sub(1)))
+            .sum()
     }
 }
 
@@ -277,7 +403,14 @@ pub fn client(base: &str, token: &str, cache: &Path, id: &str) -> ClientConfig {
 
 impl Fleet {
     /// `producers` producers (each sending batches of `batch` every `pause`) and one consumer.
-    pub async fn start(base: &str, token: &str, cache: &Path, producers: usize, batch: usize, pause: Duration) -> Fleet {
+    pub async fn start(
+        base: &str,
+        token: &str,
+        cache: &Path,
+        producers: usize,
+        batch: usize,
+        pause: Duration,
+    ) -> Fleet {
         let tally = Arc::new(Mutex::new(Tally::default()));
         let stop = Arc::new(AtomicBool::new(false));
         let stop_consumers = Arc::new(AtomicBool::new(false));
@@ -290,9 +423,11 @@ impl Fleet {
             consumers: Vec::new(),
             stop_consumers: stop_consumers.clone(),
         };
-        let mut consumer = Consumer::connect(client(base, token, cache, "drill-consumer").with_consumer_group("billing"))
-            .await
-            .expect("consumer connects");
+        let mut consumer = Consumer::connect(
+            client(base, token, cache, "drill-consumer").with_consumer_group("billing"),
+        )
+        .await
+        .expect("consumer connects");
         let where_ = Arc::new(Mutex::new(consumer.cluster().to_string()));
         fleet.consumer_clusters.push(where_.clone());
         let (t, s) = (tally.clone(), stop_consumers.clone());
@@ -302,9 +437,10 @@ impl Fleet {
                     Ok(messages) => {
                         let mut t = t.lock().unwrap();
                         for m in messages {
-                            let id: u64 = String::from_utf8_lossy(m.value.as_deref().unwrap_or_default())
-                                .parse()
-                                .unwrap_or(u64::MAX);
+                            let id: u64 =
+                                String::from_utf8_lossy(m.value.as_deref().unwrap_or_default())
+                                    .parse()
+                                    .unwrap_or(u64::MAX);
                             *t.seen.entry(id).or_default() += 1;
                         }
                     }
@@ -329,7 +465,15 @@ impl Fleet {
                 let mut next = (n as u64) << 40;
                 while !s.load(Ordering::Relaxed) {
                     let ids: Vec<u64> = (next..next + batch as u64).collect();
-                    let messages = ids.iter().map(|id| (Some(id.to_string().into_bytes()), id.to_string().into_bytes())).collect();
+                    let messages = ids
+                        .iter()
+                        .map(|id| {
+                            (
+                                Some(id.to_string().into_bytes()),
+                                id.to_string().into_bytes(),
+                            )
+                        })
+                        .collect();
                     match producer.send_batch(messages).await {
                         Ok(_) => {
                             t.lock().unwrap().acked.extend(&ids);
@@ -369,7 +513,12 @@ impl Fleet {
     }
 
     /// How long until every client uses `cluster`, or `None` past `limit`.
-    pub async fn time_until_all_on(&self, cluster: &str, since: Instant, limit: Duration) -> Option<Duration> {
+    pub async fn time_until_all_on(
+        &self,
+        cluster: &str,
+        since: Instant,
+        limit: Duration,
+    ) -> Option<Duration> {
         loop {
             if self.clusters().await.iter().all(|c| c == cluster) {
                 return Some(since.elapsed());

@@ -41,7 +41,9 @@ pub(super) async fn topics(
     _actor: Actor,
     Path(name): Path<String>,
 ) -> ApiResult<Vec<ClusterTopic>> {
-    Ok(Json(clusters::topics(s.store.as_ref(), &s.kafka, &name).await?))
+    Ok(Json(
+        clusters::topics(s.store.as_ref(), &s.kafka, &name).await?,
+    ))
 }
 
 /// Registers existing topics as queues of a project (admins).
@@ -67,7 +69,9 @@ pub(super) async fn queue_topics(
     _actor: Actor,
     Path((project, name)): Path<(String, String)>,
 ) -> ApiResult<Vec<TopicProvision>> {
-    Ok(Json(clusters::queue_topics(s.store.as_ref(), &project, &name).await?))
+    Ok(Json(
+        clusters::queue_topics(s.store.as_ref(), &project, &name).await?,
+    ))
 }
 
 #[derive(serde::Deserialize, utoipa::IntoParams)]

@@ -48,11 +48,35 @@ pub struct BoundQueue {
     pub active: bool,
 }
 
+/// A minute of a queue's end offsets on one cluster: at the minute's first and last poll.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct OffsetSample {
+    pub bucket: i64,
+    pub cluster_id: i64,
+    pub first_offset: i64,
+    pub end_offset: i64,
+}
+
+/// A minute of a consumer group's committed offsets and lag on a queue's topic on one cluster.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct GroupSample {
+    pub bucket: i64,
+    pub consumer_group: String,
+    pub cluster_id: i64,
+    pub first_committed: i64,
+    pub committed: i64,
+    pub lag: i64,
+}
+
 /// Storage for cluster-side facts.
 #[async_trait]
 pub trait KafkaStore: Send + Sync {
     /// Records a provisioning outcome; a topic Watershed created is audited in the same transaction.
-    async fn record_provision(&self, row: &ProvisionRow, audit: Option<&AuditEvent>) -> StoreResult<()>;
+    async fn record_provision(
+        &self,
+        row: &ProvisionRow,
+        audit: Option<&AuditEvent>,
+    ) -> StoreResult<()>;
     /// The topics behind a queue, per cluster.
     async fn provisions(&self, queue_id: i64) -> StoreResult<Vec<TopicProvision>>;
     /// Queues whose last provisioning on some cluster failed.
@@ -65,15 +89,20 @@ pub trait KafkaStore: Send + Sync {
         offsets: &[BrokerOffsetRow],
         groups: &[GroupOffsetRow],
     ) -> StoreResult<()>;
-    /// A queue's end-offset samples in `[from, to)`: (bucket, cluster id, end offset).
-    async fn broker_offsets(&self, queue_id: i64, from: i64, to: i64) -> StoreResult<Vec<(i64, i64, i64)>>;
-    /// A queue's group samples in `[from, to)`: (bucket, group, cluster id, committed, lag).
+    /// A queue's end-offset samples in `[from, to)`.
+    async fn broker_offsets(
+        &self,
+        queue_id: i64,
+        from: i64,
+        to: i64,
+    ) -> StoreResult<Vec<OffsetSample>>;
+    /// A queue's consumer-group samples in `[from, to)`.
     async fn broker_group_offsets(
         &self,
         queue_id: i64,
         from: i64,
         to: i64,
-    ) -> StoreResult<Vec<(i64, String, i64, i64, i64)>>;
+    ) -> StoreResult<Vec<GroupSample>>;
     /// Drops samples older than `before`.
     async fn prune_broker_offsets(&self, before: i64) -> StoreResult<u64>;
 }
@@ -83,7 +112,8 @@ macro_rules! kafka_store {
         const _: () = {
             use $crate::domain::TopicProvision;
             use $crate::server::db::kafka::{
-                BoundQueue, BrokerOffsetRow, GroupOffsetRow, KafkaStore, ProvisionRow,
+                BoundQueue, BrokerOffsetRow, GroupOffsetRow, GroupSample, KafkaStore, OffsetSample,
+                ProvisionRow,
             };
             use $crate::server::db::{now_millis, AuditEvent, StoreResult};
 
@@ -156,8 +186,8 @@ macro_rules! kafka_store {
                     let mut tx = self.pool.begin().await?;
                     for o in offsets {
                         sqlx::query(
-                            "INSERT INTO broker_offsets (queue_id, cluster_id, bucket, end_offset) \
-                             VALUES ($1, $2, $3, $4) ON CONFLICT (queue_id, cluster_id, bucket) \
+                            "INSERT INTO broker_offsets (queue_id, cluster_id, bucket, first_offset, end_offset) \
+                             VALUES ($1, $2, $3, $4, $4) ON CONFLICT (queue_id, cluster_id, bucket) \
                              DO UPDATE SET end_offset = excluded.end_offset",
                         )
                         .bind(o.queue_id)
@@ -170,7 +200,7 @@ macro_rules! kafka_store {
                     for g in groups {
                         sqlx::query(
                             "INSERT INTO broker_group_offsets (queue_id, cluster_id, consumer_group, bucket, \
-                             committed, lag) VALUES ($1, $2, $3, $4, $5, $6) \
+                             first_committed, committed, lag) VALUES ($1, $2, $3, $4, $5, $5, $6) \
                              ON CONFLICT (queue_id, cluster_id, consumer_group, bucket) \
                              DO UPDATE SET committed = excluded.committed, lag = excluded.lag",
                         )
@@ -187,9 +217,9 @@ macro_rules! kafka_store {
                     Ok(())
                 }
 
-                async fn broker_offsets(&self, queue_id: i64, from: i64, to: i64) -> StoreResult<Vec<(i64, i64, i64)>> {
+                async fn broker_offsets(&self, queue_id: i64, from: i64, to: i64) -> StoreResult<Vec<OffsetSample>> {
                     Ok(sqlx::query_as(
-                        "SELECT bucket, cluster_id, end_offset FROM broker_offsets \
+                        "SELECT bucket, cluster_id, first_offset, end_offset FROM broker_offsets \
                          WHERE queue_id = $1 AND bucket >= $2 AND bucket < $3 ORDER BY cluster_id, bucket",
                     )
                     .bind(queue_id)
@@ -199,14 +229,10 @@ macro_rules! kafka_store {
                     .await?)
                 }
 
-                async fn broker_group_offsets(
-                    &self,
-                    queue_id: i64,
-                    from: i64,
-                    to: i64,
-                ) -> StoreResult<Vec<(i64, String, i64, i64, i64)>> {
+                async fn broker_group_offsets(&self, queue_id: i64, from: i64, to: i64) -> StoreResult<Vec<GroupSample>> {
                     Ok(sqlx::query_as(
-                        "SELECT bucket, consumer_group, cluster_id, committed, lag FROM broker_group_offsets \
+                        "SELECT bucket, consumer_group, cluster_id, first_committed, committed, lag \
+                         FROM broker_group_offsets \
                          WHERE queue_id = $1 AND bucket >= $2 AND bucket < $3 \
                          ORDER BY consumer_group, cluster_id, bucket",
                     )

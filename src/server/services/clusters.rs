@@ -144,7 +144,11 @@ pub async fn health(agent: &ClusterAgent, name: &str) -> ServiceResult<ClusterHe
 }
 
 /// The topics on a cluster, each with the queue it backs there, if any.
-pub async fn topics(store: &dyn Store, agent: &ClusterAgent, name: &str) -> ServiceResult<Vec<ClusterTopic>> {
+pub async fn topics(
+    store: &dyn Store,
+    agent: &ClusterAgent,
+    name: &str,
+) -> ServiceResult<Vec<ClusterTopic>> {
     let cluster = get(store, name).await?;
     let bound: HashMap<String, String> = store
         .queues_on_cluster(cluster.id)
@@ -199,27 +203,44 @@ pub async fn import(
     let mut rows = Vec::new();
     let mut names = std::collections::HashSet::new();
     for topic in &input.topics {
-        let skip = |reason: String| SkippedTopic { topic: topic.clone(), reason };
+        let skip = |reason: String| SkippedTopic {
+            topic: topic.clone(),
+            reason,
+        };
         let Some(&partitions) = on_cluster.get(topic) else {
-            result.skipped.push(skip(format!("cluster {name} has no topic {topic:?}")));
+            result
+                .skipped
+                .push(skip(format!("cluster {name} has no topic {topic:?}")));
             continue;
         };
-        if let Some(queue) = listed.iter().find(|t| &t.name == topic).and_then(|t| t.queue.clone()) {
-            result.skipped.push(skip(format!("already the topic of {queue}")));
+        if let Some(queue) = listed
+            .iter()
+            .find(|t| &t.name == topic)
+            .and_then(|t| t.queue.clone())
+        {
+            result
+                .skipped
+                .push(skip(format!("already the topic of {queue}")));
             continue;
         }
         let Some(queue_name) = queue_name_for_topic(topic) else {
-            result.skipped.push(skip("no usable queue name can be made from it".into()));
+            result
+                .skipped
+                .push(skip("no usable queue name can be made from it".into()));
             continue;
         };
-        if !names.insert(queue_name.clone()) || store.queue(&project.name, &queue_name).await?.is_some() {
+        if !names.insert(queue_name.clone())
+            || store.queue(&project.name, &queue_name).await?.is_some()
+        {
             result.skipped.push(skip(format!(
                 "project {} already has a queue named {queue_name:?}",
                 project.name
             )));
             continue;
         }
-        result.imported.push(format!("{}/{queue_name}", project.name));
+        result
+            .imported
+            .push(format!("{}/{queue_name}", project.name));
         rows.push(QueueRow {
             project_id: project.id,
             name: queue_name,
@@ -246,7 +267,10 @@ pub async fn import(
                 "imported {} topic(s) into {}: {}",
                 rows.len(),
                 project.name,
-                rows.iter().map(|r| r.topic.as_str()).collect::<Vec<_>>().join(", ")
+                rows.iter()
+                    .map(|r| r.topic.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
         };
         store.create_queues(&rows, &audit).await?;
@@ -255,7 +279,11 @@ pub async fn import(
 }
 
 /// The topic behind a queue on each of its clusters.
-pub async fn queue_topics(store: &dyn Store, project: &str, queue: &str) -> ServiceResult<Vec<TopicProvision>> {
+pub async fn queue_topics(
+    store: &dyn Store,
+    project: &str,
+    queue: &str,
+) -> ServiceResult<Vec<TopicProvision>> {
     let q = super::queues::get(store, project, queue).await?;
     Ok(store.provisions(q.id).await?)
 }

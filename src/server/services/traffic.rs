@@ -19,24 +19,31 @@ fn series(name: &str, from: i64, to: i64, bucket: i64, sums: &BTreeMap<i64, i64>
     }
 }
 
-/// Messages added between consecutive samples of a growing counter (an end offset or a
-/// group's committed offsets), per series key, summed into chart buckets. A counter that went
-/// backwards (a recreated topic) counts from zero.
+/// Messages added to a growing counter (an end offset, or a group's committed offsets) per
+/// series key, summed into chart buckets: within each minute (its last poll less its first)
+/// and between minutes (a minute's first poll less the one before's last). A counter that
+/// went backwards (a recreated topic) counts from zero.
 fn growth(
-    samples: impl Iterator<Item = ((i64, String), i64, i64)>,
+    samples: impl Iterator<Item = ((i64, String), i64, i64, i64)>,
     bucket: i64,
 ) -> BTreeMap<i64, i64> {
-    let mut by_key: BTreeMap<(i64, String), Vec<(i64, i64)>> = BTreeMap::new();
-    for (key, at, value) in samples {
-        by_key.entry(key).or_default().push((at, value));
+    let mut by_key: BTreeMap<(i64, String), Vec<(i64, i64, i64)>> = BTreeMap::new();
+    for (key, at, first, last) in samples {
+        by_key.entry(key).or_default().push((at, first, last));
     }
     let mut sums = BTreeMap::new();
-    for mut points in by_key.into_values() {
-        points.sort();
-        for pair in points.windows(2) {
-            let ((_, before), (at, after)) = (pair[0], pair[1]);
-            let added = if after >= before { after - before } else { after };
-            *sums.entry(at - at.rem_euclid(bucket)).or_default() += added;
+    for mut minutes in by_key.into_values() {
+        minutes.sort();
+        let mut before: Option<i64> = None;
+        for (at, first, last) in minutes {
+            let between = match before {
+                Some(b) if first >= b => first - b,
+                Some(_) => first,
+                None => 0,
+            };
+            let within = (last - first).max(0);
+            *sums.entry(at - at.rem_euclid(bucket)).or_default() += between + within;
+            before = Some(last);
         }
     }
     sums
@@ -90,19 +97,36 @@ pub async fn queue_traffic(
     // growth of end offsets, messages read from the growth of committed offsets, lag per group.
     let ends = store.broker_offsets(q.id, from - 60_000, to).await?;
     if !ends.is_empty() {
-        let written = growth(ends.iter().map(|&(b, c, e)| ((c, String::new()), b, e)), bucket);
+        let written = growth(
+            ends.iter().map(|e| {
+                (
+                    (e.cluster_id, String::new()),
+                    e.bucket,
+                    e.first_offset,
+                    e.end_offset,
+                )
+            }),
+            bucket,
+        );
         messages.push(series("in (brokers)", from, to, bucket, &written));
         let groups = store.broker_group_offsets(q.id, from - 60_000, to).await?;
         let read = growth(
-            groups.iter().map(|(b, g, c, committed, _)| ((*c, g.clone()), *b, *committed)),
+            groups.iter().map(|g| {
+                let key = (g.cluster_id, g.consumer_group.clone());
+                (key, g.bucket, g.first_committed, g.committed)
+            }),
             bucket,
         );
         messages.push(series("out (brokers)", from, to, bucket, &read));
         let mut by_group: BTreeMap<String, BTreeMap<i64, i64>> = BTreeMap::new();
-        for (b, g, _, _, l) in &groups {
-            let slot = by_group.entry(format!("{g} (brokers)")).or_default();
-            let v = slot.entry(b - b.rem_euclid(bucket)).or_default();
-            *v = (*v).max(*l);
+        for g in &groups {
+            let slot = by_group
+                .entry(format!("{} (brokers)", g.consumer_group))
+                .or_default();
+            let v = slot
+                .entry(g.bucket - g.bucket.rem_euclid(bucket))
+                .or_default();
+            *v = (*v).max(g.lag);
         }
         for (name, sums) in by_group {
             lag.push(Series {
@@ -164,16 +188,20 @@ mod tests {
     #[test]
     fn broker_counters_turn_into_messages_per_bucket() {
         let samples = vec![
-            ((1, String::new()), 60_000, 100),
-            ((1, String::new()), 120_000, 160),
+            // 100 → 120 within the first minute, then 120 → 150 → 160.
+            ((1, String::new()), 60_000, 100, 120),
+            ((1, String::new()), 120_000, 150, 160),
             // A recreated topic starts again from zero.
-            ((1, String::new()), 180_000, 30),
+            ((1, String::new()), 180_000, 30, 30),
             // Another cluster's counter is its own.
-            ((2, String::new()), 120_000, 5_000),
-            ((2, String::new()), 180_000, 5_010),
+            ((2, String::new()), 120_000, 5_000, 5_000),
+            ((2, String::new()), 180_000, 5_010, 5_012),
         ];
         let sums = growth(samples.into_iter(), 60_000);
-        assert_eq!(sums, BTreeMap::from([(120_000, 60), (180_000, 40)]));
+        assert_eq!(
+            sums,
+            BTreeMap::from([(60_000, 20), (120_000, 40), (180_000, 42)])
+        );
     }
 
     #[test]
