@@ -28,3 +28,23 @@ test('fail a queue over to its backup with a confirmation, see the history, and 
   await expect(page.getByTestId('active-cluster')).toHaveText('kafka-bj-1');
   await expect(page.getByTestId('switch-history').locator('tbody tr')).toHaveCount(2);
 });
+
+test('a cluster page says what its brokers answer, and a queue page where its topic stands', async ({ page }, info) => {
+  const project = unique('health', info);
+  await signIn(page, 'admin', ADMIN_PASSWORD);
+  expect((await page.request.post('/api/v1/projects', { data: { name: project } })).ok()).toBeTruthy();
+  expect((await page.request.post('/api/v1/queues', {
+    data: { project, name: 'events', primary_cluster: 'kafka-bj-1', backup_cluster: 'kafka-sh-1' },
+  })).ok()).toBeTruthy();
+  // The demo's clusters are not real: the page says they cannot be reached, and why.
+  await page.goto('/clusters/kafka-bj-1');
+  await expect(page.getByTestId('cluster-health')).toBeVisible();
+  await expect(page.getByTestId('cluster-state')).toContainText('unreachable');
+  await expect(page.getByText('Topics are listed when the cluster can be reached.')).toBeVisible();
+  // The platform tried to create the topic on both clusters; the queue page lists the outcome.
+  await expect(async () => {
+    await page.goto(`/queues/${project}/events`);
+    await expect(page.getByTestId('queue-topics').locator('tbody tr')).toHaveCount(2, { timeout: 1000 });
+  }).toPass({ timeout: 20000 });
+  await expect(page.getByTestId('queue-topics')).toContainText('failed');
+});

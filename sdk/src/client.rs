@@ -323,10 +323,19 @@ impl Link {
     pub(crate) async fn heartbeat(&self) -> Result<(), SdkError> {
         let introduced = *self.introduced.lock().unwrap_or_else(|e| e.into_inner());
         if !introduced {
-            let fresh = self
+            let fresh = match self
                 .platform
                 .config(&config_request(&self.config, self.role))
-                .await?;
+                .await
+            {
+                Ok(c) => c,
+                // Started from the cache, and the platform now says no: stop using the queue.
+                Err(SdkError::Denied { reason }) | Err(SdkError::Unauthorized(reason)) => {
+                    *self.revoked.lock().unwrap_or_else(|e| e.into_inner()) = Some(reason.clone());
+                    return Err(SdkError::Denied { reason });
+                }
+                Err(e) => return Err(e),
+            };
             *self.introduced.lock().unwrap_or_else(|e| e.into_inner()) = true;
             self.adopt(fresh).await;
             return Ok(());

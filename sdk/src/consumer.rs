@@ -1,7 +1,7 @@
 //! The consumer: reads wherever the queue lives now, and drains where it lived before.
 
 use crate::client::{kafka_error, ClientConfig, Link, ResumePolicy};
-use crate::kafka::{Admin, Connection, DataClient};
+use crate::kafka::{Admin, Connection, DataClient, CALL_TIMEOUT};
 use crate::wire::{PartitionOffset, SdkConfig, SdkRole};
 use crate::SdkError;
 use rskafka::client::error::{Error as ClientError, ProtocolError};
@@ -88,11 +88,9 @@ impl Source {
     }
 
     /// Fetches what is there from every partition, waiting at most `wait` for something new.
-    async fn fetch(
-        &mut self,
-        wait: Duration,
-        policy: ResumePolicy,
-    ) -> Result<Vec<Message>, SdkError> {
+    /// All or nothing: positions move only when every partition answered, so an error (or a
+    /// cancelled `poll`) never skips a record.
+    async fn fetch(&mut self, wait: Duration) -> Result<Vec<Message>, SdkError> {
         let name = self.config.cluster.name.clone();
         let topic = self.config.topic.clone();
         let mut tasks = tokio::task::JoinSet::new();
@@ -104,21 +102,22 @@ impl Source {
                 .map_err(|e| kafka_error(&name, e))?;
             let wait_ms = wait.as_millis().min(i32::MAX as u128) as i32;
             tasks.spawn(async move {
-                (
-                    p,
-                    offset,
-                    client.fetch_records(offset, 1..4_000_000, wait_ms).await,
+                let fetched = tokio::time::timeout(
+                    wait + CALL_TIMEOUT,
+                    client.fetch_records(offset, 1..4_000_000, wait_ms),
                 )
+                .await;
+                (p, offset, fetched)
             });
         }
         let mut out = Vec::new();
+        let mut moved = Vec::new();
+        let mut watermarks = Vec::new();
         while let Some(joined) = tasks.join_next().await {
-            let Ok((p, offset, result)) = joined else {
-                continue;
-            };
-            match result {
+            let (p, offset, fetched) = joined.map_err(|e| kafka_error(&name, e))?;
+            match fetched.map_err(|_| kafka_error(&name, "fetch timed out"))? {
                 Ok((records, high_watermark)) => {
-                    self.high_watermark.insert(p, high_watermark);
+                    watermarks.push((p, high_watermark));
                     let mut next = offset;
                     for r in records.into_iter().filter(|r| r.offset >= offset) {
                         next = r.offset + 1;
@@ -133,23 +132,31 @@ impl Source {
                             headers: r.record.headers,
                         });
                     }
-                    self.position.insert(p, next);
+                    moved.push((p, next));
                 }
                 Err(ClientError::ServerError {
                     protocol_error: ProtocolError::OffsetOutOfRange,
                     ..
                 }) => {
-                    // Retention removed what the group had not read yet: restart by the policy.
-                    let start = start_offset(&self.data, &topic, p, policy)
+                    // Below the log start (retention removed it): the oldest kept record.
+                    // Past the end (a recreated topic): its end. Nothing kept is skipped.
+                    let err = |e| kafka_error(&name, e);
+                    let earliest = start_offset(&self.data, &topic, p, ResumePolicy::Earliest)
                         .await
-                        .map_err(|e| kafka_error(&name, e))?;
+                        .map_err(err)?;
+                    let latest = start_offset(&self.data, &topic, p, ResumePolicy::Latest)
+                        .await
+                        .map_err(err)?;
+                    let start = if offset < earliest { earliest } else { latest };
                     tracing::warn!(cluster = %name, partition = p, from = offset, to = start,
                         "offset out of range; repositioned");
-                    self.position.insert(p, start);
+                    moved.push((p, start));
                 }
                 Err(e) => return Err(kafka_error(&name, e)),
             }
         }
+        self.high_watermark.extend(watermarks);
+        self.position.extend(moved);
         out.sort_by_key(|m| (m.partition, m.offset));
         for m in &out {
             self.handed_out.insert(m.partition, m.offset + 1);
@@ -224,17 +231,20 @@ async fn start_offset(
         .await?)
 }
 
-/// Reads a logical queue as a consumer group, at least once: what `poll` handed out is
-/// committed by [`Consumer::commit`], every commit interval during `poll`, on a switch and on
-/// [`Consumer::close`]. A message handed out but not committed before a crash is read again.
+/// Reads a logical queue as a consumer group, at least once: each `poll` first commits what
+/// the previous polls handed out (every commit interval), and [`Consumer::commit`], a switch
+/// and [`Consumer::close`] commit too. A message handed out but not committed before a crash is
+/// read again.
 pub struct Consumer {
     link: Arc<Link>,
     group: String,
     mapping: watch::Receiver<SdkConfig>,
     current: Source,
-    /// The cluster the queue left, read until `until` and then until caught up.
-    draining: Option<(Source, Instant)>,
+    /// Clusters the queue left, each read until its deadline and then until caught up.
+    draining: Vec<(Source, Instant)>,
     last_commit: Instant,
+    /// After a failed switch, when to try again.
+    retry_switch: Option<Instant>,
 }
 
 impl Consumer {
@@ -252,8 +262,9 @@ impl Consumer {
             group,
             mapping,
             current,
-            draining: None,
+            draining: Vec::new(),
             last_commit: Instant::now(),
+            retry_switch: None,
         })
     }
 
@@ -261,44 +272,51 @@ impl Consumer {
     /// the queue just left come before those of the new one.
     pub async fn poll(&mut self, wait: Duration) -> Result<Vec<Message>, SdkError> {
         self.link.check_revoked()?;
-        if self.mapping.has_changed().unwrap_or(false) {
-            self.switch().await?;
+        if self.last_commit.elapsed() >= self.link.config.commit_interval {
+            // What earlier polls handed out, now processed; a failure is retried next time.
+            if let Err(e) = self.commit().await {
+                tracing::warn!(error = %e, "commit failed; will retry");
+                self.link.count_error();
+            }
+        }
+        let retry_due = self.retry_switch.is_none_or(|at| Instant::now() >= at);
+        if retry_due && self.mapping.has_changed().unwrap_or(false) {
+            self.switch().await;
         }
         let mut out = Vec::new();
-        if let Some((old, until)) = &mut self.draining {
-            let policy = self.link.config.resume;
-            match old.fetch(Duration::from_millis(10), policy).await {
+        let mut i = 0;
+        while i < self.draining.len() && out.is_empty() {
+            let (old, until) = &mut self.draining[i];
+            match old.fetch(Duration::from_millis(10)).await {
                 Ok(messages) => out = messages,
+                // Tried again at the next poll, until the deadline.
                 Err(e) => {
-                    tracing::warn!(error = %e, "the old cluster failed while draining; leaving it");
-                    *until = Instant::now();
-                    old.position.clear();
+                    tracing::warn!(error = %e, cluster = old.name(), "draining the old cluster failed")
                 }
             }
+            let failed_past_deadline = Instant::now() >= *until && old.high_watermark.is_empty();
             if out.is_empty()
                 && Instant::now() >= *until
-                && (old.caught_up() || old.position.is_empty())
+                && (old.caught_up() || failed_past_deadline)
             {
-                let (mut old, _) = self.draining.take().expect("draining");
+                let (mut old, _) = self.draining.remove(i);
                 if let Err(e) = old.commit(&self.group).await {
                     tracing::warn!(error = %e, cluster = old.name(), "final commit on the old cluster failed");
                 }
                 tracing::info!(cluster = old.name(), "drained the old cluster");
+            } else {
+                i += 1;
             }
         }
         if out.is_empty() {
-            let wait = if self.draining.is_some() {
-                wait.min(Duration::from_millis(100))
-            } else {
+            let wait = if self.draining.is_empty() {
                 wait
+            } else {
+                wait.min(Duration::from_millis(100))
             };
-            out = self
-                .current
-                .fetch(wait, self.link.config.resume)
-                .await
-                .inspect_err(|_| {
-                    self.link.count_error();
-                })?;
+            out = self.current.fetch(wait).await.inspect_err(|_| {
+                self.link.count_error();
+            })?;
         }
         let bytes: usize = out
             .iter()
@@ -306,46 +324,63 @@ impl Consumer {
             .sum();
         self.link.count(out.len(), bytes);
         self.link.set_offsets(self.current.offsets());
-        if self.last_commit.elapsed() >= self.link.config.commit_interval {
-            self.commit().await?;
-        }
         Ok(out)
     }
 
-    /// Commits what `poll` has handed out, on the current cluster and one being drained.
+    /// Commits what `poll` has handed out, on the current cluster and those being drained;
+    /// each cluster is committed even when another fails.
     pub async fn commit(&mut self) -> Result<(), SdkError> {
         self.last_commit = Instant::now();
-        if let Some((old, _)) = &mut self.draining {
-            old.commit(&self.group).await?;
+        let mut first_error = None;
+        for (old, _) in &mut self.draining {
+            if let Err(e) = old.commit(&self.group).await {
+                first_error.get_or_insert(e);
+            }
         }
-        self.current.commit(&self.group).await
+        if let Err(e) = self.current.commit(&self.group).await {
+            first_error.get_or_insert(e);
+        }
+        first_error.map_or(Ok(()), Err)
     }
 
-    /// Commits on the old cluster, then reads the new one, keeping the old one to drain.
-    async fn switch(&mut self) -> Result<(), SdkError> {
-        let config = self.mapping.borrow_and_update().clone();
+    /// Commits on the old cluster, then reads the new one, keeping the old one to drain. When
+    /// the new cluster cannot be reached yet, stays and tries again a second later.
+    async fn switch(&mut self) {
+        let config = self.mapping.borrow().clone();
         if config.config_version == self.current.config.config_version {
-            return Ok(());
+            self.mapping.borrow_and_update();
+            return;
         }
         if let Err(e) = self.current.commit(&self.group).await {
             tracing::warn!(error = %e, "commit before the switch failed");
         }
-        let next = match Source::open(
+        // Going back to a cluster still being drained: its position is committed first, so
+        // the new reader starts where the draining one stopped.
+        for (old, _) in &mut self.draining {
+            if old.config.cluster == config.cluster && old.config.topic == config.topic {
+                let _ = old.commit(&self.group).await;
+            }
+        }
+        // A switch never skips what producers wrote on the new cluster before this consumer
+        // got there: without a committed offset it starts at the earliest.
+        let next = Source::open(
             config.clone(),
             &self.group,
             &self.link.config.client_id,
-            self.link.config.resume,
+            ResumePolicy::Earliest,
         )
-        .await
-        {
+        .await;
+        let next = match next {
             Ok(s) => s,
             Err(e) => {
-                // Not reachable yet: stay, and try again at the next poll.
                 tracing::warn!(error = %e, "cannot reach the new cluster yet; reading the old one");
                 self.link.count_error();
-                return Ok(());
+                self.retry_switch = Some(Instant::now() + Duration::from_secs(1));
+                return;
             }
         };
+        self.retry_switch = None;
+        self.mapping.borrow_and_update();
         let drain = self.link.config.drain.unwrap_or_else(|| {
             2 * self
                 .link
@@ -360,15 +395,18 @@ impl Consumer {
             drain_ms = drain.as_millis() as u64,
             "consumer switched cluster"
         );
-        // Same cluster and topic (a failback before the drain ended) needs no second reader.
-        if old.config.cluster != self.current.config.cluster
-            || old.config.topic != self.current.config.topic
-        {
-            if let Some((mut older, _)) = self.draining.replace((old, Instant::now() + drain)) {
-                let _ = older.commit(&self.group).await;
-            }
+        let same = |s: &Source| {
+            s.config.cluster == self.current.config.cluster
+                && s.config.topic == self.current.config.topic
+        };
+        // Back to a cluster still being drained (a quick failback): one reader is enough.
+        if let Some(i) = self.draining.iter().position(|(s, _)| same(s)) {
+            let (mut dup, _) = self.draining.remove(i);
+            let _ = dup.commit(&self.group).await;
         }
-        Ok(())
+        if !same(&old) {
+            self.draining.push((old, Instant::now() + drain));
+        }
     }
 
     /// The cluster the consumer reads now.
@@ -378,7 +416,7 @@ impl Consumer {
 
     /// Whether a cluster the queue left is still being drained.
     pub fn draining(&self) -> bool {
-        self.draining.is_some()
+        !self.draining.is_empty()
     }
 
     /// Commits, reports, and stops heartbeating.

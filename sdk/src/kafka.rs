@@ -30,6 +30,9 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+/// The largest answer read from a broker (a TLS or garbage reply reads as a huge size).
+const MAX_ANSWER: i32 = 100 * 1024 * 1024;
+
 /// How long one call to a broker may take before it counts as unreachable.
 pub const CALL_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -86,8 +89,8 @@ pub struct Connection {
     addr: String,
     stream: TcpStream,
     correlation: i32,
-    /// The broker's highest version per API key.
-    versions: HashMap<i16, i16>,
+    /// The broker's (lowest, highest) version per API key.
+    versions: HashMap<i16, (i16, i16)>,
 }
 
 impl Connection {
@@ -112,7 +115,7 @@ impl Connection {
         conn.versions = versions
             .api_keys
             .iter()
-            .map(|k| (k.api_key, k.max_version))
+            .map(|k| (k.api_key, (k.min_version, k.max_version)))
             .collect();
         match cluster.sasl_mechanism.as_str() {
             "" | "none" => {}
@@ -139,19 +142,33 @@ impl Connection {
         &self.addr
     }
 
-    /// The highest version of `R` both sides speak, capped at `want`.
-    fn version<R: Request>(&self, want: i16) -> KafkaResult<i16> {
-        match self.versions.get(&R::KEY) {
-            Some(&max) => Ok(max.min(want)),
-            None => Err(KafkaError::Protocol {
-                addr: self.addr.clone(),
-                message: format!("the broker does not offer API key {}", R::KEY),
-            }),
+    /// The highest version of `R` the broker and this client (from `least` up to `want`)
+    /// both speak.
+    fn version_between<R: Request>(&self, least: i16, want: i16) -> KafkaResult<i16> {
+        let none = |why: String| KafkaError::Protocol {
+            addr: self.addr.clone(),
+            message: why,
+        };
+        let &(min, max) = self
+            .versions
+            .get(&R::KEY)
+            .ok_or_else(|| none(format!("the broker does not offer API key {}", R::KEY)))?;
+        let v = max.min(want);
+        if v < least.max(min) {
+            return Err(none(format!(
+                "API key {}: the broker speaks versions {min}-{max}, this client {least}-{want}",
+                R::KEY
+            )));
         }
+        Ok(v)
     }
 
-    /// The broker's highest version per API key, as it announced them.
-    pub fn api_versions(&self) -> &HashMap<i16, i16> {
+    fn version<R: Request>(&self, want: i16) -> KafkaResult<i16> {
+        self.version_between::<R>(0, want)
+    }
+
+    /// The broker's (lowest, highest) version per API key, as it announced them.
+    pub fn api_versions(&self) -> &HashMap<i16, (i16, i16)> {
         &self.versions
     }
 
@@ -177,7 +194,10 @@ impl Connection {
         let exchange = async {
             self.stream.write_all(&buf).await?;
             let size = self.stream.read_i32().await?;
-            let mut body = vec![0u8; size.max(0) as usize];
+            if !(0..=MAX_ANSWER).contains(&size) {
+                return Err(std::io::Error::other(format!("an answer of {size} bytes")));
+            }
+            let mut body = vec![0u8; size as usize];
             self.stream.read_exact(&mut body).await?;
             Ok::<_, std::io::Error>(body)
         };
@@ -232,7 +252,7 @@ impl Connection {
 
     /// Cluster metadata: brokers, controller and (all, or the named) topics.
     pub async fn metadata(&mut self, topics: Option<&[String]>) -> KafkaResult<ClusterInfo> {
-        let v = self.version::<MetadataRequest>(9)?.max(1);
+        let v = self.version_between::<MetadataRequest>(1, 9)?;
         let request = MetadataRequest::default().with_topics(topics.map(|names| {
             names
                 .iter()
@@ -346,7 +366,7 @@ impl Connection {
         partitions: &[i32],
     ) -> KafkaResult<HashMap<i32, i64>> {
         // Version 8 moved to batched groups; 7 still takes one group.
-        let v = self.version::<OffsetFetchRequest>(7)?.max(1);
+        let v = self.version_between::<OffsetFetchRequest>(1, 7)?;
         let request = OffsetFetchRequest::default()
             .with_group_id(GroupId(s(group)))
             .with_topics(Some(vec![OffsetFetchRequestTopic::default()
@@ -400,7 +420,8 @@ impl Connection {
         let request = OffsetFetchRequest::default()
             .with_group_id(GroupId(s(group)))
             .with_topics(None);
-        let answer = self.call(request, v.max(2)).await?;
+        let v = self.version_between::<OffsetFetchRequest>(2, 7)?;
+        let answer = self.call(request, v).await?;
         refused("OffsetFetch", answer.error_code, None)?;
         for t in &answer.topics {
             for p in t
@@ -424,7 +445,7 @@ impl Connection {
         topic: &str,
         offsets: &[(i32, i64)],
     ) -> KafkaResult<()> {
-        let v = self.version::<OffsetCommitRequest>(7)?.max(2);
+        let v = self.version_between::<OffsetCommitRequest>(2, 7)?;
         let request = OffsetCommitRequest::default()
             .with_group_id(GroupId(s(group)))
             .with_generation_id_or_member_epoch(-1)

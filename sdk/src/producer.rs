@@ -1,7 +1,7 @@
 //! The producer: sends to wherever the queue lives now.
 
 use crate::client::{kafka_error, ClientConfig, Link};
-use crate::kafka::DataClient;
+use crate::kafka::{DataClient, CALL_TIMEOUT};
 use crate::wire::{SdkConfig, SdkRole};
 use crate::SdkError;
 use rskafka::chrono::Utc;
@@ -130,13 +130,16 @@ impl Producer {
                 .partition(&route.config.topic, p)
                 .await
                 .map_err(|e| kafka_error(&cluster, e))?;
-            let offsets = client
-                .produce(records, Compression::NoCompression)
-                .await
-                .map_err(|e| {
-                    self.link.count_error();
-                    kafka_error(&cluster, e)
-                })?;
+            // rskafka's retry deadline counts only the pauses between attempts; this bounds the
+            // whole call, so a dead cluster cannot hold the route (and a switch) for minutes.
+            let offsets = tokio::time::timeout(
+                CALL_TIMEOUT,
+                client.produce(records, Compression::NoCompression),
+            )
+            .await
+            .map_err(|_| kafka_error(&cluster, "the cluster did not acknowledge in time"))
+            .and_then(|r| r.map_err(|e| kafka_error(&cluster, e)))
+            .inspect_err(|_| self.link.count_error())?;
             for (slot, offset) in slots.into_iter().zip(offsets) {
                 out[slot] = Some(Delivery {
                     cluster: cluster.clone(),
@@ -192,6 +195,8 @@ async fn follow(
         let mut attempt = 0u32;
         loop {
             match connect(config.clone(), &client_id).await {
+                // A newer mapping arrived meanwhile: go there instead.
+                Ok(_) if mapping.has_changed().unwrap_or(false) => break,
                 Ok(next) => {
                     let mut current = route.write().await;
                     tracing::info!(from = %current.config.cluster.name, to = %next.config.cluster.name,

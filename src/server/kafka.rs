@@ -281,6 +281,7 @@ impl ClusterAgent {
                     Ok(d) => d,
                     Err(e) => {
                         tracing::warn!(error = %e, "loading queues to provision failed");
+                        pending.extend(ids);
                         break;
                     }
                 };
@@ -319,7 +320,13 @@ impl ClusterAgent {
         };
         for cluster in self.store.list_clusters().await? {
             let bound = self.store.queues_on_cluster(cluster.id).await?;
-            let (_, access) = self.access(&cluster.name).await?;
+            let access = match self.access(&cluster.name).await {
+                Ok((_, a)) => a,
+                Err(e) => {
+                    tracing::warn!(cluster = %cluster.name, error = %e, "cluster skipped");
+                    continue;
+                }
+            };
             let health = self.remember(probe(&access).await);
             if bound.is_empty() || !health.reachable {
                 continue;
@@ -383,9 +390,27 @@ async fn read_offsets(
         ends.insert(q.queue_id, end);
     }
     let mut groups = Vec::new();
-    for group in admin.groups().await? {
-        let mut conn = admin.coordinator(&group).await?;
-        let committed = conn.committed_all(&group).await?;
+    let listed = admin.groups().await.unwrap_or_else(|e| {
+        tracing::warn!(cluster = %access.name, error = %e, "consumer groups not listed");
+        Vec::new()
+    });
+    for group in listed {
+        // One group's trouble costs only that group's figures.
+        let committed = async {
+            let mut conn = admin.coordinator(&group).await?;
+            conn.committed_all(&group).await
+        };
+        let committed = match tokio::time::timeout(PROBE_TIMEOUT, committed).await {
+            Ok(Ok(c)) => c,
+            Ok(Err(e)) => {
+                tracing::warn!(cluster = %access.name, %group, error = %e, "group offsets not read");
+                continue;
+            }
+            Err(_) => {
+                tracing::warn!(cluster = %access.name, %group, "group offsets not read in time");
+                continue;
+            }
+        };
         for q in bound {
             let Some(end) = ends.get(&q.queue_id) else {
                 continue;

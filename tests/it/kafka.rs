@@ -12,9 +12,10 @@ use std::time::{Duration, Instant};
 use watershed_sdk::kafka::{Admin, TopicPlan};
 
 /// Heartbeats are shortened to this in the test.
-const HEARTBEAT: Duration = Duration::from_secs(1);
-/// A switch may take one heartbeat plus connecting to the new cluster.
-const SWITCH_LIMIT: Duration = Duration::from_millis(2_500);
+const HEARTBEAT: Duration = Duration::from_secs(2);
+/// A client switches at its next heartbeat: one interval, plus connecting to the new cluster
+/// with room for a loaded CI machine (the benchmark measures the real figure).
+const SWITCH_LIMIT: Duration = Duration::from_millis(4_500);
 
 fn required(what: &str) -> bool {
     if std::env::var("CI").is_ok_and(|v| v == "true") {
@@ -66,6 +67,48 @@ async fn queues_fail_over_between_real_brokers_without_losing_acknowledged_messa
     .await;
     assert_eq!(health["reachable"], true, "{health}");
     assert_eq!(health["brokers"].as_array().unwrap().len(), 1, "{health}");
+
+    // An application without a grant is told so, with the platform's reason.
+    call(
+        &http,
+        M::POST,
+        api("/applications"),
+        &w.dev,
+        json!({"project": "lab", "name": "spy"}),
+    )
+    .await;
+    let spy = call(
+        &http,
+        M::POST,
+        api("/applications/lab/spy/tokens"),
+        &w.dev,
+        Value::Null,
+    )
+    .await;
+    let denied = watershed_sdk::Consumer::connect(
+        watershed_sdk::ClientConfig::new(
+            &base,
+            "shop",
+            "orders",
+            spy["token"].as_str().unwrap(),
+            "spy",
+        )
+        .unwrap()
+        .with_cache_dir(dir.path().join("spy-cache"))
+        .with_consumer_group("spies"),
+    )
+    .await
+    .err()
+    .expect("no grant, no config");
+    match &denied {
+        watershed_sdk::SdkError::Denied { reason } => {
+            assert!(
+                reason.contains("lab/spy") && reason.contains("consume"),
+                "{reason}"
+            )
+        }
+        other => panic!("expected a denial, got {other}"),
+    }
 
     // A producer and a consumer that only know project, queue and token.
     let cache = dir.path().join("sdk-cache");
