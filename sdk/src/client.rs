@@ -16,7 +16,9 @@ use tokio::sync::watch;
 /// The SDK's version, as it introduces itself to the platform.
 pub const SDK_VERSION: &str = env!("CARGO_PKG_VERSION");
 
-/// Where a consumer starts on a cluster where its group has no committed offset.
+/// Where a consumer starts when its group has no committed offset on the queue's cluster at
+/// connect time. After a switch the consumer always starts at the earliest offset of a cluster
+/// where the group has none, so nothing producers wrote there before it arrived is skipped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ResumePolicy {
     /// From the oldest message kept: nothing is skipped, a message may be read twice.
@@ -156,7 +158,7 @@ impl ClientConfig {
         self
     }
 
-    /// Where a consumer starts on a cluster where its group has no committed offset.
+    /// Where a consumer that connects starts when its group has no committed offset.
     pub fn with_resume(mut self, policy: ResumePolicy) -> Self {
         self.resume = policy;
         self

@@ -27,8 +27,9 @@
 //! - **Reroutes** when the platform answers a heartbeat with a new mapping. A producer lets its
 //!   in-flight sends finish (flush), then sends to the new cluster. A consumer commits its
 //!   position on the old cluster, then reads the new one from its group's committed offsets
-//!   there (the earliest offset where it has none, see [`ResumePolicy`]) while it drains
-//!   what producers still wrote to the old one for a grace period ([`ClientConfig::with_drain`]).
+//!   there (the earliest offset where it has none) while it drains what producers still wrote
+//!   to the old one for a grace period ([`ClientConfig::with_drain`]). [`ResumePolicy`]
+//!   decides only where a group that never committed starts.
 //! - **Survives the platform being down.** Every config it receives is cached on disk
 //!   ([`ClientConfig::with_cache_dir`]); a client that starts while the platform is unreachable
 //!   runs from that cache, and heartbeats resume when the platform is back.
