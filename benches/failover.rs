@@ -12,7 +12,7 @@
 mod drill;
 mod support;
 
-use drill::{Broker, Fleet, Platform};
+use drill::{Fleet, Rig};
 use std::time::{Duration, Instant};
 
 const PRODUCERS: usize = 4;
@@ -31,19 +31,12 @@ fn main() {
         .unwrap();
     rt.block_on(async {
         let tansu = drill::tansu_binary().expect("tansu on the PATH (scripts/test.sh installs it)");
-        let (east, west) = (
-            Broker::start(&tansu, "east").await,
-            Broker::start(&tansu, "west").await,
-        );
-        let dir = tempfile::tempdir().unwrap();
-        let db_url = format!("sqlite://{}", dir.path().join("platform.db").display());
-        let (ops, dev) = drill::users(&db_url).await;
-        let platform = Platform::start(&dir.path().join("data"), &db_url, heartbeat).await;
-        let w = drill::world(&platform.base, ops, dev, &east.addr, &west.addr, 6).await;
+        let rig = Rig::start(&tansu, heartbeat, 6).await;
+        let (platform, w) = (&rig.platform, &rig.world);
         let fleet = Fleet::start(
             &platform.base,
             &w.app_token,
-            &dir.path().join("cache"),
+            &rig.dir.path().join("cache"),
             PRODUCERS,
             BATCH,
             PAUSE,

@@ -5,7 +5,7 @@
 //! follows, every acknowledged message is read, and PyPI's confluent-kafka reads what the
 //! SDK wrote. On the way: live health, broker-polled offsets and lag, and topic import.
 
-use crate::drill::{self, call, Broker, Fleet, Platform};
+use crate::drill::{self, call, Fleet, Rig};
 use reqwest::Method as M;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
@@ -31,17 +31,15 @@ async fn queues_fail_over_between_real_brokers_without_losing_acknowledged_messa
         required("tansu");
         return;
     };
-    let (east, west) = (
-        Broker::start(&tansu, "east").await,
-        Broker::start(&tansu, "west").await,
-    );
-    let dir = tempfile::tempdir().unwrap();
-    let db_url = format!("sqlite://{}", dir.path().join("platform.db").display());
-    let (ops, dev) = drill::users(&db_url).await;
-    let mut platform =
-        Platform::start(&dir.path().join("data"), &db_url, HEARTBEAT.as_secs()).await;
+    let rig = Rig::start(&tansu, HEARTBEAT.as_secs(), 3).await;
+    let Rig {
+        east,
+        west,
+        mut platform,
+        world: w,
+        dir,
+    } = rig;
     let base = platform.base.clone();
-    let w = drill::world(&base, ops, dev, &east.addr, &west.addr, 3).await;
     let http = reqwest::Client::new();
     let api = |p: &str| format!("{base}/api/v1{p}");
 

@@ -552,3 +552,37 @@ impl Fleet {
         std::mem::take(&mut *self.tally.lock().unwrap())
     }
 }
+
+/// Everything a drill runs on: the two brokers, the platform on its own database, and the
+/// world set up through the REST API.
+pub struct Rig {
+    pub east: Broker,
+    pub west: Broker,
+    pub platform: Platform,
+    pub world: World,
+    /// Holds the database, the platform's data and the SDK caches.
+    pub dir: tempfile::TempDir,
+}
+
+impl Rig {
+    /// Starts brokers `east` and `west` and the platform with `heartbeat_secs` heartbeats, and
+    /// sets up shop/orders with `partitions` partitions on both.
+    pub async fn start(tansu: &Path, heartbeat_secs: u64, partitions: i64) -> Rig {
+        let (east, west) = (
+            Broker::start(tansu, "east").await,
+            Broker::start(tansu, "west").await,
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let db_url = format!("sqlite://{}", dir.path().join("platform.db").display());
+        let (ops, dev) = users(&db_url).await;
+        let platform = Platform::start(&dir.path().join("data"), &db_url, heartbeat_secs).await;
+        let world = world(&platform.base, ops, dev, &east.addr, &west.addr, partitions).await;
+        Rig {
+            east,
+            west,
+            platform,
+            world,
+            dir,
+        }
+    }
+}

@@ -19,15 +19,20 @@ fn series(name: &str, from: i64, to: i64, bucket: i64, sums: &BTreeMap<i64, i64>
     }
 }
 
+/// Which counter a broker sample belongs to: (cluster id, consumer group or empty).
+type CounterKey = (i64, String);
+/// One minute of a counter: (minute, first poll, last poll).
+type CounterMinute = (i64, i64, i64);
+
 /// Messages added to a growing counter (an end offset, or a group's committed offsets) per
 /// series key, summed into chart buckets: within each minute (its last poll less its first)
 /// and between minutes (a minute's first poll less the one before's last). A counter that
 /// went backwards (a recreated topic) counts from zero.
 fn growth(
-    samples: impl Iterator<Item = ((i64, String), i64, i64, i64)>,
+    samples: impl Iterator<Item = (CounterKey, i64, i64, i64)>,
     bucket: i64,
 ) -> BTreeMap<i64, i64> {
-    let mut by_key: BTreeMap<(i64, String), Vec<(i64, i64, i64)>> = BTreeMap::new();
+    let mut by_key: BTreeMap<CounterKey, Vec<CounterMinute>> = BTreeMap::new();
     for (key, at, first, last) in samples {
         by_key.entry(key).or_default().push((at, first, last));
     }
