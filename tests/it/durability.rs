@@ -14,17 +14,7 @@ use watershed::server::services::accounts;
 on_both_backends!(no_acknowledged_report_is_lost_to_sigkill);
 
 async fn post(http: &reqwest::Client, url: String, token: &str, body: Value) -> Value {
-    let r = http
-        .post(url)
-        .bearer_auth(token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let status = r.status();
-    let v: Value = r.json().await.unwrap_or(Value::Null);
-    assert!(status.is_success(), "{status}: {v}");
-    v
+    crate::drill::call(http, reqwest::Method::POST, url, token, body).await
 }
 
 async fn no_acknowledged_report_is_lost_to_sigkill(b: Backend) {
