@@ -150,6 +150,7 @@ async fn run(n: usize) {
             &q.project,
             &q.name,
             &input,
+            "pii",
         )
         .await
         .unwrap();

@@ -113,7 +113,13 @@ impl Bench {
         )
         .await
         .unwrap();
-        let bob = store.user_by_name("bob").await.unwrap().unwrap().view();
+        let bob = store
+            .user_by_name("bob")
+            .await
+            .unwrap()
+            .unwrap()
+            .view()
+            .unwrap();
         access::decide(
             store.as_ref(),
             &bob,
@@ -122,6 +128,7 @@ impl Bench {
                 decision: "approve".into(),
                 comment: String::new(),
             },
+            "pii",
         )
         .await
         .unwrap();

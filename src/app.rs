@@ -3,6 +3,7 @@
 use crate::api::console::me;
 use crate::ui::{
     access::{ApplicationPage, RequestPage, RequestsPage},
+    accounts::{TokensPage, UsersPage},
     audit::AuditPage,
     clusters::{ClusterEditPage, ClusterNewPage, ClusterPage, ClustersPage},
     layout::{Layout, NotFound, UserResource},
@@ -75,6 +76,8 @@ pub fn App() -> impl IntoView {
                     />
                     <Route path=path!("notifications") view=NotificationsPage ssr=SsrMode::InOrder />
                     <Route path=path!("audit") view=AuditPage ssr=SsrMode::InOrder />
+                    <Route path=path!("tokens") view=TokensPage ssr=SsrMode::InOrder />
+                    <Route path=path!("users") view=UsersPage ssr=SsrMode::InOrder />
                 </ParentRoute>
             </Routes>
         </Router>

@@ -25,6 +25,14 @@ async fn main() -> anyhow::Result<()> {
         // Talks to a running server over HTTP; needs no database.
         return watershed::server::loadgen::run(args).await;
     }
+    if matches!(
+        cli.command,
+        None | Some(Command::Serve(_)) | Some(Command::Demo(_))
+    ) {
+        // Refuse a missing shared key before touching the database.
+        let c = &cli.common;
+        SecretBox::for_database(c.secret_key.as_deref(), &c.data_dir, &c.database_url())?;
+    }
     let store = open(&cli.common).await?;
     // No subcommand means `serve` with its flags from the environment.
     let command = cli
@@ -48,7 +56,9 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Demo(args) => {
-            let secrets = SecretBox::load(cli.common.secret_key.as_deref(), &cli.common.data_dir)?;
+            let c = &cli.common;
+            let secrets =
+                SecretBox::for_database(c.secret_key.as_deref(), &c.data_dir, &c.database_url())?;
             let actor = demo_actor(store.as_ref()).await?;
             demo::seed(store.as_ref(), &secrets, &actor, args.queues, true).await?;
             println!("seeded {} demo queues", args.queues);
@@ -79,7 +89,11 @@ async fn demo_actor(store: &dyn Store) -> anyhow::Result<UserView> {
 }
 
 async fn serve(common: &Common, store: Arc<dyn Store>, args: ServeArgs) -> anyhow::Result<()> {
-    let secrets = SecretBox::load(common.secret_key.as_deref(), &common.data_dir)?;
+    let secrets = SecretBox::for_database(
+        common.secret_key.as_deref(),
+        &common.data_dir,
+        &common.database_url(),
+    )?;
     if let Some(password) =
         accounts::ensure_admin(store.as_ref(), args.admin_password.as_deref()).await?
     {
@@ -110,9 +124,14 @@ async fn serve(common: &Common, store: Arc<dyn Store>, args: ServeArgs) -> anyho
     webhooks::spawn_deliverer(
         state.store.clone(),
         state.secrets.clone(),
-        webhooks::WebhookPolicy::default(),
+        webhooks::WebhookPolicy {
+            allow: args.webhook_allow.clone(),
+            ..Default::default()
+        },
+        args.notice_retention_days.max(1),
     );
     state.sensitive_tag = args.sensitive_tag.clone();
+    state.webhook_allow = args.webhook_allow.clone();
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await
         .with_context(|| format!("binding {}", args.addr))?;

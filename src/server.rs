@@ -13,6 +13,7 @@ pub mod schema;
 pub mod sdk;
 pub mod search;
 pub mod services;
+pub mod signin;
 pub mod state;
 pub mod web;
 pub mod webhooks;

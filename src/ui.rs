@@ -1,6 +1,7 @@
 //! Components and pages. No SQL and no business rules: pages call server functions.
 
 pub mod access;
+pub mod accounts;
 pub mod audit;
 pub mod charts;
 pub mod clusters;

@@ -14,6 +14,7 @@ mod access;
 mod failover;
 mod lineage;
 mod notify;
+mod people;
 mod schemas;
 mod traffic;
 
@@ -21,6 +22,7 @@ pub use access::*;
 pub use failover::*;
 pub use lineage::*;
 pub use notify::*;
+pub use people::*;
 pub use schemas::*;
 pub use traffic::*;
 
@@ -139,6 +141,44 @@ pub struct ClusterForm {
     pub sasl_username: String,
     #[serde(default)]
     pub sasl_password: String,
+    #[serde(default)]
+    pub client_sasl_username: String,
+    #[serde(default)]
+    pub client_sasl_password: String,
+    /// Empty for no limit.
+    #[serde(default)]
+    pub max_partitions: String,
+    /// Empty for no limit.
+    #[serde(default)]
+    pub max_retention_hours: String,
+}
+
+impl ClusterForm {
+    /// The typed input, naming any quota that is not a whole number.
+    pub fn into_input(self) -> Result<ClusterInput, Vec<FieldError>> {
+        let quota = |field: &str, raw: &str| -> Result<Option<i64>, FieldError> {
+            let raw = raw.trim();
+            if raw.is_empty() {
+                return Ok(None);
+            }
+            raw.parse::<i64>()
+                .map(Some)
+                .map_err(|_| FieldError::new(field, format!("{raw:?} is not a whole number")))
+        };
+        let max_partitions = quota("max_partitions", &self.max_partitions);
+        let max_retention_hours = quota("max_retention_hours", &self.max_retention_hours);
+        let errors: Vec<FieldError> = [&max_partitions, &max_retention_hours]
+            .into_iter()
+            .filter_map(|r| r.clone().err())
+            .collect();
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        let mut input = ClusterInput::from(self);
+        input.max_partitions = max_partitions.unwrap_or_default();
+        input.max_retention_hours = max_retention_hours.unwrap_or_default();
+        Ok(input)
+    }
 }
 
 impl From<ClusterForm> for ClusterInput {
@@ -156,6 +196,10 @@ impl From<ClusterForm> for ClusterInput {
             },
             sasl_username: f.sasl_username,
             sasl_password: f.sasl_password,
+            client_sasl_username: f.client_sasl_username,
+            client_sasl_password: f.client_sasl_password,
+            max_partitions: None,
+            max_retention_hours: None,
         }
     }
 }
@@ -168,6 +212,8 @@ pub struct ProjectDetail {
     pub applications: Vec<ApplicationView>,
     /// The viewer may register applications here (a member, owner or admin).
     pub can_add_application: bool,
+    /// The viewer may change its owners and members (an owner or admin).
+    pub can_manage_people: bool,
 }
 
 /// A cluster and a page of the queues on it.
@@ -236,6 +282,8 @@ mod ssr {
         pub state: AppState,
         pub headers: HeaderMap,
         pub user: Option<UserView>,
+        /// The client's address (through trusted proxies' `X-Forwarded-For`).
+        pub ip: std::net::IpAddr,
     }
 
     impl Call {
@@ -245,10 +293,15 @@ mod ssr {
                 .await
                 .map_err(|e| AppError::plain(500, e.to_string()))?;
             let user = auth::user_from_headers(&state, &headers).await?;
+            let peer = leptos_axum::extract::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .await
+                .map_or(std::net::Ipv4Addr::UNSPECIFIED.into(), |c| c.0.ip());
+            let ip = auth::client_ip(&state, peer, &headers);
             Ok(Self {
                 state,
                 headers,
                 user,
+                ip,
             })
         }
 
@@ -342,7 +395,7 @@ pub async fn me() -> Result<Option<UserView>, AppError> {
 #[server(prefix = "/console")]
 pub async fn login(username: String, password: String) -> Result<(), AppError> {
     let call = Call::new().await?;
-    let result = accounts::login(&call.state, &username, &password)
+    let result = accounts::login(&call.state, &username, &password, call.ip)
         .await
         .map_err(AppError::from)
         .map(|(token, _)| {
@@ -432,12 +485,14 @@ pub async fn update_queue(
     let result = async {
         let actor = call.actor()?;
         let input = form.into_input()?;
+        let s = &call.state;
         Ok(queues::update(
-            call.state.store.as_ref(),
+            s.store.as_ref(),
             actor,
             &orig_project,
             &orig_name,
             &input,
+            &s.sensitive_tag,
         )
         .await?)
     }
@@ -449,8 +504,18 @@ pub async fn update_queue(
 #[server(prefix = "/console")]
 pub async fn list_projects() -> Result<Vec<ProjectView>, AppError> {
     let call = Call::new().await?;
+    Ok(projects::list_for(call.state.store.as_ref(), call.actor()?).await?)
+}
+
+/// Changes to where a queue's data lives (topic, clusters, project), newest first.
+#[server(prefix = "/console")]
+pub async fn queue_data_path_changes(
+    project: String,
+    name: String,
+) -> Result<Vec<AuditEntry>, AppError> {
+    let call = Call::new().await?;
     call.actor()?;
-    Ok(projects::list(call.state.store.as_ref()).await?)
+    Ok(queues::data_path_changes(call.state.store.as_ref(), &project, &name).await?)
 }
 
 /// A project and its queues.
@@ -459,10 +524,11 @@ pub async fn get_project(name: String, offset: i64) -> Result<ProjectDetail, App
     let call = Call::new().await?;
     let actor = call.actor()?;
     let store = call.state.store.as_ref();
-    let project = projects::get(store, &name).await?;
+    let project = projects::get_for(store, actor, &name).await?;
     let can_add_application = projects::require_member(store, actor, &project)
         .await
         .is_ok();
+    let can_manage_people = queues::is_owner(store, actor, &name).await?;
     let applications = store
         .list_applications(Some(&name))
         .await
@@ -477,6 +543,7 @@ pub async fn get_project(name: String, offset: i64) -> Result<ProjectDetail, App
         queues: queues::list(store, &filter).await?,
         applications,
         can_add_application,
+        can_manage_people,
     })
 }
 
@@ -580,7 +647,8 @@ pub async fn create_cluster(form: ClusterForm) -> Result<ClusterView, AppError> 
     let call = Call::new().await?;
     let result = async {
         let s = &call.state;
-        Ok(clusters::create(s.store.as_ref(), &s.secrets, call.actor()?, &form.into()).await?)
+        let input = form.into_input()?;
+        Ok(clusters::create(s.store.as_ref(), &s.secrets, call.actor()?, &input).await?)
     }
     .await;
     call.finish(result, |c| format!("/clusters/{}", c.name))
@@ -592,12 +660,13 @@ pub async fn update_cluster(orig_name: String, form: ClusterForm) -> Result<Clus
     let call = Call::new().await?;
     let result = async {
         let s = &call.state;
+        let input = form.into_input()?;
         Ok(clusters::update(
             s.store.as_ref(),
             &s.secrets,
             call.actor()?,
             &orig_name,
-            &form.into(),
+            &input,
         )
         .await?)
     }

@@ -232,6 +232,8 @@ async fn lookup(
 ) -> Answer {
     let (p, q) = subject(&sub)?;
     let input = body.input()?;
+    schemas::check_size("schema", &input.definition)
+        .map_err(|e| RegistryError(StatusCode::UNPROCESSABLE_ENTITY, 42201, e[0].to_string()))?;
     let format: SchemaFormat = input.format.parse().unwrap_or(SchemaFormat::Avro);
     let wanted = crate::server::schema::parse(format, &input.definition)
         .map_err(|e| RegistryError(StatusCode::UNPROCESSABLE_ENTITY, 42201, e.to_string()))?

@@ -8,8 +8,9 @@ mod schemas;
 mod sdk;
 
 use crate::domain::{
-    AuditEntry, AuditFilter, ClusterInput, ClusterView, FieldError, Page, ProjectInput,
-    ProjectView, QueueFilter, QueueInput, QueueView, Role, UserView,
+    AuditEntry, AuditFilter, ClusterInput, ClusterView, FieldError, Page, PersonalTokenView,
+    ProjectInput, ProjectPeopleInput, ProjectView, QueueFilter, QueueInput, QueueView, Role,
+    UserAccount, UserView,
 };
 use crate::domain::{SearchRequest, SearchResults};
 use crate::server::auth::Actor;
@@ -81,7 +82,8 @@ type ApiResult<T> = Result<Json<T>, ApiError>;
 #[openapi(
     info(title = "Watershed", description = "Logical queues over many Kafka-protocol clusters"),
     paths(
-        me, create_token, list_users, create_user, list_projects, create_project, get_project,
+        me, create_token, list_tokens, revoke_token, list_users, create_user, disable_user,
+        enable_user, set_project_people, list_projects, create_project, get_project,
         list_clusters, create_cluster, get_cluster, update_cluster, list_queues, create_queue,
         get_queue, update_queue, list_audit, search, create_application, list_applications,
         get_application, create_app_token, revoke_app_token, create_request, list_requests,
@@ -95,10 +97,61 @@ type ApiResult<T> = Result<Json<T>, ApiError>;
         failover::cluster_failover, kafka::health, kafka::topics, kafka::import,
         kafka::queue_topics, kafka::queue_traffic
     ),
-    components(schemas(ErrorBody, FieldError, Role, UserView, NewToken, TokenRequest, NewUser)),
-    modifiers(&BearerAuth)
+    components(schemas(ErrorBody, FieldError, Role, UserView, NewToken, TokenRequest, NewUser,
+        UserAccount, PersonalTokenView, RevokedToken, ProjectPeopleInput)),
+    modifiers(&BearerAuth, &ErrorResponses)
 )]
 pub struct ApiDoc;
+
+/// Documents the error answers every operation can give, each with the `ErrorBody` shape:
+/// bad syntax, no or a bad credential, not allowed, not found, a conflict, a body too large,
+/// invalid fields, throttling and an internal error.
+struct ErrorResponses;
+
+impl utoipa::Modify for ErrorResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+        const ERRORS: [(&str, &str); 9] = [
+            (
+                "400",
+                "the request could not be read (bad JSON, query or path)",
+            ),
+            ("401", "sign in or send a valid token"),
+            ("403", "not allowed for the caller, or a cross-site request"),
+            ("404", "no such thing, or no such route"),
+            ("409", "a conflict with what is stored; names the field"),
+            ("413", "the request body is too large"),
+            ("422", "invalid input; names each field at fault"),
+            ("429", "too many requests; retry later"),
+            ("500", "an internal error; the cause is in the server's log"),
+        ];
+        let error = || {
+            ResponseBuilder::new().content(
+                "application/json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("ErrorBody")))
+                    .build(),
+            )
+        };
+        for item in openapi.paths.paths.values_mut() {
+            let ops = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ];
+            for op in ops.into_iter().flatten() {
+                for (code, why) in ERRORS {
+                    op.responses
+                        .responses
+                        .entry(code.to_string())
+                        .or_insert_with(|| error().description(why).build().into());
+                }
+            }
+        }
+    }
+}
 
 struct BearerAuth;
 
@@ -117,10 +170,17 @@ impl utoipa::Modify for BearerAuth {
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/me", get(me))
-        .route("/tokens", axum::routing::post(create_token))
+        .route("/tokens", get(list_tokens).post(create_token))
+        .route("/tokens/{id}", axum::routing::delete(revoke_token))
         .route("/users", get(list_users).post(create_user))
+        .route("/users/{name}/disable", axum::routing::post(disable_user))
+        .route("/users/{name}/enable", axum::routing::post(enable_user))
         .route("/projects", get(list_projects).post(create_project))
         .route("/projects/{name}", get(get_project))
+        .route(
+            "/projects/{name}/people",
+            axum::routing::put(set_project_people),
+        )
         .route("/clusters", get(list_clusters).post(create_cluster))
         .route("/clusters/{name}", get(get_cluster).put(update_cluster))
         .route("/queues", get(list_queues).post(create_queue))
@@ -166,23 +226,99 @@ async fn me(Actor(actor): Actor) -> Json<UserView> {
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct TokenRequest {
     pub name: String,
+    /// 1 to 365; 90 when absent.
+    #[serde(default)]
+    pub expires_in_days: Option<i64>,
 }
 
 #[derive(Serialize, Deserialize, utoipa::ToSchema)]
 pub struct NewToken {
     /// Shown once; only its hash is stored.
     pub token: String,
+    pub id: i64,
+    pub expires_at: Option<i64>,
 }
 
-/// Creates a personal API token for the caller.
+/// Creates a personal API token for the caller (90 days unless told otherwise).
 #[utoipa::path(post, path = "/api/v1/tokens", request_body = TokenRequest, responses((status = 200, body = NewToken)))]
 async fn create_token(
     State(s): State<AppState>,
     Actor(actor): Actor,
     Json(req): Json<TokenRequest>,
 ) -> ApiResult<NewToken> {
-    let token = accounts::create_api_token(s.store.as_ref(), &actor, &req.name).await?;
-    Ok(Json(NewToken { token }))
+    let (view, token) =
+        accounts::issue_personal_token(s.store.as_ref(), &actor, &req.name, req.expires_in_days)
+            .await?;
+    Ok(Json(NewToken {
+        token,
+        id: view.id,
+        expires_at: view.expires_at,
+    }))
+}
+
+/// The caller's personal tokens (never their secrets), with when each was last used.
+#[utoipa::path(get, path = "/api/v1/tokens", responses((status = 200, body = Vec<PersonalTokenView>)))]
+async fn list_tokens(
+    State(s): State<AppState>,
+    Actor(actor): Actor,
+) -> ApiResult<Vec<PersonalTokenView>> {
+    Ok(Json(
+        accounts::personal_tokens(s.store.as_ref(), &actor).await?,
+    ))
+}
+
+/// Revokes one of the caller's personal tokens.
+#[utoipa::path(delete, path = "/api/v1/tokens/{id}", params(("id" = i64, Path)), responses((status = 200, body = RevokedToken)))]
+async fn revoke_token(
+    State(s): State<AppState>,
+    Actor(actor): Actor,
+    Path(id): Path<i64>,
+) -> ApiResult<RevokedToken> {
+    accounts::revoke_personal_token(s.store.as_ref(), &actor, id).await?;
+    Ok(Json(RevokedToken { revoked: id }))
+}
+
+/// What a revocation answers.
+#[derive(Serialize, Deserialize, utoipa::ToSchema)]
+pub struct RevokedToken {
+    pub revoked: i64,
+}
+
+/// Disables a user: their sessions end and their personal tokens are revoked (admins only).
+#[utoipa::path(post, path = "/api/v1/users/{name}/disable", params(("name" = String, Path)), responses((status = 200, body = UserAccount)))]
+async fn disable_user(
+    State(s): State<AppState>,
+    Actor(actor): Actor,
+    Path(name): Path<String>,
+) -> ApiResult<UserAccount> {
+    Ok(Json(
+        accounts::set_disabled(s.store.as_ref(), &actor, &name, true).await?,
+    ))
+}
+
+/// Enables a disabled user again (admins only).
+#[utoipa::path(post, path = "/api/v1/users/{name}/enable", params(("name" = String, Path)), responses((status = 200, body = UserAccount)))]
+async fn enable_user(
+    State(s): State<AppState>,
+    Actor(actor): Actor,
+    Path(name): Path<String>,
+) -> ApiResult<UserAccount> {
+    Ok(Json(
+        accounts::set_disabled(s.store.as_ref(), &actor, &name, false).await?,
+    ))
+}
+
+/// Replaces a project's owners and members (its owners and admins).
+#[utoipa::path(put, path = "/api/v1/projects/{name}/people", params(("name" = String, Path)), request_body = ProjectPeopleInput, responses((status = 200, body = ProjectView)))]
+async fn set_project_people(
+    State(s): State<AppState>,
+    Actor(actor): Actor,
+    Path(name): Path<String>,
+    Json(input): Json<ProjectPeopleInput>,
+) -> ApiResult<ProjectView> {
+    Ok(Json(
+        projects::set_people(s.store.as_ref(), &actor, &name, &input).await?,
+    ))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -192,13 +328,10 @@ pub struct NewUser {
     pub role: Role,
 }
 
-/// Every user (admins only).
-#[utoipa::path(get, path = "/api/v1/users", responses((status = 200, body = Vec<UserView>)))]
-async fn list_users(State(s): State<AppState>, Actor(actor): Actor) -> ApiResult<Vec<UserView>> {
-    crate::server::services::require_admin(&actor, "list users")?;
-    Ok(Json(
-        s.store.list_users().await.map_err(ServiceError::from)?,
-    ))
+/// Every user, with whether they are disabled (admins only).
+#[utoipa::path(get, path = "/api/v1/users", responses((status = 200, body = Vec<UserAccount>)))]
+async fn list_users(State(s): State<AppState>, Actor(actor): Actor) -> ApiResult<Vec<UserAccount>> {
+    Ok(Json(accounts::accounts(s.store.as_ref(), &actor).await?))
 }
 
 /// Adds a user (admins only).
@@ -227,9 +360,9 @@ async fn create_user(
 #[utoipa::path(get, path = "/api/v1/projects", responses((status = 200, body = Vec<ProjectView>)))]
 async fn list_projects(
     State(s): State<AppState>,
-    Actor(_actor): Actor,
+    Actor(actor): Actor,
 ) -> ApiResult<Vec<ProjectView>> {
-    Ok(Json(projects::list(s.store.as_ref()).await?))
+    Ok(Json(projects::list_for(s.store.as_ref(), &actor).await?))
 }
 
 /// Creates a project; the caller becomes an owner.
@@ -247,10 +380,12 @@ async fn create_project(
 #[utoipa::path(get, path = "/api/v1/projects/{name}", params(("name" = String, Path)), responses((status = 200, body = ProjectView), (status = 404, body = ErrorBody)))]
 async fn get_project(
     State(s): State<AppState>,
-    Actor(_actor): Actor,
+    Actor(actor): Actor,
     Path(name): Path<String>,
 ) -> ApiResult<ProjectView> {
-    Ok(Json(projects::get(s.store.as_ref(), &name).await?))
+    Ok(Json(
+        projects::get_for(s.store.as_ref(), &actor, &name).await?,
+    ))
 }
 
 /// Every cluster (secrets never included).
@@ -337,7 +472,15 @@ async fn update_queue(
     Json(q): Json<QueueInput>,
 ) -> ApiResult<QueueView> {
     Ok(Json(
-        queues::update(s.store.as_ref(), &actor, &project, &name, &q).await?,
+        queues::update(
+            s.store.as_ref(),
+            &actor,
+            &project,
+            &name,
+            &q,
+            &s.sensitive_tag,
+        )
+        .await?,
     ))
 }
 
@@ -433,10 +576,7 @@ async fn get_application(
 ) -> ApiResult<ApplicationDetail> {
     let store = s.store.as_ref();
     let application = access::application(store, &project, &name).await?;
-    let tokens = store
-        .app_tokens(application.id)
-        .await
-        .map_err(ServiceError::from)?;
+    let tokens = access::app_tokens(store, &project, &name).await?;
     let grants = access::grants(store, &project, &name).await?;
     Ok(Json(ApplicationDetail {
         application,
@@ -512,7 +652,7 @@ async fn decide_request(
     Json(d): Json<DecisionInput>,
 ) -> ApiResult<AccessRequestView> {
     Ok(Json(
-        access::decide(s.store.as_ref(), &actor, id, &d).await?,
+        access::decide(s.store.as_ref(), &actor, id, &d, &s.sensitive_tag).await?,
     ))
 }
 

@@ -163,6 +163,40 @@ impl ProjectInput {
     }
 }
 
+/// What a project's owners submit to replace its owners and members.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ProjectPeopleInput {
+    /// User names (or one comma-separated string); at least one.
+    #[serde(default)]
+    pub owners: Vec<String>,
+    #[serde(default)]
+    pub members: Vec<String>,
+}
+
+impl ProjectPeopleInput {
+    /// The owners and members (owners are not repeated as members).
+    pub fn parse(&self) -> Result<(Vec<String>, Vec<String>), Vec<FieldError>> {
+        let mut v = Validator::default();
+        let owners = v.check(parse_usernames("owners", &self.owners.join(",")));
+        let members = v.check(parse_usernames("members", &self.members.join(",")));
+        if owners.as_ref().is_some_and(Vec::is_empty) {
+            v.push(FieldError::new(
+                "owners",
+                "a project keeps at least one owner",
+            ));
+        }
+        v.finish()?;
+        let owners = owners.unwrap();
+        let members = members
+            .unwrap()
+            .into_iter()
+            .filter(|m| !owners.contains(m))
+            .collect();
+        Ok((owners, members))
+    }
+}
+
 /// A project as shown to users.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
@@ -180,6 +214,11 @@ pub struct ProjectView {
 }
 
 // ---------------------------------------------------------------- clusters
+
+/// The most partitions any queue may have, whatever its cluster allows.
+pub const MAX_PARTITIONS: i64 = 10_000;
+/// The longest retention any queue may have (ten years), whatever its cluster allows.
+pub const MAX_RETENTION_HOURS: i64 = 24 * 365 * 10;
 
 /// What an operator submits to register or edit a cluster.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -199,9 +238,22 @@ pub struct ClusterInput {
     pub sasl_mechanism: String,
     #[serde(default)]
     pub sasl_username: String,
-    /// Write-only. On edit, empty keeps the stored password.
+    /// Write-only. On edit, empty keeps the stored password. The platform's own (admin)
+    /// credential: probes and provisioning use it, and it never leaves the server.
     #[serde(default)]
     pub sasl_password: String,
+    /// The credential handed to SDK clients (same mechanism); required when a mechanism is set.
+    #[serde(default)]
+    pub client_sasl_username: String,
+    /// Write-only. On edit, empty keeps the stored client password.
+    #[serde(default)]
+    pub client_sasl_password: String,
+    /// The most partitions a queue on this cluster may have; none for no limit.
+    #[serde(default)]
+    pub max_partitions: Option<i64>,
+    /// The longest retention (hours) a queue on this cluster may have; none for no limit.
+    #[serde(default)]
+    pub max_retention_hours: Option<i64>,
 }
 
 fn default_sasl() -> String {
@@ -219,6 +271,10 @@ pub struct ClusterSpec {
     pub sasl_mechanism: SaslMechanism,
     pub sasl_username: String,
     pub sasl_password: Option<String>,
+    pub client_sasl_username: String,
+    pub client_sasl_password: Option<String>,
+    pub max_partitions: Option<i64>,
+    pub max_retention_hours: Option<i64>,
 }
 
 impl std::fmt::Debug for ClusterSpec {
@@ -232,6 +288,13 @@ impl std::fmt::Debug for ClusterSpec {
                 "sasl_password",
                 &self.sasl_password.as_ref().map(|_| "[redacted]"),
             )
+            .field("client_sasl_username", &self.client_sasl_username)
+            .field(
+                "client_sasl_password",
+                &self.client_sasl_password.as_ref().map(|_| "[redacted]"),
+            )
+            .field("max_partitions", &self.max_partitions)
+            .field("max_retention_hours", &self.max_retention_hours)
             .finish_non_exhaustive()
     }
 }
@@ -260,11 +323,41 @@ impl ClusterInput {
                 "is required when a SASL mechanism is set",
             ));
         }
-        if self.sasl_password.len() > 1000 {
+        let client_username = v.check(parse_text(
+            "client_sasl_username",
+            &self.client_sasl_username,
+            200,
+        ));
+        if mechanism.is_some_and(|m| m == SaslMechanism::None)
+            && client_username.as_deref().is_some_and(|u| !u.is_empty())
+        {
             v.push(FieldError::new(
-                "sasl_password",
-                "must be at most 1000 characters",
+                "client_sasl_username",
+                "needs a SASL mechanism: set one, or leave the client user name empty",
             ));
+        }
+        for (field, value) in [
+            ("sasl_password", &self.sasl_password),
+            ("client_sasl_password", &self.client_sasl_password),
+        ] {
+            if value.len() > 1000 {
+                v.push(FieldError::new(field, "must be at most 1000 characters"));
+            }
+        }
+        for (field, value, max) in [
+            ("max_partitions", self.max_partitions, MAX_PARTITIONS),
+            (
+                "max_retention_hours",
+                self.max_retention_hours,
+                MAX_RETENTION_HOURS,
+            ),
+        ] {
+            if value.is_some_and(|n| !(1..=max).contains(&n)) {
+                v.push(FieldError::new(
+                    field,
+                    format!("must be between 1 and {max}"),
+                ));
+            }
         }
         v.finish()?;
         Ok(ClusterSpec {
@@ -276,6 +369,10 @@ impl ClusterInput {
             sasl_mechanism: mechanism.unwrap(),
             sasl_username: username.unwrap(),
             sasl_password: Some(self.sasl_password.clone()).filter(|p| !p.is_empty()),
+            client_sasl_username: client_username.unwrap(),
+            client_sasl_password: Some(self.client_sasl_password.clone()).filter(|p| !p.is_empty()),
+            max_partitions: self.max_partitions,
+            max_retention_hours: self.max_retention_hours,
         })
     }
 }
@@ -293,6 +390,16 @@ pub struct ClusterView {
     pub sasl_mechanism: SaslMechanism,
     pub sasl_username: String,
     pub sasl_password_set: bool,
+    /// The credential SDK clients get (its password is never shown either).
+    #[serde(default)]
+    pub client_sasl_username: String,
+    #[serde(default)]
+    pub client_sasl_password_set: bool,
+    /// Quotas for queues on this cluster; none for no limit.
+    #[serde(default)]
+    pub max_partitions: Option<i64>,
+    #[serde(default)]
+    pub max_retention_hours: Option<i64>,
     pub queue_count: i64,
     pub created_at: i64,
 }
@@ -377,13 +484,13 @@ impl QueueInput {
             "partitions",
             &self.partitions.to_string(),
             1,
-            10_000,
+            MAX_PARTITIONS,
         ));
         let retention = v.check(parse_int(
             "retention_hours",
             &self.retention_hours.to_string(),
             1,
-            24 * 365 * 10,
+            MAX_RETENTION_HOURS,
         ));
         let format = v.check(parse_enum::<DataFormat>("data_format", &self.data_format));
         let primary = v.check(Slug::parse("primary_cluster", &self.primary_cluster));
@@ -543,6 +650,20 @@ mod tests {
     }
 
     #[test]
+    fn a_project_keeps_an_owner() {
+        let mut p = ProjectPeopleInput {
+            owners: vec![" , ".into()],
+            members: vec!["ann, bob".into()],
+        };
+        assert_eq!(p.parse().unwrap_err()[0].field, "owners");
+        p.owners = vec!["ann".into()];
+        assert_eq!(
+            p.parse().unwrap(),
+            (vec!["ann".to_string()], vec!["bob".to_string()])
+        );
+    }
+
+    #[test]
     fn a_queue_without_topic_gets_project_dot_queue() {
         let spec = queue().parse("alice").unwrap();
         assert_eq!(spec.topic, "shop.orders");
@@ -584,10 +705,21 @@ mod tests {
             sasl_mechanism: "SCRAM-SHA-512".into(),
             sasl_username: String::new(),
             sasl_password: "hunter2".into(),
+            client_sasl_username: "app".into(),
+            client_sasl_password: "client-pw".into(),
+            max_partitions: None,
+            max_retention_hours: None,
         };
         assert_eq!(c.parse().unwrap_err()[0].field, "sasl_username");
         c.sasl_username = "svc".into();
+        c.sasl_mechanism = "none".into();
+        assert_eq!(c.parse().unwrap_err()[0].field, "client_sasl_username");
+        c.sasl_mechanism = "SCRAM-SHA-512".into();
+        c.max_partitions = Some(0);
+        assert_eq!(c.parse().unwrap_err()[0].field, "max_partitions");
+        c.max_partitions = Some(24);
         let spec = c.parse().unwrap();
+        assert!(!format!("{spec:?}").contains("client-pw"));
         assert_eq!(spec.kind, ClusterKind::CloudKafka);
         assert!(!format!("{spec:?}").contains("hunter2"));
     }

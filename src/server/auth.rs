@@ -39,6 +39,17 @@ pub async fn user_from_headers(
     }
 }
 
+/// The client's address: the peer, or the nearest untrusted `X-Forwarded-For` entry when the
+/// peer is a trusted proxy.
+pub fn client_ip(
+    state: &AppState,
+    peer: std::net::IpAddr,
+    headers: &HeaderMap,
+) -> std::net::IpAddr {
+    let forwarded = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok());
+    state.sdk.client_ip(peer, forwarded)
+}
+
 /// The password of a `Basic` credential (`user:password`, base64).
 fn basic_password(encoded: &str) -> Option<String> {
     use base64::Engine;

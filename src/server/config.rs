@@ -54,6 +54,14 @@ impl std::fmt::Debug for Common {
     }
 }
 
+/// A proxy address (`10.0.0.5`, `::1`) or block (`10.0.0.0/8`).
+pub fn parse_proxy(raw: &str) -> Result<ipnet::IpNet, String> {
+    let raw = raw.trim();
+    raw.parse::<ipnet::IpNet>()
+        .or_else(|_| raw.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| format!("{raw:?} is neither an IP address nor a CIDR block"))
+}
+
 /// A database URL with its password hidden, for logs.
 pub fn redact_url(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
@@ -162,8 +170,15 @@ pub struct ServeArgs {
     #[arg(long, env = "WATERSHED_SDK_HEARTBEAT_SECS", default_value_t = 60)]
     pub sdk_heartbeat_secs: u64,
     /// Proxies (addresses or CIDR blocks, comma-separated) whose X-Forwarded-For is believed.
-    #[arg(long, env = "WATERSHED_TRUSTED_PROXIES", value_delimiter = ',')]
+    #[arg(long, env = "WATERSHED_TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_proxy)]
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Internal addresses (IPs or CIDR blocks, comma-separated) project webhooks may reach;
+    /// loopback, private and link-local addresses are refused otherwise.
+    #[arg(long, env = "WATERSHED_WEBHOOK_ALLOW", value_delimiter = ',', value_parser = parse_proxy)]
+    pub webhook_allow: Vec<ipnet::IpNet>,
+    /// Days read notifications and finished webhook deliveries are kept.
+    #[arg(long, env = "WATERSHED_NOTICE_RETENTION_DAYS", default_value_t = 30)]
+    pub notice_retention_days: i64,
     /// Report rows the collector holds in memory before answering 429.
     #[arg(long, env = "WATERSHED_COLLECTOR_CAPACITY", default_value_t = 100_000)]
     pub collector_capacity: usize,
@@ -228,6 +243,8 @@ impl std::fmt::Debug for ServeArgs {
             .field("secure_cookies", &self.secure_cookies)
             .field("sdk_heartbeat_secs", &self.sdk_heartbeat_secs)
             .field("trusted_proxies", &self.trusted_proxies)
+            .field("webhook_allow", &self.webhook_allow)
+            .field("notice_retention_days", &self.notice_retention_days)
             .field("collector_capacity", &self.collector_capacity)
             .field("kafka_poll_secs", &self.kafka_poll_secs)
             .field("provision_topics", &self.provision_topics)
@@ -259,6 +276,22 @@ pub struct DemoArgs {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn trusted_proxies_take_plain_addresses_and_blocks() {
+        let cli = Cli::parse_from([
+            "watershed",
+            "serve",
+            "--trusted-proxies",
+            "127.0.0.1,10.0.0.0/8,::1",
+        ]);
+        let Some(Command::Serve(args)) = cli.command else {
+            panic!("serve expected")
+        };
+        let shown: Vec<String> = args.trusted_proxies.iter().map(|n| n.to_string()).collect();
+        assert_eq!(shown, ["127.0.0.1/32", "10.0.0.0/8", "::1/128"]);
+        assert!(parse_proxy("example").unwrap_err().contains("example"));
+    }
 
     #[test]
     fn database_passwords_are_redacted() {

@@ -16,6 +16,13 @@ pub enum CryptoError {
     KeyFile(String, #[source] std::io::Error),
     #[error("a stored secret could not be decrypted (wrong WATERSHED_SECRET_KEY?)")]
     Open,
+    #[error(
+        "WATERSHED_SECRET_KEY is required with PostgreSQL: every replica on one database must \
+         seal and open cluster and webhook secrets with the same key. Make one with \
+         `openssl rand -base64 32` (or `head -c 32 /dev/urandom | base64`) and give every \
+         replica the same value"
+    )]
+    KeyRequired,
 }
 
 /// The key that seals secrets. Its Debug output never shows the key.
@@ -60,6 +67,21 @@ impl SecretBox {
             std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).map_err(io)?;
         }
         Self::from_bytes(&key)
+    }
+
+    /// The key for a database: on PostgreSQL (where several replicas share the data) it must
+    /// be configured, since a key file in one replica's data dir would not be the others'.
+    pub fn for_database(
+        configured: Option<&str>,
+        data_dir: &Path,
+        database_url: &str,
+    ) -> Result<Self, CryptoError> {
+        let shared =
+            database_url.starts_with("postgres://") || database_url.starts_with("postgresql://");
+        if shared && configured.is_none() {
+            return Err(CryptoError::KeyRequired);
+        }
+        Self::load(configured, data_dir)
     }
 
     /// Seals a secret as `v1:` + base64(nonce ‖ ciphertext).

@@ -10,6 +10,7 @@ pub mod lineage;
 mod postgres;
 mod sql_store;
 mod sqlite;
+pub mod trust;
 
 pub use postgres::PgStore;
 pub use sql_store::now_millis;
@@ -48,6 +49,9 @@ pub enum StoreError {
     Database(#[source] sqlx::Error),
     #[error("migration failed")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A stored value that cannot be what was written: never shown as a plausible default.
+    #[error("corrupt stored value: {0}")]
+    Corrupt(String),
 }
 
 impl From<sqlx::Error> for StoreError {
@@ -146,24 +150,28 @@ pub struct UserRecord {
     pub username: String,
     pub password_hash: String,
     pub role: String,
+    /// Disabled users cannot sign in.
+    pub disabled_at: Option<i64>,
 }
 
 impl UserRecord {
-    /// The user without secrets.
-    pub fn view(&self) -> UserView {
-        UserView {
+    /// The user without secrets; an unknown stored role is corruption, never a viewer.
+    pub fn view(&self) -> StoreResult<UserView> {
+        Ok(UserView {
             id: self.id,
             username: self.username.clone(),
-            role: Role::parse(&self.role).unwrap_or(Role::Viewer),
-        }
+            role: Role::parse(&self.role)
+                .ok_or_else(|| StoreError::Corrupt(format!("unknown role {:?}", self.role)))?,
+        })
     }
 }
 
-/// A stored cluster with its encrypted SASL password.
+/// A stored cluster with its encrypted SASL passwords (the platform's and the clients').
 #[derive(Debug, Clone)]
 pub struct ClusterRecord {
     pub view: ClusterView,
     pub sasl_password_enc: Option<String>,
+    pub client_sasl_password_enc: Option<String>,
 }
 
 /// A cluster row ready to store: validated, password already encrypted.
@@ -177,6 +185,10 @@ pub struct ClusterRow {
     pub sasl_mechanism: String,
     pub sasl_username: String,
     pub sasl_password_enc: Option<String>,
+    pub client_sasl_username: String,
+    pub client_sasl_password_enc: Option<String>,
+    pub max_partitions: Option<i64>,
+    pub max_retention_hours: Option<i64>,
 }
 
 /// A queue row ready to store: names already resolved to ids.
@@ -265,6 +277,7 @@ pub trait Store:
     + failover::FailoverStore
     + kafka::KafkaStore
     + lineage::LineageStore
+    + trust::TrustStore
     + Send
     + Sync
     + 'static

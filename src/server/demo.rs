@@ -218,6 +218,14 @@ pub async fn seed(
                 } else {
                     String::new()
                 },
+                client_sasl_username: if sasl { "apps".into() } else { String::new() },
+                client_sasl_password: if sasl {
+                    accounts::random_token()
+                } else {
+                    String::new()
+                },
+                max_partitions: Some(64),
+                max_retention_hours: Some(24 * 90),
             };
             clusters::create(store, secrets, actor, &input).await?;
         }

@@ -45,9 +45,34 @@ impl Default for KafkaSettings {
     }
 }
 
-/// What a client needs to reach a stored cluster, its password unsealed.
-pub fn cluster_access(record: &ClusterRecord, secrets: &SecretBox) -> ServiceResult<SdkCluster> {
-    let password = match &record.sasl_password_enc {
+/// Whose credential a connection to a cluster uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Credential {
+    /// The platform's own: probes, provisioning, offset polling. Never leaves the server.
+    Admin,
+    /// The one handed to SDK clients in their config.
+    Client,
+}
+
+/// What a client needs to reach a stored cluster, with the chosen credential unsealed.
+pub fn cluster_access(
+    record: &ClusterRecord,
+    secrets: &SecretBox,
+    credential: Credential,
+) -> ServiceResult<SdkCluster> {
+    let c = &record.view;
+    let (username, sealed) = match credential {
+        Credential::Admin => (&c.sasl_username, &record.sasl_password_enc),
+        Credential::Client => (&c.client_sasl_username, &record.client_sasl_password_enc),
+    };
+    let uses_sasl = c.sasl_mechanism != crate::domain::SaslMechanism::None;
+    if credential == Credential::Client && uses_sasl && username.is_empty() {
+        return Err(ServiceError::Unavailable(format!(
+            "cluster {} has no client credential yet: an admin sets one on the cluster page",
+            c.name
+        )));
+    }
+    let password = match sealed {
         Some(sealed) => Some(
             secrets
                 .open(sealed)
@@ -55,13 +80,12 @@ pub fn cluster_access(record: &ClusterRecord, secrets: &SecretBox) -> ServiceRes
         ),
         None => None,
     };
-    let c = &record.view;
     Ok(SdkCluster {
         name: c.name.clone(),
         kind: c.kind.to_string(),
         bootstrap_servers: c.bootstrap_servers.clone(),
         sasl_mechanism: c.sasl_mechanism.to_string(),
-        sasl_username: c.sasl_username.clone(),
+        sasl_username: username.clone(),
         sasl_password: password,
     })
 }
@@ -137,7 +161,10 @@ impl ClusterAgent {
             .cluster(name)
             .await?
             .ok_or_else(|| ServiceError::NotFound(format!("cluster {name:?}")))?;
-        Ok((record.view.id, cluster_access(&record, &self.secrets)?))
+        Ok((
+            record.view.id,
+            cluster_access(&record, &self.secrets, Credential::Admin)?,
+        ))
     }
 
     fn remember(&self, health: ClusterHealth) -> ClusterHealth {

@@ -16,7 +16,7 @@ use crate::server::collector::{CollectError, Collector, CollectorConfig, Entry};
 use crate::server::crypto::SecretBox;
 use crate::server::db::collector::{ClientRow, ClientTouch, ReportRow};
 use crate::server::db::{mutation_epoch, now_millis, Store};
-use crate::server::kafka::{cluster_access, KafkaSettings};
+use crate::server::kafka::{cluster_access, Credential, KafkaSettings};
 use crate::server::services::{access, queues, ServiceError, ServiceResult};
 use ipnet::IpNet;
 use sha2::{Digest, Sha256};
@@ -202,7 +202,7 @@ impl SdkPlane {
             .cluster(q.active_cluster())
             .await?
             .ok_or_else(|| ServiceError::NotFound(format!("cluster {}", q.active_cluster())))?;
-        let cluster = cluster_access(&record, &self.secrets)?;
+        let cluster = cluster_access(&record, &self.secrets, Credential::Client)?;
         let side = q.active_side.to_string();
         let entry = Arc::new(QueueEntry {
             queue_id: q.id,

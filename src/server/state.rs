@@ -6,21 +6,18 @@ use super::kafka::ClusterAgent;
 use super::lineage::Lineage;
 use super::sdk::{SdkPlane, SdkSettings};
 use super::search::QueueIndex;
+use super::signin::SignInGuard;
 use axum::extract::FromRef;
-use governor::{clock::DefaultClock, state::keyed::DefaultKeyedStateStore, Quota, RateLimiter};
 use leptos::prelude::LeptosOptions;
-use std::num::NonZeroU32;
 use std::sync::Arc;
-
-/// Sign-in attempts allowed per user name: a burst of 10, then one every 6 seconds.
-pub type LoginThrottle = RateLimiter<String, DefaultKeyedStateStore<String>, DefaultClock>;
 
 /// Shared state: storage, the secret box, the login throttle and Leptos' options.
 #[derive(Clone, FromRef)]
 pub struct AppState {
     pub store: Arc<dyn Store>,
     pub secrets: Arc<SecretBox>,
-    pub login_throttle: Arc<LoginThrottle>,
+    /// Throttles sign-ins per (name, address) and overall; hashes passwords off the async threads.
+    pub sign_in: Arc<SignInGuard>,
     pub leptos_options: LeptosOptions,
     pub secure_cookies: bool,
     pub search: Arc<QueueIndex>,
@@ -32,6 +29,8 @@ pub struct AppState {
     pub lineage: Arc<Lineage>,
     /// Talks to the real clusters: health, topic provisioning, offset polling.
     pub kafka: Arc<ClusterAgent>,
+    /// Internal addresses project webhooks may reach all the same.
+    pub webhook_allow: Vec<ipnet::IpNet>,
 }
 
 impl AppState {
@@ -66,18 +65,18 @@ impl AppState {
         let kafka = ClusterAgent::start(store.clone(), secrets.clone(), sdk.kafka.clone());
         let sdk = SdkPlane::start(store.clone(), secrets.clone(), sdk);
         let lineage = Lineage::start(store.clone(), sdk.collector.edges_written());
-        let quota = Quota::per_minute(NonZeroU32::new(10).unwrap());
         Self {
             store,
             secrets,
             sdk,
             lineage,
             kafka,
-            login_throttle: Arc::new(RateLimiter::keyed(quota)),
+            sign_in: Arc::new(SignInGuard::default()),
             leptos_options,
             secure_cookies,
             search,
             sensitive_tag: super::services::access::DEFAULT_SENSITIVE_TAG.to_string(),
+            webhook_allow: Vec::new(),
         }
     }
 }

@@ -1,5 +1,7 @@
 //! The HTTP surface: console pages, server functions, REST, health, static files.
 
+pub mod guard;
+
 use super::state::AppState;
 use crate::app::{shell, App};
 use axum::extract::{Request, State};
@@ -29,7 +31,11 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             require_session,
         ))
+        .layer(axum::middleware::from_fn(guard::shape_errors))
+        .layer(axum::middleware::from_fn(guard::limit_body))
+        .layer(axum::middleware::from_fn(guard::check_origin))
         .layer(CompressionLayer::new())
+        .layer(axum::middleware::from_fn(guard::security_headers))
         .layer(axum::middleware::from_fn(count_requests))
         .layer(TraceLayer::new_for_http())
         .with_state(state)

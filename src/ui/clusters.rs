@@ -124,6 +124,13 @@ fn form_of(c: &ClusterView) -> ClusterForm {
         sasl_mechanism: c.sasl_mechanism.to_string(),
         sasl_username: c.sasl_username.clone(),
         sasl_password: String::new(),
+        client_sasl_username: c.client_sasl_username.clone(),
+        client_sasl_password: String::new(),
+        max_partitions: c.max_partitions.map(|n| n.to_string()).unwrap_or_default(),
+        max_retention_hours: c
+            .max_retention_hours
+            .map(|n| n.to_string())
+            .unwrap_or_default(),
     }
 }
 
@@ -186,6 +193,29 @@ fn ClusterFields(initial: ClusterForm) -> impl IntoView {
             <input name="form[sasl_password]" type="password" autocomplete="new-password" />
             {field_msg(&errors, "sasl_password")}
         </label>
+        <p class="wide muted">
+            "The credential above is the platform's own (probes, topic creation) and never leaves the server. Applications get the client credential below."
+        </p>
+        <label>
+            "Client SASL user name"
+            <input name="form[client_sasl_username]" value=initial.client_sasl_username.clone() />
+            {field_msg(&errors, "client_sasl_username")}
+        </label>
+        <label>
+            "Client SASL password (empty keeps the stored one)"
+            <input name="form[client_sasl_password]" type="password" autocomplete="new-password" />
+            {field_msg(&errors, "client_sasl_password")}
+        </label>
+        <label>
+            "Max partitions per queue (empty: no limit)"
+            <input name="form[max_partitions]" value=initial.max_partitions.clone() inputmode="numeric" />
+            {field_msg(&errors, "max_partitions")}
+        </label>
+        <label>
+            "Max retention hours (empty: no limit)"
+            <input name="form[max_retention_hours]" value=initial.max_retention_hours.clone() inputmode="numeric" />
+            {field_msg(&errors, "max_retention_hours")}
+        </label>
     }
 }
 
@@ -237,6 +267,22 @@ pub fn ClusterPage() -> impl IntoView {
                                         c.sasl_mechanism,
                                         c.sasl_username,
                                         if c.sasl_password_set { " (password set)" } else { "" },
+                                    )}
+                                </dd>
+                                <dt>"Client credential"</dt>
+                                <dd>
+                                    {format!(
+                                        "{}{}",
+                                        if c.client_sasl_username.is_empty() { "none" } else { c.client_sasl_username.as_str() },
+                                        if c.client_sasl_password_set { " (password set)" } else { "" },
+                                    )}
+                                </dd>
+                                <dt>"Quotas"</dt>
+                                <dd data-testid="cluster-quotas">
+                                    {format!(
+                                        "partitions ≤ {}, retention ≤ {}",
+                                        c.max_partitions.map_or("any".to_string(), |n| n.to_string()),
+                                        c.max_retention_hours.map_or("any".to_string(), |n| format!("{n} h")),
                                     )}
                                 </dd>
                                 <dt>"Registered"</dt>

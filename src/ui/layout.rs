@@ -41,10 +41,12 @@ pub fn Layout() -> impl IntoView {
 
 #[component]
 fn Header(user: UserView) -> impl IntoView {
-    let audit = user
-        .role
-        .is_admin()
-        .then(|| view! { <A href="/audit">"Audit log"</A> });
+    let audit = user.role.is_admin().then(|| {
+        view! {
+            <A href="/audit">"Audit log"</A>
+            <A href="/users">"Users"</A>
+        }
+    });
     view! {
         <header class="top">
             <A href="/" attr:class="brand">
@@ -66,6 +68,7 @@ fn Header(user: UserView) -> impl IntoView {
                     testid="notice-badge"
                     count=Resource::new(|| (), |_| unread_notifications())
                 />
+                <A href="/tokens">"API tokens"</A>
                 {audit}
             </nav>
             <SearchBox />

@@ -3,9 +3,11 @@
 use super::layout::{field_msg, form_field_errors, ErrorBox, QueryError};
 use super::notify::WebhookSection;
 use super::queues::QueueTable;
-use crate::api::console::{get_project, list_projects, CreateApplication, CreateProject};
+use crate::api::console::{
+    get_project, list_projects, CreateApplication, CreateProject, SetProjectPeople,
+};
 use crate::domain::format_millis;
-use crate::domain::ApplicationView;
+use crate::domain::{ApplicationView, ProjectView};
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
 use leptos_meta::Title;
@@ -140,6 +142,7 @@ pub fn ProjectPage() -> impl IntoView {
                             <h2>"Applications"</h2>
                             {application_list(d.applications)}
                             {d.can_add_application.then(|| new_application_form(&p.name))}
+                            {d.can_manage_people.then(|| people_form(&p))}
                             <WebhookSection project=p.clone() />
                         }
                             .into_any()
@@ -182,6 +185,27 @@ fn application_list(apps: Vec<ApplicationView>) -> impl IntoView {
         </table>
     }
     .into_any()
+}
+
+fn people_form(p: &ProjectView) -> impl IntoView {
+    let errors = form_field_errors();
+    view! {
+        <form method="post" action=SetProjectPeople::url() class="form card" data-testid="people-form">
+            <h3>"People"</h3>
+            <input type="hidden" name="project" value=p.name.clone() />
+            <label class="wide">
+                "Owners (comma-separated; they change where data lives and decide access)"
+                <input name="owners" value=p.owners.join(", ") required />
+                {field_msg(&errors, "owners")}
+            </label>
+            <label class="wide">
+                "Members (they create and edit queues and applications)"
+                <input name="members" value=p.members.join(", ") />
+                {field_msg(&errors, "members")}
+            </label>
+            <button type="submit">"Save people"</button>
+        </form>
+    }
 }
 
 fn new_application_form(project: &str) -> impl IntoView {

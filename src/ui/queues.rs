@@ -7,8 +7,8 @@ use super::layout::{current_user, field_msg, form_field_errors, ErrorBox, Pager,
 use super::lineage::LineageStripSection;
 use super::schemas::FlinkDdl;
 use crate::api::console::{
-    get_queue, queue_activity, queue_form_options, queue_table, AppError, CreateQueue,
-    QueueChoices, QueueForm, UpdateQueue,
+    get_queue, queue_activity, queue_data_path_changes, queue_form_options, queue_table, AppError,
+    CreateQueue, QueueChoices, QueueForm, UpdateQueue,
 };
 use crate::domain::{
     default_topic, format_millis, ActiveSide, DataFormat, FieldError, QueueView, TrafficRange,
@@ -169,10 +169,49 @@ fn QueueDetail(q: QueueView) -> impl IntoView {
         </dl>
         <QueryError />
         <QueueSwitching q=q.clone() />
+        <DataPathChanges project=q.project.clone() queue=q.name.clone() />
         <LineageStripSection project=q.project.clone() queue=q.name.clone() />
         <QueueActivitySection project=q.project.clone() queue=q.name.clone() />
         <QueueAsTable project=q.project.clone() queue=q.name.clone() />
         <RequestAccessForm queue_project=q.project.clone() queue=q.name.clone() />
+    }
+}
+
+/// Who changed where this queue's data lives (topic, clusters, project), and when.
+#[component]
+fn DataPathChanges(project: String, queue: String) -> impl IntoView {
+    let changes = Resource::new(
+        move || (project.clone(), queue.clone()),
+        |(p, q)| queue_data_path_changes(p, q),
+    );
+    view! {
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                let list = changes.await.unwrap_or_default();
+                (!list.is_empty()).then(|| {
+                    let rows = list
+                        .into_iter()
+                        .map(|e| view! {
+                            <tr>
+                                <td>{format_millis(e.at)}</td>
+                                <td>{e.actor}</td>
+                                <td>{e.summary}</td>
+                            </tr>
+                        })
+                        .collect_view();
+                    view! {
+                        <section class="card notice">
+                            <h2>"Data path changes"</h2>
+                            <p class="muted">"Grants follow the queue: each change here moved what its grant holders read or write."</p>
+                            <table class="list" data-testid="data-path-changes">
+                                <thead><tr><th>"When"</th><th>"Who"</th><th>"What changed"</th></tr></thead>
+                                <tbody>{rows}</tbody>
+                            </table>
+                        </section>
+                    }
+                })
+            })}
+        </Suspense>
     }
 }
 

@@ -123,7 +123,7 @@ async fn a_queue_created_through_rest_is_listed_and_audited(b: Backend) {
         .await
         .unwrap();
     edit["partitions"] = json!(12);
-    edit["active_side"] = json!("backup");
+    edit["description"] = json!("orders, edited");
     let r = c
         .put(app.url("/api/v1/queues/shop/orders"))
         .bearer_auth(&token)
@@ -151,7 +151,7 @@ async fn a_queue_created_through_rest_is_listed_and_audited(b: Backend) {
     assert_eq!(actions, ["queue.update", "queue.create"]);
     let summary = log["items"][0]["summary"].as_str().unwrap();
     assert!(summary.contains("partitions: 6 → 12"), "{summary}");
-    assert!(summary.contains("active_side"), "{summary}");
+    assert!(summary.contains("description"), "{summary}");
     assert_eq!(log["items"][0]["actor"], "ops");
 }
 

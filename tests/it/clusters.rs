@@ -93,7 +93,12 @@ async fn only_admins_import_and_bad_input_names_the_field(b: Backend) {
 }
 
 async fn provisions_and_broker_samples_are_stored_per_queue_and_cluster(b: Backend) {
-    let w = world(b).await;
+    // The agent stays out of the way: its own attempts on the unreachable k1 would race the
+    // rows this test writes.
+    let mut settings = watershed::server::sdk::SdkSettings::default();
+    settings.kafka.provision = false;
+    settings.kafka.poll_every = None;
+    let w = crate::access::world_with(b, settings).await;
     let store = w.app.store();
     let q = store.queue("shop", "orders").await.unwrap().unwrap();
     let k1 = store.cluster("k1").await.unwrap().unwrap().view.id;

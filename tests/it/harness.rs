@@ -132,9 +132,16 @@ impl TestApp {
         self.db.store.as_ref()
     }
 
-    /// A client that keeps cookies and does not follow redirects.
+    /// A client that keeps cookies and does not follow redirects, and, like a browser on the
+    /// console's own pages, names the site as the `Origin` of what it sends.
     pub fn client(&self) -> reqwest::Client {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(
+            reqwest::header::ORIGIN,
+            self.url("").parse().expect("an origin header"),
+        );
         reqwest::Client::builder()
+            .default_headers(headers)
             .cookie_store(true)
             .redirect(reqwest::redirect::Policy::none())
             .build()
@@ -155,6 +162,11 @@ impl TestApp {
             .await
             .unwrap()
     }
+}
+
+/// The loopback block, allowed for tests' webhook receivers.
+pub fn loopback() -> Vec<ipnet::IpNet> {
+    vec!["127.0.0.0/8".parse().unwrap()]
 }
 
 pub async fn spawn_app(backend: Backend) -> TestApp {
@@ -195,7 +207,7 @@ async fn serve(db: TestDb, sdk: SdkSettings) -> TestApp {
             .await
             .unwrap();
     follower.spawn();
-    let state = AppState::with_sdk(
+    let mut state = AppState::with_sdk(
         db.store.clone(),
         SecretBox::from_bytes(&[42; 32]).unwrap(),
         options,
@@ -203,6 +215,8 @@ async fn serve(db: TestDb, sdk: SdkSettings) -> TestApp {
         index,
         sdk,
     );
+    // Tests' webhook receivers listen on loopback, which webhooks may not reach by default.
+    state.webhook_allow = loopback();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let router = watershed::server::web::router(state.clone());

@@ -17,3 +17,4 @@ mod schemas;
 mod sdk;
 mod search;
 mod storage;
+mod trust;

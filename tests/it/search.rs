@@ -355,6 +355,7 @@ async fn segments_stay_bounded_under_continuous_edits() {
             &q.project,
             &q.name,
             &input,
+            "pii",
         )
         .await
         .unwrap();

@@ -48,6 +48,10 @@ async fn seed(store: &dyn Store) -> (i64, i64) {
                 sasl_mechanism: "none".into(),
                 sasl_username: String::new(),
                 sasl_password_enc: None,
+                client_sasl_username: String::new(),
+                client_sasl_password_enc: None,
+                max_partitions: None,
+                max_retention_hours: None,
             },
             &audit("cluster.create", "kafka-a"),
         )

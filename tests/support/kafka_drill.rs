@@ -126,6 +126,8 @@ impl Platform {
             .arg("serve")
             .env("WATERSHED_DATA_DIR", &self.data)
             .env("WATERSHED_DATABASE_URL", &self.db_url)
+            // Replicas on PostgreSQL share one sealing key; the platform refuses to start without.
+            .env("WATERSHED_SECRET_KEY", "2a".repeat(32))
             .env("WATERSHED_ADDR", format!("127.0.0.1:{}", self.port))
             .env(
                 "WATERSHED_SDK_HEARTBEAT_SECS",

@@ -107,7 +107,15 @@ pub async fn decide_request(
     let call = Call::new().await?;
     let result = async {
         let input = crate::domain::DecisionInput { decision, comment };
-        Ok(access::decide(call.state.store.as_ref(), call.actor()?, id, &input).await?)
+        let s = &call.state;
+        Ok(access::decide(
+            s.store.as_ref(),
+            call.actor()?,
+            id,
+            &input,
+            &s.sensitive_tag,
+        )
+        .await?)
     }
     .await;
     call.finish(result, |r| format!("/requests/{}", r.id))

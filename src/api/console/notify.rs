@@ -77,6 +77,7 @@ pub async fn set_project_webhook(
             call.actor()?,
             &project,
             &input,
+            &s.webhook_allow,
         )
         .await?)
     }

@@ -47,7 +47,15 @@ pub(super) async fn set_webhook(
     Json(input): Json<WebhookInput>,
 ) -> ApiResult<ProjectView> {
     Ok(Json(
-        notifications::set_webhook(s.store.as_ref(), &s.secrets, &actor, &name, &input).await?,
+        notifications::set_webhook(
+            s.store.as_ref(),
+            &s.secrets,
+            &actor,
+            &name,
+            &input,
+            &s.webhook_allow,
+        )
+        .await?,
     ))
 }
 

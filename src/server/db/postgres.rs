@@ -99,3 +99,12 @@ super::collector::collector_store!(PgStore, sqlx::Postgres);
 super::lineage::lineage_store!(PgStore, sqlx::Postgres);
 super::failover::failover_store!(PgStore, sqlx::Postgres);
 super::kafka::kafka_store!(PgStore, sqlx::Postgres);
+
+/// The backend the plain-Rust storage modules below are compiled for.
+mod backend {
+    pub(super) type Db = sqlx::Postgres;
+    pub(super) type This = super::PgStore;
+}
+
+#[path = "trust_sql.rs"]
+mod trust_sql;

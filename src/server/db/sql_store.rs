@@ -67,6 +67,10 @@ pub(super) struct ClusterDbRow {
     sasl_mechanism: String,
     sasl_username: String,
     pub(super) sasl_password_enc: Option<String>,
+    client_sasl_username: String,
+    pub(super) client_sasl_password_enc: Option<String>,
+    max_partitions: Option<i64>,
+    max_retention_hours: Option<i64>,
     queue_count: i64,
     created_at: i64,
 }
@@ -87,6 +91,10 @@ impl ClusterDbRow {
             sasl_mechanism: self.sasl_mechanism.parse().unwrap_or(SaslMechanism::None),
             sasl_username: self.sasl_username.clone(),
             sasl_password_set: self.sasl_password_enc.is_some(),
+            client_sasl_username: self.client_sasl_username.clone(),
+            client_sasl_password_set: self.client_sasl_password_enc.is_some(),
+            max_partitions: self.max_partitions,
+            max_retention_hours: self.max_retention_hours,
             queue_count: self.queue_count,
             created_at: self.created_at,
         }
@@ -332,7 +340,8 @@ pub(super) const QUEUE_FILTER: &str = " WHERE ($1 IS NULL OR p.name = $1) \
     AND ($3 IS NULL OR LOWER(p.name || ' ' || q.name || ' ' || q.description || ' ' || q.tags || ' ' || q.owner) LIKE $3 ESCAPE '\\')";
 
 pub(super) const CLUSTER_SELECT: &str = "SELECT c.id, c.name, c.kind, c.bootstrap_servers, c.region, c.cloud, \
-    c.sasl_mechanism, c.sasl_username, c.sasl_password_enc, c.created_at, \
+    c.sasl_mechanism, c.sasl_username, c.sasl_password_enc, c.client_sasl_username, \
+    c.client_sasl_password_enc, c.max_partitions, c.max_retention_hours, c.created_at, \
     (SELECT COUNT(*) FROM queues q WHERE q.primary_cluster_id = c.id OR q.backup_cluster_id = c.id) AS queue_count \
     FROM clusters c";
 
@@ -598,7 +607,7 @@ macro_rules! sql_store {
 
             async fn user_by_name(&self, username: &str) -> StoreResult<Option<UserRecord>> {
                 Ok(sqlx::query_as(
-                    "SELECT id, username, password_hash, role FROM users WHERE username = $1",
+                    "SELECT id, username, password_hash, role, disabled_at FROM users WHERE username = $1",
                 )
                 .bind(username)
                 .fetch_optional(&self.pool)
@@ -609,7 +618,7 @@ macro_rules! sql_store {
                 let mut out = Vec::with_capacity(usernames.len());
                 for name in usernames {
                     if let Some(u) = self.user_by_name(name).await? {
-                        out.push(u.view());
+                        out.push(u.view()?);
                     }
                 }
                 Ok(out)
@@ -617,11 +626,11 @@ macro_rules! sql_store {
 
             async fn list_users(&self) -> StoreResult<Vec<UserView>> {
                 let rows: Vec<UserRecord> = sqlx::query_as(
-                    "SELECT id, username, password_hash, role FROM users ORDER BY username",
+                    "SELECT id, username, password_hash, role, disabled_at FROM users ORDER BY username",
                 )
                 .fetch_all(&self.pool)
                 .await?;
-                Ok(rows.iter().map(UserRecord::view).collect())
+                rows.iter().map(UserRecord::view).collect()
             }
 
             async fn set_password(
@@ -639,11 +648,18 @@ macro_rules! sql_store {
                 if done.rows_affected() == 0 {
                     return Err(StoreError::NotFound);
                 }
-                // A new password ends every existing session.
+                // A new password ends every existing session and personal token.
                 sqlx::query("DELETE FROM sessions WHERE user_id = $1")
                     .bind(user_id)
                     .execute(&mut *tx)
                     .await?;
+                sqlx::query(
+                    "UPDATE api_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL",
+                )
+                .bind(now_millis())
+                .bind(user_id)
+                .execute(&mut *tx)
+                .await?;
                 Self::audit_in(&mut tx, audit).await?;
                 tx.commit().await?;
                 Ok(())
@@ -690,14 +706,15 @@ macro_rules! sql_store {
 
             async fn session_user(&self, token_hash: &str, now: i64) -> StoreResult<Option<UserView>> {
                 let row: Option<UserRecord> = sqlx::query_as(
-                    "SELECT u.id, u.username, u.password_hash, u.role FROM sessions s \
-                     JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1 AND s.expires_at > $2",
+                    "SELECT u.id, u.username, u.password_hash, u.role, u.disabled_at FROM sessions s \
+                     JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1 AND s.expires_at > $2 \
+                     AND u.disabled_at IS NULL",
                 )
                 .bind(token_hash)
                 .bind(now)
                 .fetch_optional(&self.pool)
                 .await?;
-                Ok(row.map(|r| r.view()))
+                row.map(|r| r.view()).transpose()
             }
 
             async fn delete_session(&self, token_hash: &str) -> StoreResult<()> {
@@ -735,13 +752,14 @@ macro_rules! sql_store {
 
             async fn api_token_user(&self, token_hash: &str) -> StoreResult<Option<UserView>> {
                 let row: Option<UserRecord> = sqlx::query_as(
-                    "SELECT u.id, u.username, u.password_hash, u.role FROM api_tokens t \
-                     JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1 AND t.revoked_at IS NULL",
+                    "SELECT u.id, u.username, u.password_hash, u.role, u.disabled_at FROM api_tokens t \
+                     JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1 AND t.revoked_at IS NULL \
+                     AND u.disabled_at IS NULL",
                 )
                 .bind(token_hash)
                 .fetch_optional(&self.pool)
                 .await?;
-                Ok(row.map(|r| r.view()))
+                row.map(|r| r.view()).transpose()
             }
 
             async fn create_project(&self, row: &ProjectRow, audit: &AuditEvent) -> StoreResult<i64> {
@@ -835,8 +853,9 @@ macro_rules! sql_store {
                 let now = now_millis();
                 let id: (i64,) = sqlx::query_as(
                     "INSERT INTO clusters (name, kind, bootstrap_servers, region, cloud, sasl_mechanism, \
-                     sasl_username, sasl_password_enc, created_at, updated_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) RETURNING id",
+                     sasl_username, sasl_password_enc, created_at, updated_at, client_sasl_username, \
+                     client_sasl_password_enc, max_partitions, max_retention_hours) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11, $12, $13) RETURNING id",
                 )
                 .bind(&row.name)
                 .bind(&row.kind)
@@ -847,6 +866,10 @@ macro_rules! sql_store {
                 .bind(&row.sasl_username)
                 .bind(&row.sasl_password_enc)
                 .bind(now)
+                .bind(&row.client_sasl_username)
+                .bind(&row.client_sasl_password_enc)
+                .bind(row.max_partitions)
+                .bind(row.max_retention_hours)
                 .fetch_one(&mut *tx)
                 .await?;
                 Self::audit_in(&mut tx, audit).await?;
@@ -859,7 +882,8 @@ macro_rules! sql_store {
                 let done = sqlx::query(
                     "UPDATE clusters SET name = $1, kind = $2, bootstrap_servers = $3, region = $4, \
                      cloud = $5, sasl_mechanism = $6, sasl_username = $7, sasl_password_enc = $8, \
-                     updated_at = $9 WHERE id = $10",
+                     updated_at = $9, client_sasl_username = $11, client_sasl_password_enc = $12, \
+                     max_partitions = $13, max_retention_hours = $14 WHERE id = $10",
                 )
                 .bind(&row.name)
                 .bind(&row.kind)
@@ -871,6 +895,10 @@ macro_rules! sql_store {
                 .bind(&row.sasl_password_enc)
                 .bind(now_millis())
                 .bind(id)
+                .bind(&row.client_sasl_username)
+                .bind(&row.client_sasl_password_enc)
+                .bind(row.max_partitions)
+                .bind(row.max_retention_hours)
                 .execute(&mut *tx)
                 .await?;
                 if done.rows_affected() == 0 {
@@ -906,6 +934,7 @@ macro_rules! sql_store {
                 Ok(row.map(|r| ClusterRecord {
                     view: r.view(),
                     sasl_password_enc: r.sasl_password_enc,
+                    client_sasl_password_enc: r.client_sasl_password_enc,
                 }))
             }
 
@@ -1171,20 +1200,24 @@ macro_rules! sql_store {
             }
 
             async fn list_requests(&self, filter: &RequestFilter) -> StoreResult<Vec<AccessRequestView>> {
-                let statuses: Vec<String> = filter.statuses.iter().map(|s| s.to_string()).collect();
+                // Statuses come from the enum, never from input; filtering them in SQL (and with
+                // no row limit) keeps an inbox complete however many requests are older.
+                let (where_status, limit) = if filter.statuses.is_empty() {
+                    (String::new(), " LIMIT 500")
+                } else {
+                    let list: Vec<String> =
+                        filter.statuses.iter().map(|s| format!("'{s}'")).collect();
+                    (format!(" AND r.status IN ({})", list.join(", ")), "")
+                };
                 let rows: Vec<RequestDbRow> = sqlx::query_as(&format!(
-                    "{REQUEST_SELECT} WHERE ($1 IS NULL OR r.requester = $1) AND ($2 IS NULL OR r.application_id = $2) \
-                     ORDER BY r.id DESC LIMIT 500"
+                    "{REQUEST_SELECT} WHERE ($1 IS NULL OR r.requester = $1) AND ($2 IS NULL OR r.application_id = $2)\
+                     {where_status} ORDER BY r.id DESC{limit}"
                 ))
                 .bind(filter.requester.as_deref())
                 .bind(filter.application_id)
                 .fetch_all(&self.pool)
                 .await?;
-                Ok(rows
-                    .into_iter()
-                    .map(AccessRequestView::from)
-                    .filter(|r| statuses.is_empty() || statuses.contains(&r.status.to_string()))
-                    .collect())
+                Ok(rows.into_iter().map(AccessRequestView::from).collect())
             }
 
             async fn transition_request(

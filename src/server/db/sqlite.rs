@@ -94,3 +94,12 @@ super::collector::collector_store!(SqliteStore, sqlx::Sqlite);
 super::lineage::lineage_store!(SqliteStore, sqlx::Sqlite);
 super::failover::failover_store!(SqliteStore, sqlx::Sqlite);
 super::kafka::kafka_store!(SqliteStore, sqlx::Sqlite);
+
+/// The backend the plain-Rust storage modules below are compiled for.
+mod backend {
+    pub(super) type Db = sqlx::Sqlite;
+    pub(super) type This = super::SqliteStore;
+}
+
+#[path = "trust_sql.rs"]
+mod trust_sql;

@@ -169,7 +169,7 @@ pub async fn seed(store: &dyn Store, admin: &UserView, queues: &[QueueView]) -> 
             .cloned()
             .unwrap_or_else(|| admin.username.clone());
         let owner = match store.user_by_name(&owner_name).await? {
-            Some(u) => u.view(),
+            Some(u) => u.view()?,
             None => admin.clone(),
         };
         let app = match store.application(&project.name, name).await? {
@@ -200,7 +200,11 @@ async fn grant(
     apps: &[ApplicationView],
     queues: &[QueueView],
 ) -> ServiceResult<()> {
-    let bob = store.user_by_name("bob").await?.map(|u| u.view());
+    let bob = store
+        .user_by_name("bob")
+        .await?
+        .map(|u| u.view())
+        .transpose()?;
     let mut wanted: std::collections::BTreeMap<(usize, usize), (bool, bool)> = Default::default();
     for &(a, q, writes) in &FLOWS {
         if UNGRANTED.contains(&a) {
@@ -216,7 +220,7 @@ async fn grant(
     for ((a, q), (writes, reads)) in wanted {
         let (app, queue) = (&apps[a], &queues[q]);
         let requester = match store.user_by_name(&app.owner).await? {
-            Some(u) => u.view(),
+            Some(u) => u.view()?,
             None => continue,
         };
         let permission = match (writes, reads) {
@@ -241,16 +245,30 @@ async fn grant(
         .await?;
         // Four eyes: bob approves unless he asked; a sensitive queue then needs the admin too.
         let first = match &bob {
-            Some(b) if b.username != requester.username => b.clone(),
+            Some(b) if access::can_decide(store, b, &request).await? => b.clone(),
             _ => admin.clone(),
         };
         let approve = DecisionInput {
             decision: "approve".into(),
             comment: "demo".into(),
         };
-        let decided = access::decide(store, &first, request.id, &approve).await?;
+        let decided = access::decide(
+            store,
+            &first,
+            request.id,
+            &approve,
+            access::DEFAULT_SENSITIVE_TAG,
+        )
+        .await?;
         if decided.status == RequestStatus::OwnerApproved && first.username != admin.username {
-            access::decide(store, admin, request.id, &approve).await?;
+            access::decide(
+                store,
+                admin,
+                request.id,
+                &approve,
+                access::DEFAULT_SENSITIVE_TAG,
+            )
+            .await?;
         }
     }
     Ok(())

@@ -349,11 +349,17 @@ pub async fn request(store: &dyn Store, id: i64) -> ServiceResult<AccessRequestV
 
 /// Approves or rejects. The first approval comes from the queue's project owners or an
 /// approver; a sensitive queue then needs an admin other than the first approver.
+///
+/// Four eyes on both sides: the decider is neither the requester nor an owner of the
+/// requesting application's project (an admin may be the latter, and the audit entry says
+/// so). Whether the queue is sensitive is read from its tags at each decision, not when the
+/// request was filed.
 pub async fn decide(
     store: &dyn Store,
     actor: &UserView,
     id: i64,
     input: &DecisionInput,
+    sensitive_tag: &str,
 ) -> ServiceResult<AccessRequestView> {
     require_writer(actor)?;
     let req = request(store, id).await?;
@@ -361,6 +367,13 @@ pub async fn decide(
         return Err(ServiceError::Forbidden(
             "you cannot decide your own request".into(),
         ));
+    }
+    let owns_requesting_project = owns_requesting_project(store, actor, &req).await?;
+    if owns_requesting_project && !actor.role.is_admin() {
+        return Err(ServiceError::Forbidden(format!(
+            "you own project {:?}, which is asking for access: someone outside it decides",
+            req.project
+        )));
     }
     let approve = match input.decision.trim() {
         "approve" => true,
@@ -386,7 +399,9 @@ pub async fn decide(
                     req.queue_project
                 )));
             }
-            match (approve, req.needs_admin) {
+            let queue = queues::get(store, &req.queue_project, &req.queue).await?;
+            let sensitive = req.needs_admin || queue.tags.iter().any(|t| t == sensitive_tag);
+            match (approve, sensitive) {
                 (false, _) => ("rejected", RequestStatus::Rejected, None),
                 (true, true) => ("approved", RequestStatus::OwnerApproved, None),
                 (true, false) => ("approved", RequestStatus::Approved, Some(req.duration_days)),
@@ -435,13 +450,21 @@ pub async fn decide(
         "access_request.reject"
     };
     let summary = format!(
-        "{} → {}{}",
+        "{} → {}{}{}",
         req.status,
         to,
         if comment.is_empty() {
             String::new()
         } else {
             format!(": {comment}")
+        },
+        if owns_requesting_project {
+            format!(
+                " (decided by an admin who owns the requesting project {:?})",
+                req.project
+            )
+        } else {
+            String::new()
         }
     );
     apply(store, actor, &req, &t, action, summary).await
@@ -524,6 +547,9 @@ pub async fn can_decide(
     if req.requester == actor.username || !actor.role.can_write() {
         return Ok(false);
     }
+    if !actor.role.is_admin() && owns_requesting_project(store, actor, req).await? {
+        return Ok(false);
+    }
     Ok(match req.status {
         RequestStatus::Pending => {
             let p = projects::get(store, &req.queue_project).await?;
@@ -540,6 +566,16 @@ pub async fn can_decide(
         }
         _ => false,
     })
+}
+
+/// Whether `actor` owns the project of the application that asks for access.
+async fn owns_requesting_project(
+    store: &dyn Store,
+    actor: &UserView,
+    req: &AccessRequestView,
+) -> ServiceResult<bool> {
+    let p = projects::get(store, &req.project).await?;
+    Ok(store.project_role(p.id, actor.id).await?.as_deref() == Some("owner"))
 }
 
 /// Applications of the projects the actor belongs to (all of them for admins): the ones the

@@ -1,8 +1,13 @@
 //! Users, passwords, sessions and personal API tokens.
 
 use super::{require_admin, ServiceError, ServiceResult};
-use crate::domain::{parse_username, FieldError, Role, UserView};
+use crate::domain::{
+    parse_token_days, parse_username, FieldError, PersonalTokenView, Role, UserAccount, UserView,
+    DEFAULT_TOKEN_DAYS,
+};
+use crate::server::db::trust::PersonalTokenRow;
 use crate::server::db::{now_millis, AuditEvent, Store};
+use crate::server::signin::{Refusal, MAX_NAME_LEN};
 use crate::server::state::AppState;
 use argon2::password_hash::{
     rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
@@ -61,26 +66,64 @@ fn check_password(field: &str, password: &str) -> ServiceResult<()> {
 }
 
 /// Checks a password and opens a session. Returns the session token for the cookie.
+///
+/// Every attempt that gets as far as a password check is audited with the client's address,
+/// as `user.sign_in` or `user.sign_in_failed`.
 pub async fn login(
     state: &AppState,
     username: &str,
     password: &str,
+    client_ip: std::net::IpAddr,
 ) -> ServiceResult<(String, UserView)> {
     let username = username.trim().to_lowercase();
-    if state.login_throttle.check_key(&username).is_err() {
-        tracing::warn!(%username, "login throttled");
-        return Err(ServiceError::Throttled);
-    }
-    let user = state.store.user_by_name(&username).await?;
-    // Verify against a dummy hash when the user is unknown so timing does not reveal names.
-    let ok = match &user {
-        Some(u) => verify_password(password, &u.password_hash),
-        None => {
-            verify_password(password, DUMMY_HASH);
-            false
+    match state.sign_in.admit(&username, client_ip) {
+        Ok(()) => {}
+        Err(Refusal::NameTooLong) => {
+            return Err(vec![FieldError::new(
+                "username",
+                format!("must be at most {MAX_NAME_LEN} characters"),
+            )]
+            .into())
         }
+        Err(Refusal::Throttled) => {
+            tracing::warn!(%username, %client_ip, "sign-in throttled");
+            return Err(ServiceError::Throttled);
+        }
+    }
+    if password.len() > 1024 {
+        return Err(vec![FieldError::new("password", "must be at most 1024 bytes")].into());
+    }
+    let store = state.store.as_ref();
+    let user = store.user_by_name(&username).await?;
+    // Verify against a dummy hash when the user is unknown so timing does not reveal names.
+    let hash = user
+        .as_ref()
+        .map_or(DUMMY_HASH.to_string(), |u| u.password_hash.clone());
+    let attempt = password.to_string();
+    let matches = state
+        .sign_in
+        .hash(move || verify_password(&attempt, &hash))
+        .await?;
+    let enabled = user.as_ref().is_some_and(|u| u.disabled_at.is_none());
+    let outcome = |action, summary: String| AuditEvent {
+        actor: username.clone(),
+        action,
+        target_kind: "user",
+        target: username.clone(),
+        summary,
     };
-    let Some(user) = user.filter(|_| ok) else {
+    let Some(user) = user.filter(|_| matches && enabled) else {
+        let why = if matches {
+            "user disabled"
+        } else {
+            "wrong user name or password"
+        };
+        store
+            .record_audit(&outcome(
+                "user.sign_in_failed",
+                format!("{why}; from {client_ip}"),
+            ))
+            .await?;
         return Err(ServiceError::Invalid(vec![FieldError::new(
             "password",
             "user name or password is wrong",
@@ -88,8 +131,7 @@ pub async fn login(
     };
     let token = random_token();
     let now = now_millis();
-    state
-        .store
+    store
         .create_session(
             &token_hash(&token),
             user.id,
@@ -97,7 +139,10 @@ pub async fn login(
             now + SESSION_DAYS * 86_400_000,
         )
         .await?;
-    Ok((token, user.view()))
+    store
+        .record_audit(&outcome("user.sign_in", format!("from {client_ip}")))
+        .await?;
+    Ok((token, user.view()?))
 }
 
 const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$3bUXYHd3bY5bvW6QwOZ0NhDgbsTyoOWGmcI8fCZp7Kw";
@@ -113,37 +158,155 @@ pub async fn session_user(store: &dyn Store, token: &str) -> ServiceResult<Optio
     Ok(store.session_user(&token_hash(token), now_millis()).await?)
 }
 
-/// The user a personal API token belongs to.
+/// The user a live personal API token belongs to: not revoked, not expired, not disabled.
 pub async fn bearer_user(store: &dyn Store, token: &str) -> ServiceResult<Option<UserView>> {
     if !token.starts_with(API_TOKEN_PREFIX) {
         return Ok(None);
     }
-    Ok(store.api_token_user(&token_hash(token)).await?)
+    Ok(store
+        .personal_token_user(&token_hash(token), now_millis())
+        .await?)
 }
 
-/// Creates a personal API token for the actor; the token is returned once and never stored.
+/// Creates a personal API token for the actor that lives 90 days; the token is returned once
+/// and never stored.
 pub async fn create_api_token(
     store: &dyn Store,
     actor: &UserView,
     name: &str,
 ) -> ServiceResult<String> {
+    Ok(issue_personal_token(store, actor, name, None).await?.1)
+}
+
+/// Creates a personal API token for the actor that lives `days` (90 when `None`, at most 365).
+/// Returns its listing and the secret, which is shown once and never stored.
+pub async fn issue_personal_token(
+    store: &dyn Store,
+    actor: &UserView,
+    name: &str,
+    days: Option<i64>,
+) -> ServiceResult<(PersonalTokenView, String)> {
     let name = name.trim();
-    if name.is_empty() || name.len() > 100 {
-        return Err(vec![FieldError::new("name", "must be 1 to 100 characters")].into());
+    let mut errors = Vec::new();
+    if name.is_empty() || name.chars().count() > 100 {
+        errors.push(FieldError::new("name", "must be 1 to 100 characters"));
     }
+    let days = parse_token_days("expires_in_days", days).map_err(|e| errors.push(e));
+    if !errors.is_empty() {
+        return Err(errors.into());
+    }
+    let days = days.unwrap_or(DEFAULT_TOKEN_DAYS);
     let token = format!("{API_TOKEN_PREFIX}{}", random_token());
     let prefix: String = token.chars().take(API_TOKEN_PREFIX.len() + 6).collect();
+    let now = now_millis();
+    let row = PersonalTokenRow {
+        user_id: actor.id,
+        name: name.to_string(),
+        prefix: prefix.clone(),
+        token_hash: token_hash(&token),
+        created_at: now,
+        expires_at: now + days * 86_400_000,
+    };
     let audit = AuditEvent {
         actor: actor.username.clone(),
         action: "token.create",
         target_kind: "user",
         target: actor.username.clone(),
-        summary: format!("personal API token {name:?} ({prefix}…)"),
+        summary: format!("personal API token {name:?} ({prefix}…), {days} days"),
+    };
+    let id = store.create_personal_token(&row, &audit).await?;
+    let view = PersonalTokenView {
+        id,
+        name: row.name,
+        prefix,
+        created_at: now,
+        expires_at: Some(row.expires_at),
+        last_used_at: None,
+        revoked_at: None,
+    };
+    Ok((view, token))
+}
+
+/// The actor's own personal tokens, newest first, with when each was last used.
+pub async fn personal_tokens(
+    store: &dyn Store,
+    actor: &UserView,
+) -> ServiceResult<Vec<PersonalTokenView>> {
+    Ok(store.personal_tokens(actor.id).await?)
+}
+
+/// Revokes one of the actor's own personal tokens.
+pub async fn revoke_personal_token(
+    store: &dyn Store,
+    actor: &UserView,
+    token_id: i64,
+) -> ServiceResult<()> {
+    let audit = AuditEvent {
+        actor: actor.username.clone(),
+        action: "token.revoke",
+        target_kind: "user",
+        target: actor.username.clone(),
+        summary: format!("personal API token {token_id}"),
+    };
+    if store
+        .revoke_personal_token(actor.id, token_id, now_millis(), &audit)
+        .await?
+    {
+        Ok(())
+    } else {
+        Err(ServiceError::NotFound(format!("live token {token_id}")))
+    }
+}
+
+/// Every user with whether they are disabled (admins only).
+pub async fn accounts(store: &dyn Store, actor: &UserView) -> ServiceResult<Vec<UserAccount>> {
+    require_admin(actor, "list users")?;
+    Ok(store.user_accounts().await?)
+}
+
+/// Disables a user (their sessions end and their personal tokens are revoked) or enables them
+/// again (admins only; nobody disables themselves).
+pub async fn set_disabled(
+    store: &dyn Store,
+    actor: &UserView,
+    username: &str,
+    disabled: bool,
+) -> ServiceResult<UserAccount> {
+    require_admin(actor, "disable or enable users")?;
+    let name = username.trim().to_lowercase();
+    if disabled && name == actor.username {
+        return Err(ServiceError::Forbidden(
+            "you cannot disable yourself; ask another admin".into(),
+        ));
+    }
+    let user = store
+        .user_by_name(&name)
+        .await?
+        .ok_or_else(|| ServiceError::NotFound(format!("user {username:?}")))?;
+    let audit = AuditEvent {
+        actor: actor.username.clone(),
+        action: if disabled {
+            "user.disable"
+        } else {
+            "user.enable"
+        },
+        target_kind: "user",
+        target: user.username.clone(),
+        summary: if disabled {
+            "disabled; sessions ended and personal tokens revoked".into()
+        } else {
+            "enabled".into()
+        },
     };
     store
-        .create_api_token(actor.id, name, &prefix, &token_hash(&token), &audit)
+        .set_user_disabled(user.id, disabled, now_millis(), &audit)
         .await?;
-    Ok(token)
+    store
+        .user_accounts()
+        .await?
+        .into_iter()
+        .find(|u| u.id == user.id)
+        .ok_or_else(|| ServiceError::NotFound(format!("user {username:?}")))
 }
 
 /// Creates a user. `actor` is `None` only for the command line and first start.
@@ -198,7 +361,7 @@ pub async fn set_password(
         action: "user.set_password",
         target_kind: "user",
         target: user.username.clone(),
-        summary: "password changed; sessions ended".into(),
+        summary: "password changed; sessions ended and personal tokens revoked".into(),
     };
     store
         .set_password(user.id, &hash_password(password)?, &audit)

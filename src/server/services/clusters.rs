@@ -33,6 +33,9 @@ pub async fn create(
     let row = row_of(
         &spec,
         spec.sasl_password.as_deref().map(|p| secrets.seal(p)),
+        spec.client_sasl_password
+            .as_deref()
+            .map(|p| secrets.seal(p)),
     );
     let audit = AuditEvent {
         actor: actor.username.clone(),
@@ -66,7 +69,11 @@ pub async fn update(
         Some(p) => Some(secrets.seal(p)),
         None => existing.sasl_password_enc.clone(),
     };
-    let row = row_of(&spec, sealed);
+    let client_sealed = match &spec.client_sasl_password {
+        Some(p) => Some(secrets.seal(p)),
+        None => existing.client_sasl_password_enc.clone(),
+    };
+    let row = row_of(&spec, sealed, client_sealed);
     let before = ClusterRow {
         name: existing.view.name.clone(),
         kind: existing.view.kind.to_string(),
@@ -76,10 +83,17 @@ pub async fn update(
         sasl_mechanism: existing.view.sasl_mechanism.to_string(),
         sasl_username: existing.view.sasl_username.clone(),
         sasl_password_enc: existing.sasl_password_enc.clone(),
+        client_sasl_username: existing.view.client_sasl_username.clone(),
+        client_sasl_password_enc: existing.client_sasl_password_enc.clone(),
+        max_partitions: existing.view.max_partitions,
+        max_retention_hours: existing.view.max_retention_hours,
     };
     let mut summary = change_summary(Some(&audit_fields(&before)), &audit_fields(&row));
     if spec.sasl_password.is_some() {
         summary.push_str("; sasl_password changed");
+    }
+    if spec.client_sasl_password.is_some() {
+        summary.push_str("; client_sasl_password changed");
     }
     let audit = AuditEvent {
         actor: actor.username.clone(),
@@ -96,7 +110,11 @@ pub async fn update(
 }
 
 /// The row to store for a validated cluster and its sealed password.
-fn row_of(spec: &ClusterSpec, sasl_password_enc: Option<String>) -> ClusterRow {
+fn row_of(
+    spec: &ClusterSpec,
+    sasl_password_enc: Option<String>,
+    client_sasl_password_enc: Option<String>,
+) -> ClusterRow {
     ClusterRow {
         name: spec.name.to_string(),
         kind: spec.kind.to_string(),
@@ -106,6 +124,10 @@ fn row_of(spec: &ClusterSpec, sasl_password_enc: Option<String>) -> ClusterRow {
         sasl_mechanism: spec.sasl_mechanism.to_string(),
         sasl_username: spec.sasl_username.clone(),
         sasl_password_enc,
+        client_sasl_username: spec.client_sasl_username.clone(),
+        client_sasl_password_enc,
+        max_partitions: spec.max_partitions,
+        max_retention_hours: spec.max_retention_hours,
     }
 }
 
@@ -114,7 +136,8 @@ fn audit_fields(row: &ClusterRow) -> serde_json::Value {
     serde_json::json!({
         "name": row.name, "kind": row.kind, "bootstrap_servers": row.bootstrap_servers,
         "region": row.region, "cloud": row.cloud, "sasl_mechanism": row.sasl_mechanism,
-        "sasl_username": row.sasl_username,
+        "sasl_username": row.sasl_username, "client_sasl_username": row.client_sasl_username,
+        "max_partitions": row.max_partitions, "max_retention_hours": row.max_retention_hours,
     })
 }
 

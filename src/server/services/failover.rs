@@ -210,6 +210,11 @@ pub async fn migrate(
         )]
         .into());
     }
+    let mut ids = vec![cluster_id(store, &primary, "cluster").await?];
+    if let Some(b) = &backup {
+        ids.push(cluster_id(store, b, "cluster").await?);
+    }
+    queues::ensure_topic_free(store, Some(q.id), &q.topic, &ids).await?;
     switch(
         store,
         actor,

@@ -63,16 +63,25 @@ async fn require_owner(
 
 /// Sets, changes or removes a project's webhook. The secret is sealed at rest and never shown
 /// again; a new URL without a secret keeps the stored one, and a first URL needs one.
+///
+/// The URL must reach a public address (or one the operator allows): it is resolved and
+/// checked here, and again on every delivery.
 pub async fn set_webhook(
     store: &dyn Store,
     secrets: &SecretBox,
     actor: &UserView,
     project: &str,
     input: &WebhookInput,
+    allow: &[ipnet::IpNet],
 ) -> ServiceResult<ProjectView> {
     let p = projects::get(store, project).await?;
     require_owner(store, actor, &p).await?;
     let spec = input.parse()?;
+    if let WebhookSpec::Set { url, .. } = &spec {
+        crate::server::webhooks::check_destination(url, allow)
+            .await
+            .map_err(|e| vec![FieldError::new("url", e)])?;
+    }
     let (url, sealed, summary) = match &spec {
         WebhookSpec::Remove => (None, None, "removed".to_string()),
         WebhookSpec::Set { url, secret } => {

@@ -1,7 +1,7 @@
 //! Projects: the unit of ownership for queues.
 
 use super::{change_summary, require_writer, ServiceError, ServiceResult};
-use crate::domain::{FieldError, ProjectInput, ProjectView, UserView};
+use crate::domain::{FieldError, ProjectInput, ProjectPeopleInput, ProjectView, UserView};
 use crate::server::db::{AuditEvent, ProjectRow, Store, StoreError};
 
 /// Resolves user names to ids, naming the field when one does not exist.
@@ -63,6 +63,66 @@ pub async fn create(
 /// Every project, by name.
 pub async fn list(store: &dyn Store) -> ServiceResult<Vec<ProjectView>> {
     Ok(store.list_projects().await?)
+}
+
+/// Every project as `actor` may see it: a webhook's URL only for its project's owners and admins.
+pub async fn list_for(store: &dyn Store, actor: &UserView) -> ServiceResult<Vec<ProjectView>> {
+    let mut all = store.list_projects().await?;
+    if !actor.role.is_admin() {
+        for p in &mut all {
+            if !p.owners.contains(&actor.username) {
+                p.webhook_url = None;
+            }
+        }
+    }
+    Ok(all)
+}
+
+/// One project as `actor` may see it (see [`list_for`]).
+pub async fn get_for(
+    store: &dyn Store,
+    actor: &UserView,
+    name: &str,
+) -> ServiceResult<ProjectView> {
+    let mut p = get(store, name).await?;
+    if !actor.role.is_admin() && !p.owners.contains(&actor.username) {
+        p.webhook_url = None;
+    }
+    Ok(p)
+}
+
+/// Replaces a project's owners and members (its owners and admins). At least one owner stays.
+pub async fn set_people(
+    store: &dyn Store,
+    actor: &UserView,
+    name: &str,
+    input: &ProjectPeopleInput,
+) -> ServiceResult<ProjectView> {
+    let before = get(store, name).await?;
+    require_writer(actor)?;
+    let is_owner = store.project_role(before.id, actor.id).await?.as_deref() == Some("owner");
+    if !actor.role.is_admin() && !is_owner {
+        return Err(ServiceError::Forbidden(format!(
+            "only owners of project {name:?} and admins manage its people"
+        )));
+    }
+    let (owners, members) = input.parse()?;
+    let owner_ids = user_ids(store, "owners", &owners).await?;
+    let member_ids = user_ids(store, "members", &members).await?;
+    let audit = AuditEvent {
+        actor: actor.username.clone(),
+        action: "project.people",
+        target_kind: "project",
+        target: before.name.clone(),
+        summary: format!(
+            "owners: {:?} → {owners:?}; members: {:?} → {members:?}",
+            before.owners, before.members
+        ),
+    };
+    store
+        .set_project_people(before.id, &owner_ids, &member_ids, &audit)
+        .await?;
+    get_for(store, actor, name).await
 }
 
 /// One project by name.

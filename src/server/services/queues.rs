@@ -1,8 +1,10 @@
 //! Logical queues: data addressed as project + queue, the cluster only an attribute.
 
 use super::{change_summary, projects, ServiceError, ServiceResult};
-use crate::domain::{FieldError, Page, QueueFilter, QueueInput, QueueSpec, QueueView, UserView};
-use crate::server::db::{AuditEvent, QueueRow, Store, StoreError};
+use crate::domain::{
+    ActiveSide, FieldError, Page, QueueFilter, QueueInput, QueueSpec, QueueView, UserView,
+};
+use crate::server::db::{now_millis, Audience, AuditEvent, Notice, QueueRow, Store, StoreError};
 
 /// Resolves names in a validated queue to the ids it is stored with.
 async fn resolve(store: &dyn Store, actor: &UserView, spec: &QueueSpec) -> ServiceResult<QueueRow> {
@@ -68,6 +70,72 @@ fn conflict(spec: &QueueSpec) -> impl Fn(StoreError) -> ServiceError + '_ {
     }
 }
 
+/// Refuses a partition count or retention above the quotas of the clusters the queue is bound
+/// to, naming the limit.
+async fn check_quotas(store: &dyn Store, row: &QueueRow, spec: &QueueSpec) -> ServiceResult<()> {
+    let mut errors = Vec::new();
+    let clusters = std::iter::once(spec.primary_cluster.as_str())
+        .chain(spec.backup_cluster.as_ref().map(|b| b.as_str()));
+    for name in clusters {
+        let Some(c) = store.cluster(name).await? else {
+            continue;
+        };
+        if let Some(max) = c.view.max_partitions.filter(|m| row.partitions > *m) {
+            errors.push(FieldError::new(
+                "partitions",
+                format!("cluster {name} allows at most {max} partitions per queue"),
+            ));
+        }
+        if let Some(max) = c
+            .view
+            .max_retention_hours
+            .filter(|m| row.retention_hours > *m)
+        {
+            errors.push(FieldError::new(
+                "retention_hours",
+                format!("cluster {name} allows at most {max} hours of retention"),
+            ));
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(ServiceError::Invalid(errors))
+    }
+}
+
+/// Refuses a physical topic that already backs another queue on one of these clusters: grants
+/// follow the queue, so two queues on one topic would hand one queue's data to the other's
+/// readers. Only an admin's import may share a topic.
+pub async fn ensure_topic_free(
+    store: &dyn Store,
+    queue_id: Option<i64>,
+    topic: &str,
+    cluster_ids: &[i64],
+) -> ServiceResult<()> {
+    let taken = store
+        .queues_on_topic(topic)
+        .await?
+        .into_iter()
+        .find(|u| Some(u.queue_id) != queue_id && cluster_ids.iter().any(|c| u.on(*c)));
+    match taken {
+        Some(u) => Err(ServiceError::Conflict(FieldError::new(
+            "topic",
+            format!(
+                "topic {topic:?} already backs queue {}/{} on the same cluster",
+                u.project, u.queue
+            ),
+        ))),
+        None => Ok(()),
+    }
+}
+
+fn cluster_ids(row: &QueueRow) -> Vec<i64> {
+    std::iter::once(row.primary_cluster_id)
+        .chain(row.backup_cluster_id)
+        .collect()
+}
+
 /// Creates a logical queue in a project the actor belongs to.
 pub async fn create(
     store: &dyn Store,
@@ -76,6 +144,21 @@ pub async fn create(
 ) -> ServiceResult<QueueView> {
     let spec = input.parse(&actor.username)?;
     let row = resolve(store, actor, &spec).await?;
+    if spec.active_side != ActiveSide::Primary {
+        return Err(invalid(
+            "active_side",
+            "a new queue starts on its primary; fail over once it exists".into(),
+        ));
+    }
+    check_quotas(store, &row, &spec).await?;
+    if store
+        .queue(spec.project.as_str(), spec.name.as_str())
+        .await?
+        .is_some()
+    {
+        return Err(conflict(&spec)(StoreError::Conflict));
+    }
+    ensure_topic_free(store, None, &row.topic, &cluster_ids(&row)).await?;
     let key = format!("{}/{}", spec.project, spec.name);
     let audit = AuditEvent {
         actor: actor.username.clone(),
@@ -91,13 +174,31 @@ pub async fn create(
     get(store, spec.project.as_str(), spec.name.as_str()).await
 }
 
-/// Edits a queue; moving it to another project needs membership of both.
+/// Whether `actor` owns the queue's project (or is an admin): only they change where its data
+/// lives (topic, clusters, project) or drop its sensitive tag.
+pub async fn is_owner(store: &dyn Store, actor: &UserView, project: &str) -> ServiceResult<bool> {
+    if actor.role.is_admin() {
+        return Ok(true);
+    }
+    if !actor.role.can_write() {
+        return Ok(false);
+    }
+    let p = projects::get(store, project).await?;
+    Ok(store.project_role(p.id, actor.id).await?.as_deref() == Some("owner"))
+}
+
+/// Edits a queue. Members edit its description, owner, tags, partitions, retention and
+/// format; its topic, clusters and project (its data path) and removing the sensitive tag are
+/// for the project's owners and admins; the active side changes only by failover or
+/// migration. A data-path change is audited as `queue.rebind` and told to the owners of the
+/// applications holding grants on it.
 pub async fn update(
     store: &dyn Store,
     actor: &UserView,
     project: &str,
     name: &str,
     input: &QueueInput,
+    sensitive_tag: &str,
 ) -> ServiceResult<QueueView> {
     let before = get(store, project, name).await?;
     let current = store
@@ -106,19 +207,108 @@ pub async fn update(
         .ok_or_else(|| ServiceError::NotFound(format!("project {project:?}")))?;
     projects::require_member(store, actor, &current).await?;
     let spec = input.parse(&before.owner)?;
+    if spec.active_side != before.active_side {
+        return Err(invalid(
+            "active_side",
+            "changes only by failover or migration, which keep the switch history".into(),
+        ));
+    }
+    let moved = spec.topic != before.topic
+        || spec.primary_cluster.as_str() != before.primary_cluster
+        || spec.backup_cluster.as_ref().map(|b| b.as_str()) != before.backup_cluster.as_deref()
+        || spec.project.as_str() != before.project;
+    let untagged = before.tags.iter().any(|t| t == sensitive_tag)
+        && !spec.tags.iter().any(|t| t == sensitive_tag);
+    if (moved || untagged) && !is_owner(store, actor, project).await? {
+        let what = if moved {
+            "its topic, clusters or project"
+        } else {
+            "its sensitive tag"
+        };
+        return Err(ServiceError::Forbidden(format!(
+            "only the owners of project {project:?} and admins can change {what}"
+        )));
+    }
     let row = resolve(store, actor, &spec).await?;
+    check_quotas(store, &row, &spec).await?;
+    if moved {
+        ensure_topic_free(store, Some(before.id), &row.topic, &cluster_ids(&row)).await?;
+    }
+    let target = format!("{}/{}", spec.project, spec.name);
+    let summary = change_summary(Some(&before.to_input()), input);
     let audit = AuditEvent {
         actor: actor.username.clone(),
-        action: "queue.update",
+        action: if moved {
+            "queue.rebind"
+        } else {
+            "queue.update"
+        },
         target_kind: "queue",
-        target: format!("{}/{}", spec.project, spec.name),
-        summary: change_summary(Some(&before.to_input()), input),
+        target: target.clone(),
+        summary: summary.clone(),
     };
     store
         .update_queue(before.id, &row, &audit)
         .await
         .map_err(conflict(&spec))?;
+    if moved {
+        tell_grant_holders(store, actor, &before, &target, &summary).await?;
+    }
     get(store, spec.project.as_str(), spec.name.as_str()).await
+}
+
+/// Tells the owners of applications with live grants on a queue that its data path changed.
+async fn tell_grant_holders(
+    store: &dyn Store,
+    actor: &UserView,
+    before: &QueueView,
+    target: &str,
+    summary: &str,
+) -> ServiceResult<()> {
+    let owners = store.grant_holder_owners(before.id, now_millis()).await?;
+    let notice = Notice {
+        event: "queue.rebound",
+        message: format!("{target}: where its data lives changed ({summary})"),
+        link: format!("/queues/{target}"),
+        audience: owners.into_iter().map(Audience::User).collect(),
+        except: Some(actor.username.clone()),
+        webhook_projects: vec![before.project.clone()],
+        payload: serde_json::json!({
+            "event": "queue.rebound", "occurred_at": now_millis(), "actor": actor.username,
+            "queue": target, "changes": summary,
+        }),
+    };
+    let audit = AuditEvent {
+        actor: actor.username.clone(),
+        action: "queue.rebind_notice",
+        target_kind: "queue",
+        target: target.to_string(),
+        summary: "grant holders' application owners told".into(),
+    };
+    Ok(store.notify(&notice, &audit).await?)
+}
+
+/// The changes to where a queue's data lives (`queue.rebind` audit entries), newest first.
+pub async fn data_path_changes(
+    store: &dyn Store,
+    project: &str,
+    name: &str,
+) -> ServiceResult<Vec<crate::domain::AuditEntry>> {
+    let target = format!("{project}/{name}");
+    let filter = crate::domain::AuditFilter {
+        action: Some("queue.rebind".into()),
+        target_kind: Some("queue".into()),
+        target: Some(target.clone()),
+        limit: Some(50),
+        ..Default::default()
+    };
+    Ok(store
+        .list_audit(&filter)
+        .await?
+        .items
+        .into_iter()
+        .filter(|e| e.target == target)
+        .collect())
 }
 
 /// One queue by project and name.

@@ -59,6 +59,20 @@ fn parsed(v: &SchemaVersionView) -> ServiceResult<Parsed> {
     })
 }
 
+/// The largest schema (or sample message) any path takes.
+pub const MAX_SCHEMA_BYTES: usize = 256 * 1024;
+
+/// Refuses text over [`MAX_SCHEMA_BYTES`] before anything parses it.
+pub fn check_size(field: &str, text: &str) -> Result<(), Vec<FieldError>> {
+    if text.len() > MAX_SCHEMA_BYTES {
+        return Err(vec![FieldError::new(
+            field,
+            format!("is at most {} KiB", MAX_SCHEMA_BYTES / 1024),
+        )]);
+    }
+    Ok(())
+}
+
 fn parse_input(input: &SchemaInput) -> Result<Parsed, Vec<FieldError>> {
     let format: SchemaFormat = input.format.trim().parse().map_err(|_| {
         vec![FieldError::new(
@@ -69,12 +83,7 @@ fn parse_input(input: &SchemaInput) -> Result<Parsed, Vec<FieldError>> {
             ),
         )]
     })?;
-    if input.definition.len() > 256 * 1024 {
-        return Err(vec![FieldError::new(
-            "definition",
-            "a schema is at most 256 KiB",
-        )]);
-    }
+    check_size("definition", &input.definition)?;
     schema::parse(format, &input.definition)
         .map_err(|e| vec![FieldError::new("definition", e.to_string())])
 }
@@ -88,6 +97,7 @@ pub async fn check_draft(
     input: &SchemaInput,
     mode_override: Option<Compatibility>,
 ) -> ServiceResult<SchemaCheck> {
+    check_size("definition", &input.definition)?;
     let q = queues::get(store, project, queue).await?;
     let mode = match mode_override {
         Some(m) => m,
@@ -271,6 +281,7 @@ pub async fn check_sample(
     version_no: Option<i64>,
     message: &str,
 ) -> ServiceResult<Vec<String>> {
+    check_size("message", message)?;
     let all = versions(store, project, queue).await?;
     let v = match version_no {
         Some(n) => all.into_iter().find(|v| v.version == n),

@@ -1,9 +1,34 @@
 //! Searching the data map.
 
 use super::{ServiceError, ServiceResult};
-use crate::domain::{QueueAccess, SearchRequest, SearchResults, UserView};
+use crate::domain::{FieldError, QueueAccess, SearchRequest, SearchResults, UserView};
 use crate::server::db::{now_millis, Store};
 use crate::server::search::QueueIndex;
+
+/// The longest query or filter value a search takes.
+pub const MAX_QUERY_LEN: usize = 500;
+
+/// Refuses a query or filter longer than [`MAX_QUERY_LEN`], naming it.
+fn check_lengths(req: &SearchRequest) -> ServiceResult<()> {
+    let fields = [
+        ("q", &req.q),
+        ("project", &req.project),
+        ("tag", &req.tag),
+        ("cluster", &req.cluster),
+        ("format", &req.format),
+        ("owner", &req.owner),
+    ];
+    let errors: Vec<FieldError> = fields
+        .into_iter()
+        .filter(|(_, v)| v.as_ref().is_some_and(|v| v.len() > MAX_QUERY_LEN))
+        .map(|(f, _)| FieldError::new(f, format!("must be at most {MAX_QUERY_LEN} characters")))
+        .collect();
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(ServiceError::Invalid(errors))
+    }
+}
 
 /// Searches the queue index; every signed-in user may. Each hit says what the applications of
 /// the searcher's projects may do with its queue.
@@ -13,6 +38,7 @@ pub async fn search(
     actor: &UserView,
     req: &SearchRequest,
 ) -> ServiceResult<SearchResults> {
+    check_lengths(req)?;
     let mut results = index
         .search(req)
         .map_err(|e| ServiceError::Internal(anyhow::Error::new(e)))?;
