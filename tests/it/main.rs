@@ -12,6 +12,7 @@ mod failover;
 mod harness;
 mod kafka;
 mod lineage;
+mod matrix;
 mod notify;
 mod schemas;
 mod sdk;
