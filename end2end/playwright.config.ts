@@ -13,6 +13,9 @@ export default defineConfig({
   reporter: [['list']],
   use: {
     baseURL,
+    // page.request calls carry the session cookie but, unlike the browser, no Origin; the
+    // server refuses cookie-authenticated changes that do not name its own origin.
+    extraHTTPHeaders: { origin: new URL(baseURL).origin },
     trace: 'retain-on-failure',
     launchOptions: {
       executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',

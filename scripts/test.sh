@@ -48,19 +48,54 @@ E2E_DIR="$CARGO_TARGET_DIR/e2e"
 rm -rf "$E2E_DIR" && mkdir -p "$E2E_DIR"
 PORT="${WATERSHED_E2E_PORT:-3400}"
 export WATERSHED_ADMIN_PASSWORD="e2e-admin-password"
-WATERSHED_DATA_DIR="$E2E_DIR/data" WATERSHED_ADDR="127.0.0.1:$PORT" WATERSHED_SITE_ROOT="$ROOT/target/site" \
-  WATERSHED_SEED_DEMO=true "$CARGO_TARGET_DIR/debug/watershed" serve >"$E2E_DIR/server.log" 2>&1 &
-SERVER=$!
+# Starts the built server with the demo data under DIR on PORT (extra VAR=value settings
+# after them), waits until it is ready, and leaves its process id in SERVED.
+serve_demo() {
+  local dir=$1 port=$2
+  shift 2
+  env "$@" WATERSHED_DATA_DIR="$dir/data" WATERSHED_ADDR="127.0.0.1:$port" \
+    WATERSHED_SITE_ROOT="$ROOT/target/site" WATERSHED_SEED_DEMO=true \
+    "$CARGO_TARGET_DIR/debug/watershed" serve >"$dir/server.log" 2>&1 &
+  SERVED=$!
+  for _ in $(seq 1 150); do
+    curl -sf "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && return 0
+    kill -0 $SERVED 2>/dev/null || { cat "$dir/server.log"; exit 1; }
+    sleep 0.2
+  done
+}
+serve_demo "$E2E_DIR" "$PORT"
+SERVER=$SERVED
 trap 'kill $SERVER 2>/dev/null || true' EXIT
-for _ in $(seq 1 100); do
-  curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null 2>&1 && break
-  kill -0 $SERVER 2>/dev/null || { cat "$E2E_DIR/server.log"; exit 1; }
-  sleep 0.2
-done
 step "Schema Registry API with confluent-kafka, lineage with openlineage-python (PyPI clients)"
 for client in confluent_registry openlineage_events; do
   "$PYENV/bin/python" "$ROOT/tests/clients/$client.py" "http://127.0.0.1:$PORT" "$WATERSHED_ADMIN_PASSWORD"
 done
+
+step "Hostile suite: schemathesis fuzzes every /api/v1 operation of the OpenAPI document"
+# A server of its own, so fuzzed data stays out of the end2end run. It talks to no broker
+# (provisioning and polling off). Left out: operations that make the server connect to
+# addresses the fuzzer chose (cluster registration, topic import, webhooks), so the fuzzer
+# cannot turn the server into a client of arbitrary hosts, and the two that ask a cluster's
+# brokers (health, topics), whose documented answer here is 503 "cannot be reached".
+FUZZ_DIR="$CARGO_TARGET_DIR/fuzz"
+rm -rf "$FUZZ_DIR" && mkdir -p "$FUZZ_DIR"
+FUZZ_PORT="${WATERSHED_FUZZ_PORT:-3401}"
+serve_demo "$FUZZ_DIR" "$FUZZ_PORT" WATERSHED_PROVISION_TOPICS=false WATERSHED_KAFKA_POLL_SECS=0
+FUZZ_SERVER=$SERVED
+trap 'kill $SERVER $FUZZ_SERVER 2>/dev/null || true' EXIT
+FUZZ_TOKEN=$(cd "$ROOT/tests/clients" && "$PYENV/bin/python" -c \
+  'import sys; from session import Session; print(Session(sys.argv[1], sys.argv[2]).token("fuzz"))' \
+  "http://127.0.0.1:$FUZZ_PORT" "$WATERSHED_ADMIN_PASSWORD")
+"$PYENV/bin/schemathesis" run "http://127.0.0.1:$FUZZ_PORT/api/v1/openapi.json" \
+  -H "Authorization: Bearer $FUZZ_TOKEN" \
+  --checks not_a_server_error,response_schema_conformance,status_code_conformance,content_type_conformance \
+  --exclude-operation-id-regex '^(create_cluster|update_cluster|import|set_webhook|health|topics)$' \
+  --phases examples,coverage,fuzzing --max-time "${WATERSHED_FUZZ_SECS:-150}" --workers 2 --seed 1 \
+  --suppress-health-check all --warnings off --no-color
+kill $FUZZ_SERVER 2>/dev/null || true
+if grep -q "panicked" "$FUZZ_DIR/server.log"; then
+  echo "the fuzzed server panicked:"; grep -A5 panicked "$FUZZ_DIR/server.log"; exit 1
+fi
 
 step "end2end (Playwright)"
 cd "$ROOT/end2end"

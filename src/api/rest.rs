@@ -111,7 +111,7 @@ struct ErrorResponses;
 impl utoipa::Modify for ErrorResponses {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
-        const ERRORS: [(&str, &str); 9] = [
+        const ERRORS: [(&str, &str); 10] = [
             (
                 "400",
                 "the request could not be read (bad JSON, query or path)",
@@ -121,6 +121,10 @@ impl utoipa::Modify for ErrorResponses {
             ("404", "no such thing, or no such route"),
             ("409", "a conflict with what is stored; names the field"),
             ("413", "the request body is too large"),
+            (
+                "415",
+                "the body is not JSON (send content-type: application/json)",
+            ),
             ("422", "invalid input; names each field at fault"),
             ("429", "too many requests; retry later"),
             ("500", "an internal error; the cause is in the server's log"),

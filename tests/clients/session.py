@@ -21,8 +21,11 @@ class Session:
 
     def call(self, method, path, body=None):
         data = json.dumps(body).encode() if body is not None else None
+        # A browser names the page's site as the Origin of what it sends; the server refuses
+        # cookie-authenticated changes from anywhere else.
         req = urllib.request.Request(self.base + path, data=data, method=method,
-                                     headers={"content-type": "application/json"})
+                                     headers={"content-type": "application/json",
+                                              "origin": self.base})
         with self.web.open(req) as r:
             return json.loads(r.read() or b"null")
 

@@ -64,20 +64,21 @@ impl Who {
     }
 }
 
+/// A request: method, path and JSON body (a server function's form fields as an object).
+type Call = (M, String, Option<Value>);
+/// Makes the request an actor sends.
+type MakeCall = Box<dyn Fn(&str) -> Call + Send + Sync>;
+
 /// One operation: who may, and the request each actor sends (names made unique per actor).
 struct Op {
     name: &'static str,
     who: Who,
     /// Allowed callers may still fail for a reason of the world (an unreachable cluster).
     must_succeed: bool,
-    request: Box<dyn Fn(&str) -> (M, String, Option<Value>) + Send + Sync>,
+    request: MakeCall,
 }
 
-fn op(
-    name: &'static str,
-    who: Who,
-    request: impl Fn(&str) -> (M, String, Option<Value>) + Send + Sync + 'static,
-) -> Op {
+fn op(name: &'static str, who: Who, request: impl Fn(&str) -> Call + Send + Sync + 'static) -> Op {
     Op {
         name,
         who,

@@ -106,5 +106,7 @@ mod backend {
     pub(super) type This = super::PgStore;
 }
 
+// The same plain-Rust module is compiled once per backend, against this backend's `Db`.
+#[allow(clippy::duplicate_mod)]
 #[path = "trust_sql.rs"]
 mod trust_sql;
