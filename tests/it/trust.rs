@@ -26,6 +26,7 @@ on_both_backends!(
     two_replicas_open_each_others_sealed_credentials,
     cross_site_posts_are_refused_and_pages_carry_security_headers,
     errors_keep_their_status_and_their_json_shape,
+    a_slow_receiver_delays_only_its_own_projects_webhooks,
 );
 
 /// `mia` is a developer and a member (not an owner) of `shop`.
@@ -843,4 +844,88 @@ fn postgres_refuses_to_start_without_a_shared_secret_key() {
         "{err}"
     );
     assert!(err.contains("openssl rand -base64 32"), "{err}");
+}
+
+/// A webhook receiver on loopback that answers 200 once `release` is notified (at once when
+/// `release` is `None`), counting what it got.
+async fn hook(
+    release: Option<std::sync::Arc<tokio::sync::Notify>>,
+) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    let got = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = got.clone();
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move || {
+            let (seen, release) = (seen.clone(), release.clone());
+            async move {
+                if let Some(r) = release {
+                    r.notified().await;
+                }
+                seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                "ok"
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, got)
+}
+
+async fn a_slow_receiver_delays_only_its_own_projects_webhooks(b: Backend) {
+    use watershed::server::webhooks::{self, Sending, WebhookPolicy};
+    let w = world(b).await;
+    let release = std::sync::Arc::new(tokio::sync::Notify::new());
+    let (slow_url, slow_got) = hook(Some(release.clone())).await;
+    let (fast_url, fast_got) = hook(None).await;
+    for (project, token, url) in [("shop", &w.olga, &slow_url), ("lab", &w.dev, &fast_url)] {
+        let path = format!("/api/v1/projects/{project}/webhook");
+        let body = json!({"url": url, "secret": "a-secret-of-16-chars"});
+        let (s, e) = w.call(M::PUT, &path, token, Some(body)).await;
+        assert_eq!(s, StatusCode::OK, "{e}");
+        let (s, _) = w.call(M::POST, &format!("{path}/ping"), token, None).await;
+        assert_eq!(s, StatusCode::OK);
+    }
+    let (store, secrets) = (w.app.state.store.clone(), w.app.state.secrets.clone());
+    let policy = WebhookPolicy {
+        allow: crate::harness::loopback(),
+        ..Default::default()
+    };
+    let client = webhooks::client(&policy);
+    let sending = Sending::default();
+    let now = watershed::server::db::now_millis();
+    let mut senders = webhooks::start_pass(&store, &secrets, &client, &policy, &sending, now)
+        .await
+        .unwrap();
+    // lab's delivery arrives while shop's receiver still holds its request open.
+    for _ in 0..100 {
+        if fast_got.load(std::sync::atomic::Ordering::SeqCst) == 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(fast_got.load(std::sync::atomic::Ordering::SeqCst), 1);
+    assert_eq!(slow_got.load(std::sync::atomic::Ordering::SeqCst), 0);
+    // A second pass meanwhile skips shop (still sending) rather than sending twice.
+    let again = webhooks::start_pass(&store, &secrets, &client, &policy, &sending, now + 120_000)
+        .await
+        .unwrap();
+    assert_eq!(again.len(), 0, "shop is busy and lab has nothing due");
+    release.notify_one();
+    while senders.join_next().await.is_some() {}
+    assert_eq!(slow_got.load(std::sync::atomic::Ordering::SeqCst), 1);
+
+    // Finished deliveries and read notifications go after the retention.
+    let later = watershed::server::db::now_millis() + 1;
+    let (_, deliveries) = store.prune_notices(0, later).await.unwrap();
+    assert_eq!(deliveries, 2, "both delivered pings");
+    w.request(&w.dev, "orders", "consume").await;
+    let read = store
+        .mark_notifications_read("olga", 5, &audit())
+        .await
+        .unwrap();
+    assert!(read > 0, "olga had notices (a request for her queue)");
+    let (notes, _) = store.prune_notices(6, 0).await.unwrap();
+    assert_eq!(notes, read);
+    assert!(store.notifications("olga", 50).await.unwrap().is_empty());
 }
