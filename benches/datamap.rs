@@ -114,6 +114,7 @@ async fn run(n: usize) {
         .output_name("watershed")
         .build();
     let state = AppState::new(store.clone(), secrets, options, false, index.clone());
+    let agent = state.kafka.clone();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
@@ -146,6 +147,7 @@ async fn run(n: usize) {
         let t = Instant::now();
         watershed::server::services::queues::update(
             store.as_ref(),
+            &agent,
             &actor,
             &q.project,
             &q.name,

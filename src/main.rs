@@ -130,8 +130,12 @@ async fn serve(common: &Common, store: Arc<dyn Store>, args: ServeArgs) -> anyho
         },
         args.notice_retention_days.max(1),
     );
-    state.sensitive_tag = args.sensitive_tag.clone();
+    // Tags are stored lowercase; a setting of `PII` must still match them.
+    state.sensitive_tag = args.sensitive_tag.trim().to_lowercase();
     state.webhook_allow = args.webhook_allow.clone();
+    state.sign_in = Arc::new(watershed::server::signin::SignInGuard::new(
+        args.sign_in_per_minute,
+    ));
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await
         .with_context(|| format!("binding {}", args.addr))?;

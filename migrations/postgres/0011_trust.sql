@@ -13,6 +13,8 @@ ALTER TABLE users ADD COLUMN disabled_at BIGINT;
 -- Personal tokens expire and record when they were last used.
 ALTER TABLE api_tokens ADD COLUMN expires_at BIGINT;
 ALTER TABLE api_tokens ADD COLUMN last_used_at BIGINT;
+-- Tokens made before expiry existed get the default 90 days from their creation.
+UPDATE api_tokens SET expires_at = created_at + 7776000000 WHERE expires_at IS NULL;
 CREATE INDEX api_tokens_by_user ON api_tokens (user_id);
 
 -- A physical topic backs at most one queue per cluster: looked up by topic name.

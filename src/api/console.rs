@@ -468,7 +468,8 @@ pub async fn create_queue(form: QueueForm) -> Result<QueueView, AppError> {
     let result = async {
         let actor = call.actor()?;
         let input = form.into_input()?;
-        Ok(queues::create(call.state.store.as_ref(), actor, &input).await?)
+        let s = &call.state;
+        Ok(queues::create(s.store.as_ref(), &s.kafka, actor, &input).await?)
     }
     .await;
     call.finish(result, |q| format!("/queues/{}/{}", q.project, q.name))
@@ -488,6 +489,7 @@ pub async fn update_queue(
         let s = &call.state;
         Ok(queues::update(
             s.store.as_ref(),
+            &s.kafka,
             actor,
             &orig_project,
             &orig_name,

@@ -454,7 +454,9 @@ async fn create_queue(
     Actor(actor): Actor,
     Json(q): Json<QueueInput>,
 ) -> ApiResult<QueueView> {
-    Ok(Json(queues::create(s.store.as_ref(), &actor, &q).await?))
+    Ok(Json(
+        queues::create(s.store.as_ref(), &s.kafka, &actor, &q).await?,
+    ))
 }
 
 /// One queue.
@@ -478,6 +480,7 @@ async fn update_queue(
     Ok(Json(
         queues::update(
             s.store.as_ref(),
+            &s.kafka,
             &actor,
             &project,
             &name,

@@ -46,8 +46,16 @@ pub fn client_ip(
     peer: std::net::IpAddr,
     headers: &HeaderMap,
 ) -> std::net::IpAddr {
-    let forwarded = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok());
-    state.sdk.client_ip(peer, forwarded)
+    // Every X-Forwarded-For line, in order: a proxy may add its own line rather than append.
+    let forwarded: Vec<&str> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    let joined = forwarded.join(",");
+    state
+        .sdk
+        .client_ip(peer, (!joined.is_empty()).then_some(joined.as_str()))
 }
 
 /// The password of a `Basic` credential (`user:password`, base64).

@@ -172,6 +172,10 @@ pub struct ServeArgs {
     /// Proxies (addresses or CIDR blocks, comma-separated) whose X-Forwarded-For is believed.
     #[arg(long, env = "WATERSHED_TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_proxy)]
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Sign-in attempts allowed per user name and client address and minute (that many at once,
+    /// then one every 60/N seconds).
+    #[arg(long, env = "WATERSHED_SIGN_IN_PER_MINUTE", default_value_t = crate::server::signin::DEFAULT_PER_MINUTE)]
+    pub sign_in_per_minute: u32,
     /// Internal addresses (IPs or CIDR blocks, comma-separated) project webhooks may reach;
     /// loopback, private and link-local addresses are refused otherwise.
     #[arg(long, env = "WATERSHED_WEBHOOK_ALLOW", value_delimiter = ',', value_parser = parse_proxy)]
@@ -244,6 +248,7 @@ impl std::fmt::Debug for ServeArgs {
             .field("sdk_heartbeat_secs", &self.sdk_heartbeat_secs)
             .field("trusted_proxies", &self.trusted_proxies)
             .field("webhook_allow", &self.webhook_allow)
+            .field("sign_in_per_minute", &self.sign_in_per_minute)
             .field("notice_retention_days", &self.notice_retention_days)
             .field("collector_capacity", &self.collector_capacity)
             .field("kafka_poll_secs", &self.kafka_poll_secs)

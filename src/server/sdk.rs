@@ -110,9 +110,19 @@ fn clear<K, V>(cache: &Cache<K, V>) {
 }
 
 /// Identifies a mapping: changes exactly when what a client connects to changes.
-fn config_version(cluster: &SdkCluster, topic: &str, side: &str) -> String {
+/// A mapping's version: it changes with the cluster, topic, side or credential. The password
+/// enters only as its sealed form (random nonce), so the version, which any signed-in user
+/// may see in a rollout, is no offline oracle for guessing the password.
+fn config_version(
+    cluster: &SdkCluster,
+    sealed_password: Option<&str>,
+    topic: &str,
+    side: &str,
+) -> String {
+    let mut public = cluster.clone();
+    public.sasl_password = None;
     let mut h = Sha256::new();
-    h.update(serde_json::to_vec(&(cluster, topic, side)).unwrap_or_default());
+    h.update(serde_json::to_vec(&(public, sealed_password, topic, side)).unwrap_or_default());
     hex::encode(&h.finalize()[..8])
 }
 
@@ -207,7 +217,12 @@ impl SdkPlane {
         let entry = Arc::new(QueueEntry {
             queue_id: q.id,
             config: SdkConfig {
-                config_version: config_version(&cluster, &q.topic, &side),
+                config_version: config_version(
+                    &cluster,
+                    record.client_sasl_password_enc.as_deref(),
+                    &q.topic,
+                    &side,
+                ),
                 project: q.project,
                 queue: q.name,
                 cluster,
@@ -490,9 +505,16 @@ mod tests {
             sasl_username: String::new(),
             sasl_password: None,
         };
-        let v = config_version(&c, "t", "primary");
-        assert_eq!(v, config_version(&c.clone(), "t", "primary"));
-        assert_ne!(v, config_version(&c, "t", "backup"));
+        let v = config_version(&c, None, "t", "primary");
+        assert_eq!(v, config_version(&c.clone(), None, "t", "primary"));
+        assert_ne!(v, config_version(&c, None, "t", "backup"));
+        // A new credential is a new version; the password itself does not enter it.
+        assert_ne!(v, config_version(&c, Some("v1:sealed"), "t", "primary"));
+        let with_password = SdkCluster {
+            sasl_password: Some("hunter2".into()),
+            ..c.clone()
+        };
+        assert_eq!(v, config_version(&with_password, None, "t", "primary"));
         assert_ne!(
             v,
             config_version(
@@ -500,6 +522,7 @@ mod tests {
                     name: "b".into(),
                     ..c
                 },
+                None,
                 "t",
                 "primary"
             )

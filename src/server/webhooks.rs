@@ -38,6 +38,9 @@ const INTERNAL_BLOCKS: &[&str] = &[
     "fc00::/7",
     "fe80::/10",
     "ff00::/8",
+    // NAT64 prefixes translate to IPv4 behind them, private ranges included.
+    "64:ff9b::/96",
+    "64:ff9b:1::/48",
 ];
 
 /// Whether a webhook may connect to `ip`: a public address, or one inside `allow`.
@@ -164,6 +167,8 @@ pub fn signature(secret: &str, timestamp: i64, body: &str) -> String {
 pub fn client(policy: &WebhookPolicy) -> reqwest::Client {
     reqwest::Client::builder()
         .timeout(policy.timeout)
+        // A proxy would resolve and connect on its own, around the guarded resolver.
+        .no_proxy()
         .dns_resolver(Arc::new(GuardedResolver {
             allow: Arc::new(policy.allow.clone()),
         }))

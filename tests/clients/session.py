@@ -17,7 +17,7 @@ class Session:
         self.web.open(urllib.request.Request(
             base + action, method="POST",
             data=urlencode({"username": "admin", "password": admin_password}).encode(),
-            headers={"accept": "text/html"}))
+            headers={"accept": "text/html", "origin": base}))
 
     def call(self, method, path, body=None):
         data = json.dumps(body).encode() if body is not None else None

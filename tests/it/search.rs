@@ -351,6 +351,7 @@ async fn segments_stay_bounded_under_continuous_edits() {
         input.description = format!("edit {round}");
         watershed::server::services::queues::update(
             app.store(),
+            &app.state.kafka,
             &admin,
             &q.project,
             &q.name,

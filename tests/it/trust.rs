@@ -143,6 +143,11 @@ async fn a_topic_backs_one_queue_per_cluster(b: Backend) {
                       "topic": "shop.orders"});
     let (s, e) = w.call(M::POST, "/api/v1/queues", &w.olga, Some(body)).await;
     assert_eq!(s, StatusCode::OK, "{e}");
+    // A cluster's internal topics are not anyone's to claim.
+    let body = json!({"project": "shop", "name": "offsets", "primary_cluster": "k2",
+                      "topic": "__consumer_offsets"});
+    let (s, e) = w.call(M::POST, "/api/v1/queues", &w.olga, Some(body)).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{e}");
 }
 
 async fn the_active_side_changes_only_by_failover(b: Backend) {
@@ -238,6 +243,33 @@ async fn an_owner_of_the_requesting_project_does_not_decide(b: Backend) {
     let (s, e) = w.decide(&w.ann, id, "approve", "looks fine").await;
     assert_eq!(s, StatusCode::FORBIDDEN, "{e}");
     assert!(e["error"].as_str().unwrap().contains("lab"), "{e}");
+    // Nor does the owner of the asking application who is only a member of its project.
+    let ben = w.app.token_for("ben", Role::Approver).await;
+    w.call(
+        M::PUT,
+        "/api/v1/projects/lab/people",
+        &w.dev,
+        Some(json!({"owners": ["dev"], "members": ["ben"]})),
+    )
+    .await;
+    let (s, _) = w
+        .call(
+            M::POST,
+            "/api/v1/applications",
+            &ben,
+            Some(json!({"project": "lab", "name": "bens"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let body = json!({"project": "lab", "application": "bens", "queue_project": "shop", "queue": "orders",
+                      "permission": "consume", "reason": "r", "duration": "30"});
+    let (_, bens) = w
+        .call(M::POST, "/api/v1/requests", &w.dev, Some(body))
+        .await;
+    let (s, e) = w
+        .decide(&ben, bens["id"].as_i64().unwrap(), "approve", "mine")
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{e}");
     // An admin who owns the requesting project may, and the audit entry says so.
     w.call(
         M::PUT,
@@ -723,6 +755,15 @@ async fn cross_site_posts_are_refused_and_pages_carry_security_headers(b: Backen
         .call(M::GET, "/api/v1/projects/evil", &w.admin, None)
         .await;
     assert_eq!(s, StatusCode::NOT_FOUND, "nothing was made");
+    // Another site cannot sign a visitor in to an account of its choosing either.
+    let r = reqwest::Client::new()
+        .post(w.app.url(Login::url()))
+        .header("origin", "https://evil.example")
+        .form(&[("username", "dev"), ("password", "password-123")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
     // From its own pages (the client's default Origin) the same post works.
     let r = c
         .post(w.app.url("/api/v1/projects"))

@@ -43,12 +43,8 @@ impl FromRequestParts<AppState> for SdkCaller {
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
             .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip());
-        let forwarded = parts
-            .headers
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok());
         Ok(SdkCaller {
-            ip: state.sdk.client_ip(peer, forwarded),
+            ip: crate::server::auth::client_ip(state, peer, &parts.headers),
             app,
         })
     }

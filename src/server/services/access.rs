@@ -351,8 +351,8 @@ pub async fn request(store: &dyn Store, id: i64) -> ServiceResult<AccessRequestV
 /// approver; a sensitive queue then needs an admin other than the first approver.
 ///
 /// Four eyes on both sides: the decider is neither the requester nor an owner of the
-/// requesting application's project (an admin may be the latter, and the audit entry says
-/// so). Whether the queue is sensitive is read from its tags at each decision, not when the
+/// requesting application or its project (an admin may be the latter, and the audit entry
+/// says so). Whether the queue is sensitive is read from its tags at each decision, not when the
 /// request was filed.
 pub async fn decide(
     store: &dyn Store,
@@ -371,8 +371,8 @@ pub async fn decide(
     let owns_requesting_project = owns_requesting_project(store, actor, &req).await?;
     if owns_requesting_project && !actor.role.is_admin() {
         return Err(ServiceError::Forbidden(format!(
-            "you own project {:?}, which is asking for access: someone outside it decides",
-            req.project
+            "you own {}/{} or its project, which is asking for access: someone outside it decides",
+            req.project, req.application
         )));
     }
     let approve = match input.decision.trim() {
@@ -568,14 +568,21 @@ pub async fn can_decide(
     })
 }
 
-/// Whether `actor` owns the project of the application that asks for access.
+/// Whether `actor` is on the asking side: an owner of the requesting application's project, or
+/// the application's own owner.
 async fn owns_requesting_project(
     store: &dyn Store,
     actor: &UserView,
     req: &AccessRequestView,
 ) -> ServiceResult<bool> {
     let p = projects::get(store, &req.project).await?;
-    Ok(store.project_role(p.id, actor.id).await?.as_deref() == Some("owner"))
+    if store.project_role(p.id, actor.id).await?.as_deref() == Some("owner") {
+        return Ok(true);
+    }
+    Ok(application(store, &req.project, &req.application)
+        .await?
+        .owner
+        == actor.username)
 }
 
 /// Applications of the projects the actor belongs to (all of them for admins): the ones the

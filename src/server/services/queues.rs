@@ -5,6 +5,7 @@ use crate::domain::{
     ActiveSide, FieldError, Page, QueueFilter, QueueInput, QueueSpec, QueueView, UserView,
 };
 use crate::server::db::{now_millis, Audience, AuditEvent, Notice, QueueRow, Store, StoreError};
+use crate::server::kafka::ClusterAgent;
 
 /// Resolves names in a validated queue to the ids it is stored with.
 async fn resolve(store: &dyn Store, actor: &UserView, spec: &QueueSpec) -> ServiceResult<QueueRow> {
@@ -130,6 +131,50 @@ pub async fn ensure_topic_free(
     }
 }
 
+/// How long the check for an existing topic waits for a cluster's answer.
+const TOPIC_CHECK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Refuses, for anyone but admins, a topic that already exists on one of the queue's clusters
+/// (or is internal, `_…`): claiming an existing topic as a new queue would make its creator
+/// the approver of data that was there before. Admins import existing topics instead. A
+/// cluster that cannot be reached in time cannot say, and does not block the change.
+async fn ensure_topic_is_new(
+    agent: &ClusterAgent,
+    actor: &UserView,
+    topic: &str,
+    clusters: &[&str],
+) -> ServiceResult<()> {
+    if actor.role.is_admin() {
+        return Ok(());
+    }
+    if topic.starts_with('_') {
+        return Err(ServiceError::Forbidden(format!(
+            "topic {topic:?} is internal to the cluster; only an admin may bind it"
+        )));
+    }
+    for cluster in clusters {
+        let listed = tokio::time::timeout(TOPIC_CHECK_TIMEOUT, agent.topics(cluster)).await;
+        if let Ok(Ok(topics)) = listed {
+            if topics.iter().any(|(t, _)| t == topic) {
+                return Err(ServiceError::Conflict(FieldError::new(
+                    "topic",
+                    format!(
+                        "topic {topic:?} already exists on cluster {cluster}; an admin imports \
+                         existing topics as queues"
+                    ),
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn cluster_names(spec: &QueueSpec) -> Vec<&str> {
+    std::iter::once(spec.primary_cluster.as_str())
+        .chain(spec.backup_cluster.as_ref().map(|b| b.as_str()))
+        .collect()
+}
+
 fn cluster_ids(row: &QueueRow) -> Vec<i64> {
     std::iter::once(row.primary_cluster_id)
         .chain(row.backup_cluster_id)
@@ -139,6 +184,7 @@ fn cluster_ids(row: &QueueRow) -> Vec<i64> {
 /// Creates a logical queue in a project the actor belongs to.
 pub async fn create(
     store: &dyn Store,
+    agent: &ClusterAgent,
     actor: &UserView,
     input: &QueueInput,
 ) -> ServiceResult<QueueView> {
@@ -159,6 +205,7 @@ pub async fn create(
         return Err(conflict(&spec)(StoreError::Conflict));
     }
     ensure_topic_free(store, None, &row.topic, &cluster_ids(&row)).await?;
+    ensure_topic_is_new(agent, actor, &row.topic, &cluster_names(&spec)).await?;
     let key = format!("{}/{}", spec.project, spec.name);
     let audit = AuditEvent {
         actor: actor.username.clone(),
@@ -194,6 +241,7 @@ pub async fn is_owner(store: &dyn Store, actor: &UserView, project: &str) -> Ser
 /// applications holding grants on it.
 pub async fn update(
     store: &dyn Store,
+    agent: &ClusterAgent,
     actor: &UserView,
     project: &str,
     name: &str,
@@ -233,6 +281,14 @@ pub async fn update(
     check_quotas(store, &row, &spec).await?;
     if moved {
         ensure_topic_free(store, Some(before.id), &row.topic, &cluster_ids(&row)).await?;
+        // Only the clusters (or topic) that are new to this queue can hold someone else's data.
+        let was_on =
+            |c: &str| c == before.primary_cluster || Some(c) == before.backup_cluster.as_deref();
+        let new_clusters: Vec<&str> = cluster_names(&spec)
+            .into_iter()
+            .filter(|c| spec.topic != before.topic || !was_on(c))
+            .collect();
+        ensure_topic_is_new(agent, actor, &row.topic, &new_clusters).await?;
     }
     let target = format!("{}/{}", spec.project, spec.name);
     let summary = change_summary(Some(&before.to_input()), input);

@@ -1,5 +1,5 @@
 //! What every request passes through before and after its handler: body limits, the CSRF
-//! origin check, security headers, and errors that keep their status and their JSON shape.
+//! origin check (on every change a browser could be made to send), security headers, and errors that keep their status and their JSON shape.
 
 use axum::body::Body;
 use axum::extract::Request;
@@ -54,12 +54,12 @@ pub async fn limit_body(req: Request, next: Next) -> Response {
     next.run(Request::from_parts(parts, body)).await
 }
 
-/// Whether a state-changing request rides on the session cookie (not a token a script sent).
+/// Whether a state-changing request could ride on what the browser adds by itself: it carries
+/// no `Authorization` a script chose. Sign-in counts too, cookie or not, so another site
+/// cannot sign a visitor into the attacker's account.
 fn is_cookie_mutation(method: &Method, headers: &HeaderMap) -> bool {
     let safe = matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS);
-    !safe
-        && headers.get(header::AUTHORIZATION).is_none()
-        && crate::server::auth::session_token(headers).is_some()
+    !safe && headers.get(header::AUTHORIZATION).is_none()
 }
 
 /// The `host[:port]` of an `Origin` or `Referer` value.
@@ -92,9 +92,9 @@ pub fn same_origin(headers: &HeaderMap) -> bool {
     claimed.is_some_and(|c| strip_default(&c) == strip_default(host))
 }
 
-/// CSRF: a cookie-authenticated POST, PUT, PATCH or DELETE must come from this site's own
-/// pages, as its `Origin` (or `Referer`) says. Token-authenticated calls carry no ambient
-/// credential and pass.
+/// CSRF: a POST, PUT, PATCH or DELETE without `Authorization` (the session cookie's, or a
+/// sign-in) must come from this site's own pages, as its `Origin` (or `Referer`) says.
+/// Token-authenticated calls carry no ambient credential and pass.
 pub async fn check_origin(req: Request, next: Next) -> Response {
     if is_cookie_mutation(req.method(), req.headers()) && !same_origin(req.headers()) {
         tracing::warn!(path = %req.uri().path(), "cross-site request refused");
@@ -229,7 +229,10 @@ mod tests {
             ("authorization", "Bearer wsp_x"),
         ]);
         assert!(!is_cookie_mutation(&Method::DELETE, &token));
-        assert!(!is_cookie_mutation(&Method::POST, &HeaderMap::new()));
+        assert!(
+            is_cookie_mutation(&Method::POST, &HeaderMap::new()),
+            "a sign-in has no cookie yet"
+        );
     }
 
     #[test]
