@@ -95,6 +95,8 @@ struct Fixture {
     to_cancel: i64,
     grant: i64,
     app_token_ids: Vec<i64>,
+    /// Two personal tokens of each actor's own, to revoke through REST and the console.
+    own_tokens: HashMap<&'static str, [i64; 2]>,
 }
 
 async fn fixture(b: Backend) -> Fixture {
@@ -155,7 +157,25 @@ async fn fixture(b: Backend) -> Fixture {
         ("approver", w.ann.clone()),
         ("admin", w.admin.clone()),
     ]);
+    let mut own_tokens = HashMap::new();
+    for actor in ACTORS {
+        let who = if actor == "stranger" { "admin" } else { actor };
+        let mut ids = [0; 2];
+        for id in &mut ids {
+            let (_, t) = w
+                .call(
+                    M::POST,
+                    "/api/v1/tokens",
+                    &tokens[who],
+                    Some(json!({"name": "spare"})),
+                )
+                .await;
+            *id = t["id"].as_i64().unwrap();
+        }
+        own_tokens.insert(actor, ids);
+    }
     Fixture {
+        own_tokens,
         tokens,
         to_decide: d["id"].as_i64().unwrap(),
         to_cancel: c["id"].as_i64().unwrap(),
@@ -269,6 +289,10 @@ fn rest_ops(f: &Fixture) -> Vec<Op> {
                 "/api/v1/tokens".into(),
                 Some(json!({"name": format!("t-{a}")})),
             )
+        }),
+        op("revoke own token", Who::Everyone, {
+            let own = f.own_tokens.clone();
+            move |a| (M::DELETE, format!("/api/v1/tokens/{}", own[a][0]), None)
         }),
         op("create user", Who::Admins, |a| {
             (
@@ -557,6 +581,15 @@ fn console_ops(f: &Fixture) -> Vec<Op> {
                 sf::CreateMyToken::url(),
                 form(&[("name", &format!("t-{a}")), ("days", "")]),
             )
+        }),
+        op("revoke my token", Who::Everyone, {
+            let own = f.own_tokens.clone();
+            move |a| {
+                post(
+                    sf::RevokeMyToken::url(),
+                    form(&[("id", &own[a][1].to_string())]),
+                )
+            }
         }),
         op("disable user", Who::Admins, move |_| {
             post(
