@@ -106,7 +106,7 @@ pub fn UsersPage() -> impl IntoView {
                                 <tr>
                                     <td>{u.username.clone()}</td>
                                     <td>{u.role.to_string()}</td>
-                                    <td>{when(u.disabled_at, "active")}</td>
+                                    <td>{u.disabled_at.map_or("active".to_string(), |at| format!("disabled {}", format_millis(at)))}</td>
                                     <td>
                                         <form method="post" action=SetUserDisabled::url()>
                                             <input type="hidden" name="username" value=u.username.clone() />
@@ -121,7 +121,7 @@ pub fn UsersPage() -> impl IntoView {
                         }).collect_view();
                         view! {
                             <table class="list" data-testid="users">
-                                <thead><tr><th>"User"</th><th>"Role"</th><th>"Disabled"</th><th></th></tr></thead>
+                                <thead><tr><th>"User"</th><th>"Role"</th><th>"State"</th><th></th></tr></thead>
                                 <tbody>{rows}</tbody>
                             </table>
                         }.into_any()
