@@ -158,7 +158,7 @@ impl Parsed {
     /// keys and no whitespace), so publishing the same schema twice is one version.
     pub fn fingerprint(&self) -> String {
         match self {
-            Parsed::Avro { schema, .. } => schema.canonical_form(),
+            Parsed::Avro { raw, .. } => avro::identity(raw),
             Parsed::Json { raw } => raw.to_string(),
         }
     }

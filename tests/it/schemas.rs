@@ -12,6 +12,7 @@ on_both_backends!(
     only_owners_set_the_mode_and_every_change_is_audited,
     every_queue_with_a_schema_is_a_table_in_the_catalog,
     schema_fields_and_docs_are_found_in_the_data_map,
+    a_version_that_only_drops_a_default_is_stored_and_checked,
 );
 
 fn order(extra: Value) -> Value {
@@ -211,4 +212,36 @@ async fn schema_fields_and_docs_are_found_in_the_data_map(b: Backend) {
     let by_doc = w.app.state.search.search(&search("aisle")).unwrap();
     assert_eq!(by_doc.total, 1);
     assert!(by_doc.hits[0].matched_fields.is_empty());
+}
+
+async fn a_version_that_only_drops_a_default_is_stored_and_checked(b: Backend) {
+    let w = world(b).await;
+    let (s, _) = w
+        .call(
+            M::PUT,
+            "/api/v1/queues/shop/orders/compatibility",
+            &w.olga,
+            Some(json!({"compatibility": "BACKWARD_TRANSITIVE"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let publish = |body: Value| w.call(M::POST, SCHEMAS, &w.olga, Some(body));
+    let (s, _) = publish(order(Value::Null)).await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, v2) = publish(order(
+        json!({"name": "note", "type": "string", "default": ""}),
+    ))
+    .await;
+    assert_eq!(
+        (s, v2["version"].as_i64()),
+        (StatusCode::OK, Some(2)),
+        "{v2}"
+    );
+    // The same fields without the default: version 1's data has no `note`, so this breaks
+    // BACKWARD_TRANSITIVE. It used to be taken for version 2 and silently dropped.
+    let (s, e) = publish(order(json!({"name": "note", "type": "string"}))).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+    assert!(e["error"].as_str().unwrap().contains("note"), "{e}");
+    let (_, all) = w.call(M::GET, SCHEMAS, &w.olga, None).await;
+    assert_eq!(all.as_array().unwrap().len(), 2, "{all}");
 }

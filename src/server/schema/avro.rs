@@ -23,6 +23,34 @@ pub(super) fn parse(raw: Value) -> Result<Parsed, ParseProblem> {
 }
 
 /// The short name of a possibly namespaced type name.
+/// A schema's identity: the whole definition with keys sorted (serde_json's map is ordered)
+/// and primitive types in their short spelling (`{"type": "int"}` is `"int"`), so whitespace,
+/// key order and spelling do not make a new version while `default`, `doc`, `aliases` and
+/// `order` do. Avro's Parsing Canonical Form drops those by design, which made a changed
+/// default look like the same schema.
+pub fn identity(raw: &Value) -> String {
+    normalized(raw).to_string()
+}
+
+fn normalized(v: &Value) -> Value {
+    match v {
+        Value::Object(map) => {
+            if let (1, Some(Value::String(t))) = (map.len(), map.get("type")) {
+                if PRIMITIVES.contains(&t.as_str()) {
+                    return Value::String(t.clone());
+                }
+            }
+            Value::Object(
+                map.iter()
+                    .map(|(k, v)| (k.clone(), normalized(v)))
+                    .collect(),
+            )
+        }
+        Value::Array(items) => Value::Array(items.iter().map(normalized).collect()),
+        other => other.clone(),
+    }
+}
+
 fn short(name: &str) -> &str {
     name.rsplit('.').next().unwrap_or(name)
 }

@@ -391,6 +391,31 @@ fn avro_field_type() -> impl Strategy<Value = Value> {
     ]
 }
 
+#[test]
+fn a_changed_default_doc_or_alias_is_a_new_schema_but_spelling_is_not() {
+    let base = json!({"type": "record", "name": "R", "fields": [
+        {"name": "id", "type": "long"},
+        {"name": "n", "type": "int", "default": 0, "doc": "a number"}]});
+    let same = json!({"fields": [
+        {"type": {"type": "long"}, "name": "id"},
+        {"doc": "a number", "default": 0, "name": "n", "type": "int"}], "name": "R", "type": "record"});
+    assert_eq!(avro(base.clone()).fingerprint(), avro(same).fingerprint());
+    for changed in [
+        json!({"type": "record", "name": "R", "fields": [{"name": "id", "type": "long"},
+            {"name": "n", "type": "int", "doc": "a number"}]}),
+        json!({"type": "record", "name": "R", "fields": [{"name": "id", "type": "long"},
+            {"name": "n", "type": "int", "default": 0, "doc": "another"}]}),
+        json!({"type": "record", "name": "R", "fields": [{"name": "id", "type": "long", "aliases": ["key"]},
+            {"name": "n", "type": "int", "default": 0, "doc": "a number"}]}),
+    ] {
+        assert_ne!(
+            avro(base.clone()).fingerprint(),
+            avro(changed.clone()).fingerprint(),
+            "{changed}"
+        );
+    }
+}
+
 proptest! {
     #[test]
     fn valid_avro_records_round_trip(
