@@ -28,6 +28,11 @@ macro_rules! on_both_backends {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres() {
                 if $crate::harness::postgres_url().is_none() {
+                    // In CI a missing database is a broken run, not a skip.
+                    assert!(
+                        std::env::var("CI").as_deref() != Ok("true"),
+                        "CI=true but WATERSHED_TEST_POSTGRES_URL is not set"
+                    );
                     eprintln!("skipped: WATERSHED_TEST_POSTGRES_URL is not set");
                     return;
                 }
