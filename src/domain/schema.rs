@@ -156,6 +156,8 @@ pub enum ChangeKind {
     RequiredChanged,
     DefaultChanged,
     DocChanged,
+    /// Avro: the field now has another name and aliases the old one.
+    Renamed,
 }
 
 /// One field-level change between two versions, with what it breaks.

@@ -112,6 +112,8 @@ pub struct Field {
     pub doc: Option<String>,
     /// JSON Schema: listed in its object's `required`. Avro: has no default.
     pub required: bool,
+    /// Avro: other names a reader of this field reads it under (the field's `aliases`).
+    pub aliases: Vec<String>,
 }
 
 /// A schema flattened: fields by dotted path (`[]` marks array items, `{}` map values) and,
@@ -125,6 +127,14 @@ pub struct Shape {
 /// The path's parent object (`""` for a top-level field).
 fn parent(path: &str) -> &str {
     path.rfind('.').map_or("", |i| &path[..i])
+}
+
+/// The path of a field named `name` beside the one at `path`.
+fn sibling(path: &str, name: &str) -> String {
+    match parent(path) {
+        "" => name.to_string(),
+        p => format!("{p}.{name}"),
+    }
 }
 
 /// Parses and validates a schema text.
@@ -211,9 +221,59 @@ pub fn diff(old: &Parsed, new: &Parsed) -> Vec<FieldChange> {
         parent(p).is_empty()
             || (a.fields.contains_key(parent(p)) && b.fields.contains_key(parent(p)))
     };
+    // Avro schema resolution: a reader's field whose aliases name a writer's field reads it, so
+    // a new field aliasing an old one that is gone is that field renamed.
+    let renames: BTreeMap<&str, &str> = b
+        .fields
+        .iter()
+        .filter(|(p, _)| !a.fields.contains_key(*p))
+        .filter_map(|(p, f)| {
+            f.aliases
+                .iter()
+                .map(|alias| sibling(p, alias))
+                .find(|old| a.fields.contains_key(old) && !b.fields.contains_key(old))
+                .and_then(|old| {
+                    a.fields
+                        .get_key_value(&old)
+                        .map(|(k, _)| (k.as_str(), p.as_str()))
+                })
+        })
+        .collect();
     let mut out = Vec::new();
     for (path, was) in &a.fields {
         if !parent_in_both(path) {
+            continue;
+        }
+        if let Some(new_path) = renames.get(path.as_str()) {
+            let now = &b.fields[*new_path];
+            let forward = was.default.is_none();
+            out.push(change(
+                new_path,
+                ChangeKind::Renamed,
+                Some(path.clone()),
+                Some((*new_path).to_string()),
+                false,
+                forward,
+                if forward {
+                    format!("renamed from {path}, which it aliases; readers of the old version look for {path} and have no default for it")
+                } else {
+                    format!("renamed from {path}, which it aliases; readers of the old version fall back to its default")
+                },
+            ));
+            if was.ty != now.ty {
+                let bb = readable(&was.ty, &now.ty).err();
+                let bf = readable(&now.ty, &was.ty).err();
+                out.push(change(
+                    new_path,
+                    ChangeKind::TypeChanged,
+                    Some(was.ty.to_string()),
+                    Some(now.ty.to_string()),
+                    bb.is_some(),
+                    bf.is_some(),
+                    bb.or(bf)
+                        .unwrap_or_else(|| "the types read each other".into()),
+                ));
+            }
             continue;
         }
         let Some(now) = b.fields.get(path) else {
@@ -316,7 +376,10 @@ pub fn diff(old: &Parsed, new: &Parsed) -> Vec<FieldChange> {
         }
     }
     for (path, now) in &b.fields {
-        if a.fields.contains_key(path) || !parent_in_both(path) {
+        if a.fields.contains_key(path)
+            || !parent_in_both(path)
+            || renames.values().any(|p| p == path)
+        {
             continue;
         }
         let (bb, bf, reason) = if json {

@@ -115,6 +115,7 @@ pub(super) fn shape(raw: &Value) -> Shape {
                 default: None,
                 doc: None,
                 required: true,
+                aliases: Vec::new(),
             },
         );
     }
@@ -150,6 +151,16 @@ fn walk(record: &Value, prefix: &str, shape: &mut Shape) {
                 required: default.is_none(),
                 default,
                 doc: f.get("doc").and_then(Value::as_str).map(String::from),
+                aliases: f
+                    .get("aliases")
+                    .and_then(Value::as_array)
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(Value::as_str)
+                            .map(String::from)
+                            .collect()
+                    })
+                    .unwrap_or_default(),
             },
         );
         nested(t, &path, shape);
@@ -195,6 +206,7 @@ fn nested_container(inner: &Value, path: &str, shape: &mut Shape) {
                 default: None,
                 doc: None,
                 required: true,
+                aliases: Vec::new(),
             },
         );
         walk(inner, path, shape);

@@ -88,6 +88,7 @@ fn walk(node: &Value, prefix: &str, shape: &mut Shape) {
                     default: None,
                     doc: None,
                     required: true,
+                    aliases: Vec::new(),
                 },
             );
             walk(items, &path, shape);
@@ -117,6 +118,7 @@ fn walk(node: &Value, prefix: &str, shape: &mut Shape) {
                     .and_then(Value::as_str)
                     .map(String::from),
                 required: required.contains(&name.as_str()),
+                aliases: Vec::new(),
             },
         );
         walk(sub, &path, shape);

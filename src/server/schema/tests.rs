@@ -392,6 +392,30 @@ fn avro_field_type() -> impl Strategy<Value = Value> {
 }
 
 #[test]
+fn a_reader_field_whose_aliases_name_a_writer_field_reads_that_field() {
+    let old = avro(json!({"type": "record", "name": "R", "fields": [
+        {"name": "id", "type": "long"}, {"name": "mail", "type": "string"}]}));
+    let renamed = avro(json!({"type": "record", "name": "R", "fields": [
+        {"name": "id", "type": "long"}, {"name": "email", "type": "string", "aliases": ["mail"]}]}));
+    let changes = diff(&old, &renamed);
+    assert_eq!(changes.len(), 1, "{changes:?}");
+    assert_eq!(
+        (changes[0].field.as_str(), changes[0].kind),
+        ("email", ChangeKind::Renamed)
+    );
+    assert!(!changes[0].breaks_backward && changes[0].breaks_forward);
+    assert!(check(Backward, &renamed, &[(1, old.clone())]).is_empty());
+    assert!(
+        !check(Forward, &renamed, &[(1, old.clone())]).is_empty(),
+        "old readers have no default"
+    );
+    // Without the alias it is a removal and an addition without a default: not backward.
+    let unaliased = avro(json!({"type": "record", "name": "R", "fields": [
+        {"name": "id", "type": "long"}, {"name": "email", "type": "string"}]}));
+    assert!(!check(Backward, &unaliased, &[(1, old)]).is_empty());
+}
+
+#[test]
 fn a_changed_default_doc_or_alias_is_a_new_schema_but_spelling_is_not() {
     let base = json!({"type": "record", "name": "R", "fields": [
         {"name": "id", "type": "long"},
