@@ -261,18 +261,7 @@ pub fn diff(old: &Parsed, new: &Parsed) -> Vec<FieldChange> {
                 },
             ));
             if was.ty != now.ty {
-                let bb = readable(&was.ty, &now.ty).err();
-                let bf = readable(&now.ty, &was.ty).err();
-                out.push(change(
-                    new_path,
-                    ChangeKind::TypeChanged,
-                    Some(was.ty.to_string()),
-                    Some(now.ty.to_string()),
-                    bb.is_some(),
-                    bf.is_some(),
-                    bb.or(bf)
-                        .unwrap_or_else(|| "the types read each other".into()),
-                ));
+                out.push(type_change(new_path, was, now));
             }
             continue;
         }
@@ -313,22 +302,7 @@ pub fn diff(old: &Parsed, new: &Parsed) -> Vec<FieldChange> {
             continue;
         };
         if was.ty != now.ty {
-            let bb = readable(&was.ty, &now.ty).err();
-            let bf = readable(&now.ty, &was.ty).err();
-            let reason = match (&bb, &bf) {
-                (None, None) => "the types read each other".to_string(),
-                (Some(e), _) => format!("new readers cannot read old data: {e}"),
-                (None, Some(e)) => format!("old readers cannot read new data: {e}"),
-            };
-            out.push(change(
-                path,
-                ChangeKind::TypeChanged,
-                Some(was.ty.to_string()),
-                Some(now.ty.to_string()),
-                bb.is_some(),
-                bf.is_some(),
-                reason,
-            ));
+            out.push(type_change(path, was, now));
         }
         if json && was.required != now.required {
             let (bb, bf, reason) = if now.required {
@@ -413,6 +387,26 @@ pub fn diff(old: &Parsed, new: &Parsed) -> Vec<FieldChange> {
         ));
     }
     out
+}
+
+/// A field's type changed: what each side's readers make of the other's data.
+fn type_change(path: &str, was: &Field, now: &Field) -> FieldChange {
+    let bb = readable(&was.ty, &now.ty).err();
+    let bf = readable(&now.ty, &was.ty).err();
+    let reason = match (&bb, &bf) {
+        (None, None) => "the types read each other".to_string(),
+        (Some(e), _) => format!("new readers cannot read old data: {e}"),
+        (None, Some(e)) => format!("old readers cannot read new data: {e}"),
+    };
+    change(
+        path,
+        ChangeKind::TypeChanged,
+        Some(was.ty.to_string()),
+        Some(now.ty.to_string()),
+        bb.is_some(),
+        bf.is_some(),
+        reason,
+    )
 }
 
 fn change(
