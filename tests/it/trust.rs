@@ -781,6 +781,9 @@ async fn cross_site_posts_are_refused_and_pages_carry_security_headers(b: Backen
     assert_eq!(h["x-frame-options"], "DENY");
     assert_eq!(h["x-content-type-options"], "nosniff");
     assert_eq!(h["referrer-policy"], "same-origin");
+    // Read the page to its end: a server-rendered page dropped mid-stream can leave its
+    // render to be cleaned up after the test's runtime is gone.
+    assert!(page.text().await.unwrap().contains("</html>"));
 }
 
 async fn errors_keep_their_status_and_their_json_shape(b: Backend) {
