@@ -530,7 +530,7 @@ pub async fn get_project(name: String, offset: i64) -> Result<ProjectDetail, App
     let can_add_application = projects::require_member(store, actor, &project)
         .await
         .is_ok();
-    let can_manage_people = queues::is_owner(store, actor, &name).await?;
+    let can_manage_people = projects::is_owner(store, actor, &project).await?;
     let applications = store
         .list_applications(Some(&name))
         .await

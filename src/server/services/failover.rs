@@ -3,7 +3,7 @@
 //! is one conditional update with its history row and audit entry; SDKs learn of it at their
 //! next heartbeat (the mapping's config version changes).
 
-use super::{queues, require_admin, ServiceError, ServiceResult};
+use super::{projects, queues, require_admin, ServiceError, ServiceResult};
 use crate::domain::{
     ActiveSide, ClusterFailoverInput, ClusterFailoverResult, FailoverInput, FieldError,
     MigrateInput, QueueFilter, QueueView, Rollout, SkippedQueue, SwitchKind, SwitchView, UserView,
@@ -21,14 +21,11 @@ pub async fn can_operate(
     if actor.role.is_admin() {
         return Ok(true);
     }
-    if !actor.role.can_write() {
-        return Ok(false);
-    }
     let project = store
         .project(&q.project)
         .await?
         .ok_or_else(|| ServiceError::NotFound(format!("project {}", q.project)))?;
-    Ok(store.project_role(project.id, actor.id).await?.as_deref() == Some("owner"))
+    projects::is_owner(store, actor, &project).await
 }
 
 async fn require_operator(store: &dyn Store, actor: &UserView, q: &QueueView) -> ServiceResult<()> {

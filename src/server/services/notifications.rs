@@ -41,9 +41,7 @@ pub async fn can_manage_webhook(
     actor: &UserView,
     project: &ProjectView,
 ) -> ServiceResult<bool> {
-    Ok(actor.role.can_write()
-        && (actor.role.is_admin()
-            || store.project_role(project.id, actor.id).await?.as_deref() == Some("owner")))
+    projects::is_owner(store, actor, project).await
 }
 
 async fn require_owner(

@@ -68,14 +68,15 @@ pub async fn list(store: &dyn Store) -> ServiceResult<Vec<ProjectView>> {
 /// Every project as `actor` may see it: a webhook's URL only for its project's owners and admins.
 pub async fn list_for(store: &dyn Store, actor: &UserView) -> ServiceResult<Vec<ProjectView>> {
     let mut all = store.list_projects().await?;
-    if !actor.role.is_admin() {
-        for p in &mut all {
-            if !p.owners.contains(&actor.username) {
-                p.webhook_url = None;
-            }
-        }
-    }
+    all.iter_mut().for_each(|p| hide_webhook(actor, p));
     Ok(all)
+}
+
+/// Drops the webhook URL unless `actor` owns the project or is an admin.
+fn hide_webhook(actor: &UserView, p: &mut ProjectView) {
+    if !actor.role.is_admin() && !p.owners.contains(&actor.username) {
+        p.webhook_url = None;
+    }
 }
 
 /// One project as `actor` may see it (see [`list_for`]).
@@ -85,10 +86,22 @@ pub async fn get_for(
     name: &str,
 ) -> ServiceResult<ProjectView> {
     let mut p = get(store, name).await?;
-    if !actor.role.is_admin() && !p.owners.contains(&actor.username) {
-        p.webhook_url = None;
-    }
+    hide_webhook(actor, &mut p);
     Ok(p)
+}
+
+/// Whether `actor` may act as an owner of `project`: its owners and admins (never a viewer).
+/// Owners change where its queues' data lives, decide access, switch and manage its people.
+pub async fn is_owner(
+    store: &dyn Store,
+    actor: &UserView,
+    project: &ProjectView,
+) -> ServiceResult<bool> {
+    if actor.role.is_admin() {
+        return Ok(true);
+    }
+    Ok(actor.role.can_write()
+        && store.project_role(project.id, actor.id).await?.as_deref() == Some("owner"))
 }
 
 /// Replaces a project's owners and members (its owners and admins). At least one owner stays.
@@ -100,8 +113,7 @@ pub async fn set_people(
 ) -> ServiceResult<ProjectView> {
     let before = get(store, name).await?;
     require_writer(actor)?;
-    let is_owner = store.project_role(before.id, actor.id).await?.as_deref() == Some("owner");
-    if !actor.role.is_admin() && !is_owner {
+    if !is_owner(store, actor, &before).await? {
         return Err(ServiceError::Forbidden(format!(
             "only owners of project {name:?} and admins manage its people"
         )));

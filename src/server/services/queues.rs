@@ -221,19 +221,6 @@ pub async fn create(
     get(store, spec.project.as_str(), spec.name.as_str()).await
 }
 
-/// Whether `actor` owns the queue's project (or is an admin): only they change where its data
-/// lives (topic, clusters, project) or drop its sensitive tag.
-pub async fn is_owner(store: &dyn Store, actor: &UserView, project: &str) -> ServiceResult<bool> {
-    if actor.role.is_admin() {
-        return Ok(true);
-    }
-    if !actor.role.can_write() {
-        return Ok(false);
-    }
-    let p = projects::get(store, project).await?;
-    Ok(store.project_role(p.id, actor.id).await?.as_deref() == Some("owner"))
-}
-
 /// Edits a queue. Members edit its description, owner, tags, partitions, retention and
 /// format; its topic, clusters and project (its data path) and removing the sensitive tag are
 /// for the project's owners and admins; the active side changes only by failover or
@@ -267,7 +254,8 @@ pub async fn update(
         || spec.project.as_str() != before.project;
     let untagged = before.tags.iter().any(|t| t == sensitive_tag)
         && !spec.tags.iter().any(|t| t == sensitive_tag);
-    if (moved || untagged) && !is_owner(store, actor, project).await? {
+    // Only owners change where its data lives or drop its sensitive tag.
+    if (moved || untagged) && !projects::is_owner(store, actor, &current).await? {
         let what = if moved {
             "its topic, clusters or project"
         } else {

@@ -229,9 +229,7 @@ pub async fn set_mode(
     require_writer(actor)?;
     let q = queues::get(store, project, queue).await?;
     let p = projects::get(store, &q.project).await?;
-    if !(actor.role.is_admin()
-        || store.project_role(p.id, actor.id).await?.as_deref() == Some("owner"))
-    {
+    if !projects::is_owner(store, actor, &p).await? {
         return Err(ServiceError::Forbidden(format!(
             "only owners of project {:?} set its queues' compatibility",
             p.name
