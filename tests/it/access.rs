@@ -94,6 +94,25 @@ impl World {
         (status, r.json().await.unwrap_or(Value::Null))
     }
 
+    /// How many audit entries there are: every mutation writes one.
+    pub async fn audit_total(&self) -> i64 {
+        self.app
+            .store()
+            .list_audit(&Default::default())
+            .await
+            .unwrap()
+            .total
+    }
+
+    /// The audit entries of one action, newest first.
+    pub async fn audit_of(&self, action: &str) -> Vec<watershed::domain::AuditEntry> {
+        let filter = watershed::domain::AuditFilter {
+            action: Some(action.into()),
+            ..Default::default()
+        };
+        self.app.store().list_audit(&filter).await.unwrap().items
+    }
+
     pub async fn request(&self, token: &str, queue: &str, permission: &str) -> (StatusCode, Value) {
         let body = json!({"project": "lab", "application": "checkout", "queue_project": "shop", "queue": queue,
                           "permission": permission, "reason": "checkout reads orders", "duration": "90"});

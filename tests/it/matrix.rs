@@ -185,15 +185,6 @@ async fn fixture(b: Backend) -> Fixture {
     }
 }
 
-async fn audit_total(w: &World) -> i64 {
-    w.app
-        .store()
-        .list_audit(&Default::default())
-        .await
-        .unwrap()
-        .total
-}
-
 /// Runs every operation for every actor and checks the matrix.
 async fn check(f: &Fixture, ops: Vec<Op>, send: impl AsyncSend) {
     let mut failures = Vec::new();
@@ -201,7 +192,7 @@ async fn check(f: &Fixture, ops: Vec<Op>, send: impl AsyncSend) {
         let mut succeeded = false;
         for actor in ACTORS {
             let (method, path, body) = (op.request)(actor);
-            let before = audit_total(&f.w).await;
+            let before = f.w.audit_total().await;
             let (status, answer) = send.send(f, actor, method, &path, body).await;
             let refused = status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN;
             if op.who.allows(actor) {
@@ -219,7 +210,7 @@ async fn check(f: &Fixture, ops: Vec<Op>, send: impl AsyncSend) {
                         op.name
                     ));
                 }
-                if audit_total(&f.w).await != before {
+                if f.w.audit_total().await != before {
                     failures.push(format!(
                         "{}: {actor}'s refused call changed something",
                         op.name

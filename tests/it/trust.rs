@@ -57,15 +57,6 @@ async fn queue(w: &World, name: &str) -> Value {
     q
 }
 
-async fn audit_total(w: &World) -> i64 {
-    w.app
-        .store()
-        .list_audit(&Default::default())
-        .await
-        .unwrap()
-        .total
-}
-
 async fn only_owners_move_a_queues_data_and_grant_holders_hear_of_it(b: Backend) {
     let w = world(b).await;
     let mia = with_member(&w).await;
@@ -84,7 +75,7 @@ async fn only_owners_move_a_queues_data_and_grant_holders_hear_of_it(b: Backend)
         .await;
     assert_eq!(s, StatusCode::OK, "{e}");
     edit["topic"] = json!("payments.cards");
-    let before = audit_total(&w).await;
+    let before = w.audit_total().await;
     let (s, e) = w
         .call(
             M::PUT,
@@ -95,7 +86,7 @@ async fn only_owners_move_a_queues_data_and_grant_holders_hear_of_it(b: Backend)
         .await;
     assert_eq!(s, StatusCode::FORBIDDEN, "{e}");
     assert!(e["error"].as_str().unwrap().contains("owners"), "{e}");
-    assert_eq!(audit_total(&w).await, before, "a refusal changes nothing");
+    assert_eq!(w.audit_total().await, before, "a refusal changes nothing");
     assert_eq!(queue(&w, "orders").await["topic"], "shop.orders");
 
     // The owner may, and it is a visible event that reaches the grant holder's owner.
@@ -280,19 +271,11 @@ async fn an_owner_of_the_requesting_project_does_not_decide(b: Backend) {
     .await;
     let (s, d) = w.decide(&w.admin, id, "approve", "ok").await;
     assert_eq!(s, StatusCode::OK, "{d}");
-    let log = w
-        .app
-        .store()
-        .list_audit(&watershed::domain::AuditFilter {
-            action: Some("access_request.approve".into()),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    let log = w.audit_of("access_request.approve").await;
     assert!(
-        log.items[0].summary.contains("owns the requesting project"),
+        log[0].summary.contains("owns the requesting project"),
         "{:?}",
-        log.items
+        log
     );
 }
 
@@ -516,18 +499,8 @@ async fn a_disabled_user_loses_sessions_and_tokens(b: Backend) {
         StatusCode::UNPROCESSABLE_ENTITY,
         "no sign-in while disabled"
     );
-    let log = w
-        .app
-        .store()
-        .list_audit(&watershed::domain::AuditFilter {
-            action: Some("user.sign_in_failed".into()),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    assert!(
-        log.items[0].summary.contains("disabled") && log.items[0].summary.contains("127.0.0.1")
-    );
+    let log = w.audit_of("user.sign_in_failed").await;
+    assert!(log[0].summary.contains("disabled") && log[0].summary.contains("127.0.0.1"));
     // Enabled again, the old token stays revoked; a password reset revokes tokens too.
     let (s, _) = w
         .call(M::POST, "/api/v1/users/dev/enable", &w.admin, None)
