@@ -3,11 +3,11 @@
 //! versions are its queue's schema versions and ids are global. Credentials: a personal API
 //! token as the password of HTTP Basic (`basic.auth.user.info = user:token`) or as a bearer.
 
-use crate::domain::{SchemaFormat, SchemaInput, SchemaVersionView};
+use crate::domain::{SchemaFormat, SchemaInput, SchemaReference, SchemaVersionView};
 use crate::server::auth::Actor;
 use crate::server::services::{schemas, ServiceError};
 use crate::server::state::AppState;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -107,18 +107,36 @@ fn schema_type(f: SchemaFormat) -> &'static str {
     match f {
         SchemaFormat::Avro => "AVRO",
         SchemaFormat::Json => "JSON",
+        SchemaFormat::Protobuf => "PROTOBUF",
     }
 }
 
-fn registered(v: &SchemaVersionView) -> Value {
-    json!({
+/// `?format=serialized` asks for a Protobuf schema as a base64 descriptor, as Confluent's
+/// Python client does; anything else (or no format) gives the `.proto` text.
+#[derive(Deserialize, Default)]
+struct FormatQuery {
+    #[serde(default)]
+    format: Option<String>,
+}
+
+fn schema_text(v: &SchemaVersionView, q: &FormatQuery) -> Result<String, RegistryError> {
+    if q.format.as_deref() == Some("serialized") {
+        if let Some(s) = schemas::serialized(v)? {
+            return Ok(s);
+        }
+    }
+    Ok(v.definition.clone())
+}
+
+fn registered(v: &SchemaVersionView, q: &FormatQuery) -> Result<Value, RegistryError> {
+    Ok(json!({
         "subject": subject_of(v),
         "id": v.id,
         "version": v.version,
-        "schema": v.definition,
+        "schema": schema_text(v, q)?,
         "schemaType": schema_type(v.format),
-        "references": [],
-    })
+        "references": v.references,
+    }))
 }
 
 #[derive(Deserialize)]
@@ -126,6 +144,8 @@ struct SchemaBody {
     schema: String,
     #[serde(default, rename = "schemaType")]
     schema_type: Option<String>,
+    #[serde(default)]
+    references: Option<Vec<SchemaReference>>,
 }
 
 impl SchemaBody {
@@ -133,11 +153,12 @@ impl SchemaBody {
         let format = match self.schema_type.as_deref().unwrap_or("AVRO") {
             "AVRO" => "avro",
             "JSON" => "json",
+            "PROTOBUF" => "protobuf",
             other => {
                 return Err(RegistryError(
                     StatusCode::UNPROCESSABLE_ENTITY,
                     42201,
-                    format!("schemaType {other} is not supported: use AVRO or JSON"),
+                    format!("schemaType {other} is not supported: use AVRO, JSON or PROTOBUF"),
                 ))
             }
         };
@@ -145,6 +166,7 @@ impl SchemaBody {
             format: format.into(),
             definition: self.schema.clone(),
             comment: "registered through the Schema Registry API".into(),
+            references: self.references.clone().unwrap_or_default(),
         })
     }
 }
@@ -208,8 +230,12 @@ async fn version(
     State(s): State<AppState>,
     Actor(_actor): Actor,
     Path((sub, version)): Path<(String, String)>,
+    Query(q): Query<FormatQuery>,
 ) -> Answer {
-    Ok(Json(registered(&find_version(&s, &sub, &version).await?)))
+    Ok(Json(registered(
+        &find_version(&s, &sub, &version).await?,
+        &q,
+    )?))
 }
 
 async fn register(
@@ -232,28 +258,22 @@ async fn lookup(
 ) -> Answer {
     let (p, q) = subject(&sub)?;
     let input = body.input()?;
-    schemas::check_size("schema", &input.definition)
-        .map_err(|e| RegistryError(StatusCode::UNPROCESSABLE_ENTITY, 42201, e[0].to_string()))?;
-    let format: SchemaFormat = input.format.parse().unwrap_or(SchemaFormat::Avro);
-    let wanted = crate::server::schema::parse(format, &input.definition)
-        .map_err(|e| RegistryError(StatusCode::UNPROCESSABLE_ENTITY, 42201, e.to_string()))?
-        .fingerprint();
-    for v in schemas::versions(s.store.as_ref(), &p, &q).await? {
-        let same = crate::server::schema::parse(v.format, &v.definition)
-            .map(|parsed| parsed.fingerprint() == wanted)
-            .unwrap_or(false);
-        if same {
-            return Ok(Json(registered(&v)));
-        }
+    match schemas::find_same(s.store.as_ref(), &p, &q, &input).await? {
+        Some(v) => Ok(Json(registered(&v, &FormatQuery::default())?)),
+        None => Err(RegistryError(
+            StatusCode::NOT_FOUND,
+            40403,
+            "schema not found".into(),
+        )),
     }
-    Err(RegistryError(
-        StatusCode::NOT_FOUND,
-        40403,
-        "schema not found".into(),
-    ))
 }
 
-async fn by_id(State(s): State<AppState>, Actor(_actor): Actor, Path(id): Path<i64>) -> Answer {
+async fn by_id(
+    State(s): State<AppState>,
+    Actor(_actor): Actor,
+    Path(id): Path<i64>,
+    Query(q): Query<FormatQuery>,
+) -> Answer {
     let v = schemas::by_id(s.store.as_ref(), id).await.map_err(|_| {
         RegistryError(
             StatusCode::NOT_FOUND,
@@ -262,9 +282,9 @@ async fn by_id(State(s): State<AppState>, Actor(_actor): Actor, Path(id): Path<i
         )
     })?;
     Ok(Json(json!({
-        "schema": v.definition,
+        "schema": schema_text(&v, &q)?,
         "schemaType": schema_type(v.format),
-        "references": [],
+        "references": v.references,
     })))
 }
 

@@ -25,6 +25,8 @@ pub enum SchemaFormat {
     Avro,
     /// JSON Schema, drafts 2020-12 and 07.
     Json,
+    /// Protocol Buffers, `.proto` files in proto3 or proto2 syntax.
+    Protobuf,
 }
 
 /// Which earlier versions a new version must stay compatible with, as Confluent Schema
@@ -99,12 +101,49 @@ impl Compatibility {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct SchemaInput {
-    /// `avro` or `json`.
+    /// `avro`, `json` or `protobuf`.
     pub format: String,
     /// The schema text.
     pub definition: String,
     #[serde(default)]
     pub comment: String,
+    /// Protobuf: the other subjects' versions this schema's imports name.
+    #[serde(default)]
+    pub references: Vec<SchemaReference>,
+}
+
+/// An import of a Protobuf schema, as the Schema Registry names it: the file name the schema
+/// imports, and the subject and version that hold that file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct SchemaReference {
+    /// The name the schema's `import` uses, e.g. `shop/money.proto`.
+    pub name: String,
+    /// `<project>.<queue>-value`.
+    pub subject: String,
+    /// The version, or -1 for the latest when publishing.
+    pub version: i64,
+}
+
+/// A file a Protobuf schema imports, with its text as it was when the schema was published
+/// (referenced versions never change, so this is a copy, not a second truth).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SchemaImport {
+    pub name: String,
+    pub definition: String,
+}
+
+/// One field of a version, as an analyst reads it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct SchemaFieldRow {
+    /// Dotted path, `[]` for array items and `{}` for map values.
+    pub path: String,
+    #[serde(rename = "type")]
+    pub ty: String,
+    pub nullable: bool,
+    pub default: Option<String>,
+    pub doc: Option<String>,
 }
 
 /// One immutable version of a queue's schema.
@@ -122,6 +161,13 @@ pub struct SchemaVersionView {
     pub author: String,
     pub comment: String,
     pub created_at: i64,
+    /// Protobuf: the subjects' versions this version imports.
+    #[serde(default)]
+    pub references: Vec<SchemaReference>,
+    /// Every file the definition needs (direct and indirect imports); the server's copy.
+    #[serde(skip)]
+    #[cfg_attr(feature = "ssr", schema(ignore))]
+    pub imports: Vec<SchemaImport>,
 }
 
 /// Why a schema text is not a valid schema: where the text is not JSON (line and column count
@@ -156,8 +202,15 @@ pub enum ChangeKind {
     RequiredChanged,
     DefaultChanged,
     DocChanged,
-    /// Avro: the field now has another name and aliases the old one.
+    /// Avro: the field now has another name and aliases the old one. Protobuf: the field
+    /// with the same number has another name.
     Renamed,
+    /// Protobuf: the field's label (singular, repeated, required) changed.
+    LabelChanged,
+    /// Protobuf: the field moved into or out of a `oneof`.
+    OneofChanged,
+    /// Protobuf: the file's package changed.
+    PackageChanged,
 }
 
 /// One field-level change between two versions, with what it breaks.

@@ -141,6 +141,10 @@ pub struct SchemaRow {
     pub fingerprint: String,
     pub author: String,
     pub comment: String,
+    /// The references it was published with, as a JSON array.
+    pub references: String,
+    /// Every file its definition imports, as a JSON array of names and texts.
+    pub imports: String,
 }
 
 /// A stored user with the password hash, for sign-in only.
@@ -214,8 +218,16 @@ pub struct IndexDoc {
     pub queue: QueueView,
     /// The kind of the active cluster.
     pub cluster_kind: String,
-    /// The latest schema version's format and definition, when the queue has one.
-    pub schema: Option<(String, String)>,
+    /// The latest schema version, when the queue has one.
+    pub schema: Option<LatestSchema>,
+}
+
+/// A queue's latest schema, as the data map indexes it.
+#[derive(Debug, Clone)]
+pub struct LatestSchema {
+    pub format: String,
+    pub definition: String,
+    pub imports: Vec<crate::domain::SchemaImport>,
 }
 
 /// A new application, its project resolved.

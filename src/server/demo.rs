@@ -358,6 +358,7 @@ async fn seed_schemas(store: &dyn Store, actor: &UserView, n: usize) -> ServiceR
                 format: format.into(),
                 definition: serde_json::to_string_pretty(&definition).unwrap_or_default(),
                 comment: comment.into(),
+                references: Vec::new(),
             };
             schemas::publish(store, actor, project, &name, &input).await?;
         }

@@ -1,4 +1,4 @@
-//! The schema engine: parsing Avro and JSON Schema, flattening them into fields, the semantic
+//! The schema engine: parsing Avro, JSON Schema and Protobuf, flattening them into fields, the semantic
 //! diff, compatibility checks with Confluent Schema Registry's modes, sample-message checks and
 //! Flink SQL tables.
 //!
@@ -13,12 +13,13 @@
 mod avro;
 mod flink;
 mod json;
+pub mod proto;
 
 pub use flink::{columns, flink_ddl, TableTarget};
 
 use crate::domain::{
     ChangeKind, Compatibility, CompatibilityProblem, FieldChange, LineChange, ParseProblem,
-    SchemaFormat, SideBySideRow,
+    SchemaFieldRow, SchemaFormat, SchemaImport, SideBySideRow,
 };
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -33,6 +34,7 @@ pub enum Parsed {
     Json {
         raw: Value,
     },
+    Protobuf(Box<proto::Proto>),
 }
 
 /// A field's type, enough to decide whether one can be read as another.
@@ -137,8 +139,20 @@ fn sibling(path: &str, name: &str) -> String {
     }
 }
 
-/// Parses and validates a schema text.
+/// Parses and validates a schema text that imports nothing.
 pub fn parse(format: SchemaFormat, text: &str) -> Result<Parsed, ParseProblem> {
+    parse_with(format, text, &[])
+}
+
+/// Parses and validates a schema text with the files it imports (Protobuf only).
+pub fn parse_with(
+    format: SchemaFormat,
+    text: &str,
+    imports: &[SchemaImport],
+) -> Result<Parsed, ParseProblem> {
+    if format == SchemaFormat::Protobuf {
+        return proto::parse(text, imports);
+    }
     let raw: Value = serde_json::from_str(text).map_err(|e| ParseProblem {
         message: format!("not valid JSON: {e}"),
         line: Some(e.line()),
@@ -147,6 +161,7 @@ pub fn parse(format: SchemaFormat, text: &str) -> Result<Parsed, ParseProblem> {
     match format {
         SchemaFormat::Avro => avro::parse(raw),
         SchemaFormat::Json => json::parse(raw),
+        SchemaFormat::Protobuf => unreachable!("Protobuf is not JSON"),
     }
 }
 
@@ -155,34 +170,91 @@ impl Parsed {
         match self {
             Parsed::Avro { .. } => SchemaFormat::Avro,
             Parsed::Json { .. } => SchemaFormat::Json,
+            Parsed::Protobuf(_) => SchemaFormat::Protobuf,
         }
     }
 
-    pub fn raw(&self) -> &Value {
-        match self {
-            Parsed::Avro { raw, .. } | Parsed::Json { raw } => raw,
-        }
-    }
-
-    /// Equal for schemas that mean the same (Avro's parsing canonical form; JSON with sorted
-    /// keys and no whitespace), so publishing the same schema twice is one version.
+    /// Equal for schemas that mean the same (Avro: the whole definition normalized; JSON with
+    /// sorted keys and no whitespace; Protobuf: the descriptor rendered back to text), so
+    /// publishing the same schema twice is one version.
     pub fn fingerprint(&self) -> String {
         match self {
             Parsed::Avro { raw, .. } => avro::identity(raw),
             Parsed::Json { raw } => raw.to_string(),
+            Parsed::Protobuf(p) => p.identity(),
         }
     }
 
-    /// The schema as pretty-printed JSON.
+    /// The schema as text to read and compare: JSON pretty-printed, `.proto` as published.
     pub fn schema_text(&self) -> String {
-        serde_json::to_string_pretty(self.raw()).unwrap_or_default()
+        match self {
+            Parsed::Avro { raw, .. } | Parsed::Json { raw } => {
+                serde_json::to_string_pretty(raw).unwrap_or_default()
+            }
+            Parsed::Protobuf(p) => p.text.clone(),
+        }
     }
 
     pub fn shape(&self) -> Shape {
         match self {
             Parsed::Avro { raw, .. } => avro::shape(raw),
             Parsed::Json { raw } => json::shape(raw),
+            Parsed::Protobuf(p) => p.shape(),
         }
+    }
+
+    /// Every field as a row an analyst reads: path, type, nullable, default, doc.
+    pub fn fields(&self) -> Vec<SchemaFieldRow> {
+        if let Parsed::Protobuf(p) = self {
+            return p.fields();
+        }
+        self.shape()
+            .fields
+            .into_iter()
+            .map(|(path, f)| SchemaFieldRow {
+                nullable: match &f.ty {
+                    Ty::Union(ts) => ts.iter().any(|t| *t == Ty::Prim("null".into())),
+                    Ty::Json { types, .. } => {
+                        !f.required || types.is_empty() || types.iter().any(|t| t == "null")
+                    }
+                    _ => false,
+                },
+                path: if path.is_empty() {
+                    "(value)".into()
+                } else {
+                    path
+                },
+                ty: f.ty.to_string(),
+                default: f.default.as_ref().map(ToString::to_string),
+                doc: f.doc,
+            })
+            .collect()
+    }
+
+    /// Field paths (and Protobuf message names), and every doc, for the data map to index.
+    pub fn index_words(&self) -> (Vec<String>, String) {
+        let raw = match self {
+            Parsed::Protobuf(p) => return p.index_words(),
+            Parsed::Avro { raw, .. } | Parsed::Json { raw } => raw,
+        };
+        let shape = self.shape();
+        let mut names = Vec::with_capacity(shape.fields.len());
+        let mut docs = String::new();
+        for (path, field) in shape.fields {
+            names.push(path);
+            if let Some(d) = field.doc {
+                docs.push_str(&d);
+                docs.push('\n');
+            }
+        }
+        if let Some(d) = raw
+            .get("doc")
+            .or_else(|| raw.get("description"))
+            .and_then(Value::as_str)
+        {
+            docs.push_str(d);
+        }
+        (names, docs)
     }
 
     /// Why a sample message (JSON) does not fit the schema; empty when it fits.
@@ -200,6 +272,7 @@ impl Parsed {
         match self {
             Parsed::Avro { schema, .. } => avro::sample_errors(schema, value),
             Parsed::Json { raw } => json::sample_errors(raw, &value),
+            Parsed::Protobuf(p) => p.sample_errors(message),
         }
     }
 }
@@ -214,6 +287,9 @@ pub fn readable(writer: &Ty, reader: &Ty) -> Result<(), String> {
 
 /// The field-level differences from `old` to `new`, each with what it breaks.
 pub fn diff(old: &Parsed, new: &Parsed) -> Vec<FieldChange> {
+    if let (Parsed::Protobuf(a), Parsed::Protobuf(b)) = (old, new) {
+        return proto::diff(a, b);
+    }
     let (a, b) = (old.shape(), new.shape());
     let json = matches!(new, Parsed::Json { .. });
     // A field whose parent appears or disappears is covered by its parent's change.

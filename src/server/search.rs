@@ -87,29 +87,17 @@ fn schema() -> (Schema, Fields) {
     (b.build(), fields)
 }
 
-/// A schema's field paths and its fields' docs, as text to index. `None` when the stored
-/// definition no longer parses (it was valid when published, so this only guards upgrades).
-fn schema_words(format: &str, text: &str) -> Option<(Vec<String>, String)> {
-    let parsed = crate::server::schema::parse(format.parse().ok()?, text).ok()?;
-    let shape = parsed.shape();
-    let mut names = Vec::with_capacity(shape.fields.len());
-    let mut docs = String::new();
-    for (path, field) in &shape.fields {
-        names.push(path.clone());
-        if let Some(d) = &field.doc {
-            docs.push_str(d);
-            docs.push('\n');
-        }
-    }
-    if let Some(d) = parsed
-        .raw()
-        .get("doc")
-        .or_else(|| parsed.raw().get("description"))
-        .and_then(|d| d.as_str())
-    {
-        docs.push_str(d);
-    }
-    Some((names, docs))
+/// A schema's field paths (and, for Protobuf, its message names) and its docs and comments,
+/// as text to index. `None` when the stored definition no longer parses (it was valid when
+/// published, so this only guards upgrades).
+fn schema_words(schema: &crate::server::db::LatestSchema) -> Option<(Vec<String>, String)> {
+    let parsed = crate::server::schema::parse_with(
+        schema.format.parse().ok()?,
+        &schema.definition,
+        &schema.imports,
+    )
+    .ok()?;
+    Some(parsed.index_words())
 }
 
 /// What a hit shows, stored with the document so a search needs no database query.
@@ -256,11 +244,7 @@ impl QueueIndex {
         );
         doc.add_facet(f.facets, Facet::from_path(["owner", q.owner.as_str()]));
         let mut fields = Vec::new();
-        if let Some((names, docs)) = d
-            .schema
-            .as_ref()
-            .and_then(|(format, text)| schema_words(format, text))
-        {
+        if let Some((names, docs)) = d.schema.as_ref().and_then(schema_words) {
             doc.add_text(f.schema_fields, names.join("\n"));
             doc.add_text(f.schema_docs, docs);
             fields = names;

@@ -103,11 +103,9 @@ pub async fn publish_schema(
 ) -> Result<SchemaVersionView, AppError> {
     let call = Call::new().await?;
     let result = async {
-        let input = crate::domain::SchemaInput {
-            format,
-            definition,
-            comment,
-        };
+        let store = call.state.store.as_ref();
+        let input =
+            schemas::console_draft(store, &project, &queue, format, definition, comment).await?;
         Ok(schemas::publish(
             call.state.store.as_ref(),
             call.actor()?,
@@ -148,12 +146,10 @@ pub async fn check_schema_draft(
 ) -> Result<SchemaCheck, AppError> {
     let call = Call::new().await?;
     call.actor()?;
-    let input = crate::domain::SchemaInput {
-        format,
-        definition,
-        comment: String::new(),
-    };
-    Ok(schemas::check_draft(call.state.store.as_ref(), &project, &queue, &input, None).await?)
+    let store = call.state.store.as_ref();
+    let input =
+        schemas::console_draft(store, &project, &queue, format, definition, String::new()).await?;
+    Ok(schemas::check_draft(store, &project, &queue, &input, None).await?)
 }
 
 /// A queue as a Flink SQL table, when it has a schema (for the queue page).

@@ -138,7 +138,7 @@ pub(super) const INDEX_SELECT: &str = "SELECT q.id, p.name AS project, q.name, q
     q.partitions, q.retention_hours, q.data_format, c1.name AS primary_cluster, c2.name AS backup_cluster, \
     q.active_side, q.topic, q.created_at, q.updated_at, \
     CASE WHEN q.active_side = 'backup' AND c2.id IS NOT NULL THEN c2.kind ELSE c1.kind END AS cluster_kind, \
-    sv.format AS schema_format, sv.definition AS schema_definition \
+    sv.format AS schema_format, sv.definition AS schema_definition, sv.imports AS schema_imports \
     FROM queues q JOIN projects p ON p.id = q.project_id \
     JOIN clusters c1 ON c1.id = q.primary_cluster_id \
     LEFT JOIN clusters c2 ON c2.id = q.backup_cluster_id \
@@ -152,6 +152,7 @@ pub(super) struct IndexDbRow {
     cluster_kind: String,
     schema_format: Option<String>,
     schema_definition: Option<String>,
+    schema_imports: Option<String>,
 }
 
 impl From<IndexDbRow> for crate::server::db::IndexDoc {
@@ -159,7 +160,17 @@ impl From<IndexDbRow> for crate::server::db::IndexDoc {
         crate::server::db::IndexDoc {
             queue: r.queue.into(),
             cluster_kind: r.cluster_kind,
-            schema: r.schema_format.zip(r.schema_definition),
+            schema: r
+                .schema_format
+                .zip(r.schema_definition)
+                .map(|(format, definition)| crate::server::db::LatestSchema {
+                    format,
+                    definition,
+                    imports: r
+                        .schema_imports
+                        .and_then(|i| serde_json::from_str(&i).ok())
+                        .unwrap_or_default(),
+                }),
         }
     }
 }
@@ -300,7 +311,7 @@ impl From<GrantDbRow> for crate::domain::GrantView {
 }
 
 pub(super) const SCHEMA_SELECT: &str = "SELECT s.id, p.name AS project, q.name AS queue, s.version, s.format, \
-    s.definition, s.author, s.comment, s.created_at \
+    s.definition, s.author, s.comment, s.created_at, s.refs, s.imports \
     FROM schema_versions s JOIN queues q ON q.id = s.queue_id JOIN projects p ON p.id = q.project_id";
 
 #[derive(sqlx::FromRow)]
@@ -314,6 +325,8 @@ pub(super) struct SchemaDbRow {
     author: String,
     comment: String,
     created_at: i64,
+    refs: String,
+    imports: String,
 }
 
 impl From<SchemaDbRow> for crate::domain::SchemaVersionView {
@@ -331,6 +344,10 @@ impl From<SchemaDbRow> for crate::domain::SchemaVersionView {
             author: r.author,
             comment: r.comment,
             created_at: r.created_at,
+            // A list that does not parse leaves the imports empty, so the definition fails to
+            // compile and the schema service reports the stored version as corrupt.
+            references: serde_json::from_str(&r.refs).unwrap_or_default(),
+            imports: serde_json::from_str(&r.imports).unwrap_or_default(),
         }
     }
 }
@@ -1566,7 +1583,8 @@ macro_rules! sql_store {
                 let mut tx = self.pool.begin().await?;
                 let id: (i64,) = sqlx::query_as(
                     "INSERT INTO schema_versions (queue_id, version, format, definition, fingerprint, author, \
-                     comment, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+                     comment, created_at, refs, imports) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+                     RETURNING id",
                 )
                 .bind(row.queue_id)
                 .bind(row.version)
@@ -1576,6 +1594,8 @@ macro_rules! sql_store {
                 .bind(&row.author)
                 .bind(&row.comment)
                 .bind(now_millis())
+                .bind(&row.references)
+                .bind(&row.imports)
                 .fetch_one(&mut *tx)
                 .await?;
                 Self::audit_in(&mut tx, audit).await?;

@@ -21,6 +21,16 @@ pub struct TableTarget {
 /// The top-level fields as columns.
 pub fn columns(parsed: &Parsed) -> Vec<TableColumn> {
     match parsed {
+        Parsed::Protobuf(p) => p
+            .columns()
+            .into_iter()
+            .map(|(name, sql_type, nullable, doc)| TableColumn {
+                name,
+                sql_type,
+                nullable,
+                doc,
+            })
+            .collect(),
         Parsed::Avro { raw, .. } => match raw.get("fields").and_then(Value::as_array) {
             Some(fields) => fields
                 .iter()
@@ -250,13 +260,17 @@ pub fn flink_ddl(target: &TableTarget, parsed: &Parsed) -> String {
         ("scan.startup.mode", "group-offsets".into()),
         ("properties.auto.offset.reset", "earliest".into()),
         (
-            "format",
+            "value.format",
             match parsed.format() {
                 SchemaFormat::Avro => "avro".into(),
                 SchemaFormat::Json => "json".into(),
+                SchemaFormat::Protobuf => "protobuf".into(),
             },
         ),
     ];
+    if let Parsed::Protobuf(p) = parsed {
+        options.push(("value.protobuf.message-class-name", p.java_class()));
+    }
     if target.sasl_mechanism != "none" && !target.sasl_mechanism.is_empty() {
         let module = if target.sasl_mechanism == "PLAIN" {
             "org.apache.kafka.common.security.plain.PlainLoginModule"

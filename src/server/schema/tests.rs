@@ -372,7 +372,7 @@ fn flink_ddl_has_typed_columns_and_the_queues_topic() {
         "`lines` ARRAY<ROW<`sku` STRING NOT NULL>> NOT NULL",
         "'topic' = 'shop.orders'",
         "'properties.bootstrap.servers' = 'k1:9092,k2:9092'",
-        "'format' = 'avro'",
+        "'value.format' = 'avro'",
         "'properties.sasl.mechanism' = 'SCRAM-SHA-512'",
     ] {
         assert!(ddl.contains(expected), "{expected} missing from\n{ddl}");

@@ -3,8 +3,9 @@
 
 use super::{projects, queues, require_writer, ServiceError, ServiceResult};
 use crate::domain::{
-    CatalogTable, Compatibility, FieldChange, FieldError, QueueView, SchemaCheck, SchemaFormat,
-    SchemaInput, SchemaVersionView, SideBySideRow, UserView,
+    CatalogTable, Compatibility, FieldChange, FieldError, QueueView, SchemaCheck, SchemaFieldRow,
+    SchemaFormat, SchemaImport, SchemaInput, SchemaReference, SchemaVersionView, SideBySideRow,
+    UserView,
 };
 use crate::server::db::{AuditEvent, SchemaRow, Store, StoreError};
 use crate::server::schema::{self, Parsed, TableTarget};
@@ -51,7 +52,7 @@ pub async fn mode(store: &dyn Store, queue: &QueueView) -> ServiceResult<Compati
 }
 
 fn parsed(v: &SchemaVersionView) -> ServiceResult<Parsed> {
-    schema::parse(v.format, &v.definition).map_err(|e| {
+    schema::parse_with(v.format, &v.definition, &v.imports).map_err(|e| {
         ServiceError::Internal(anyhow::anyhow!(
             "stored schema {} no longer parses: {e}",
             v.id
@@ -73,19 +74,156 @@ pub fn check_size(field: &str, text: &str) -> Result<(), Vec<FieldError>> {
     Ok(())
 }
 
-fn parse_input(input: &SchemaInput) -> Result<Parsed, Vec<FieldError>> {
-    let format: SchemaFormat = input.format.trim().parse().map_err(|_| {
+/// At most this many references per schema (each brings its own imports along).
+const MAX_REFERENCES: usize = 64;
+
+/// The format a draft names, or an error naming the field.
+fn format_of(input: &SchemaInput) -> Result<SchemaFormat, Vec<FieldError>> {
+    input.format.trim().parse().map_err(|_| {
         vec![FieldError::new(
             "format",
             format!(
-                "{:?} is not a schema format: use avro or json",
+                "{:?} is not a schema format: use avro, json or protobuf",
                 input.format
             ),
         )]
-    })?;
+    })
+}
+
+/// The files a draft's references bring in: each referenced version's own file under the
+/// reference's name, and everything that version imports in turn.
+async fn resolve_imports(
+    store: &dyn Store,
+    format: SchemaFormat,
+    references: &[SchemaReference],
+) -> ServiceResult<Vec<SchemaImport>> {
+    if references.is_empty() {
+        return Ok(Vec::new());
+    }
+    if format != SchemaFormat::Protobuf {
+        return Err(vec![FieldError::new(
+            "references",
+            "are supported for Protobuf schemas; Avro and JSON schemas must be self-contained",
+        )]
+        .into());
+    }
+    if references.len() > MAX_REFERENCES {
+        return Err(vec![FieldError::new(
+            "references",
+            format!("at most {MAX_REFERENCES}"),
+        )]
+        .into());
+    }
+    let mut imports: Vec<SchemaImport> = Vec::new();
+    for r in references {
+        let bad = |why: String| {
+            ServiceError::from(vec![FieldError::new(
+                "references",
+                format!("{} ({}, version {}): {why}", r.name, r.subject, r.version),
+            )])
+        };
+        let (project, queue) = r
+            .subject
+            .strip_suffix("-value")
+            .and_then(|pq| pq.split_once('.'))
+            .ok_or_else(|| bad("subjects are <project>.<queue>-value".into()))?;
+        let all = match versions(store, project, queue).await {
+            Ok(all) => all,
+            Err(ServiceError::NotFound(_)) => return Err(bad("no such subject".into())),
+            Err(e) => return Err(e),
+        };
+        let v = if r.version == -1 {
+            all.last()
+        } else {
+            all.iter().find(|v| v.version == r.version)
+        }
+        .ok_or_else(|| bad("no such version".into()))?;
+        if v.format != SchemaFormat::Protobuf {
+            return Err(bad(format!("is {}, not protobuf", v.format)));
+        }
+        for i in v.imports.iter().chain(std::iter::once(&SchemaImport {
+            name: r.name.clone(),
+            definition: v.definition.clone(),
+        })) {
+            match imports.iter().find(|have| have.name == i.name) {
+                Some(have) if have.definition != i.definition => {
+                    return Err(bad(format!(
+                        "imports {:?} in another version than another reference does",
+                        i.name
+                    )))
+                }
+                Some(_) => {}
+                None => imports.push(i.clone()),
+            }
+        }
+    }
+    Ok(imports)
+}
+
+/// The references with `-1` (latest) replaced by the version it resolved to.
+async fn pinned(
+    store: &dyn Store,
+    references: &[SchemaReference],
+) -> ServiceResult<Vec<SchemaReference>> {
+    let mut out = Vec::with_capacity(references.len());
+    for r in references {
+        let mut r = r.clone();
+        if r.version == -1 {
+            if let Some((p, q)) = r
+                .subject
+                .strip_suffix("-value")
+                .and_then(|s| s.split_once('.'))
+            {
+                r.version = versions(store, p, q)
+                    .await?
+                    .last()
+                    .map_or(-1, |v| v.version);
+            }
+        }
+        out.push(r);
+    }
+    Ok(out)
+}
+
+/// Parses a draft with the files its references bring in.
+async fn parse_input(
+    store: &dyn Store,
+    input: &SchemaInput,
+) -> ServiceResult<(Parsed, Vec<SchemaImport>)> {
+    let format = format_of(input)?;
     check_size("definition", &input.definition)?;
-    schema::parse(format, &input.definition)
-        .map_err(|e| vec![FieldError::new("definition", e.to_string())])
+    let imports = resolve_imports(store, format, &input.references).await?;
+    let parsed = schema::parse_with(format, &input.definition, &imports)
+        .map_err(|e| vec![FieldError::new("definition", e.to_string())])?;
+    Ok((parsed, imports))
+}
+
+/// A draft from the console's editor, which edits one file: a Protobuf draft keeps the
+/// references of the queue's latest version, so its imports still resolve.
+pub async fn console_draft(
+    store: &dyn Store,
+    project: &str,
+    queue: &str,
+    format: String,
+    definition: String,
+    comment: String,
+) -> ServiceResult<SchemaInput> {
+    let references = if format.trim().eq_ignore_ascii_case("protobuf") {
+        versions(store, project, queue)
+            .await?
+            .last()
+            .filter(|v| v.format == SchemaFormat::Protobuf)
+            .map(|v| v.references.clone())
+            .unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    Ok(SchemaInput {
+        format,
+        definition,
+        comment,
+        references,
+    })
 }
 
 /// What publishing `input` would do: parse errors, what breaks the mode, and the changes from
@@ -103,22 +241,16 @@ pub async fn check_draft(
         Some(m) => m,
         None => mode(store, &q).await?,
     };
-    let new = match parse_input(input) {
+    let format = format_of(input)?;
+    let imports = resolve_imports(store, format, &input.references).await?;
+    let new = match schema::parse_with(format, &input.definition, &imports) {
         Ok(p) => p,
-        Err(errors) => {
-            let format_error = errors.iter().find(|e| e.field == "format");
-            return match format_error {
-                Some(_) => Err(errors.into()),
-                None => Ok(SchemaCheck {
-                    parse_error: schema::parse(
-                        input.format.parse().unwrap_or(SchemaFormat::Avro),
-                        &input.definition,
-                    )
-                    .err(),
-                    mode,
-                    ..Default::default()
-                }),
-            };
+        Err(e) => {
+            return Ok(SchemaCheck {
+                parse_error: Some(e),
+                mode,
+                ..Default::default()
+            })
         }
     };
     let earlier = earlier_versions(store, q.id).await?;
@@ -154,7 +286,8 @@ pub async fn publish(
     let q = queues::get(store, project, queue).await?;
     let p = projects::get(store, &q.project).await?;
     projects::require_member(store, actor, &p).await?;
-    let new = parse_input(input)?;
+    let (new, imports) = parse_input(store, input).await?;
+    let references = pinned(store, &input.references).await?;
     let comment = input.comment.trim().to_string();
     if comment.chars().count() > 500 {
         return Err(vec![FieldError::new("comment", "at most 500 characters")].into());
@@ -185,10 +318,16 @@ pub async fn publish(
         queue_id: q.id,
         version: next,
         format: new.format().to_string(),
-        definition: input.definition.clone(),
+        // What a client sent as a descriptor is kept as the `.proto` text it renders to.
+        definition: match &new {
+            Parsed::Protobuf(p) => p.text.clone(),
+            _ => input.definition.clone(),
+        },
         fingerprint,
         author: actor.username.clone(),
         comment: comment.clone(),
+        references: serde_json::to_string(&references).map_err(anyhow::Error::from)?,
+        imports: serde_json::to_string(&imports).map_err(anyhow::Error::from)?,
     };
     let ev = AuditEvent {
         actor: actor.username.clone(),
@@ -269,6 +408,37 @@ pub fn side_by_side(
         &parsed(a)?.schema_text(),
         &parsed(b)?.schema_text(),
     ))
+}
+
+/// A version's fields as rows: path, type, nullable, default, doc.
+pub fn fields(v: &SchemaVersionView) -> ServiceResult<Vec<SchemaFieldRow>> {
+    Ok(parsed(v)?.fields())
+}
+
+/// Whether `input` is a version of the queue already (Confluent's lookup): that version.
+pub async fn find_same(
+    store: &dyn Store,
+    project: &str,
+    queue: &str,
+    input: &SchemaInput,
+) -> ServiceResult<Option<SchemaVersionView>> {
+    let (wanted, _) = parse_input(store, input).await?;
+    let fingerprint = wanted.fingerprint();
+    for v in versions(store, project, queue).await? {
+        if v.format == wanted.format() && parsed(&v)?.fingerprint() == fingerprint {
+            return Ok(Some(v));
+        }
+    }
+    Ok(None)
+}
+
+/// A Protobuf version's descriptor in the Schema Registry's `serialized` form (base64), named
+/// as Confluent's clients expect; `None` for other formats.
+pub fn serialized(v: &SchemaVersionView) -> ServiceResult<Option<String>> {
+    Ok(match parsed(v)? {
+        Parsed::Protobuf(p) => Some(p.serialized(schema::proto::MAIN_FILE)),
+        _ => None,
+    })
 }
 
 /// Why a sample message does not fit a version (the latest when `version` is `None`).

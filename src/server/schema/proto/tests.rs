@@ -1,0 +1,334 @@
+use super::*;
+use crate::domain::Compatibility::{self, *};
+use crate::domain::SchemaFormat;
+use crate::server::schema::{check, columns, parse, parse_with};
+
+fn proto(body: &str) -> Parsed {
+    parse(
+        SchemaFormat::Protobuf,
+        &format!("syntax = \"proto3\";\npackage shop;\n{body}"),
+    )
+    .unwrap_or_else(|e| panic!("{e}\n{body}"))
+}
+
+fn proto2(body: &str) -> Parsed {
+    parse(
+        SchemaFormat::Protobuf,
+        &format!("syntax = \"proto2\";\npackage shop;\n{body}"),
+    )
+    .unwrap_or_else(|e| panic!("{e}\n{body}"))
+}
+
+/// The fields each mode names when `new` follows `old`.
+fn offending(mode: Compatibility, old: &Parsed, new: &Parsed) -> Vec<String> {
+    let mut f: Vec<String> = check(mode, new, &[(1, old.clone())])
+        .into_iter()
+        .map(|p| p.field)
+        .collect();
+    f.dedup();
+    f
+}
+
+const ALL: [Compatibility; 4] = [None, Backward, Forward, Full];
+
+/// Each case is named after the rule it checks: the old version, the new one, and the fields
+/// NONE, BACKWARD, FORWARD and FULL name (empty: compatible).
+#[test]
+fn protobuf_changes_under_every_mode() {
+    let ok: &[&str] = &[];
+    let cases: Vec<(&str, Parsed, Parsed, [&[&str]; 4])> = vec![
+        (
+            "adding a field is compatible both ways: readers skip numbers they do not know",
+            proto("message Order { int64 id = 1; }"),
+            proto("message Order { int64 id = 1; string note = 2; }"),
+            [ok, ok, ok, ok],
+        ),
+        (
+            "removing a field whose number is reserved is compatible",
+            proto("message Order { int64 id = 1; string note = 2; }"),
+            proto("message Order { int64 id = 1; reserved 2; }"),
+            [ok, ok, ok, ok],
+        ),
+        (
+            "removing a field without reserving its number breaks backward",
+            proto("message Order { int64 id = 1; string note = 2; }"),
+            proto("message Order { int64 id = 1; }"),
+            [ok, &["Order.note"], ok, &["Order.note"]],
+        ),
+        (
+            "renaming a field keeps its number and is compatible",
+            proto("message Order { int64 id = 1; }"),
+            proto("message Order { int64 order_id = 1; }"),
+            [ok, ok, ok, ok],
+        ),
+        (
+            "int32, int64, uint32, uint64 and bool are compatible: all varints",
+            proto("message Order { int32 qty = 1; }"),
+            proto("message Order { int64 qty = 1; }"),
+            [ok, ok, ok, ok],
+        ),
+        (
+            "an enum reads as an int32",
+            proto("message Order { int32 state = 1; }"),
+            proto("message Order { State state = 1; enum State { NEW = 0; } }"),
+            [ok, ok, ok, ok],
+        ),
+        (
+            "string and bytes are compatible",
+            proto("message Order { string note = 1; }"),
+            proto("message Order { bytes note = 1; }"),
+            [ok, ok, ok, ok],
+        ),
+        (
+            "changing a field's number kind (varint to zigzag) breaks both",
+            proto("message Order { int32 qty = 1; }"),
+            proto("message Order { sint32 qty = 1; }"),
+            [ok, &["Order.qty"], &["Order.qty"], &["Order.qty"]],
+        ),
+        (
+            "changing a scalar to a message breaks both",
+            proto("message Order { string customer = 1; } message Customer { string id = 1; }"),
+            proto("message Order { Customer customer = 1; } message Customer { string id = 1; }"),
+            [ok, &["Order.customer"], &["Order.customer"], &["Order.customer"]],
+        ),
+        (
+            "changing a field's message type breaks both",
+            proto("message Order { A x = 1; } message A { string id = 1; } message B { string id = 1; }"),
+            proto("message Order { B x = 1; } message A { string id = 1; } message B { string id = 1; }"),
+            [ok, &["Order.x"], &["Order.x"], &["Order.x"]],
+        ),
+        (
+            "a change inside a nested message is named by its path",
+            proto("message Order { Line line = 1; message Line { string sku = 1; int32 qty = 2; } }"),
+            proto("message Order { Line line = 1; message Line { string sku = 1; } }"),
+            [ok, &["Order.Line.qty"], ok, &["Order.Line.qty"]],
+        ),
+        (
+            "singular to repeated is compatible for strings and messages",
+            proto("message Order { string tag = 1; }"),
+            proto("message Order { repeated string tag = 1; }"),
+            [ok, ok, ok, ok],
+        ),
+        (
+            "singular to repeated breaks both for numbers (repeated numbers are packed)",
+            proto("message Order { int32 qty = 1; }"),
+            proto("message Order { repeated int32 qty = 1; }"),
+            [ok, &["Order.qty"], &["Order.qty"], &["Order.qty"]],
+        ),
+        (
+            "moving one field into a new oneof is compatible",
+            proto("message Order { string card = 1; }"),
+            proto("message Order { oneof payment { string card = 1; string iban = 2; } }"),
+            [ok, ok, ok, ok],
+        ),
+        (
+            "moving several existing fields into one oneof breaks backward",
+            proto("message Order { string card = 1; string iban = 2; }"),
+            proto("message Order { oneof payment { string card = 1; string iban = 2; } }"),
+            [
+                ok,
+                &["Order.card", "Order.iban"],
+                ok,
+                &["Order.card", "Order.iban"],
+            ],
+        ),
+        (
+            "moving a field into an existing oneof breaks backward",
+            proto("message Order { string card = 1; oneof payment { string iban = 2; } }"),
+            proto("message Order { oneof payment { string card = 1; string iban = 2; } }"),
+            [ok, &["Order.card"], ok, &["Order.card"]],
+        ),
+        (
+            "removing a oneof member breaks backward",
+            proto("message Order { oneof payment { string card = 1; string iban = 2; } }"),
+            proto("message Order { oneof payment { string card = 1; } reserved 2; }"),
+            [ok, &["Order.iban"], ok, &["Order.iban"]],
+        ),
+        (
+            "adding a required field breaks both (proto2)",
+            proto2("message Order { required int64 id = 1; }"),
+            proto2("message Order { required int64 id = 1; required string note = 2; }"),
+            [ok, &["Order.note"], &["Order.note"], &["Order.note"]],
+        ),
+        (
+            "removing a message breaks backward; adding one breaks forward",
+            proto("message Order { int64 id = 1; } message Refund { int64 id = 1; }"),
+            proto("message Order { int64 id = 1; }"),
+            [ok, &["Refund"], ok, &["Refund"]],
+        ),
+        (
+            "changing the package breaks both",
+            proto("message Order { int64 id = 1; }"),
+            parse(
+                SchemaFormat::Protobuf,
+                "syntax = \"proto3\";\npackage store;\nmessage Order { int64 id = 1; }",
+            )
+            .unwrap(),
+            [ok, &["(package)"], &["(package)"], &["(package)"]],
+        ),
+        (
+            "reusing a reserved number breaks backward",
+            proto("message Order { int64 id = 1; reserved 2; }"),
+            proto("message Order { int64 id = 1; string note = 2; }"),
+            [ok, &["Order.#2", "Order.note"], ok, &["Order.#2", "Order.note"]],
+        ),
+        (
+            "removing an enum value without reserving its number breaks backward",
+            proto("enum State { NEW = 0; PAID = 1; } message Order { State s = 1; }"),
+            proto("enum State { NEW = 0; } message Order { State s = 1; }"),
+            [ok, &["State.PAID"], ok, &["State.PAID"]],
+        ),
+        (
+            "adding an enum value is compatible",
+            proto("enum State { NEW = 0; } message Order { State s = 1; }"),
+            proto("enum State { NEW = 0; PAID = 1; } message Order { State s = 1; }"),
+            [ok, ok, ok, ok],
+        ),
+    ];
+    for (name, old, new, expected) in cases {
+        for (mode, want) in ALL.iter().zip(expected) {
+            assert_eq!(
+                offending(*mode, &old, &new),
+                want.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+                "{name} under {mode}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_proto_syntax_error_says_line_and_column() {
+    let e = parse(
+        SchemaFormat::Protobuf,
+        "syntax = \"proto3\";\nmessage Order {\n  int64 id = ;\n}\n",
+    )
+    .unwrap_err();
+    assert_eq!((e.line, e.column), (Some(3), Some(14)), "{e}");
+    let e = parse(
+        SchemaFormat::Protobuf,
+        "syntax = \"proto3\";\nmessage Order {\n  Missing m = 1;\n}\n",
+    )
+    .unwrap_err();
+    assert!(e.message.contains("Missing"), "{e}");
+    assert_eq!(e.line, Some(3), "{e}");
+    let e = parse(
+        SchemaFormat::Protobuf,
+        "syntax = \"proto3\";\nenum E { A = 0; }",
+    )
+    .unwrap_err();
+    assert!(e.message.contains("at least one message"), "{e}");
+}
+
+#[test]
+fn an_import_resolves_from_the_referenced_files() {
+    let money = SchemaImport {
+        name: "shop/money.proto".into(),
+        definition: "syntax = \"proto3\";\npackage shop;\nmessage Money { string currency = 1; int64 units = 2; }".into(),
+    };
+    let text = "syntax = \"proto3\";\npackage shop;\nimport \"shop/money.proto\";\nimport \"google/protobuf/timestamp.proto\";\nmessage Order { Money total = 1; google.protobuf.Timestamp at = 2; }";
+    let e = parse(SchemaFormat::Protobuf, text).unwrap_err();
+    assert!(e.message.contains("shop/money.proto"), "{e}");
+    let p = parse_with(SchemaFormat::Protobuf, text, std::slice::from_ref(&money)).unwrap();
+    let paths: Vec<String> = p.fields().into_iter().map(|f| f.path).collect();
+    assert_eq!(
+        paths,
+        [
+            "total",
+            "total.currency",
+            "total.units",
+            "at",
+            "at.seconds",
+            "at.nanos"
+        ]
+    );
+}
+
+#[test]
+fn a_descriptor_sent_as_base64_is_stored_as_proto_text_with_the_same_identity() {
+    let text = r#"syntax = "proto2";
+package shop;
+option java_package = "com.shop";
+message Order {
+  required int64 id = 1;
+  optional string note = 2 [default = "none"];
+  repeated Line lines = 3;
+  map<string, int32> counts = 4;
+  oneof payment { string card = 5; string iban = 6; }
+  reserved 7, 9 to 11;
+  reserved "old";
+  message Line { optional string sku = 1; }
+  enum State { NEW = 0; PAID = 1; }
+}
+"#;
+    let Parsed::Protobuf(p) = parse(SchemaFormat::Protobuf, text).unwrap() else {
+        unreachable!()
+    };
+    let sent = p.serialized("orders.proto");
+    let Parsed::Protobuf(q) = parse(SchemaFormat::Protobuf, &sent).unwrap() else {
+        unreachable!()
+    };
+    assert!(
+        q.text.contains("map<string, int32> counts = 4;"),
+        "{}",
+        q.text
+    );
+    assert!(q.text.contains("oneof payment {"), "{}", q.text);
+    assert_eq!(p.identity(), q.identity(), "{}", q.text);
+}
+
+#[test]
+fn proto3_samples_are_read_through_the_descriptor() {
+    let p = proto("message Order { int64 id = 1; repeated string tags = 2; }");
+    assert!(p.sample_errors(r#"{"id": "7", "tags": ["a"]}"#).is_empty());
+    let errors = p.sample_errors(r#"{"id": "seven"}"#);
+    assert!(errors[0].contains("shop.Order"), "{errors:?}");
+    let errors = p.sample_errors(r#"{"id": 1, "colour": "red"}"#);
+    assert!(errors[0].contains("colour"), "{errors:?}");
+}
+
+#[test]
+fn flink_columns_and_class_follow_the_record_message() {
+    let p = parse(
+        SchemaFormat::Protobuf,
+        "syntax = \"proto3\";\npackage shop;\noption java_package = \"com.shop.v1\";\noption java_multiple_files = true;\n// An order.\nmessage Order {\n  // The order's id.\n  int64 id = 1;\n  optional string note = 2;\n  repeated Line lines = 3;\n  map<string, double> prices = 4;\n}\nmessage Line { string sku = 1; }",
+    )
+    .unwrap();
+    let cols: Vec<(String, String, bool, String)> = columns(&p)
+        .into_iter()
+        .map(|c| (c.name, c.sql_type, c.nullable, c.doc))
+        .collect();
+    assert_eq!(
+        cols,
+        vec![
+            (
+                "id".into(),
+                "BIGINT".into(),
+                false,
+                "The order's id.".into()
+            ),
+            ("note".into(), "STRING".into(), true, String::new()),
+            (
+                "lines".into(),
+                "ARRAY<ROW<`sku` STRING>>".into(),
+                false,
+                String::new()
+            ),
+            (
+                "prices".into(),
+                "MAP<STRING, DOUBLE>".into(),
+                false,
+                String::new()
+            ),
+        ]
+    );
+    let Parsed::Protobuf(inner) = &p else {
+        unreachable!()
+    };
+    assert_eq!(inner.java_class(), "com.shop.v1.Order");
+    let (names, docs) = p.index_words();
+    assert!(names.contains(&"Line".to_string()) && names.contains(&"lines[].sku".to_string()));
+    assert!(
+        docs.contains("An order.") && docs.contains("The order's id."),
+        "{docs}"
+    );
+}
