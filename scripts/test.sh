@@ -67,8 +67,8 @@ serve_demo() {
 serve_demo "$E2E_DIR" "$PORT" WATERSHED_SIGN_IN_PER_MINUTE=600
 SERVER=$SERVED
 trap 'kill $SERVER 2>/dev/null || true' EXIT
-step "Schema Registry API with confluent-kafka, lineage with openlineage-python (PyPI clients)"
-for client in confluent_registry openlineage_events; do
+step "Schema Registry API with confluent-kafka (Avro, JSON Schema, Protobuf), lineage with openlineage-python (PyPI clients)"
+for client in confluent_registry confluent_protobuf openlineage_events; do
   "$PYENV/bin/python" "$ROOT/tests/clients/$client.py" "http://127.0.0.1:$PORT" "$WATERSHED_ADMIN_PASSWORD"
 done
 
