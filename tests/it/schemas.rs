@@ -13,6 +13,7 @@ on_both_backends!(
     every_queue_with_a_schema_is_a_table_in_the_catalog,
     schema_fields_and_docs_are_found_in_the_data_map,
     a_version_that_only_drops_a_default_is_stored_and_checked,
+    protobuf_schemas_import_other_queues_schemas_as_references,
 );
 
 fn order(extra: Value) -> Value {
@@ -244,4 +245,143 @@ async fn a_version_that_only_drops_a_default_is_stored_and_checked(b: Backend) {
     assert!(e["error"].as_str().unwrap().contains("note"), "{e}");
     let (_, all) = w.call(M::GET, SCHEMAS, &w.olga, None).await;
     assert_eq!(all.as_array().unwrap().len(), 2, "{all}");
+}
+
+async fn protobuf_schemas_import_other_queues_schemas_as_references(b: Backend) {
+    let w = world(b).await;
+    let money = "syntax = \"proto3\";\npackage shop;\n// An amount in one currency.\nmessage Money { string currency = 1; int64 units = 2; }";
+    let (s, m) = w
+        .call(
+            M::POST,
+            "/api/v1/queues/shop/customers/schemas",
+            &w.olga,
+            Some(json!({"format": "protobuf", "definition": money})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{m}");
+
+    let order = |id_type: &str| {
+        format!("syntax = \"proto3\";\npackage shop;\nimport \"shop/money.proto\";\nmessage Order {{\n  {id_type} id = 1;\n  // What the customer pays.\n  Money total = 2;\n}}\n")
+    };
+    let refs =
+        json!([{"name": "shop/money.proto", "subject": "shop.customers-value", "version": -1}]);
+    // Without its reference the import does not resolve, and the error says which.
+    let (s, e) = w
+        .call(
+            M::POST,
+            SCHEMAS,
+            &w.olga,
+            Some(json!({"format": "protobuf", "definition": order("int64")})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+    assert_eq!(e["fields"][0]["field"], "definition");
+    assert!(
+        e["fields"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("shop/money.proto"),
+        "{e}"
+    );
+    // A reference to a subject that does not exist names the references field.
+    let (s, e) = w
+        .call(
+            M::POST,
+            SCHEMAS,
+            &w.olga,
+            Some(json!({"format": "protobuf", "definition": order("int64"),
+                        "references": [{"name": "shop/money.proto", "subject": "shop.nothing-value", "version": 1}]})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+    assert_eq!(e["fields"][0]["field"], "references", "{e}");
+
+    let body = json!({"format": "protobuf", "definition": order("int64"), "references": refs});
+    let (s, v1) = w.call(M::POST, SCHEMAS, &w.olga, Some(body.clone())).await;
+    assert_eq!(s, StatusCode::OK, "{v1}");
+    assert_eq!(v1["format"], "protobuf");
+    assert_eq!(
+        v1["references"],
+        json!([{"name": "shop/money.proto", "subject": "shop.customers-value", "version": 1}]),
+        "latest is pinned to the version it was"
+    );
+    assert!(
+        v1.get("imports").is_none(),
+        "the copies of imported files stay inside"
+    );
+    let (_, again) = w.call(M::POST, SCHEMAS, &w.olga, Some(body)).await;
+    assert_eq!(again["id"], v1["id"], "the same schema is the same version");
+
+    // A wire-type change breaks BACKWARD and names the field by its message.
+    let (_, check) = w
+        .call(
+            M::POST,
+            &format!("{SCHEMAS}/check"),
+            &w.dev,
+            Some(json!({"format": "protobuf", "definition": order("string"), "references": refs})),
+        )
+        .await;
+    assert_eq!(check["problems"][0]["field"], "Order.id", "{check}");
+    assert_eq!(check["changes"][0]["kind"], "type_changed", "{check}");
+    let (_, bad) = w
+        .call(
+            M::POST,
+            &format!("{SCHEMAS}/check"),
+            &w.dev,
+            Some(json!({"format": "protobuf", "definition": "syntax = \"proto3\";\nmessage {"})),
+        )
+        .await;
+    assert_eq!(
+        (
+            bad["parse_error"]["line"].clone(),
+            bad["parse_error"]["column"].clone()
+        ),
+        (json!(2), json!(9)),
+        "{bad}"
+    );
+
+    // References are for Protobuf only.
+    let (s, e) = w
+        .call(
+            M::POST,
+            SCHEMAS,
+            &w.olga,
+            Some(json!({"format": "avro", "definition": "\"long\"", "references": refs})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+    assert_eq!(e["fields"][0]["field"], "references", "{e}");
+
+    // The table reads the record message; the data map finds its fields and comments.
+    let (_, t) = w
+        .call(M::GET, "/api/v1/queues/shop/orders/table", &w.dev, None)
+        .await;
+    assert_eq!(
+        t["columns"][1]["sql_type"], "ROW<`currency` STRING, `units` BIGINT>",
+        "{t}"
+    );
+    let ddl = t["flink_ddl"].as_str().unwrap();
+    assert!(
+        ddl.contains("'value.format' = 'protobuf'")
+            && ddl.contains("'value.protobuf.message-class-name' = 'shop.Schema$Order'"),
+        "{ddl}"
+    );
+    let search = watershed::domain::SearchRequest {
+        q: Some("pays".into()),
+        limit: Some(10),
+        ..Default::default()
+    };
+    let started = std::time::Instant::now();
+    let found = loop {
+        let r = w.app.state.search.search(&search).unwrap();
+        if r.total > 0 || started.elapsed() > std::time::Duration::from_secs(10) {
+            break r;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    assert_eq!(
+        found.hits.first().map(|h| h.name.as_str()),
+        Some("orders"),
+        "{found:?}"
+    );
 }
