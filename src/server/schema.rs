@@ -42,15 +42,21 @@ pub enum Parsed {
 pub enum Ty {
     /// An Avro primitive: null, boolean, int, long, float, double, bytes, string.
     Prim(String),
-    Record(String),
+    /// A record, with the other names a reader of it reads (its `aliases`).
+    Record {
+        name: String,
+        aliases: Vec<String>,
+    },
     Enum {
         name: String,
         symbols: Vec<String>,
         has_default: bool,
+        aliases: Vec<String>,
     },
     Fixed {
         name: String,
         size: u64,
+        aliases: Vec<String>,
     },
     Array(Box<Ty>),
     Map(Box<Ty>),
@@ -73,9 +79,9 @@ impl std::fmt::Display for Ty {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Ty::Prim(p) => f.write_str(p),
-            Ty::Record(n) | Ty::Named(n) => f.write_str(n),
+            Ty::Record { name: n, .. } | Ty::Named(n) => f.write_str(n),
             Ty::Enum { name, symbols, .. } => write!(f, "enum {name} {{{}}}", symbols.join(", ")),
-            Ty::Fixed { name, size } => write!(f, "fixed {name}({size})"),
+            Ty::Fixed { name, size, .. } => write!(f, "fixed {name}({size})"),
             Ty::Array(t) => write!(f, "array<{t}>"),
             Ty::Map(t) => write!(f, "map<{t}>"),
             Ty::Union(ts) => {
@@ -554,11 +560,24 @@ pub fn check(
                     message: c.reason.clone(),
                 })
                 .collect();
-            if let (Parsed::Avro { schema: o, .. }, Parsed::Avro { schema: n, .. }) = (old, new) {
+            if let (
+                Parsed::Avro {
+                    schema: o, raw: ro, ..
+                },
+                Parsed::Avro {
+                    schema: n, raw: rn, ..
+                },
+            ) = (old, new)
+            {
                 // A second opinion: the crate's reader/writer resolution. It is laxer than
-                // Java's (Confluent's) on a writer's union, so it only ever adds a problem.
+                // Java's (Confluent's) on a writer's union, so it only ever adds a problem. It
+                // does not apply named types' aliases, so a reader that has them goes without.
                 let (writer, reader) = if backward { (o, n) } else { (n, o) };
-                if let (Err(e), true) = (avro::can_read(writer, reader), found.is_empty()) {
+                let reader_aliases = avro::has_type_aliases(if backward { rn } else { ro });
+                if let (Err(e), true) = (
+                    avro::can_read(writer, reader),
+                    found.is_empty() && !reader_aliases,
+                ) {
                     found.push(CompatibilityProblem {
                         field: "(schema)".into(),
                         version: *version,

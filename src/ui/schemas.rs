@@ -124,7 +124,7 @@ pub fn SchemaPage() -> impl IntoView {
                             let (format, text) = latest
                                 .as_ref()
                                 .map(|v| (v.format.to_string(), v.definition.clone()))
-                                .unwrap_or_else(|| ("avro".into(), String::new()));
+                                .unwrap_or_else(|| (d.default_format.clone(), String::new()));
                             view! {
                                 <form method="post" action=PublishSchema::url() class="form card">
                                     <h2 class="wide">"Publish a version"</h2>
@@ -146,9 +146,46 @@ pub fn SchemaPage() -> impl IntoView {
                             <p>
                                 "Compatibility: " <strong data-testid="schema-mode">{d.mode.to_string()}</strong> " " {mode_form}
                             </p>
-                            {latest.map(|v| view! {
-                                <h2>{format!("Version {}", v.version)}</h2>
-                                <pre class="code" data-testid="schema-latest">{v.definition}</pre>
+                            {latest.map(|v| {
+                                let fields = d.fields.iter().map(|f| view! {
+                                    <tr>
+                                        <td class="code">{f.path.clone()}</td>
+                                        <td class="code">{f.ty.clone()}</td>
+                                        <td>{if f.nullable { "yes" } else { "no" }}</td>
+                                        <td class="code">{f.default.clone().unwrap_or_default()}</td>
+                                        <td>{f.doc.clone().unwrap_or_default()}</td>
+                                    </tr>
+                                }).collect_view();
+                                let imports = (!v.references.is_empty()).then(|| {
+                                    let items = v.references.iter().map(|r| {
+                                        let href = r
+                                            .subject
+                                            .strip_suffix("-value")
+                                            .and_then(|pq| pq.split_once('.'))
+                                            .map(|(p, q)| format!("/queues/{p}/{q}/schema"));
+                                        view! {
+                                            <li>
+                                                <span class="code">{r.name.clone()}</span>
+                                                " from "
+                                                <a href=href>{r.subject.clone()}</a>
+                                                {format!(" version {}", r.version)}
+                                            </li>
+                                        }
+                                    }).collect_view();
+                                    view! { <p>"Imports:"</p> <ul data-testid="schema-imports">{items}</ul> }
+                                });
+                                view! {
+                                    <h2>{format!("Version {} · {}", v.version, v.format)}</h2>
+                                    <table class="list" data-testid="schema-fields">
+                                        <thead><tr><th>"Field"</th><th>"Type"</th><th>"Nullable"</th><th>"Default"</th><th>"Doc"</th></tr></thead>
+                                        <tbody>{fields}</tbody>
+                                    </table>
+                                    {imports}
+                                    <details data-testid="schema-raw">
+                                        <summary>"Definition"</summary>
+                                        <pre class="code" data-testid="schema-latest">{v.definition}</pre>
+                                    </details>
+                                }
                             })}
                             {publish}
                             <SchemaImpact project=d.project.clone() queue=d.queue.clone() />
@@ -241,6 +278,7 @@ fn SchemaEditor(project: String, queue: String, format: String, text: String) ->
             >
                 <option value="avro" selected=format == "avro">"Avro"</option>
                 <option value="json" selected=format == "json">"JSON Schema"</option>
+                <option value="protobuf" selected=format == "protobuf">"Protobuf"</option>
             </select>
         </label>
         <label>"Comment" <input name="comment" /></label>

@@ -4,7 +4,8 @@
 use super::ssr::Call;
 use super::AppError;
 use crate::domain::{
-    CatalogTable, Compatibility, FieldChange, SchemaCheck, SchemaVersionView, SideBySideRow,
+    CatalogTable, Compatibility, FieldChange, SchemaCheck, SchemaFieldRow, SchemaVersionView,
+    SideBySideRow,
 };
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -28,6 +29,11 @@ pub struct SchemaOverview {
     pub table: Option<CatalogTable>,
     /// The sample message checked against the latest version, and what does not fit.
     pub sample: Option<(String, Vec<String>)>,
+    /// The latest version's fields, as the page shows them first.
+    pub fields: Vec<SchemaFieldRow>,
+    /// The format a first version starts in: the queue's data format where it has a schema
+    /// language, else Avro.
+    pub default_format: String,
 }
 
 /// A queue's schema versions, mode, a diff between two versions (the last two by default),
@@ -72,7 +78,17 @@ pub async fn schema_page(
         }
         _ => None,
     };
+    let fields = match versions.last() {
+        Some(v) => schemas::fields(v)?,
+        None => Vec::new(),
+    };
+    let default_format = match q.data_format.as_ref() {
+        f @ ("avro" | "json" | "protobuf") => f.to_string(),
+        _ => "avro".to_string(),
+    };
     Ok(SchemaOverview {
+        fields,
+        default_format,
         mode: schemas::mode(store, &q).await?,
         can_publish: actor.role.can_write() && (actor.role.is_admin() || role.is_some()),
         can_set_mode: actor.role.can_write()

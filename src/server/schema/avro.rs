@@ -55,6 +55,36 @@ fn short(name: &str) -> &str {
     name.rsplit('.').next().unwrap_or(name)
 }
 
+/// The unqualified names of an `aliases` list.
+fn names(aliases: Option<&Value>) -> Vec<String> {
+    aliases
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(|n| short(n).to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A named type of the writer's is read by the reader's type of the same unqualified name, or
+/// by one whose aliases name it (the specification's schema resolution).
+fn same_name(writer: &str, reader: &str, reader_aliases: &[String]) -> bool {
+    writer == reader || reader_aliases.iter().any(|a| a == writer)
+}
+
+/// A named type's name and aliases.
+fn named(t: &Ty) -> Option<(&str, &[String])> {
+    match t {
+        Ty::Record { name, aliases }
+        | Ty::Enum { name, aliases, .. }
+        | Ty::Fixed { name, aliases, .. } => Some((name, aliases)),
+        Ty::Named(name) => Some((name, &[])),
+        _ => None,
+    }
+}
+
 fn ty(v: &Value) -> Ty {
     match v {
         Value::String(s) if PRIMITIVES.contains(&s.as_str()) => Ty::Prim(s.clone()),
@@ -66,8 +96,9 @@ fn ty(v: &Value) -> Ty {
                 .and_then(Value::as_str)
                 .map(|n| short(n).to_string())
                 .unwrap_or_default();
+            let aliases = names(o.get("aliases"));
             let base = match o.get("type").and_then(Value::as_str).unwrap_or("") {
-                "record" | "error" => Ty::Record(name),
+                "record" | "error" => Ty::Record { name, aliases },
                 "enum" => Ty::Enum {
                     name,
                     symbols: o
@@ -80,10 +111,12 @@ fn ty(v: &Value) -> Ty {
                         })
                         .unwrap_or_default(),
                     has_default: o.contains_key("default"),
+                    aliases,
                 },
                 "fixed" => Ty::Fixed {
                     name,
                     size: o.get("size").and_then(Value::as_u64).unwrap_or(0),
+                    aliases,
                 },
                 "array" => Ty::Array(Box::new(ty(o.get("items").unwrap_or(&Value::Null)))),
                 "map" => Ty::Map(Box::new(ty(o.get("values").unwrap_or(&Value::Null)))),
@@ -151,16 +184,7 @@ fn walk(record: &Value, prefix: &str, shape: &mut Shape) {
                 required: default.is_none(),
                 default,
                 doc: f.get("doc").and_then(Value::as_str).map(String::from),
-                aliases: f
-                    .get("aliases")
-                    .and_then(Value::as_array)
-                    .map(|a| {
-                        a.iter()
-                            .filter_map(Value::as_str)
-                            .map(String::from)
-                            .collect()
-                    })
-                    .unwrap_or_default(),
+                aliases: names(f.get("aliases")),
             },
         );
         nested(t, &path, shape);
@@ -257,8 +281,9 @@ pub(super) fn readable(writer: &Ty, reader: &Ty) -> Result<(), String> {
                 name: rn,
                 symbols: rs,
                 has_default,
+                aliases,
             },
-        ) if wn == rn => {
+        ) if same_name(wn, rn, aliases) => {
             let missing: Vec<&String> = ws.iter().filter(|s| !rs.contains(s)).collect();
             if missing.is_empty() || *has_default {
                 Ok(())
@@ -273,19 +298,50 @@ pub(super) fn readable(writer: &Ty, reader: &Ty) -> Result<(), String> {
                 ))
             }
         }
-        (Ty::Fixed { name: wn, size: ws }, Ty::Fixed { name: rn, size: rs })
-            if wn == rn && ws == rs =>
+        (
+            Ty::Fixed {
+                name: wn, size: ws, ..
+            },
+            Ty::Fixed {
+                name: rn,
+                size: rs,
+                aliases,
+            },
+        ) if same_name(wn, rn, aliases) => {
+            if ws == rs {
+                Ok(())
+            } else {
+                Err(format!(
+                    "fixed {rn} holds {rs} bytes, the writer's {wn} {ws}"
+                ))
+            }
+        }
+        (Ty::Record { name: w, .. }, Ty::Record { name: r, aliases })
+            if same_name(w, r, aliases) =>
         {
             Ok(())
         }
-        (Ty::Record(w) | Ty::Named(w), Ty::Record(r) | Ty::Named(r)) if w == r => Ok(()),
-        (Ty::Named(w), Ty::Enum { name: r, .. } | Ty::Fixed { name: r, .. })
-        | (Ty::Enum { name: w, .. } | Ty::Fixed { name: w, .. }, Ty::Named(r))
-            if w == r =>
-        {
+        // A reference by name on either side: the definition it names is compared where it
+        // appears in the schema.
+        (w @ Ty::Named(_), r) | (w, r @ Ty::Named(_)) if matches!((named(w), named(r)), (Some((wn, _)), Some((rn, ra))) if same_name(wn, rn, ra)) => {
             Ok(())
         }
         (w, r) => Err(format!("{w} cannot be read as {r}")),
+    }
+}
+
+/// Whether a named type (record, enum, fixed) anywhere in the schema has aliases.
+pub(super) fn has_type_aliases(raw: &Value) -> bool {
+    match raw {
+        Value::Object(o) => {
+            let named = matches!(
+                o.get("type").and_then(Value::as_str),
+                Some("record" | "error" | "enum" | "fixed")
+            );
+            (named && !names(o.get("aliases")).is_empty()) || o.values().any(has_type_aliases)
+        }
+        Value::Array(items) => items.iter().any(has_type_aliases),
+        _ => false,
     }
 }
 

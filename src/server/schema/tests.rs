@@ -501,3 +501,188 @@ fn side_by_side_pairs_lines_and_marks_each_change() {
     assert_eq!(removed[1].change, LineChange::Removed);
     assert!(removed[1].right.is_none());
 }
+
+/// The Avro specification's schema-resolution rules, one case per rule, each named with the
+/// specification's words: a writer's field type, the reader's, and whether the reader (the new
+/// version, under BACKWARD) can read what the writer wrote.
+#[test]
+fn avro_schema_resolution_follows_the_specification() {
+    let rec = |name: &str, fields: Value| json!({"type": "record", "name": name, "fields": fields});
+    let address = |name: &str, extra: Value| {
+        let mut r = rec(name, json!([{"name": "city", "type": "string"}]));
+        if let Value::Object(o) = extra {
+            r.as_object_mut().unwrap().extend(o);
+        }
+        r
+    };
+    let list = |value: &str| {
+        rec(
+            "Node",
+            json!([{"name": "value", "type": value}, {"name": "next", "type": ["null", "Node"], "default": null}]),
+        )
+    };
+    let cases: Vec<(&str, Value, Value, bool)> = vec![
+        ("int is promotable to long", json!("int"), json!("long"), true),
+        ("int is promotable to float", json!("int"), json!("float"), true),
+        ("int is promotable to double", json!("int"), json!("double"), true),
+        ("long is promotable to float or double", json!("long"), json!("double"), true),
+        ("long is not promotable to int", json!("long"), json!("int"), false),
+        ("float is promotable to double", json!("float"), json!("double"), true),
+        ("double is not promotable to float", json!("double"), json!("float"), false),
+        ("string is promotable to bytes", json!("string"), json!("bytes"), true),
+        ("bytes is promotable to string", json!("bytes"), json!("string"), true),
+        ("boolean does not match string", json!("boolean"), json!("string"), false),
+        (
+            "both schemas are enums: if the writer's symbol is not present in the reader's enum and the reader has a default value, then that value is used",
+            json!({"type": "enum", "name": "S", "symbols": ["A", "B"]}),
+            json!({"type": "enum", "name": "S", "symbols": ["A"], "default": "A"}),
+            true,
+        ),
+        (
+            "both schemas are enums: if the writer's symbol is not present in the reader's enum and the reader has no default, an error is signalled",
+            json!({"type": "enum", "name": "S", "symbols": ["A", "B"]}),
+            json!({"type": "enum", "name": "S", "symbols": ["A"]}),
+            false,
+        ),
+        (
+            "both schemas are fixed: the sizes match",
+            json!({"type": "fixed", "name": "Id", "size": 16}),
+            json!({"type": "fixed", "name": "Id", "size": 16}),
+            true,
+        ),
+        (
+            "both schemas are fixed: sizes that differ do not match",
+            json!({"type": "fixed", "name": "Id", "size": 16}),
+            json!({"type": "fixed", "name": "Id", "size": 8}),
+            false,
+        ),
+        (
+            "both schemas are records with the same (unqualified) name",
+            address("one.Address", json!({})),
+            address("two.Address", json!({})),
+            true,
+        ),
+        (
+            "records with different names do not match",
+            address("Address", json!({})),
+            address("Location", json!({})),
+            false,
+        ),
+        (
+            "named types: a reader's aliases name the writer's type",
+            address("Address", json!({})),
+            address("Location", json!({"aliases": ["old.Address"]})),
+            true,
+        ),
+        (
+            "named types: an enum's aliases name the writer's enum",
+            json!({"type": "enum", "name": "Colour", "symbols": ["RED"]}),
+            json!({"type": "enum", "name": "Color", "symbols": ["RED"], "aliases": ["Colour"]}),
+            true,
+        ),
+        (
+            "if reader's is a union, but writer's is not: the first schema in the reader's union that matches the writer's schema is resolved against it",
+            json!("int"),
+            json!(["null", "long"]),
+            true,
+        ),
+        (
+            "if reader's is a union, but writer's is not: if none match, an error is signalled",
+            json!("string"),
+            json!(["null", "int"]),
+            false,
+        ),
+        (
+            "if writer's is a union, but reader's is not: every branch the writer may select must match the reader",
+            json!(["null", "int"]),
+            json!("int"),
+            false,
+        ),
+        (
+            "if writer's is a union, but reader's is not: branches that all promote are read",
+            json!(["int", "long"]),
+            json!("double"),
+            true,
+        ),
+        (
+            "if both are unions: each writer's branch is read by the first matching reader's branch",
+            json!(["null", "int"]),
+            json!(["null", "long"]),
+            true,
+        ),
+        (
+            "if both are unions: a writer's branch that no reader's branch matches is an error",
+            json!(["null", "string"]),
+            json!(["null", "int"]),
+            false,
+        ),
+        (
+            "both schemas are arrays: the item types are resolved",
+            json!({"type": "array", "items": "int"}),
+            json!({"type": "array", "items": "long"}),
+            true,
+        ),
+        (
+            "both schemas are arrays: items that do not resolve are an error",
+            json!({"type": "array", "items": "string"}),
+            json!({"type": "array", "items": "int"}),
+            false,
+        ),
+        (
+            "both schemas are maps: the value types are resolved",
+            json!({"type": "map", "values": "int"}),
+            json!({"type": "map", "values": "double"}),
+            true,
+        ),
+        (
+            "a logical type is read through its underlying type",
+            json!({"type": "int", "logicalType": "date"}),
+            json!("int"),
+            true,
+        ),
+        (
+            "a logical type's underlying type must resolve",
+            json!({"type": "long", "logicalType": "timestamp-millis"}),
+            json!({"type": "int", "logicalType": "date"}),
+            false,
+        ),
+        (
+            "a recursive record referenced by name resolves field by field",
+            list("int"),
+            list("long"),
+            true,
+        ),
+        (
+            "a recursive record whose field no longer resolves is an error",
+            list("string"),
+            list("int"),
+            false,
+        ),
+    ];
+    for (rule, writer, reader, readable) in cases {
+        let old = user(json!([{"name": "f", "type": writer}]));
+        let new = user(json!([{"name": "f", "type": reader}]));
+        let problems = check(Backward, &new, &[(1, old)]);
+        assert_eq!(problems.is_empty(), readable, "{rule}: {problems:?}");
+    }
+}
+
+#[test]
+fn a_renamed_record_that_aliases_its_old_name_is_compatible_both_ways_only_with_aliases() {
+    let with = |name: &str, aliases: Value| {
+        user(
+            json!([{"name": "home", "type": {"type": "record", "name": name, "aliases": aliases,
+            "fields": [{"name": "city", "type": "string"}]}}]),
+        )
+    };
+    let old = with("Address", json!([]));
+    let renamed = with("Location", json!(["Address"]));
+    assert!(check(Backward, &renamed, &[(1, old.clone())]).is_empty());
+    // Old readers know no alias for the new name: FORWARD names the field.
+    let forward = check(Forward, &renamed, &[(1, old)]);
+    assert_eq!(
+        forward.first().map(|p| p.field.as_str()),
+        Some("home"),
+        "{forward:?}"
+    );
+}
