@@ -8,7 +8,7 @@ test('edit a schema: an incompatible change is refused by field, a compatible on
   const project = unique('schemas', info);
   await signIn(page, 'admin', ADMIN_PASSWORD);
   expect((await page.request.post('/api/v1/projects', { data: { name: project } })).ok()).toBeTruthy();
-  expect((await page.request.post('/api/v1/queues', { data: { project, name: 'deals', primary_cluster: 'kafka-bj-1' } })).ok()).toBeTruthy();
+  expect((await page.request.post('/api/v1/queues', { data: { project, name: 'deals', primary_cluster: 'kafka-bj-1', data_format: 'avro' } })).ok()).toBeTruthy();
 
   await page.goto(`/queues/${project}/deals`);
   await page.getByRole('link', { name: 'Schema', exact: true }).click();
@@ -38,7 +38,7 @@ test('the editor checks as you type, versions compare side by side, samples are 
   const field = `zone${Date.now().toString(36)}`;
   await signIn(page, 'admin', ADMIN_PASSWORD);
   expect((await page.request.post('/api/v1/projects', { data: { name: project } })).ok()).toBeTruthy();
-  expect((await page.request.post('/api/v1/queues', { data: { project, name: 'deals', primary_cluster: 'kafka-bj-1' } })).ok()).toBeTruthy();
+  expect((await page.request.post('/api/v1/queues', { data: { project, name: 'deals', primary_cluster: 'kafka-bj-1', data_format: 'avro' } })).ok()).toBeTruthy();
   await page.goto(`/queues/${project}/deals/schema`);
   await page.fill('textarea[name="definition"]', record());
   await page.getByRole('button', { name: 'Publish' }).click();
