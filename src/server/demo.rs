@@ -328,15 +328,12 @@ const FLEET_QUEUES: usize = 32;
 /// The first this many demo queues (every entity's events and changes) get schemas.
 const SCHEMA_QUEUES: usize = 48;
 
-/// Publishes schemas for the first `n` demo queues in Avro or JSON Schema (by the queue's
-/// format; protobuf queues are left without), a second compatible version for every third.
+/// Publishes schemas for the first `n` demo queues in Avro, JSON Schema or Protobuf (by the
+/// queue's format), a second compatible version for every third.
 async fn seed_schemas(store: &dyn Store, actor: &UserView, n: usize) -> ServiceResult<()> {
     let projects = store.list_projects().await?;
     for i in 0..n {
         let format = FORMATS[i % FORMATS.len()];
-        if format == "protobuf" {
-            continue;
-        }
         let (name, description, _) = queue_at(i);
         let project = &projects[i % projects.len()].name;
         let e = ENTITIES[i % ENTITIES.len()];
@@ -349,14 +346,14 @@ async fn seed_schemas(store: &dyn Store, actor: &UserView, n: usize) -> ServiceR
             ));
         }
         for (fields, comment) in versions {
-            let definition = if format == "avro" {
-                avro_schema(e, &description, &fields)
-            } else {
-                json_schema(e, &description, &fields)
+            let definition = match format {
+                "avro" => serde_json::to_string_pretty(&avro_schema(e, &description, &fields)),
+                "json" => serde_json::to_string_pretty(&json_schema(e, &description, &fields)),
+                _ => Ok(proto_schema(e, &description, &fields)),
             };
             let input = SchemaInput {
                 format: format.into(),
-                definition: serde_json::to_string_pretty(&definition).unwrap_or_default(),
+                definition: definition.unwrap_or_default(),
                 comment: comment.into(),
                 references: Vec::new(),
             };
@@ -364,6 +361,40 @@ async fn seed_schemas(store: &dyn Store, actor: &UserView, n: usize) -> ServiceR
         }
     }
     Ok(())
+}
+
+/// A demo entity's event as a proto3 file: comments as docs, the optional fields `optional`,
+/// the change operation an enum.
+fn proto_schema(entity: &str, description: &str, fields: &[DemoField]) -> String {
+    let message: String = entity
+        .split(['-', '_'])
+        .map(|w| {
+            let mut c = w.chars();
+            c.next()
+                .map(|f| f.to_uppercase().chain(c).collect::<String>())
+                .unwrap_or_default()
+        })
+        .collect::<String>()
+        + "Event";
+    let mut out = format!(
+        "syntax = \"proto3\";\npackage demo.{};\n\n// {description}\nmessage {message} {{\n",
+        entity.replace('-', "_")
+    );
+    for (i, (name, ty, optional, _, doc)) in fields.iter().enumerate() {
+        let ty = match *ty {
+            "long" | "timestamp" => "int64",
+            "double" => "double",
+            "op" => "Op",
+            _ => "string",
+        };
+        let label = if *optional { "optional " } else { "" };
+        out.push_str(&format!("  // {doc}\n  {label}{ty} {name} = {};\n", i + 1));
+    }
+    if fields.iter().any(|f| f.1 == "op") {
+        out.push_str("\n  enum Op {\n    OP_UNSPECIFIED = 0;\n    INSERT = 1;\n    UPDATE = 2;\n    DELETE = 3;\n  }\n");
+    }
+    out.push_str("}\n");
+    out
 }
 
 /// A demo field: name, type (`string`, `long`, `double`, `timestamp`, `op`), optional,

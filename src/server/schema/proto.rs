@@ -115,7 +115,7 @@ fn compile_problem(e: &protox::Error, text: &str) -> ParseProblem {
     };
     match offset.filter(|_| in_main) {
         Some(offset) => {
-            let before = &text[..offset.min(text.len())];
+            let before = text.get(..offset).unwrap_or(text);
             let line = before.matches('\n').count() + 1;
             let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
             ParseProblem {
