@@ -138,7 +138,7 @@ impl Collector {
         let written = Arc::new(AtomicUsize::new(0));
         let edges_written = Arc::new(Notify::new());
         let writers = match config.writers {
-            0 if store.backend() == "postgres" => 3,
+            0 if store.backend() == crate::server::db::Backend::Postgres => 3,
             0 => 1,
             n => n,
         };

@@ -1,19 +1,30 @@
-//! The storage trait and its two implementations, SQLite and PostgreSQL.
+//! The storage traits and their two implementations, SQLite and PostgreSQL.
 //!
-//! SQL lives only here. Both backends share the query text (`$n` placeholders work in both)
-//! through the `sql_store!` macro, and each has its own migrations directory.
+//! SQL lives only here. [`Store`] is the sum of one trait per feature (accounts, catalog,
+//! access, notify, schemas, feed, collector, lineage, failover, kafka, trust), each declared in
+//! `<feature>.rs` and written once as plain Rust in `<feature>_sql.rs`. Each backend module
+//! (`sqlite.rs`, `postgres.rs`) compiles every `_sql.rs` file as its own child module, where
+//! `backend::Db` is its sqlx database and `backend::This` its store type: one copy of the query
+//! text (`$n` placeholders work in both), seen whole by rustfmt and rust-analyzer. Each backend
+//! has its own migrations directory.
 
+pub mod access;
+pub mod accounts;
+pub mod catalog;
 pub mod collector;
 pub mod failover;
+pub mod feed;
 pub mod kafka;
 pub mod lineage;
+pub mod notify;
 mod postgres;
-mod sql_store;
+mod rows;
+pub mod schemas;
 mod sqlite;
 pub mod trust;
 
 pub use postgres::PgStore;
-pub use sql_store::now_millis;
+pub use rows::now_millis;
 pub use sqlite::SqliteStore;
 
 use crate::domain::{
@@ -24,17 +35,12 @@ use crate::domain::{
 use async_trait::async_trait;
 use std::sync::Arc;
 
-/// Counts audited mutations made by this process. Caches of what the database says (the SDK's
-/// config and token caches) compare it on each use and drop what they hold when it moved.
-static MUTATION_EPOCH: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-
-/// The number of audited mutations this process has made so far.
-pub fn mutation_epoch() -> u64 {
-    MUTATION_EPOCH.load(std::sync::atomic::Ordering::Acquire)
-}
-
-pub(crate) fn bump_mutation_epoch() {
-    MUTATION_EPOCH.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+/// Which database a store runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::Display)]
+#[strum(serialize_all = "lowercase")]
+pub enum Backend {
+    Sqlite,
+    Postgres,
 }
 
 /// Errors from storage; the text of a database error never reaches a user.
@@ -285,7 +291,13 @@ pub struct ProjectRow {
 /// Everything Watershed keeps, behind one interface with a SQLite and a PostgreSQL implementation.
 #[async_trait]
 pub trait Store:
-    collector::CollectorStore
+    accounts::AccountStore
+    + catalog::CatalogStore
+    + access::AccessStore
+    + notify::NotifyStore
+    + schemas::SchemaStore
+    + feed::FeedStore
+    + collector::CollectorStore
     + failover::FailoverStore
     + kafka::KafkaStore
     + lineage::LineageStore
@@ -294,227 +306,16 @@ pub trait Store:
     + Sync
     + 'static
 {
-    /// Which backend this is, for logs and tests.
-    fn backend(&self) -> &'static str;
+    /// Which backend this is.
+    fn backend(&self) -> Backend;
 
     /// Applies this backend's migrations.
     async fn migrate(&self) -> StoreResult<()>;
 
-    // users and sign-in
-    async fn count_users(&self) -> StoreResult<i64>;
-    async fn create_user(
-        &self,
-        username: &str,
-        password_hash: &str,
-        role: Role,
-        audit: &AuditEvent,
-    ) -> StoreResult<i64>;
-    async fn user_by_name(&self, username: &str) -> StoreResult<Option<UserRecord>>;
-    async fn users_by_names(&self, usernames: &[String]) -> StoreResult<Vec<UserView>>;
-    async fn list_users(&self) -> StoreResult<Vec<UserView>>;
-    async fn set_password(
-        &self,
-        user_id: i64,
-        password_hash: &str,
-        audit: &AuditEvent,
-    ) -> StoreResult<()>;
-    async fn set_role(&self, user_id: i64, role: Role, audit: &AuditEvent) -> StoreResult<()>;
-    async fn create_session(
-        &self,
-        token_hash: &str,
-        user_id: i64,
-        now: i64,
-        expires_at: i64,
-    ) -> StoreResult<()>;
-    async fn session_user(&self, token_hash: &str, now: i64) -> StoreResult<Option<UserView>>;
-    async fn delete_session(&self, token_hash: &str) -> StoreResult<()>;
-    async fn create_api_token(
-        &self,
-        user_id: i64,
-        name: &str,
-        prefix: &str,
-        token_hash: &str,
-        audit: &AuditEvent,
-    ) -> StoreResult<i64>;
-    async fn api_token_user(&self, token_hash: &str) -> StoreResult<Option<UserView>>;
-
-    // projects
-    async fn create_project(&self, row: &ProjectRow, audit: &AuditEvent) -> StoreResult<i64>;
-    async fn list_projects(&self) -> StoreResult<Vec<ProjectView>>;
-    async fn project(&self, name: &str) -> StoreResult<Option<ProjectView>>;
-    /// `owner`, `member` or none.
-    async fn project_role(&self, project_id: i64, user_id: i64) -> StoreResult<Option<String>>;
-
-    // clusters
-    async fn create_cluster(&self, row: &ClusterRow, audit: &AuditEvent) -> StoreResult<i64>;
-    async fn update_cluster(
-        &self,
-        id: i64,
-        row: &ClusterRow,
-        audit: &AuditEvent,
-    ) -> StoreResult<()>;
-    async fn list_clusters(&self) -> StoreResult<Vec<ClusterView>>;
-    async fn cluster(&self, name: &str) -> StoreResult<Option<ClusterRecord>>;
-
-    // logical queues
-    async fn create_queue(&self, row: &QueueRow, audit: &AuditEvent) -> StoreResult<i64>;
-    /// Inserts many queues in one transaction with one audit entry (demo data, imports).
-    async fn create_queues(&self, rows: &[QueueRow], audit: &AuditEvent) -> StoreResult<()>;
-    async fn update_queue(&self, id: i64, row: &QueueRow, audit: &AuditEvent) -> StoreResult<()>;
-    async fn queue(&self, project: &str, name: &str) -> StoreResult<Option<QueueView>>;
-    async fn list_queues(&self, filter: &QueueFilter) -> StoreResult<Page<QueueView>>;
-
-    // applications, access requests and grants
-    async fn create_application(
-        &self,
-        row: &ApplicationRow,
-        audit: &AuditEvent,
-    ) -> StoreResult<i64>;
-    async fn application(&self, project: &str, name: &str) -> StoreResult<Option<ApplicationView>>;
-    async fn list_applications(&self, project: Option<&str>) -> StoreResult<Vec<ApplicationView>>;
-    async fn create_app_token(
-        &self,
-        application_id: i64,
-        prefix: &str,
-        token_hash: &str,
-        audit: &AuditEvent,
-    ) -> StoreResult<i64>;
-    /// Revokes one token of an application; false when there was no live token by that id.
-    async fn revoke_app_token(
-        &self,
-        application_id: i64,
-        token_id: i64,
-        audit: &AuditEvent,
-    ) -> StoreResult<bool>;
-    async fn app_tokens(&self, application_id: i64) -> StoreResult<Vec<AppTokenView>>;
-    /// The application a live token belongs to.
-    async fn app_by_token(&self, token_hash: &str) -> StoreResult<Option<ApplicationView>>;
-    /// Conflict when an open request for the same application, queue and permission exists.
-    async fn create_access_request(
-        &self,
-        row: &AccessRequestRow,
-        audit: &AuditEvent,
-        notice: NoticeFor<'_, i64>,
-    ) -> StoreResult<i64>;
-    async fn open_request(
-        &self,
-        application_id: i64,
-        queue_id: i64,
-        permission: &str,
-    ) -> StoreResult<Option<i64>>;
-    async fn access_request(&self, id: i64) -> StoreResult<Option<AccessRequestView>>;
-    async fn list_requests(&self, filter: &RequestFilter) -> StoreResult<Vec<AccessRequestView>>;
-    /// Applies a decision only if the request is still in `t.from` (one transaction, a
-    /// conditional update): of two approvers deciding at once exactly one wins. Returns
-    /// whether this one did.
-    async fn transition_request(
-        &self,
-        id: i64,
-        t: &RequestTransition,
-        audit: &AuditEvent,
-        notice: &Notice,
-    ) -> StoreResult<bool>;
-    async fn grants(&self, application_id: i64) -> StoreResult<Vec<GrantView>>;
-    async fn grant(&self, id: i64) -> StoreResult<Option<GrantView>>;
-    /// False when the grant was already revoked.
-    async fn revoke_grant(
-        &self,
-        id: i64,
-        actor: &str,
-        audit: &AuditEvent,
-        notice: &Notice,
-    ) -> StoreResult<bool>;
-    /// Marks live grants whose expiry has passed as expired (once each), with a timeline event,
-    /// an audit entry and a notice. Returns them.
-    async fn expire_grants(
-        &self,
-        now: i64,
-        notice: NoticeFor<'_, GrantView>,
-    ) -> StoreResult<Vec<GrantView>>;
-    /// Marks live grants expiring before `until` as reminded (once each), with a timeline
-    /// event, an audit entry and a notice. Returns them.
-    async fn remind_grants(
-        &self,
-        now: i64,
-        until: i64,
-        notice: NoticeFor<'_, GrantView>,
-    ) -> StoreResult<Vec<GrantView>>;
-    /// What the applications of the user's projects may do with each of `queue_ids`: rows of
-    /// (queue id, `consume` | `produce` | `both` | `requested`).
-    async fn queue_access(
-        &self,
-        user_id: i64,
-        queue_ids: &[i64],
-        now: i64,
-    ) -> StoreResult<Vec<(i64, String)>>;
-
-    // notifications and webhooks
-    /// Writes a notice on its own (a webhook test, say).
-    async fn notify(&self, notice: &Notice, audit: &AuditEvent) -> StoreResult<()>;
-    /// Newest first.
-    async fn notifications(&self, username: &str, limit: i64)
-        -> StoreResult<Vec<NotificationView>>;
-    async fn unread_notifications(&self, username: &str) -> StoreResult<i64>;
-    /// Returns how many were unread.
-    async fn mark_notifications_read(
-        &self,
-        username: &str,
-        now: i64,
-        audit: &AuditEvent,
-    ) -> StoreResult<u64>;
-    /// Sets or removes a project's webhook; `secret_enc: None` keeps the stored secret.
-    async fn set_project_webhook(
-        &self,
-        project_id: i64,
-        url: Option<&str>,
-        secret_enc: Option<&str>,
-        audit: &AuditEvent,
-    ) -> StoreResult<()>;
-    async fn project_has_webhook_secret(&self, project_id: i64) -> StoreResult<bool>;
-    /// Claims up to `limit` due deliveries by moving their next attempt to `lease_until`, so
-    /// a crash mid-send retries them and two replicas never send one twice at once.
-    async fn claim_deliveries(
-        &self,
-        now: i64,
-        lease_until: i64,
-        limit: i64,
-    ) -> StoreResult<Vec<WebhookJob>>;
-    async fn finish_delivery(&self, id: i64, outcome: &DeliveryOutcome) -> StoreResult<()>;
-    /// A project's deliveries, newest first.
-    async fn webhook_deliveries(
-        &self,
-        project_id: i64,
-        limit: i64,
-    ) -> StoreResult<Vec<WebhookDeliveryView>>;
-
-    // schemas
-    /// A queue's versions, oldest first.
-    async fn schema_versions(&self, queue_id: i64) -> StoreResult<Vec<SchemaVersionView>>;
-    async fn schema_by_id(&self, id: i64) -> StoreResult<Option<SchemaVersionView>>;
-    /// The latest version of every queue that has a schema.
-    async fn latest_schemas(&self) -> StoreResult<Vec<SchemaVersionView>>;
-    /// Conflict when `row.version` was taken meanwhile.
-    async fn add_schema_version(&self, row: &SchemaRow, audit: &AuditEvent) -> StoreResult<i64>;
-    async fn compatibility(&self, queue_id: i64) -> StoreResult<Option<String>>;
-    async fn set_compatibility(
-        &self,
-        queue_id: i64,
-        mode: &str,
-        audit: &AuditEvent,
-    ) -> StoreResult<()>;
-
-    // the search index's change feed
-    /// The newest change sequence number (0 when there is none).
-    async fn queue_change_seq(&self) -> StoreResult<i64>;
-    /// Queue ids changed after `seq`, oldest first, with their sequence numbers.
-    async fn queue_changes_since(&self, seq: i64, limit: i64) -> StoreResult<Vec<(i64, i64)>>;
-    /// Queues to index, in id order after `after_id`.
-    async fn index_docs(&self, after_id: i64, limit: i64) -> StoreResult<Vec<IndexDoc>>;
-    /// Queues to index by id; ids that no longer exist are absent.
-    async fn index_docs_by_ids(&self, ids: &[i64]) -> StoreResult<Vec<IndexDoc>>;
-
-    // audit
-    async fn list_audit(&self, filter: &AuditFilter) -> StoreResult<Page<AuditEntry>>;
+    /// The number of audited mutations this store has made so far. Caches of what the database
+    /// says (the SDK's config and token caches) compare it on each use and drop what they hold
+    /// when it moved.
+    fn mutation_epoch(&self) -> u64;
 }
 
 /// Opens the database a URL names: `postgres://…` or `sqlite://…` (created when missing).

@@ -2,7 +2,7 @@
 //! that carry mapping changes, and reports handed to the collector.
 //!
 //! Config answers come from a per-queue cache. It is dropped whenever this process makes an
-//! audited mutation (see [`crate::server::db::mutation_epoch`]) and when the change feed shows
+//! audited mutation (see [`crate::server::db::Store::mutation_epoch`]) and when the change feed shows
 //! that another process changed a queue or cluster (checked every second). Token and grant
 //! checks are cached for at most [`AUTH_TTL`], so a revocation made by any process bites within
 //! that time, and at once when made by this one.
@@ -15,7 +15,7 @@ use crate::domain::{
 use crate::server::collector::{CollectError, Collector, CollectorConfig, Entry};
 use crate::server::crypto::SecretBox;
 use crate::server::db::collector::{ClientRow, ClientTouch, ReportRow};
-use crate::server::db::{mutation_epoch, now_millis, Store};
+use crate::server::db::{now_millis, Store};
 use crate::server::kafka::{cluster_access, Credential, KafkaSettings};
 use crate::server::services::{access, queues, ServiceError, ServiceResult};
 use ipnet::IpNet;
@@ -145,6 +145,7 @@ impl SdkPlane {
         settings: SdkSettings,
     ) -> Arc<Self> {
         let collector = Collector::start(store.clone(), settings.collector.clone());
+        let epoch = AtomicU64::new(store.mutation_epoch());
         let plane = Arc::new(Self {
             store,
             secrets,
@@ -153,7 +154,7 @@ impl SdkPlane {
             queues: RwLock::default(),
             tokens: RwLock::default(),
             grants: RwLock::default(),
-            epoch: AtomicU64::new(mutation_epoch()),
+            epoch,
             feed_seq: AtomicI64::new(-1),
         });
         let weak = Arc::downgrade(&plane);
@@ -177,7 +178,7 @@ impl SdkPlane {
 
     /// Drops every cached answer when this process changed something since the last look.
     fn check_epoch(&self) {
-        let now = mutation_epoch();
+        let now = self.store.mutation_epoch();
         if self.epoch.swap(now, Ordering::AcqRel) != now {
             clear(&self.queues);
             clear(&self.tokens);

@@ -7,6 +7,8 @@ use sqlx::postgres::PgPoolOptions;
 /// PostgreSQL storage.
 pub struct PgStore {
     pool: sqlx::PgPool,
+    /// Audited mutations made through this store (see [`Store::mutation_epoch`]).
+    epoch: std::sync::atomic::AtomicU64,
 }
 
 impl PgStore {
@@ -16,7 +18,10 @@ impl PgStore {
             .max_connections(16)
             .connect(url)
             .await?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            epoch: Default::default(),
+        })
     }
 }
 
@@ -94,19 +99,48 @@ impl PgStore {
     }
 }
 
-super::sql_store::sql_store!(PgStore, sqlx::Postgres, "postgres", "migrations/postgres");
-super::collector::collector_store!(PgStore, sqlx::Postgres);
-super::lineage::lineage_store!(PgStore, sqlx::Postgres);
-super::failover::failover_store!(PgStore, sqlx::Postgres);
-super::kafka::kafka_store!(PgStore, sqlx::Postgres);
-
 /// The backend the plain-Rust storage modules below are compiled for.
 mod backend {
     pub(super) type Db = sqlx::Postgres;
     pub(super) type This = super::PgStore;
+    pub(super) const KIND: crate::server::db::Backend = crate::server::db::Backend::Postgres;
+    pub(super) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
 }
 
-// The same plain-Rust module is compiled once per backend, against this backend's `Db`.
+// The same plain-Rust modules are compiled once per backend, against this backend's `Db`.
+#[allow(clippy::duplicate_mod)]
+#[path = "access_sql.rs"]
+mod access_sql;
+#[allow(clippy::duplicate_mod)]
+#[path = "accounts_sql.rs"]
+mod accounts_sql;
+#[allow(clippy::duplicate_mod)]
+#[path = "catalog_sql.rs"]
+mod catalog_sql;
+#[allow(clippy::duplicate_mod)]
+#[path = "collector_sql.rs"]
+mod collector_sql;
+#[allow(clippy::duplicate_mod)]
+#[path = "failover_sql.rs"]
+mod failover_sql;
+#[allow(clippy::duplicate_mod)]
+#[path = "feed_sql.rs"]
+mod feed_sql;
+#[allow(clippy::duplicate_mod)]
+#[path = "kafka_sql.rs"]
+mod kafka_sql;
+#[allow(clippy::duplicate_mod)]
+#[path = "lineage_sql.rs"]
+mod lineage_sql;
+#[allow(clippy::duplicate_mod)]
+#[path = "notify_sql.rs"]
+mod notify_sql;
+#[allow(clippy::duplicate_mod)]
+#[path = "schemas_sql.rs"]
+mod schemas_sql;
+#[allow(clippy::duplicate_mod)]
+#[path = "store_sql.rs"]
+mod store_sql;
 #[allow(clippy::duplicate_mod)]
 #[path = "trust_sql.rs"]
 mod trust_sql;

@@ -10,6 +10,8 @@ use std::time::Duration;
 /// SQLite storage.
 pub struct SqliteStore {
     pool: sqlx::SqlitePool,
+    /// Audited mutations made through this store (see [`Store::mutation_epoch`]).
+    epoch: std::sync::atomic::AtomicU64,
 }
 
 impl SqliteStore {
@@ -25,7 +27,10 @@ impl SqliteStore {
             .max_connections(8)
             .connect_with(options)
             .await?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            epoch: Default::default(),
+        })
     }
 }
 
@@ -89,19 +94,48 @@ impl SqliteStore {
     }
 }
 
-super::sql_store::sql_store!(SqliteStore, sqlx::Sqlite, "sqlite", "migrations/sqlite");
-super::collector::collector_store!(SqliteStore, sqlx::Sqlite);
-super::lineage::lineage_store!(SqliteStore, sqlx::Sqlite);
-super::failover::failover_store!(SqliteStore, sqlx::Sqlite);
-super::kafka::kafka_store!(SqliteStore, sqlx::Sqlite);
-
 /// The backend the plain-Rust storage modules below are compiled for.
 mod backend {
     pub(super) type Db = sqlx::Sqlite;
     pub(super) type This = super::SqliteStore;
+    pub(super) const KIND: crate::server::db::Backend = crate::server::db::Backend::Sqlite;
+    pub(super) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 }
 
-// The same plain-Rust module is compiled once per backend, against this backend's `Db`.
+// The same plain-Rust modules are compiled once per backend, against this backend's `Db`.
+#[allow(clippy::duplicate_mod)]
+#[path = "access_sql.rs"]
+mod access_sql;
+#[allow(clippy::duplicate_mod)]
+#[path = "accounts_sql.rs"]
+mod accounts_sql;
+#[allow(clippy::duplicate_mod)]
+#[path = "catalog_sql.rs"]
+mod catalog_sql;
+#[allow(clippy::duplicate_mod)]
+#[path = "collector_sql.rs"]
+mod collector_sql;
+#[allow(clippy::duplicate_mod)]
+#[path = "failover_sql.rs"]
+mod failover_sql;
+#[allow(clippy::duplicate_mod)]
+#[path = "feed_sql.rs"]
+mod feed_sql;
+#[allow(clippy::duplicate_mod)]
+#[path = "kafka_sql.rs"]
+mod kafka_sql;
+#[allow(clippy::duplicate_mod)]
+#[path = "lineage_sql.rs"]
+mod lineage_sql;
+#[allow(clippy::duplicate_mod)]
+#[path = "notify_sql.rs"]
+mod notify_sql;
+#[allow(clippy::duplicate_mod)]
+#[path = "schemas_sql.rs"]
+mod schemas_sql;
+#[allow(clippy::duplicate_mod)]
+#[path = "store_sql.rs"]
+mod store_sql;
 #[allow(clippy::duplicate_mod)]
 #[path = "trust_sql.rs"]
 mod trust_sql;

@@ -1,7 +1,7 @@
 //! [`TrustStore`] for one backend: this file is compiled once per backend, inside the backend's
 //! module, where `backend::Db` is its sqlx database and `backend::This` its store.
 
-use super::backend::{Db, This};
+use super::backend::This;
 use crate::domain::{PersonalTokenView, Role, UserAccount, UserView};
 use crate::server::db::trust::{PersonalTokenRow, TopicUse, TrustStore};
 use crate::server::db::{AuditEvent, StoreError, StoreResult};
@@ -57,15 +57,11 @@ fn stored_role(raw: &str) -> StoreResult<Role> {
     Role::parse(raw).ok_or_else(|| StoreError::Corrupt(format!("unknown role {raw:?}")))
 }
 
-async fn audit_in(tx: &mut sqlx::Transaction<'_, Db>, audit: &AuditEvent) -> StoreResult<()> {
-    This::audit_in(tx, audit).await
-}
-
 #[async_trait]
 impl TrustStore for This {
     async fn record_audit(&self, audit: &AuditEvent) -> StoreResult<()> {
         let mut tx = self.pool.begin().await?;
-        audit_in(&mut tx, audit).await?;
+        self.audit_in(&mut tx, audit).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -88,7 +84,7 @@ impl TrustStore for This {
         .bind(row.expires_at)
         .fetch_one(&mut *tx)
         .await?;
-        audit_in(&mut tx, audit).await?;
+        self.audit_in(&mut tx, audit).await?;
         tx.commit().await?;
         Ok(id)
     }
@@ -124,7 +120,7 @@ impl TrustStore for This {
         if done.rows_affected() == 0 {
             return Ok(false);
         }
-        audit_in(&mut tx, audit).await?;
+        self.audit_in(&mut tx, audit).await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -219,7 +215,7 @@ impl TrustStore for This {
             .execute(&mut *tx)
             .await?;
         }
-        audit_in(&mut tx, audit).await?;
+        self.audit_in(&mut tx, audit).await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -251,7 +247,7 @@ impl TrustStore for This {
             .execute(&mut *tx)
             .await?;
         }
-        audit_in(&mut tx, audit).await?;
+        self.audit_in(&mut tx, audit).await?;
         tx.commit().await?;
         Ok(())
     }
