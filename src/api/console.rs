@@ -250,19 +250,10 @@ mod ssr {
 
     impl From<ServiceError> for AppError {
         fn from(e: ServiceError) -> Self {
-            let status = match &e {
-                ServiceError::Unauthenticated => 401,
-                ServiceError::Forbidden(_) => 403,
-                ServiceError::Invalid(_) => 422,
-                ServiceError::NotFound(_) => 404,
-                ServiceError::Conflict(_) => 409,
-                ServiceError::Throttled | ServiceError::Overloaded { .. } => 429,
-                ServiceError::Unavailable(_) => 503,
-                ServiceError::Internal(cause) => {
-                    tracing::error!(error = ?cause, "server function failed");
-                    500
-                }
-            };
+            if let ServiceError::Internal(cause) = &e {
+                tracing::error!(error = ?cause, "server function failed");
+            }
+            let status = e.status().as_u16();
             AppError {
                 status,
                 message: e.to_string(),

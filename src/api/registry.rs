@@ -48,38 +48,23 @@ impl IntoResponse for RegistryError {
 }
 
 impl From<ServiceError> for RegistryError {
+    /// The status every surface uses, with the registry's own error codes; a schema that
+    /// breaks the mode is 409, as Confluent's serializers expect.
     fn from(e: ServiceError) -> Self {
-        let message = e.to_string();
-        match e {
-            ServiceError::Unauthenticated => {
-                RegistryError(StatusCode::UNAUTHORIZED, 40101, message)
-            }
-            ServiceError::Forbidden(_) => RegistryError(StatusCode::FORBIDDEN, 40301, message),
-            ServiceError::NotFound(_) => RegistryError(StatusCode::NOT_FOUND, 40401, message),
-            ServiceError::Invalid(ref fields)
-                if fields.iter().any(|f| f.message.starts_with("breaks ")) =>
-            {
-                RegistryError(StatusCode::CONFLICT, 409, message)
-            }
-            ServiceError::Invalid(_) => {
-                RegistryError(StatusCode::UNPROCESSABLE_ENTITY, 42201, message)
-            }
-            ServiceError::Conflict(_) => RegistryError(StatusCode::CONFLICT, 409, message),
-            ServiceError::Throttled | ServiceError::Overloaded { .. } => {
-                RegistryError(StatusCode::TOO_MANY_REQUESTS, 42901, message)
-            }
-            ServiceError::Unavailable(_) => {
-                RegistryError(StatusCode::SERVICE_UNAVAILABLE, 50301, message)
-            }
-            ServiceError::Internal(e) => {
-                tracing::error!(error = ?e, "schema registry request failed");
-                RegistryError(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    50001,
-                    "internal error".into(),
-                )
-            }
+        if let ServiceError::Internal(cause) = &e {
+            tracing::error!(error = ?cause, "schema registry request failed");
+            return RegistryError(e.status(), 50001, "internal error".into());
         }
+        let message = e.to_string();
+        let (status, code) = match e {
+            ServiceError::Incompatible(_) => (StatusCode::CONFLICT, 409),
+            ServiceError::NotFound(_) => (StatusCode::NOT_FOUND, 40401),
+            e => {
+                let status = e.status();
+                (status, u32::from(status.as_u16()) * 100 + 1)
+            }
+        };
+        RegistryError(status, code, message)
     }
 }
 

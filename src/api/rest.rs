@@ -20,7 +20,6 @@ use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::OpenApi;
 
@@ -43,31 +42,23 @@ impl From<ServiceError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let status = match &self.0 {
-            ServiceError::Unauthenticated => StatusCode::UNAUTHORIZED,
-            ServiceError::Forbidden(_) => StatusCode::FORBIDDEN,
-            ServiceError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            ServiceError::NotFound(_) => StatusCode::NOT_FOUND,
-            ServiceError::Conflict(_) => StatusCode::CONFLICT,
-            ServiceError::Throttled => StatusCode::TOO_MANY_REQUESTS,
+        let status = self.0.status();
+        match &self.0 {
             ServiceError::Overloaded { retry_after_secs } => {
                 let body = ErrorBody {
                     error: self.0.to_string(),
                     fields: Vec::new(),
                 };
                 return (
-                    StatusCode::TOO_MANY_REQUESTS,
+                    status,
                     [(http::header::RETRY_AFTER, retry_after_secs.to_string())],
                     Json(body),
                 )
                     .into_response();
             }
-            ServiceError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            ServiceError::Internal(e) => {
-                tracing::error!(error = ?e, "request failed");
-                StatusCode::INTERNAL_SERVER_ERROR
-            }
-        };
+            ServiceError::Internal(e) => tracing::error!(error = ?e, "request failed"),
+            _ => {}
+        }
         let body = ErrorBody {
             error: self.0.to_string(),
             fields: self.0.fields(),

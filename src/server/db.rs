@@ -47,8 +47,11 @@ pub enum Backend {
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// A unique constraint was violated: the thing already exists.
-    #[error("already exists")]
-    Conflict,
+    #[error("{0} already exists")]
+    Conflict(Unique),
+    /// A conditional write found the row changed since it was read.
+    #[error("changed meanwhile")]
+    Stale,
     #[error("not found")]
     NotFound,
     #[error("database error")]
@@ -60,10 +63,71 @@ pub enum StoreError {
     Corrupt(String),
 }
 
+/// The unique constraint a write ran into, named alike on both backends: its table and columns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unique {
+    pub table: String,
+    pub columns: Vec<String>,
+}
+
+impl Unique {
+    /// The column a person would name: the last of the key (`name` of `(project_id, name)`).
+    pub fn field(&self) -> &str {
+        self.columns.last().map_or("", String::as_str)
+    }
+
+    /// Whether this is the constraint on `table` over exactly `columns`.
+    pub fn is(&self, table: &str, columns: &[&str]) -> bool {
+        self.table == table
+            && self
+                .columns
+                .iter()
+                .map(String::as_str)
+                .eq(columns.iter().copied())
+    }
+
+    /// From SQLite's `UNIQUE constraint failed: queues.project_id, queues.name` or PostgreSQL's
+    /// detail `Key (project_id, name)=(1, orders) already exists.` with the error's table.
+    fn from_database(d: &dyn sqlx::error::DatabaseError) -> Self {
+        let message = d.message();
+        if let Some(list) = message.strip_prefix("UNIQUE constraint failed: ") {
+            let pairs: Vec<(&str, &str)> = list
+                .split(", ")
+                .filter_map(|c| c.trim().split_once('.'))
+                .collect();
+            return Unique {
+                table: pairs.first().map_or("", |p| p.0).to_string(),
+                columns: pairs.iter().map(|p| p.1.to_string()).collect(),
+            };
+        }
+        let detail = d
+            .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+            .and_then(|pg| pg.detail())
+            .unwrap_or("");
+        let columns = detail
+            .strip_prefix("Key (")
+            .and_then(|rest| rest.split_once(")="))
+            .map(|(cols, _)| cols.split(", ").map(str::to_string).collect())
+            .unwrap_or_default();
+        Unique {
+            table: d.table().unwrap_or("").to_string(),
+            columns,
+        }
+    }
+}
+
+impl std::fmt::Display for Unique {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({})", self.table, self.columns.join(", "))
+    }
+}
+
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
         match &e {
-            sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Conflict,
+            sqlx::Error::Database(d) if d.is_unique_violation() => {
+                StoreError::Conflict(Unique::from_database(d.as_ref()))
+            }
             sqlx::Error::RowNotFound => StoreError::NotFound,
             _ => StoreError::Database(e),
         }
@@ -71,6 +135,21 @@ impl From<sqlx::Error> for StoreError {
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
+
+/// A value read back from the database as the type it was written as; anything else is
+/// corruption, reported as such rather than shown as a plausible default.
+pub(crate) fn stored<T: std::str::FromStr>(column: &str, raw: &str) -> StoreResult<T> {
+    raw.parse()
+        .map_err(|_| StoreError::Corrupt(format!("{column} = {raw:?}")))
+}
+
+/// A JSON column read back; unreadable JSON is corruption.
+pub(crate) fn stored_json<T: serde::de::DeserializeOwned>(
+    column: &str,
+    raw: &str,
+) -> StoreResult<T> {
+    serde_json::from_str(raw).map_err(|e| StoreError::Corrupt(format!("{column}: {e}")))
+}
 
 /// What a mutation records in the audit log, written in the mutation's own transaction.
 #[derive(Debug, Clone)]

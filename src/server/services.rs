@@ -30,6 +30,9 @@ pub enum ServiceError {
     NotFound(String),
     #[error("{0}")]
     Conflict(FieldError),
+    /// A schema that breaks its queue's compatibility mode, field by field.
+    #[error("{}", fields_message(.0))]
+    Incompatible(Vec<FieldError>),
     #[error("too many attempts; wait a minute and try again")]
     Throttled,
     #[error("busy: retry after {retry_after_secs} s")]
@@ -49,8 +52,19 @@ fn fields_message(errors: &[FieldError]) -> String {
 }
 
 impl From<StoreError> for ServiceError {
+    /// A unique conflict no use case expected still names its field (409, not 500); a stale
+    /// conditional write asks for a reload; everything else is the server's fault.
     fn from(e: StoreError) -> Self {
-        ServiceError::Internal(anyhow::Error::new(e).context("storage"))
+        match e {
+            StoreError::Conflict(u) => {
+                ServiceError::Conflict(FieldError::new(u.field(), "already exists"))
+            }
+            StoreError::Stale => ServiceError::Conflict(FieldError::new(
+                "",
+                "it was changed meanwhile; reload and try again",
+            )),
+            e => ServiceError::Internal(anyhow::Error::new(e).context("storage")),
+        }
     }
 }
 
@@ -61,10 +75,25 @@ impl From<Vec<FieldError>> for ServiceError {
 }
 
 impl ServiceError {
+    /// The HTTP status every surface (console, REST, Schema Registry) answers with.
+    pub fn status(&self) -> http::StatusCode {
+        use http::StatusCode as S;
+        match self {
+            ServiceError::Unauthenticated => S::UNAUTHORIZED,
+            ServiceError::Forbidden(_) => S::FORBIDDEN,
+            ServiceError::Invalid(_) | ServiceError::Incompatible(_) => S::UNPROCESSABLE_ENTITY,
+            ServiceError::NotFound(_) => S::NOT_FOUND,
+            ServiceError::Conflict(_) => S::CONFLICT,
+            ServiceError::Throttled | ServiceError::Overloaded { .. } => S::TOO_MANY_REQUESTS,
+            ServiceError::Unavailable(_) => S::SERVICE_UNAVAILABLE,
+            ServiceError::Internal(_) => S::INTERNAL_SERVER_ERROR,
+        }
+    }
+
     /// The field errors to show beside a form, if any.
     pub fn fields(&self) -> Vec<FieldError> {
         match self {
-            ServiceError::Invalid(f) => f.clone(),
+            ServiceError::Invalid(f) | ServiceError::Incompatible(f) => f.clone(),
             ServiceError::Conflict(f) => vec![f.clone()],
             _ => Vec::new(),
         }

@@ -196,7 +196,7 @@ impl AccessStore for This {
         .bind(id)
         .fetch_all(&self.pool)
         .await?;
-        let mut view: AccessRequestView = row.into();
+        let mut view = AccessRequestView::try_from(row)?;
         view.events = events.into_iter().map(Into::into).collect();
         Ok(Some(view))
     }
@@ -218,7 +218,7 @@ impl AccessStore for This {
         .bind(filter.application_id)
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows.into_iter().map(AccessRequestView::from).collect())
+        rows.into_iter().map(AccessRequestView::try_from).collect()
     }
 
     async fn transition_request(
@@ -269,7 +269,7 @@ impl AccessStore for This {
         .bind(application_id)
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows.into_iter().map(Into::into).collect())
+        rows.into_iter().map(TryInto::try_into).collect()
     }
 
     async fn grant(&self, id: i64) -> StoreResult<Option<GrantView>> {
@@ -277,7 +277,7 @@ impl AccessStore for This {
             .bind(id)
             .fetch_optional(&self.pool)
             .await?;
-        Ok(row.map(Into::into))
+        row.map(TryInto::try_into).transpose()
     }
 
     async fn revoke_grant(
@@ -325,7 +325,10 @@ impl AccessStore for This {
         .bind(now)
         .fetch_all(&mut *tx)
         .await?;
-        let due = due.into_iter().map(Into::into).collect();
+        let due = due
+            .into_iter()
+            .map(TryInto::try_into)
+            .collect::<StoreResult<_>>()?;
         let marked = self
             .mark_grants(
                 &mut tx,
@@ -357,7 +360,10 @@ impl AccessStore for This {
         .bind(until)
         .fetch_all(&mut *tx)
         .await?;
-        let due = due.into_iter().map(Into::into).collect();
+        let due = due
+            .into_iter()
+            .map(TryInto::try_into)
+            .collect::<StoreResult<_>>()?;
         let marked = self
             .mark_grants(
                 &mut tx,

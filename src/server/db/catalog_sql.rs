@@ -184,7 +184,7 @@ impl CatalogStore for This {
         let rows: Vec<ClusterDbRow> = sqlx::query_as(&format!("{CLUSTER_SELECT} ORDER BY c.name"))
             .fetch_all(&self.pool)
             .await?;
-        Ok(rows.iter().map(ClusterDbRow::view).collect())
+        rows.iter().map(ClusterDbRow::view).collect()
     }
 
     async fn cluster(&self, name: &str) -> StoreResult<Option<ClusterRecord>> {
@@ -193,18 +193,26 @@ impl CatalogStore for This {
                 .bind(name)
                 .fetch_optional(&self.pool)
                 .await?;
-        Ok(row.map(|r| ClusterRecord {
-            view: r.view(),
-            sasl_password_enc: r.sasl_password_enc,
-            client_sasl_password_enc: r.client_sasl_password_enc,
-        }))
+        row.map(|r| {
+            Ok(ClusterRecord {
+                view: r.view()?,
+                sasl_password_enc: r.sasl_password_enc,
+                client_sasl_password_enc: r.client_sasl_password_enc,
+            })
+        })
+        .transpose()
     }
 
     async fn create_queue(&self, row: &QueueRow, audit: &AuditEvent) -> StoreResult<i64> {
         let mut tx = self.pool.begin().await?;
         let id = Self::insert_queue(&mut tx, row, now_millis(), false)
             .await?
-            .ok_or(StoreError::Conflict)?;
+            .ok_or_else(|| {
+                StoreError::Conflict(crate::server::db::Unique {
+                    table: "queues".into(),
+                    columns: vec!["project_id".into(), "name".into()],
+                })
+            })?;
         Self::record_change(&mut tx, id).await?;
         self.audit_in(&mut tx, audit).await?;
         tx.commit().await?;
@@ -263,7 +271,7 @@ impl CatalogStore for This {
                 .bind(name)
                 .fetch_optional(&self.pool)
                 .await?;
-        Ok(row.map(Into::into))
+        row.map(TryInto::try_into).transpose()
     }
 
     async fn list_queues(&self, filter: &QueueFilter) -> StoreResult<Page<QueueView>> {
@@ -297,7 +305,10 @@ impl CatalogStore for This {
         .fetch_all(&self.pool)
         .await?;
         Ok(Page {
-            items: rows.into_iter().map(Into::into).collect(),
+            items: rows
+                .into_iter()
+                .map(TryInto::try_into)
+                .collect::<StoreResult<_>>()?,
             total: total.0,
             offset,
             limit,

@@ -3,7 +3,7 @@
 
 use super::backend::{Db, This};
 
-use crate::domain::{ClientView, SdkRole};
+use crate::domain::ClientView;
 use crate::server::db::collector::{
     CollectedBatch, CollectorStore, PruneBefore, TrafficPoint, TrafficRow, ROWS_PER_STATEMENT,
 };
@@ -220,21 +220,22 @@ impl CollectorStore for This {
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows
-            .into_iter()
-            .map(|r| ClientView {
-                client_id: r.0,
-                app: r.1.unwrap_or_else(|| "(deleted)".into()),
-                role: r.2.parse().unwrap_or(SdkRole::Producer),
-                host: r.3,
-                ip: r.4,
-                consumer_group: r.5,
-                sdk_version: r.6,
-                config_version: r.7,
-                first_seen: r.8,
-                last_seen: r.9,
+        rows.into_iter()
+            .map(|r| {
+                Ok(ClientView {
+                    client_id: r.0,
+                    app: r.1.unwrap_or_else(|| "(deleted)".into()),
+                    role: crate::server::db::stored("sdk_clients.role", &r.2)?,
+                    host: r.3,
+                    ip: r.4,
+                    consumer_group: r.5,
+                    sdk_version: r.6,
+                    config_version: r.7,
+                    first_seen: r.8,
+                    last_seen: r.9,
+                })
             })
-            .collect())
+            .collect()
     }
 
     async fn cluster_traffic(

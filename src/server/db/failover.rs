@@ -47,21 +47,23 @@ pub(super) struct SwitchDbRow {
     reason: String,
 }
 
-impl From<SwitchDbRow> for SwitchView {
-    fn from(r: SwitchDbRow) -> Self {
-        use crate::domain::{ActiveSide, SwitchKind};
-        SwitchView {
+impl TryFrom<SwitchDbRow> for SwitchView {
+    type Error = super::StoreError;
+
+    fn try_from(r: SwitchDbRow) -> StoreResult<Self> {
+        use super::stored;
+        Ok(SwitchView {
             id: r.id,
             project: r.project,
             queue: r.queue,
             at: r.at,
             actor: r.actor,
-            kind: r.kind.parse().unwrap_or(SwitchKind::Migration),
-            from_side: r.from_side.parse().unwrap_or(ActiveSide::Primary),
-            to_side: r.to_side.parse().unwrap_or(ActiveSide::Primary),
+            kind: stored("queue_switches.kind", &r.kind)?,
+            from_side: stored("queue_switches.from_side", &r.from_side)?,
+            to_side: stored("queue_switches.to_side", &r.to_side)?,
             from_cluster: r.from_cluster,
             to_cluster: r.to_cluster,
             reason: r.reason,
-        }
+        })
     }
 }

@@ -31,7 +31,7 @@ impl FailoverStore for This {
         .execute(&mut *tx)
         .await?;
         if done.rows_affected() == 0 {
-            return Err(StoreError::Conflict);
+            return Err(StoreError::Stale);
         }
         let (id,): (i64,) = sqlx::query_as(
             "INSERT INTO queue_switches (queue_id, at, actor, kind, from_side, to_side, \
@@ -67,6 +67,6 @@ impl FailoverStore for This {
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows.into_iter().map(Into::into).collect())
+        rows.into_iter().map(TryInto::try_into).collect()
     }
 }

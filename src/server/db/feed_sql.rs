@@ -37,7 +37,7 @@ impl FeedStore for This {
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows.into_iter().map(Into::into).collect())
+        rows.into_iter().map(TryInto::try_into).collect()
     }
 
     async fn index_docs_by_ids(&self, ids: &[i64]) -> StoreResult<Vec<IndexDoc>> {
@@ -49,13 +49,9 @@ impl FeedStore for This {
             for id in chunk {
                 query = query.bind(*id);
             }
-            out.extend(
-                query
-                    .fetch_all(&self.pool)
-                    .await?
-                    .into_iter()
-                    .map(Into::into),
-            );
+            for row in query.fetch_all(&self.pool).await? {
+                out.push(row.try_into()?);
+            }
         }
         Ok(out)
     }

@@ -1,11 +1,9 @@
-//! The query text both backends run, stamped out once per backend.
-//!
-//! A macro rather than a generic impl: sqlx's generic bounds over `Database` would be longer
-//! than the queries. Placeholders are `$n`, which SQLite and PostgreSQL both accept.
+//! Rows as the queries of several features read them, the shared `SELECT`s, and their
+//! conversion to domain views. A stored value that is not what was written is
+//! [`StoreError::Corrupt`], never a plausible default.
 
-use crate::domain::{
-    ActiveSide, AuditEntry, ClusterKind, ClusterView, DataFormat, QueueView, SaslMechanism,
-};
+use super::{stored, stored_json, StoreError, StoreResult};
+use crate::domain::{AuditEntry, ClusterView, QueueView};
 
 /// Milliseconds since the Unix epoch.
 pub fn now_millis() -> i64 {
@@ -34,25 +32,27 @@ pub(super) struct QueueDbRow {
     updated_at: i64,
 }
 
-impl From<QueueDbRow> for QueueView {
-    fn from(r: QueueDbRow) -> Self {
-        QueueView {
+impl TryFrom<QueueDbRow> for QueueView {
+    type Error = StoreError;
+
+    fn try_from(r: QueueDbRow) -> StoreResult<Self> {
+        Ok(QueueView {
             id: r.id,
             project: r.project,
             name: r.name,
             description: r.description,
             owner: r.owner,
-            tags: serde_json::from_str(&r.tags).unwrap_or_default(),
+            tags: stored_json("queues.tags", &r.tags)?,
             partitions: r.partitions,
             retention_hours: r.retention_hours,
-            data_format: r.data_format.parse().unwrap_or(DataFormat::Bytes),
+            data_format: stored("queues.data_format", &r.data_format)?,
             primary_cluster: r.primary_cluster,
             backup_cluster: r.backup_cluster,
-            active_side: r.active_side.parse().unwrap_or(ActiveSide::Primary),
+            active_side: stored("queues.active_side", &r.active_side)?,
             topic: r.topic,
             created_at: r.created_at,
             updated_at: r.updated_at,
-        }
+        })
     }
 }
 
@@ -76,11 +76,11 @@ pub(super) struct ClusterDbRow {
 }
 
 impl ClusterDbRow {
-    pub(super) fn view(&self) -> ClusterView {
-        ClusterView {
+    pub(super) fn view(&self) -> StoreResult<ClusterView> {
+        Ok(ClusterView {
             id: self.id,
             name: self.name.clone(),
-            kind: self.kind.parse().unwrap_or(ClusterKind::Kafka),
+            kind: stored("clusters.kind", &self.kind)?,
             bootstrap_servers: self
                 .bootstrap_servers
                 .split(',')
@@ -88,7 +88,7 @@ impl ClusterDbRow {
                 .collect(),
             region: self.region.clone(),
             cloud: self.cloud.clone(),
-            sasl_mechanism: self.sasl_mechanism.parse().unwrap_or(SaslMechanism::None),
+            sasl_mechanism: stored("clusters.sasl_mechanism", &self.sasl_mechanism)?,
             sasl_username: self.sasl_username.clone(),
             sasl_password_set: self.sasl_password_enc.is_some(),
             client_sasl_username: self.client_sasl_username.clone(),
@@ -97,7 +97,7 @@ impl ClusterDbRow {
             max_retention_hours: self.max_retention_hours,
             queue_count: self.queue_count,
             created_at: self.created_at,
-        }
+        })
     }
 }
 
@@ -155,10 +155,16 @@ pub(super) struct IndexDbRow {
     schema_imports: Option<String>,
 }
 
-impl From<IndexDbRow> for crate::server::db::IndexDoc {
-    fn from(r: IndexDbRow) -> Self {
-        crate::server::db::IndexDoc {
-            queue: r.queue.into(),
+impl TryFrom<IndexDbRow> for crate::server::db::IndexDoc {
+    type Error = StoreError;
+
+    fn try_from(r: IndexDbRow) -> StoreResult<Self> {
+        let imports = match &r.schema_imports {
+            Some(i) => stored_json("schema_versions.imports", i)?,
+            None => Vec::new(),
+        };
+        Ok(crate::server::db::IndexDoc {
+            queue: r.queue.try_into()?,
             cluster_kind: r.cluster_kind,
             schema: r
                 .schema_format
@@ -166,12 +172,9 @@ impl From<IndexDbRow> for crate::server::db::IndexDoc {
                 .map(|(format, definition)| crate::server::db::LatestSchema {
                     format,
                     definition,
-                    imports: r
-                        .schema_imports
-                        .and_then(|i| serde_json::from_str(&i).ok())
-                        .unwrap_or_default(),
+                    imports,
                 }),
-        }
+        })
     }
 }
 
@@ -225,29 +228,25 @@ pub(super) struct RequestDbRow {
     created_at: i64,
 }
 
-impl From<RequestDbRow> for crate::domain::AccessRequestView {
-    fn from(r: RequestDbRow) -> Self {
-        crate::domain::AccessRequestView {
+impl TryFrom<RequestDbRow> for crate::domain::AccessRequestView {
+    type Error = StoreError;
+
+    fn try_from(r: RequestDbRow) -> StoreResult<Self> {
+        Ok(crate::domain::AccessRequestView {
             id: r.id,
             project: r.project,
             application: r.application,
             queue_project: r.queue_project,
             queue: r.queue,
-            permission: r
-                .permission
-                .parse()
-                .unwrap_or(crate::domain::Permission::Consume),
+            permission: stored("access_requests.permission", &r.permission)?,
             reason: r.reason,
             duration_days: r.duration_days,
             requester: r.requester,
             needs_admin: r.needs_admin != 0,
-            status: r
-                .status
-                .parse()
-                .unwrap_or(crate::domain::RequestStatus::Cancelled),
+            status: stored("access_requests.status", &r.status)?,
             created_at: r.created_at,
             events: Vec::new(),
-        }
+        })
     }
 }
 
@@ -290,23 +289,22 @@ pub(super) struct GrantDbRow {
     revoked_at: Option<i64>,
 }
 
-impl From<GrantDbRow> for crate::domain::GrantView {
-    fn from(r: GrantDbRow) -> Self {
-        crate::domain::GrantView {
+impl TryFrom<GrantDbRow> for crate::domain::GrantView {
+    type Error = StoreError;
+
+    fn try_from(r: GrantDbRow) -> StoreResult<Self> {
+        Ok(crate::domain::GrantView {
             id: r.id,
             project: r.project,
             application: r.application,
             queue_project: r.queue_project,
             queue: r.queue,
-            permission: r
-                .permission
-                .parse()
-                .unwrap_or(crate::domain::Permission::Consume),
+            permission: stored("grants.permission", &r.permission)?,
             request_id: r.request_id,
             created_at: r.created_at,
             expires_at: r.expires_at,
             revoked_at: r.revoked_at,
-        }
+        })
     }
 }
 
@@ -329,26 +327,23 @@ pub(super) struct SchemaDbRow {
     imports: String,
 }
 
-impl From<SchemaDbRow> for crate::domain::SchemaVersionView {
-    fn from(r: SchemaDbRow) -> Self {
-        crate::domain::SchemaVersionView {
+impl TryFrom<SchemaDbRow> for crate::domain::SchemaVersionView {
+    type Error = StoreError;
+
+    fn try_from(r: SchemaDbRow) -> StoreResult<Self> {
+        Ok(crate::domain::SchemaVersionView {
             id: r.id,
             project: r.project,
             queue: r.queue,
             version: r.version,
-            format: r
-                .format
-                .parse()
-                .unwrap_or(crate::domain::SchemaFormat::Avro),
+            format: stored("schema_versions.format", &r.format)?,
             definition: r.definition,
             author: r.author,
             comment: r.comment,
             created_at: r.created_at,
-            // A list that does not parse leaves the imports empty, so the definition fails to
-            // compile and the schema service reports the stored version as corrupt.
-            references: serde_json::from_str(&r.refs).unwrap_or_default(),
-            imports: serde_json::from_str(&r.imports).unwrap_or_default(),
-        }
+            references: stored_json("schema_versions.refs", &r.refs)?,
+            imports: stored_json("schema_versions.imports", &r.imports)?,
+        })
     }
 }
 

@@ -19,7 +19,7 @@ impl SchemaStore for This {
         .bind(queue_id)
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows.into_iter().map(Into::into).collect())
+        rows.into_iter().map(TryInto::try_into).collect()
     }
 
     async fn schema_by_id(&self, id: i64) -> StoreResult<Option<SchemaVersionView>> {
@@ -27,7 +27,7 @@ impl SchemaStore for This {
             .bind(id)
             .fetch_optional(&self.pool)
             .await?;
-        Ok(row.map(Into::into))
+        row.map(TryInto::try_into).transpose()
     }
 
     async fn latest_schemas(&self) -> StoreResult<Vec<SchemaVersionView>> {
@@ -37,7 +37,7 @@ impl SchemaStore for This {
         ))
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows.into_iter().map(Into::into).collect())
+        rows.into_iter().map(TryInto::try_into).collect()
     }
 
     async fn add_schema_version(&self, row: &SchemaRow, audit: &AuditEvent) -> StoreResult<i64> {

@@ -70,7 +70,7 @@ pub async fn create_application(
         )
         .await
         .map_err(|e| match e {
-            StoreError::Conflict => ServiceError::Conflict(FieldError::new(
+            StoreError::Conflict(_) => ServiceError::Conflict(FieldError::new(
                 "name",
                 format!(
                     "project {:?} already has an application named {:?}",
@@ -324,7 +324,7 @@ pub async fn request_access(
         .await;
     let id = match created {
         Ok(id) => id,
-        Err(StoreError::Conflict) => {
+        Err(StoreError::Conflict(_)) => {
             let first = store
                 .open_request(app.id, queue.id, &permission)
                 .await?

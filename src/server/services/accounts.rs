@@ -333,7 +333,7 @@ pub async fn create_user(
         .create_user(&username, &hash_password(password)?, role, &audit)
         .await
         .map_err(|e| match e {
-            crate::server::db::StoreError::Conflict => ServiceError::Conflict(FieldError::new(
+            crate::server::db::StoreError::Conflict(_) => ServiceError::Conflict(FieldError::new(
                 "username",
                 format!("a user named {username:?} already exists"),
             )),

@@ -13,7 +13,7 @@ use std::collections::HashMap;
 
 fn conflict(name: &str) -> impl Fn(StoreError) -> ServiceError + '_ {
     move |e| match e {
-        StoreError::Conflict => ServiceError::Conflict(FieldError::new(
+        StoreError::Conflict(_) => ServiceError::Conflict(FieldError::new(
             "name",
             format!("a cluster named {name:?} already exists"),
         )),

@@ -112,7 +112,7 @@ async fn switch(
         .switch_queue(&row, &audit)
         .await
         .map_err(|e| match e {
-            StoreError::Conflict => ServiceError::Conflict(FieldError::new(
+            StoreError::Stale => ServiceError::Conflict(FieldError::new(
                 "to",
                 format!("{target} was switched or edited meanwhile; reload and try again"),
             )),

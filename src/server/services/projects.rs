@@ -51,7 +51,7 @@ pub async fn create(
         .create_project(&row, &audit)
         .await
         .map_err(|e| match e {
-            StoreError::Conflict => ServiceError::Conflict(FieldError::new(
+            StoreError::Conflict(_) => ServiceError::Conflict(FieldError::new(
                 "name",
                 format!("a project named {:?} already exists", row.name),
             )),

@@ -57,16 +57,21 @@ fn invalid(field: &str, message: String) -> ServiceError {
     ServiceError::Invalid(vec![FieldError::new(field, message)])
 }
 
+/// A queue by that name exists in the project already.
+fn name_taken(spec: &QueueSpec) -> ServiceError {
+    ServiceError::Conflict(FieldError::new(
+        "name",
+        format!(
+            "project {:?} already has a queue named {:?}",
+            spec.project.as_str(),
+            spec.name.as_str()
+        ),
+    ))
+}
+
 fn conflict(spec: &QueueSpec) -> impl Fn(StoreError) -> ServiceError + '_ {
     move |e| match e {
-        StoreError::Conflict => ServiceError::Conflict(FieldError::new(
-            "name",
-            format!(
-                "project {:?} already has a queue named {:?}",
-                spec.project.as_str(),
-                spec.name.as_str()
-            ),
-        )),
+        StoreError::Conflict(u) if u.is("queues", &["project_id", "name"]) => name_taken(spec),
         e => e.into(),
     }
 }
@@ -202,7 +207,7 @@ pub async fn create(
         .await?
         .is_some()
     {
-        return Err(conflict(&spec)(StoreError::Conflict));
+        return Err(name_taken(&spec));
     }
     ensure_topic_free(store, None, &row.topic, &cluster_ids(&row)).await?;
     ensure_topic_is_new(agent, actor, &row.topic, &cluster_names(&spec)).await?;

@@ -306,7 +306,7 @@ pub async fn publish(
     let mode = mode(store, &q).await?;
     let problems = schema::check(mode, &new, &earlier);
     if !problems.is_empty() {
-        return Err(ServiceError::Invalid(
+        return Err(ServiceError::Incompatible(
             problems
                 .iter()
                 .map(|p| FieldError::new("definition", format!("breaks {mode}: {p}")))
@@ -348,7 +348,7 @@ pub async fn publish(
         .add_schema_version(&row, &ev)
         .await
         .map_err(|e| match e {
-            StoreError::Conflict => ServiceError::Conflict(FieldError::new(
+            StoreError::Conflict(_) => ServiceError::Conflict(FieldError::new(
                 "definition",
                 format!("version {next} was published meanwhile; reload and check again"),
             )),
