@@ -83,6 +83,8 @@ on_both_backends!(
     queues_page_in_a_stable_order_and_filter,
     a_queue_round_trips_every_field,
     an_expired_session_is_not_accepted,
+    a_unique_conflict_names_its_table_and_columns,
+    a_corrupt_stored_value_is_an_error_not_a_default,
 );
 
 async fn a_queue_name_is_unique_within_its_project(b: Backend) {
@@ -102,7 +104,60 @@ async fn a_queue_name_is_unique_within_its_project(b: Backend) {
             &audit("queue.create", "shop/orders"),
         )
         .await;
-    assert!(matches!(again, Err(StoreError::Conflict)), "{again:?}");
+    assert!(
+        matches!(&again, Err(StoreError::Conflict(u)) if u.is("queues", &["project_id", "name"])),
+        "{again:?}"
+    );
+}
+
+async fn a_unique_conflict_names_its_table_and_columns(b: Backend) {
+    let db = fresh_db(b).await;
+    seed(db.store.as_ref()).await;
+    let again = db
+        .store
+        .create_user(
+            "owner",
+            "hash",
+            Role::Viewer,
+            &audit("user.create", "owner"),
+        )
+        .await;
+    match again {
+        Err(StoreError::Conflict(u)) => {
+            assert!(u.is("users", &["username"]), "{u:?}");
+            assert_eq!(u.field(), "username");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+async fn a_corrupt_stored_value_is_an_error_not_a_default(b: Backend) {
+    let db = fresh_db(b).await;
+    let (p, c) = seed(db.store.as_ref()).await;
+    db.store
+        .create_queue(
+            &queue(p, c, "orders"),
+            &audit("queue.create", "shop/orders"),
+        )
+        .await
+        .unwrap();
+    let sql = "UPDATE queues SET data_format = 'xml'";
+    use sqlx::Connection;
+    match b {
+        Backend::Sqlite => {
+            let mut c = sqlx::SqliteConnection::connect(&db.url).await.unwrap();
+            sqlx::query(sql).execute(&mut c).await.unwrap();
+        }
+        Backend::Postgres => {
+            let mut c = sqlx::PgConnection::connect(&db.url).await.unwrap();
+            sqlx::query(sql).execute(&mut c).await.unwrap();
+        }
+    }
+    let read = db.store.queue("shop", "orders").await;
+    match read {
+        Err(StoreError::Corrupt(what)) => assert!(what.contains("data_format"), "{what}"),
+        other => panic!("a bad stored format must not read as a format: {other:?}"),
+    }
 }
 
 async fn a_failed_mutation_leaves_no_audit_entry(b: Backend) {
