@@ -522,10 +522,8 @@ pub async fn get_project(name: String, offset: i64) -> Result<ProjectDetail, App
         .await
         .is_ok();
     let can_manage_people = projects::is_owner(store, actor, &project).await?;
-    let applications = store
-        .list_applications(Some(&name))
-        .await
-        .map_err(crate::server::services::ServiceError::from)?;
+    let applications =
+        crate::server::services::access::list_applications(store, Some(&name)).await?;
     let filter = crate::domain::QueueFilter {
         project: Some(name),
         offset: Some(offset),

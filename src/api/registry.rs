@@ -157,11 +157,8 @@ impl SchemaBody {
 }
 
 async fn subjects(State(s): State<AppState>, Actor(_actor): Actor) -> Answer {
-    let all: Vec<String> = s
-        .store
-        .latest_schemas()
-        .await
-        .map_err(ServiceError::from)?
+    let all: Vec<String> = schemas::subjects(s.store.as_ref())
+        .await?
         .iter()
         .map(subject_of)
         .collect();

@@ -558,10 +558,7 @@ async fn list_applications(
     Query(q): Query<ApplicationList>,
 ) -> ApiResult<Vec<ApplicationView>> {
     Ok(Json(
-        s.store
-            .list_applications(q.project.as_deref())
-            .await
-            .map_err(ServiceError::from)?,
+        access::list_applications(s.store.as_ref(), q.project.as_deref()).await?,
     ))
 }
 

@@ -89,7 +89,7 @@ pub async fn request_page(id: i64) -> Result<RequestDetail, AppError> {
     let store = call.state.store.as_ref();
     let request = access::request(store, id).await?;
     let can_decide = access::can_decide(store, actor, &request).await?;
-    let can_cancel = request.requester == actor.username && request.status.is_open();
+    let can_cancel = access::can_cancel(actor, &request);
     Ok(RequestDetail {
         request,
         can_decide,

@@ -11,7 +11,7 @@ use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
 #[cfg(feature = "ssr")]
-use crate::server::services::{projects, queues, schemas};
+use crate::server::services::{queues, schemas};
 
 /// Everything the schema page shows.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -50,11 +50,7 @@ pub async fn schema_page(
     let actor = call.actor()?;
     let store = call.state.store.as_ref();
     let q = queues::get(store, &project, &queue).await?;
-    let p = projects::get(store, &q.project).await?;
-    let role = store
-        .project_role(p.id, actor.id)
-        .await
-        .map_err(crate::server::services::ServiceError::from)?;
+    let (can_publish, can_set_mode) = schemas::permissions(store, actor, &q).await?;
     let versions = schemas::versions(store, &project, &queue).await?;
     let n = versions.len() as i64;
     let (from, to) = (from.unwrap_or(n - 1), to.unwrap_or(n));
@@ -90,9 +86,8 @@ pub async fn schema_page(
         fields,
         default_format,
         mode: schemas::mode(store, &q).await?,
-        can_publish: actor.role.can_write() && (actor.role.is_admin() || role.is_some()),
-        can_set_mode: actor.role.can_write()
-            && (actor.role.is_admin() || role.as_deref() == Some("owner")),
+        can_publish,
+        can_set_mode,
         table: schemas::table(store, &project, &queue).await?,
         versions,
         diff,

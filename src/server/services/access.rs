@@ -502,6 +502,20 @@ fn already_decided(id: i64, status: RequestStatus) -> ServiceError {
     ))
 }
 
+/// Whether `actor` may cancel the request: its requester, while it is open (what [`cancel`]
+/// checks).
+pub fn can_cancel(actor: &UserView, req: &AccessRequestView) -> bool {
+    req.requester == actor.username && req.status.is_open()
+}
+
+/// Applications, of one project or all, by project and name.
+pub async fn list_applications(
+    store: &dyn Store,
+    project: Option<&str>,
+) -> ServiceResult<Vec<ApplicationView>> {
+    Ok(store.list_applications(project).await?)
+}
+
 /// The requester withdraws an open request.
 pub async fn cancel(
     store: &dyn Store,

@@ -357,6 +357,25 @@ pub async fn publish(
     by_id(store, id).await
 }
 
+/// What the viewer may do on a queue's schema page: publish (owners and members of its
+/// project, admins) and set the mode (owners, admins), by the checks [`publish`] and
+/// [`set_mode`] make.
+pub async fn permissions(
+    store: &dyn Store,
+    actor: &UserView,
+    queue: &QueueView,
+) -> ServiceResult<(bool, bool)> {
+    let p = projects::get(store, &queue.project).await?;
+    let can_publish = projects::require_member(store, actor, &p).await.is_ok();
+    let can_set_mode = actor.role.can_write() && projects::is_owner(store, actor, &p).await?;
+    Ok((can_publish, can_set_mode))
+}
+
+/// Every subject with a schema: `<project>.<queue>-value` of each queue that has one.
+pub async fn subjects(store: &dyn Store) -> ServiceResult<Vec<SchemaVersionView>> {
+    Ok(store.latest_schemas().await?)
+}
+
 /// Sets the queue's compatibility mode; owners of its project and admins may.
 pub async fn set_mode(
     store: &dyn Store,
