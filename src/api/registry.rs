@@ -3,8 +3,8 @@
 //! versions are its queue's schema versions and ids are global. Credentials: a personal API
 //! token as the password of HTTP Basic (`basic.auth.user.info = user:token`) or as a bearer.
 
+use crate::api::actor::Actor;
 use crate::domain::{SchemaFormat, SchemaInput, SchemaReference, SchemaVersionView};
-use crate::server::auth::Actor;
 use crate::server::services::{schemas, ServiceError};
 use crate::server::state::AppState;
 use axum::extract::{Path, Query, State};

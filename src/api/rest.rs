@@ -7,13 +7,13 @@ mod notify;
 mod schemas;
 mod sdk;
 
+use crate::api::actor::Actor;
 use crate::domain::{
     AuditEntry, AuditFilter, ClusterInput, ClusterView, FieldError, Page, PersonalTokenView,
     ProjectInput, ProjectPeopleInput, ProjectView, QueueFilter, QueueInput, QueueView, Role,
     UserAccount, UserView,
 };
 use crate::domain::{SearchRequest, SearchResults};
-use crate::server::auth::Actor;
 use crate::server::services::{accounts, audit, clusters, projects, queues, ServiceError};
 use crate::server::state::AppState;
 use axum::extract::{Path, Query, State};

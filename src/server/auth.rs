@@ -3,9 +3,7 @@
 use super::services::{accounts, ServiceError, ServiceResult};
 use super::state::AppState;
 use crate::domain::UserView;
-use axum::extract::FromRequestParts;
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
-use http::request::Parts;
 use http::HeaderMap;
 
 /// The user behind a request's `Authorization` (a personal token as `Bearer <token>`, or as the
@@ -116,23 +114,6 @@ pub fn new_token_cookie(path: &str, sealed: &str, secure: bool) -> String {
         })
         .build()
         .to_string()
-}
-
-/// An authenticated caller of the REST API.
-pub struct Actor(pub UserView);
-
-impl FromRequestParts<AppState> for Actor {
-    type Rejection = crate::api::rest::ApiError;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        match user_from_headers(state, &parts.headers).await? {
-            Some(u) => Ok(Actor(u)),
-            None => Err(ServiceError::Unauthenticated.into()),
-        }
-    }
 }
 
 #[cfg(test)]

@@ -8,12 +8,31 @@
 use crate::domain::{ClusterHealth, QueueView, SdkCluster};
 use crate::server::crypto::SecretBox;
 use crate::server::db::kafka::{BrokerOffsetRow, GroupOffsetRow, ProvisionRow};
+use crate::server::db::StoreError;
 use crate::server::db::{now_millis, AuditEvent, ClusterRecord, Store};
-use crate::server::services::{ServiceError, ServiceResult};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 use watershed_sdk::kafka::{Admin, DataClient, KafkaError, TopicPlan};
+
+/// Why the cluster agent could not do what was asked. The services turn it into their own
+/// error, so this module needs nothing from them.
+#[derive(Debug, thiserror::Error)]
+pub enum AgentError {
+    /// No cluster by this name is registered.
+    #[error("cluster {0:?} not found")]
+    NotFound(String),
+    /// The cluster cannot be reached or used now; the text says why, naming the cluster.
+    #[error("{0}")]
+    Unavailable(String),
+    /// A sealed cluster password did not open (a changed secret key).
+    #[error("cluster secret: {0}")]
+    Secret(String),
+    #[error("storage")]
+    Store(#[from] StoreError),
+}
+
+pub type AgentResult<T> = Result<T, AgentError>;
 
 /// How long a cached probe answers for a cluster page.
 pub const HEALTH_TTL: Duration = Duration::from_secs(15);
@@ -59,7 +78,7 @@ pub fn cluster_access(
     record: &ClusterRecord,
     secrets: &SecretBox,
     credential: Credential,
-) -> ServiceResult<SdkCluster> {
+) -> AgentResult<SdkCluster> {
     let c = &record.view;
     let (username, sealed) = match credential {
         Credential::Admin => (&c.sasl_username, &record.sasl_password_enc),
@@ -67,7 +86,7 @@ pub fn cluster_access(
     };
     let uses_sasl = c.sasl_mechanism != crate::domain::SaslMechanism::None;
     if credential == Credential::Client && uses_sasl && username.is_empty() {
-        return Err(ServiceError::Unavailable(format!(
+        return Err(AgentError::Unavailable(format!(
             "cluster {} has no client credential yet: an admin sets one on the cluster page",
             c.name
         )));
@@ -76,7 +95,7 @@ pub fn cluster_access(
         Some(sealed) => Some(
             secrets
                 .open(sealed)
-                .map_err(|e| ServiceError::Internal(anyhow::anyhow!("cluster secret: {e}")))?,
+                .map_err(|e| AgentError::Secret(e.to_string()))?,
         ),
         None => None,
     };
@@ -155,12 +174,12 @@ impl ClusterAgent {
         agent
     }
 
-    async fn access(&self, name: &str) -> ServiceResult<(i64, SdkCluster)> {
+    async fn access(&self, name: &str) -> AgentResult<(i64, SdkCluster)> {
         let record = self
             .store
             .cluster(name)
             .await?
-            .ok_or_else(|| ServiceError::NotFound(format!("cluster {name:?}")))?;
+            .ok_or_else(|| AgentError::NotFound(name.to_string()))?;
         Ok((
             record.view.id,
             cluster_access(&record, &self.secrets, Credential::Admin)?,
@@ -176,7 +195,7 @@ impl ClusterAgent {
     }
 
     /// A cluster's health: the last probe if recent, else a new one.
-    pub async fn health(&self, name: &str) -> ServiceResult<ClusterHealth> {
+    pub async fn health(&self, name: &str) -> AgentResult<ClusterHealth> {
         let cached = self
             .health
             .read()
@@ -192,7 +211,7 @@ impl ClusterAgent {
     }
 
     /// Every topic on a cluster (internal ones excluded) with its partition count.
-    pub async fn topics(&self, name: &str) -> ServiceResult<Vec<(String, i32)>> {
+    pub async fn topics(&self, name: &str) -> AgentResult<Vec<(String, i32)>> {
         let (_, access) = self.access(name).await?;
         let info = tokio::time::timeout(PROBE_TIMEOUT, Admin::new(access).describe())
             .await
@@ -209,7 +228,7 @@ impl ClusterAgent {
     }
 
     /// Makes sure the queue's topic exists on each of its clusters, recording each outcome.
-    pub async fn provision(&self, queue: &QueueView) -> ServiceResult<()> {
+    pub async fn provision(&self, queue: &QueueView) -> AgentResult<()> {
         let known = self.store.provisions(queue.id).await?;
         let clusters =
             std::iter::once(queue.primary_cluster.clone()).chain(queue.backup_cluster.clone());
@@ -340,7 +359,7 @@ impl ClusterAgent {
 
     /// Reads every cluster's end offsets and group offsets for the queues bound to it, and
     /// refreshes its health on the way.
-    pub async fn poll_once(&self) -> ServiceResult<()> {
+    pub async fn poll_once(&self) -> AgentResult<()> {
         let bucket = {
             let now = now_millis();
             now - now.rem_euclid(60_000)
@@ -381,8 +400,8 @@ fn every_cluster_limit() -> Duration {
     PROBE_TIMEOUT * 6
 }
 
-fn unreachable(name: &str, e: impl std::fmt::Display) -> ServiceError {
-    ServiceError::Unavailable(format!("cluster {name} cannot be reached: {e}"))
+fn unreachable(name: &str, e: impl std::fmt::Display) -> AgentError {
+    AgentError::Unavailable(format!("cluster {name} cannot be reached: {e}"))
 }
 
 /// One cluster's end offsets per bound queue and committed offsets per (group, queue).

@@ -425,14 +425,6 @@ impl SdkPlane {
     }
 
     /// The queue's current mapping, as a client would be told it.
-    pub async fn current_config(&self, project: &str, queue: &str) -> ServiceResult<SdkConfig> {
-        Ok(self.queue(project, queue).await?.config.clone())
-    }
-
-    /// How often clients are told to heartbeat.
-    pub fn heartbeat_secs(&self) -> u64 {
-        self.settings.heartbeat_secs
-    }
 
     /// The client's address: the peer, or, when the peer is a trusted proxy, the nearest
     /// untrusted address in `X-Forwarded-For`.
@@ -528,5 +520,17 @@ mod tests {
                 "primary"
             )
         );
+    }
+}
+
+#[async_trait::async_trait]
+impl crate::server::services::failover::ConfigSource for SdkPlane {
+    /// The config clients of the queue are told now.
+    async fn current_config(&self, project: &str, queue: &str) -> ServiceResult<SdkConfig> {
+        Ok(self.queue(project, queue).await?.config.clone())
+    }
+
+    fn heartbeat_secs(&self) -> u64 {
+        self.settings.heartbeat_secs
     }
 }

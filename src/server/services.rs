@@ -68,6 +68,18 @@ impl From<StoreError> for ServiceError {
     }
 }
 
+impl From<crate::server::kafka::AgentError> for ServiceError {
+    fn from(e: crate::server::kafka::AgentError) -> Self {
+        use crate::server::kafka::AgentError;
+        match e {
+            AgentError::NotFound(name) => ServiceError::NotFound(format!("cluster {name:?}")),
+            AgentError::Unavailable(why) => ServiceError::Unavailable(why),
+            AgentError::Store(e) => e.into(),
+            e @ AgentError::Secret(_) => ServiceError::Internal(anyhow::Error::new(e)),
+        }
+    }
+}
+
 impl From<Vec<FieldError>> for ServiceError {
     fn from(e: Vec<FieldError>) -> Self {
         ServiceError::Invalid(e)

@@ -89,7 +89,7 @@ struct LineageSvgQuery {
 /// `GET /lineage.svg`: the lineage page's drawing as a standalone SVG file.
 async fn lineage_svg(
     State(state): State<AppState>,
-    super::auth::Actor(_): super::auth::Actor,
+    crate::api::actor::Actor(_): crate::api::actor::Actor,
     axum::extract::Query(q): axum::extract::Query<LineageSvgQuery>,
 ) -> Result<Response, crate::api::rest::ApiError> {
     let input = crate::domain::LineagePageInput {

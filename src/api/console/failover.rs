@@ -28,7 +28,7 @@ pub async fn queue_switching(project: String, queue: String) -> Result<Switching
     let q = queues::get(store, &project, &queue).await?;
     Ok(SwitchingView {
         history: failover::history(store, &project, &queue).await?,
-        rollout: failover::rollout(store, &call.state.sdk, &project, &queue)
+        rollout: failover::rollout(store, call.state.sdk.as_ref(), &project, &queue)
             .await
             .ok(),
         clusters: clusters::list(store)

@@ -2,10 +2,10 @@
 //! failover, the switch history and how far clients have followed.
 
 use super::ApiResult;
+use crate::api::actor::Actor;
 use crate::domain::{
     ClusterFailoverInput, ClusterFailoverResult, FailoverInput, MigrateInput, Rollout, SwitchView,
 };
-use crate::server::auth::Actor;
 use crate::server::services::failover;
 use crate::server::state::AppState;
 use axum::extract::{Path, State};
@@ -75,7 +75,7 @@ pub(super) async fn rollout(
     Path((project, name)): Path<(String, String)>,
 ) -> ApiResult<Rollout> {
     Ok(Json(
-        failover::rollout(s.store.as_ref(), &s.sdk, &project, &name).await?,
+        failover::rollout(s.store.as_ref(), s.sdk.as_ref(), &project, &name).await?,
     ))
 }
 

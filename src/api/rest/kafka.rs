@@ -2,11 +2,11 @@
 //! each queue on each of its clusters.
 
 use super::ApiResult;
+use crate::api::actor::Actor;
 use crate::domain::{
     ClusterHealth, ClusterTopic, ImportInput, ImportResult, QueueTraffic, TopicProvision,
     TrafficRange,
 };
-use crate::server::auth::Actor;
 use crate::server::services::clusters;
 use crate::server::state::AppState;
 use axum::extract::{Path, Query, State};

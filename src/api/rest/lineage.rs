@@ -1,11 +1,11 @@
 //! `/api/v1/lineage`: the lineage graph's questions, its export, and OpenLineage run events.
 
 use super::{ApiError, ApiResult};
+use crate::api::actor::Actor;
 use crate::domain::{
     ImpactView, LineageQueryInput, LineageView, OpenLineageRunEvent, RunEventAck,
     DEFAULT_LINEAGE_DAYS,
 };
-use crate::server::auth::Actor;
 use crate::server::services::lineage;
 use crate::server::state::AppState;
 use axum::extract::{Query, State};

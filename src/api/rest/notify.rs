@@ -1,8 +1,8 @@
 //! `/api/v1` endpoints for notifications and project webhooks.
 
 use super::{ApiResult, ErrorBody};
+use crate::api::actor::Actor;
 use crate::domain::{NotificationView, ProjectView, WebhookDeliveryView, WebhookInput};
-use crate::server::auth::Actor;
 use crate::server::services::notifications;
 use crate::server::state::AppState;
 use axum::extract::{Path, State};

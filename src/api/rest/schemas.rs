@@ -1,8 +1,8 @@
 //! `/api/v1` endpoints for queue schemas and the table catalog.
 
 use super::{ApiResult, ErrorBody};
+use crate::api::actor::Actor;
 use crate::domain::{CatalogTable, FieldChange, SchemaCheck, SchemaInput, SchemaVersionView};
-use crate::server::auth::Actor;
 use crate::server::services::schemas;
 use crate::server::state::AppState;
 use axum::extract::{Path, Query, State};

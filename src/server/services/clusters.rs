@@ -163,7 +163,7 @@ pub async fn get(store: &dyn Store, name: &str) -> ServiceResult<ClusterView> {
 ///
 /// [`HEALTH_TTL`]: crate::server::kafka::HEALTH_TTL
 pub async fn health(agent: &ClusterAgent, name: &str) -> ServiceResult<ClusterHealth> {
-    agent.health(name).await
+    Ok(agent.health(name).await?)
 }
 
 /// The topics on a cluster, each with the queue it backs there, if any.

@@ -6,11 +6,12 @@
 use super::{projects, queues, require_admin, ServiceError, ServiceResult};
 use crate::domain::{
     ActiveSide, ClusterFailoverInput, ClusterFailoverResult, FailoverInput, FieldError,
-    MigrateInput, QueueFilter, QueueView, Rollout, SkippedQueue, SwitchKind, SwitchView, UserView,
+    MigrateInput, QueueFilter, QueueView, Rollout, SdkConfig, SkippedQueue, SwitchKind, SwitchView,
+    UserView,
 };
 use crate::server::db::failover::SwitchRow;
+
 use crate::server::db::{now_millis, AuditEvent, Store, StoreError};
-use crate::server::sdk::SdkPlane;
 
 /// Whether `actor` may switch the queue: its project's owners and admins may.
 pub async fn can_operate(
@@ -298,11 +299,19 @@ pub async fn history(
     Ok(store.queue_switches(q.id, 100).await?)
 }
 
+/// What the failover use cases need from the SDK control plane: the config clients are told
+/// now, and how often they ask. The plane implements it, so this module does not depend on it.
+#[async_trait::async_trait]
+pub trait ConfigSource: Send + Sync {
+    async fn current_config(&self, project: &str, queue: &str) -> ServiceResult<SdkConfig>;
+    fn heartbeat_secs(&self) -> u64;
+}
+
 /// Which recently heard clients still run an older config of the queue (they switch at their
 /// next heartbeat); "recently" is three heartbeat intervals.
 pub async fn rollout(
     store: &dyn Store,
-    sdk: &SdkPlane,
+    sdk: &dyn ConfigSource,
     project: &str,
     queue: &str,
 ) -> ServiceResult<Rollout> {
