@@ -424,8 +424,6 @@ impl SdkPlane {
         Ok(ReportAck { accepted })
     }
 
-    /// The queue's current mapping, as a client would be told it.
-
     /// The client's address: the peer, or, when the peer is a trusted proxy, the nearest
     /// untrusted address in `X-Forwarded-For`.
     pub fn client_ip(&self, peer: IpAddr, forwarded_for: Option<&str>) -> IpAddr {
@@ -463,6 +461,18 @@ pub fn client_ip(peer: IpAddr, forwarded_for: Option<&str>, trusted: &[IpNet]) -
         }
     }
     nearest
+}
+
+#[async_trait::async_trait]
+impl crate::server::services::failover::ConfigSource for SdkPlane {
+    /// The config clients of the queue are told now.
+    async fn current_config(&self, project: &str, queue: &str) -> ServiceResult<SdkConfig> {
+        Ok(self.queue(project, queue).await?.config.clone())
+    }
+
+    fn heartbeat_secs(&self) -> u64 {
+        self.settings.heartbeat_secs
+    }
 }
 
 #[cfg(test)]
@@ -520,17 +530,5 @@ mod tests {
                 "primary"
             )
         );
-    }
-}
-
-#[async_trait::async_trait]
-impl crate::server::services::failover::ConfigSource for SdkPlane {
-    /// The config clients of the queue are told now.
-    async fn current_config(&self, project: &str, queue: &str) -> ServiceResult<SdkConfig> {
-        Ok(self.queue(project, queue).await?.config.clone())
-    }
-
-    fn heartbeat_secs(&self) -> u64 {
-        self.settings.heartbeat_secs
     }
 }

@@ -1,11 +1,12 @@
 //! Real-cluster features on both databases, without a broker: what an unreachable cluster
 //! says, who may import, and the storage of provisioning outcomes and broker samples.
 
-use crate::access::world;
+use crate::harness::world;
 use crate::harness::Backend;
 use crate::on_both_backends;
 use reqwest::{Method as M, StatusCode};
 use serde_json::json;
+use std::time::Duration;
 use watershed::server::db::kafka::{BrokerOffsetRow, GroupOffsetRow, ProvisionRow};
 use watershed::server::db::AuditEvent;
 
@@ -34,23 +35,23 @@ async fn an_unreachable_cluster_says_why(b: Backend) {
         .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     // The queue's topic could not be made; the queue page says why.
-    let started = std::time::Instant::now();
-    loop {
-        let (_, t) = w
-            .call(M::GET, "/api/v1/queues/shop/orders/topics", &w.vera, None)
-            .await;
-        if let Some(row) = t.as_array().and_then(|a| a.first()) {
-            assert_eq!(row["cluster"], "k1");
-            assert_eq!(row["status"], "failed");
-            assert!(!row["message"].as_str().unwrap().is_empty());
-            break;
-        }
-        assert!(
-            started.elapsed().as_secs() < 30,
-            "no provisioning outcome: {t}"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    let row = crate::harness::eventually(
+        "a provisioning outcome",
+        Duration::from_secs(30),
+        || async {
+            let (_, t) = w
+                .call(M::GET, "/api/v1/queues/shop/orders/topics", &w.vera, None)
+                .await;
+            t.as_array()
+                .and_then(|a| a.first())
+                .cloned()
+                .ok_or_else(|| t.to_string())
+        },
+    )
+    .await;
+    assert_eq!(row["cluster"], "k1");
+    assert_eq!(row["status"], "failed");
+    assert!(!row["message"].as_str().unwrap().is_empty());
 }
 
 async fn only_admins_import_and_bad_input_names_the_field(b: Backend) {
@@ -98,7 +99,7 @@ async fn provisions_and_broker_samples_are_stored_per_queue_and_cluster(b: Backe
     let mut settings = watershed::server::sdk::SdkSettings::default();
     settings.kafka.provision = false;
     settings.kafka.poll_every = None;
-    let w = crate::access::world_with(b, settings).await;
+    let w = crate::harness::world_with(b, settings).await;
     let store = w.app.store();
     let q = store.queue("shop", "orders").await.unwrap().unwrap();
     let k1 = store.cluster("k1").await.unwrap().unwrap().view.id;

@@ -2,12 +2,13 @@
 //! SDK heartbeats, refusals name the field, two switches at once produce one, a cluster-wide
 //! failover moves only queues with a backup, migration, history and the rollout of clients.
 
-use crate::access::{world, World};
 use crate::harness::Backend;
+use crate::harness::{world, World};
 use crate::on_both_backends;
 use crate::sdk::{granted, sdk};
 use reqwest::{Method as M, StatusCode};
 use serde_json::{json, Value};
+use std::time::Duration;
 
 on_both_backends!(
     a_failover_reaches_the_next_heartbeat_and_the_history,
@@ -41,20 +42,22 @@ async fn with_backup(w: &World) {
 
 /// The queue's rollout once `done` holds (client sightings are written shortly after).
 async fn rollout_until(w: &World, done: impl Fn(&Value) -> bool) -> Value {
-    let started = std::time::Instant::now();
-    loop {
-        let (_, r) = w
-            .call(M::GET, "/api/v1/queues/shop/orders/rollout", &w.dev, None)
-            .await;
-        if done(&r) {
-            return r;
-        }
-        assert!(
-            started.elapsed() < std::time::Duration::from_secs(10),
-            "rollout never became as expected: {r}"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    let done = &done;
+    crate::harness::eventually(
+        "the expected rollout",
+        Duration::from_secs(10),
+        || async move {
+            let (_, r) = w
+                .call(M::GET, "/api/v1/queues/shop/orders/rollout", &w.dev, None)
+                .await;
+            if done(&r) {
+                Ok(r)
+            } else {
+                Err(r.to_string())
+            }
+        },
+    )
+    .await
 }
 
 fn switch(to: &str) -> Value {

@@ -1,7 +1,13 @@
 //! `spawn_app()` on a fresh database and port 0, and a macro that runs a test on both backends.
 
+mod world;
+
+pub use world::{world, world_with, World};
+
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 use watershed::domain::{Role, UserView};
 use watershed::server::crypto::SecretBox;
 use watershed::server::db::{self, Store};
@@ -247,4 +253,23 @@ fn a_postgres_url_gets_its_database_replaced() {
         "postgres://u@h/x?sslmode=disable"
     );
     assert_eq!(replace_db_name("postgres://u@h", "x"), "postgres://u@h/x");
+}
+
+/// Asks `attempt` again every `every` until it answers `Some`, for at most `within`; panics
+/// with `what` and the last answer otherwise. For things that happen shortly after a write
+/// (the index follower, the lineage graph, client sightings), instead of a sleep.
+pub async fn eventually<T, F, Fut>(what: &str, within: Duration, mut attempt: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, String>>,
+{
+    let started = Instant::now();
+    let every = Duration::from_millis(50);
+    loop {
+        match attempt().await {
+            Ok(v) => return v,
+            Err(last) if started.elapsed() >= within => panic!("{what} never happened: {last}"),
+            Err(_) => tokio::time::sleep(every).await,
+        }
+    }
 }

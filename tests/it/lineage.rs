@@ -2,8 +2,8 @@
 //! rebuilt from the database by a new process, impact with owners and grants, OpenLineage run
 //! events mapped onto queues, and refusals that name the field.
 
-use crate::access::{world, World};
 use crate::harness::{spawn_replica, Backend};
+use crate::harness::{world, World};
 use crate::on_both_backends;
 use crate::sdk::{granted, reports, sdk};
 use reqwest::{Method as M, StatusCode};
@@ -24,18 +24,16 @@ async fn get(w: &World, path: &str) -> (StatusCode, Value) {
 
 /// Asks until `done` holds for the answer (the graph follows writes within moments).
 async fn eventually(w: &World, path: &str, done: impl Fn(&Value) -> bool) -> Value {
-    let started = std::time::Instant::now();
-    loop {
+    let done = &done;
+    crate::harness::eventually(path, Duration::from_secs(10), || async move {
         let (s, v) = get(w, path).await;
         if s == StatusCode::OK && done(&v) {
-            return v;
+            Ok(v)
+        } else {
+            Err(format!("{s} {v}"))
         }
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "{path} never became as expected: {s} {v}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    })
+    .await
 }
 
 fn has_edge(v: &Value, from: &str, to: &str) -> bool {

@@ -3,8 +3,8 @@
 //! rest get 401 or 403 and change nothing (the audit log, written by every mutation in its
 //! own transaction, does not grow).
 
-use crate::access::{world, World};
 use crate::harness::Backend;
+use crate::harness::{world, World};
 use crate::on_both_backends;
 use crate::sdk::granted;
 use leptos::server_fn::ServerFn;

@@ -1,6 +1,6 @@
 //! Notifications in the console and signed, retried project webhooks, on both databases.
 
-use crate::access::world;
+use crate::harness::world;
 use crate::harness::Backend;
 use crate::on_both_backends;
 use axum::http::{HeaderMap, StatusCode as AxumStatus};

@@ -1,8 +1,8 @@
 //! Schemas over the REST API on both databases: publishing under the compatibility mode,
 //! refusals that name the field, the diff, the mode setting and the table catalog.
 
-use crate::access::world;
 use crate::harness::Backend;
+use crate::harness::{world, World};
 use crate::on_both_backends;
 use reqwest::{Method as M, StatusCode};
 use serde_json::{json, Value};
@@ -25,6 +25,26 @@ fn order(extra: Value) -> Value {
 }
 
 const SCHEMAS: &str = "/api/v1/queues/shop/orders/schemas";
+
+/// The data map's answer once the follower has indexed a publication that matches.
+async fn searched(
+    w: &World,
+    request: &watershed::domain::SearchRequest,
+) -> watershed::domain::SearchResults {
+    crate::harness::eventually(
+        "the data map finding it",
+        std::time::Duration::from_secs(10),
+        || async {
+            let r = w.app.state.search.search(request).unwrap();
+            if r.total > 0 {
+                Ok(r)
+            } else {
+                Err(format!("{r:?}"))
+            }
+        },
+    )
+    .await
+}
 
 async fn versions_are_published_under_the_queues_mode(b: Backend) {
     let w = world(b).await;
@@ -192,14 +212,7 @@ async fn schema_fields_and_docs_are_found_in_the_data_map(b: Backend) {
     let (s, v) = w.call(M::POST, SCHEMAS, &w.olga, Some(order(field))).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     // The follower picks the publication up from the change feed.
-    let started = std::time::Instant::now();
-    let found = loop {
-        let r = w.app.state.search.search(&search("warehouse")).unwrap();
-        if r.total > 0 || started.elapsed() > std::time::Duration::from_secs(10) {
-            break r;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    };
+    let found = searched(&w, &search("warehouse")).await;
     assert_eq!(found.total, 1, "{found:?}");
     assert_eq!(
         (found.hits[0].project.as_str(), found.hits[0].name.as_str()),
@@ -371,14 +384,7 @@ async fn protobuf_schemas_import_other_queues_schemas_as_references(b: Backend) 
         limit: Some(10),
         ..Default::default()
     };
-    let started = std::time::Instant::now();
-    let found = loop {
-        let r = w.app.state.search.search(&search).unwrap();
-        if r.total > 0 || started.elapsed() > std::time::Duration::from_secs(10) {
-            break r;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    };
+    let found = searched(&w, &search).await;
     assert_eq!(
         found.hits.first().map(|h| h.name.as_str()),
         Some("orders"),

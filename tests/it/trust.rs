@@ -1,7 +1,7 @@
 //! What the security review found, each tried as an attacker would, on both databases.
 
-use crate::access::{world, World};
 use crate::harness::Backend;
+use crate::harness::{world, World};
 use crate::on_both_backends;
 use crate::sdk::{granted, sdk};
 use leptos::server_fn::ServerFn;
