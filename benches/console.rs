@@ -81,6 +81,7 @@ async fn home_page_ttfb() {
         .await
         .unwrap();
     let state = AppState::new(store, secrets, options, false, index);
+    watershed::server::background::start(&state, Default::default());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {

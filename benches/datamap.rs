@@ -71,7 +71,7 @@ async fn run(n: usize) {
         build.as_secs_f64(),
         index.size_on_disk() as f64 / 1e6
     );
-    follower.spawn();
+    tokio::spawn(follower.run());
 
     // Engine: every query of the mix, many times, one at a time.
     let mut engine = Vec::new();
@@ -114,6 +114,7 @@ async fn run(n: usize) {
         .output_name("watershed")
         .build();
     let state = AppState::new(store.clone(), secrets, options, false, index.clone());
+    watershed::server::background::start(&state, Default::default());
     let agent = state.kafka.clone();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

@@ -151,6 +151,7 @@ impl Bench {
             index,
             SdkSettings::default(),
         );
+        watershed::server::background::start(&state, Default::default());
         let base = serve(watershed::server::web::router(state.clone())).await;
         Bench {
             _fixture: fixture,

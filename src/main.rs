@@ -111,8 +111,6 @@ async fn serve(common: &Common, store: Arc<dyn Store>, args: ServeArgs) -> anyho
         .site_addr(args.addr)
         .build();
     let (index, follower) = search::start(Some(&common.index_dir()), store.clone()).await?;
-    follower.spawn();
-    watershed::server::services::access::spawn_grant_sweeper(store.clone());
     let mut state = AppState::with_sdk(
         store,
         secrets,
@@ -121,14 +119,19 @@ async fn serve(common: &Common, store: Arc<dyn Store>, args: ServeArgs) -> anyho
         index,
         args.sdk_settings(),
     );
-    webhooks::spawn_deliverer(
-        state.store.clone(),
-        state.secrets.clone(),
-        webhooks::WebhookPolicy {
-            allow: args.webhook_allow.clone(),
-            ..Default::default()
+    watershed::server::background::start(
+        &state,
+        watershed::server::background::Jobs {
+            follower: Some(follower),
+            grant_sweeper: true,
+            webhooks: Some((
+                webhooks::WebhookPolicy {
+                    allow: args.webhook_allow.clone(),
+                    ..Default::default()
+                },
+                args.notice_retention_days.max(1),
+            )),
         },
-        args.notice_retention_days.max(1),
     );
     // Tags are stored lowercase; a setting of `PII` must still match them.
     state.sensitive_tag = args.sensitive_tag.trim().to_lowercase();

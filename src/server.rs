@@ -1,6 +1,7 @@
 //! Everything that runs only on the server.
 
 pub mod auth;
+pub mod background;
 pub mod collector;
 pub mod config;
 pub mod crypto;

@@ -153,25 +153,34 @@ pub struct ClusterAgent {
 }
 
 impl ClusterAgent {
-    /// The agent, with its provisioning and polling loops running.
-    pub fn start(
+    /// The agent; its provisioning and polling loops ([`ClusterAgent::jobs`]) start with the
+    /// other background tasks.
+    pub fn new(
         store: Arc<dyn Store>,
         secrets: Arc<SecretBox>,
         settings: KafkaSettings,
     ) -> Arc<Self> {
-        let agent = Arc::new(Self {
+        Arc::new(Self {
             store,
             secrets,
             settings,
             health: RwLock::default(),
-        });
-        if agent.settings.provision {
-            tokio::spawn(agent.clone().provisioning());
+        })
+    }
+
+    /// The loops its settings ask for: provisioning new queues' topics, polling offsets.
+    pub fn jobs(
+        self: &Arc<Self>,
+    ) -> Vec<std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>> {
+        let mut jobs: Vec<std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>> =
+            Vec::new();
+        if self.settings.provision {
+            jobs.push(Box::pin(self.clone().provisioning()));
         }
-        if let Some(every) = agent.settings.poll_every {
-            tokio::spawn(agent.clone().polling(every));
+        if let Some(every) = self.settings.poll_every {
+            jobs.push(Box::pin(self.clone().polling(every)));
         }
-        agent
+        jobs
     }
 
     async fn access(&self, name: &str) -> AgentResult<(i64, SdkCluster)> {

@@ -470,7 +470,7 @@ pub struct Lineage {
 }
 
 impl Lineage {
-    /// An empty graph (for tests and benchmarks that fill it themselves).
+    /// An empty graph, filled by [`Lineage::follow`] (or by tests and benchmarks themselves).
     pub fn empty() -> Arc<Self> {
         Arc::new(Self {
             graph: RwLock::new(LineageGraph::default()),
@@ -478,12 +478,11 @@ impl Lineage {
         })
     }
 
-    /// Builds the graph from the database in the background and keeps it fresh: at once when
-    /// `written` is signalled, and every [`REFRESH_EVERY`] for other processes' writes.
-    pub fn start(store: Arc<dyn Store>, written: Arc<Notify>) -> Arc<Self> {
-        let lineage = Self::empty();
-        let follower = lineage.clone();
-        tokio::spawn(async move {
+    /// Builds the graph from the database and keeps it fresh, until the process ends: at once
+    /// when `written` is signalled, and every [`REFRESH_EVERY`] for other processes' writes.
+    pub async fn follow(self: Arc<Self>, store: Arc<dyn Store>, written: Arc<Notify>) {
+        let follower = self;
+        {
             let started = std::time::Instant::now();
             match follower.refresh(store.as_ref()).await {
                 Ok(()) => {
@@ -497,17 +496,16 @@ impl Lineage {
                 }
                 Err(e) => tracing::error!(error = ?e, "building the lineage graph"),
             }
-            loop {
-                tokio::select! {
-                    _ = written.notified() => {}
-                    _ = tokio::time::sleep(REFRESH_EVERY) => {}
-                }
-                if let Err(e) = follower.refresh(store.as_ref()).await {
-                    tracing::warn!(error = ?e, "refreshing the lineage graph");
-                }
+        }
+        loop {
+            tokio::select! {
+                _ = written.notified() => {}
+                _ = tokio::time::sleep(REFRESH_EVERY) => {}
             }
-        });
-        lineage
+            if let Err(e) = follower.refresh(store.as_ref()).await {
+                tracing::warn!(error = ?e, "refreshing the lineage graph");
+            }
+        }
     }
 
     /// Applies the edges written since the newest one applied (less an overlap).

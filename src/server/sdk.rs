@@ -138,7 +138,8 @@ impl From<CollectError> for ServiceError {
 }
 
 impl SdkPlane {
-    /// Starts the collector and the change-feed watcher.
+    /// The plane with its collector running; [`SdkPlane::follow_feed`] keeps its caches honest
+    /// (started with the other background tasks).
     pub fn start(
         store: Arc<dyn Store>,
         secrets: Arc<SecretBox>,
@@ -146,7 +147,7 @@ impl SdkPlane {
     ) -> Arc<Self> {
         let collector = Collector::start(store.clone(), settings.collector.clone());
         let epoch = AtomicU64::new(store.mutation_epoch());
-        let plane = Arc::new(Self {
+        Arc::new(Self {
             store,
             secrets,
             collector,
@@ -156,24 +157,27 @@ impl SdkPlane {
             grants: RwLock::default(),
             epoch,
             feed_seq: AtomicI64::new(-1),
-        });
-        let weak = Arc::downgrade(&plane);
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(FEED_POLL);
-            loop {
-                tick.tick().await;
-                let Some(plane) = weak.upgrade() else { break };
-                match plane.store.queue_change_seq().await {
-                    Ok(seq) => {
-                        if plane.feed_seq.swap(seq, Ordering::AcqRel) != seq {
-                            clear(&plane.queues);
-                        }
+        })
+    }
+
+    /// Drops cached queue answers whenever the change feed moved (another process changed
+    /// something), until the plane is dropped.
+    pub async fn follow_feed(self: Arc<Self>) {
+        let weak = Arc::downgrade(&self);
+        drop(self);
+        let mut tick = tokio::time::interval(FEED_POLL);
+        loop {
+            tick.tick().await;
+            let Some(plane) = weak.upgrade() else { break };
+            match plane.store.queue_change_seq().await {
+                Ok(seq) => {
+                    if plane.feed_seq.swap(seq, Ordering::AcqRel) != seq {
+                        clear(&plane.queues);
                     }
-                    Err(e) => tracing::warn!(error = ?e, "sdk cache: reading the change feed"),
                 }
+                Err(e) => tracing::warn!(error = ?e, "sdk cache: reading the change feed"),
             }
-        });
-        plane
+        }
     }
 
     /// Drops every cached answer when this process changed something since the last look.

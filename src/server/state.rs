@@ -52,7 +52,8 @@ impl AppState {
         )
     }
 
-    /// State with the SDK plane (and its collector) configured.
+    /// State with the SDK plane (and its collector) configured. Nothing follows the database
+    /// until [`crate::server::background::start`] runs the background tasks.
     pub fn with_sdk(
         store: Arc<dyn Store>,
         secrets: SecretBox,
@@ -62,9 +63,9 @@ impl AppState {
         sdk: SdkSettings,
     ) -> Self {
         let secrets = Arc::new(secrets);
-        let kafka = ClusterAgent::start(store.clone(), secrets.clone(), sdk.kafka.clone());
+        let kafka = ClusterAgent::new(store.clone(), secrets.clone(), sdk.kafka.clone());
         let sdk = SdkPlane::start(store.clone(), secrets.clone(), sdk);
-        let lineage = Lineage::start(store.clone(), sdk.collector.edges_written());
+        let lineage = Lineage::empty();
         Self {
             store,
             secrets,

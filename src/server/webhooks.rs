@@ -350,38 +350,36 @@ pub async fn deliver_due(
 /// Sends due deliveries every second until the process ends, without waiting for slow
 /// receivers: each project's deliveries run on their own. Read notifications and finished
 /// deliveries older than `keep_days` are pruned hourly.
-pub fn spawn_deliverer(
+pub async fn deliver_forever(
     store: Arc<dyn Store>,
     secrets: Arc<SecretBox>,
     policy: WebhookPolicy,
     keep_days: i64,
-) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let client = client(&policy);
-        let sending = Sending::default();
-        let mut tick = tokio::time::interval(Duration::from_secs(1));
-        let mut last_prune = 0;
-        loop {
-            tick.tick().await;
-            let now = crate::server::db::now_millis();
-            match start_pass(&store, &secrets, &client, &policy, &sending, now).await {
-                // The senders finish on their own; the next pass does not wait for them.
-                Ok(mut senders) => senders.detach_all(),
-                Err(e) => tracing::warn!(error = ?e, "webhook deliverer"),
-            }
-            if now - last_prune >= 3_600_000 {
-                last_prune = now;
-                let before = now - keep_days * 86_400_000;
-                match store.prune_notices(before, before).await {
-                    Ok((n, d)) if n + d > 0 => {
-                        tracing::info!(notifications = n, deliveries = d, "pruned old notices")
-                    }
-                    Ok(_) => {}
-                    Err(e) => tracing::warn!(error = ?e, "pruning notices"),
+) {
+    let client = client(&policy);
+    let sending = Sending::default();
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    let mut last_prune = 0;
+    loop {
+        tick.tick().await;
+        let now = crate::server::db::now_millis();
+        match start_pass(&store, &secrets, &client, &policy, &sending, now).await {
+            // The senders finish on their own; the next pass does not wait for them.
+            Ok(mut senders) => senders.detach_all(),
+            Err(e) => tracing::warn!(error = ?e, "webhook deliverer"),
+        }
+        if now - last_prune >= 3_600_000 {
+            last_prune = now;
+            let before = now - keep_days * 86_400_000;
+            match store.prune_notices(before, before).await {
+                Ok((n, d)) if n + d > 0 => {
+                    tracing::info!(notifications = n, deliveries = d, "pruned old notices")
                 }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = ?e, "pruning notices"),
             }
         }
-    })
+    }
 }
 
 #[cfg(test)]

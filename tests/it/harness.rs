@@ -217,7 +217,6 @@ async fn serve(db: TestDb, sdk: SdkSettings) -> TestApp {
         watershed::server::search::start(Some(&db.dir.path().join("index")), db.store.clone())
             .await
             .unwrap();
-    follower.spawn();
     let mut state = AppState::with_sdk(
         db.store.clone(),
         SecretBox::from_bytes(&[42; 32]).unwrap(),
@@ -228,6 +227,14 @@ async fn serve(db: TestDb, sdk: SdkSettings) -> TestApp {
     );
     // Tests' webhook receivers listen on loopback, which webhooks may not reach by default.
     state.webhook_allow = loopback();
+    // Grant expiry and webhook delivery are driven by the tests that check them.
+    watershed::server::background::start(
+        &state,
+        watershed::server::background::Jobs {
+            follower: Some(follower),
+            ..Default::default()
+        },
+    );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let router = watershed::server::web::router(state.clone());

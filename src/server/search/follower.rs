@@ -141,18 +141,16 @@ impl Follower {
     }
 
     /// Follows the feed until the process ends.
-    pub fn spawn(mut self) -> tokio::task::JoinHandle<()> {
-        tokio::spawn(async move {
-            loop {
-                match self.catch_up().await {
-                    Ok(0) => tokio::time::sleep(POLL_INTERVAL).await,
-                    Ok(_) => {}
-                    Err(e) => {
-                        tracing::warn!(error = ?e, "search index follower");
-                        tokio::time::sleep(Duration::from_secs(1)).await;
-                    }
+    pub async fn run(mut self) {
+        loop {
+            match self.catch_up().await {
+                Ok(0) => tokio::time::sleep(POLL_INTERVAL).await,
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(error = ?e, "search index follower");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
                 }
             }
-        })
+        }
     }
 }

@@ -738,16 +738,14 @@ pub async fn sweep_grants(store: &dyn Store, now: i64) -> ServiceResult<(usize, 
 }
 
 /// Runs [`sweep_grants`] every minute until the process ends.
-pub fn spawn_grant_sweeper(store: std::sync::Arc<dyn Store>) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
-        loop {
-            tick.tick().await;
-            if let Err(e) = sweep_grants(store.as_ref(), now_millis()).await {
-                tracing::warn!(error = ?e, "grant expiry job");
-            }
+pub async fn sweep_grants_forever(store: std::sync::Arc<dyn Store>) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+    loop {
+        tick.tick().await;
+        if let Err(e) = sweep_grants(store.as_ref(), now_millis()).await {
+            tracing::warn!(error = ?e, "grant expiry job");
         }
-    })
+    }
 }
 
 /// Whether an application holds a live grant covering `needed` on a queue.
