@@ -181,7 +181,7 @@ pub fn SchemaPage() -> impl IntoView {
                                         <tbody>{fields}</tbody>
                                     </table>
                                     {imports}
-                                    <details data-testid="schema-raw">
+                                    <details class="raw" data-testid="schema-raw">
                                         <summary>"Definition"</summary>
                                         <pre class="code" data-testid="schema-latest">{v.definition}</pre>
                                     </details>
