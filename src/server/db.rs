@@ -2,8 +2,8 @@
 //!
 //! SQL lives only here. [`Store`] is the sum of one trait per feature (accounts, catalog,
 //! access, notify, schemas, feed, collector, lineage, failover, kafka, trust), each declared in
-//! `<feature>.rs` and written once as plain Rust in `<feature>_sql.rs`. Each backend module
-//! (`sqlite.rs`, `postgres.rs`) compiles every `_sql.rs` file as its own child module, where
+//! `<feature>.rs` and written once as plain Rust in `sql/<feature>.rs`. Each backend module
+//! (`sqlite.rs`, `postgres.rs`) compiles the `sql/` directory as its own child module, where
 //! `backend::Db` is its sqlx database and `backend::This` its store type: one copy of the query
 //! text (`$n` placeholders work in both), seen whole by rustfmt and rust-analyzer. Each backend
 //! has its own migrations directory.

@@ -109,38 +109,5 @@ mod backend {
 
 // The same plain-Rust modules are compiled once per backend, against this backend's `Db`.
 #[allow(clippy::duplicate_mod)]
-#[path = "access_sql.rs"]
-mod access_sql;
-#[allow(clippy::duplicate_mod)]
-#[path = "accounts_sql.rs"]
-mod accounts_sql;
-#[allow(clippy::duplicate_mod)]
-#[path = "catalog_sql.rs"]
-mod catalog_sql;
-#[allow(clippy::duplicate_mod)]
-#[path = "collector_sql.rs"]
-mod collector_sql;
-#[allow(clippy::duplicate_mod)]
-#[path = "failover_sql.rs"]
-mod failover_sql;
-#[allow(clippy::duplicate_mod)]
-#[path = "feed_sql.rs"]
-mod feed_sql;
-#[allow(clippy::duplicate_mod)]
-#[path = "kafka_sql.rs"]
-mod kafka_sql;
-#[allow(clippy::duplicate_mod)]
-#[path = "lineage_sql.rs"]
-mod lineage_sql;
-#[allow(clippy::duplicate_mod)]
-#[path = "notify_sql.rs"]
-mod notify_sql;
-#[allow(clippy::duplicate_mod)]
-#[path = "schemas_sql.rs"]
-mod schemas_sql;
-#[allow(clippy::duplicate_mod)]
-#[path = "store_sql.rs"]
-mod store_sql;
-#[allow(clippy::duplicate_mod)]
-#[path = "trust_sql.rs"]
-mod trust_sql;
+#[path = "sql/mod.rs"]
+mod sql;

@@ -2,7 +2,7 @@
 //! revoked, disabled users, project people managed by owners, one queue per physical topic,
 //! sign-in audit entries, and pruning of old notifications and deliveries.
 //!
-//! Written once as plain Rust in `trust_sql.rs`, which each backend compiles as its own module
+//! Written once as plain Rust in `sql/trust.rs`, which each backend compiles as its own module
 //! with its own `Db` type: one copy of the SQL that rustfmt and rust-analyzer see whole.
 
 use super::{AuditEvent, StoreResult};
