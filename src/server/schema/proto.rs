@@ -27,8 +27,22 @@ use std::collections::HashMap;
 /// The name the schema's own file has among its imports.
 pub const MAIN_FILE: &str = "schema.proto";
 
-/// How deep message fields are followed when flattening (recursive messages stop here).
+/// How deep message fields are followed when flattening.
 const MAX_DEPTH: usize = 8;
+
+/// At most this many rows come out of flattening a record (a message with many fields of
+/// message types multiplies its rows at every level).
+const MAX_ROWS: usize = 2_000;
+
+/// At most this many message fields are spelled out in the Flink SQL types of a record's
+/// columns together; past it, a message column is a `STRING` (its JSON).
+const MAX_SQL_FIELDS: usize = 2_000;
+
+/// The messages on the way down and what is left of [`MAX_SQL_FIELDS`].
+struct SqlWalk {
+    on_path: Vec<String>,
+    budget: usize,
+}
 
 /// A compiled Protobuf schema.
 #[derive(Debug, Clone)]
@@ -62,6 +76,12 @@ impl FileResolver for Sources {
 /// sends it) with the files it imports.
 pub fn parse(text: &str, imports: &[SchemaImport]) -> Result<Parsed, ParseProblem> {
     let text = match descriptor_from_base64(text) {
+        Some(fdp) if has_groups(&fdp.message_type) => {
+            return Err(problem(
+                "the descriptor uses proto2 groups, which Watershed does not store; register the .proto text"
+                    .into(),
+            ))
+        }
         Some(fdp) => render(&fdp),
         None => text.to_string(),
     };
@@ -131,6 +151,16 @@ fn compile_problem(e: &protox::Error, text: &str) -> ParseProblem {
     }
 }
 
+/// Whether any message (nested ones too) has a proto2 group field.
+fn has_groups(messages: &[prost_types::DescriptorProto]) -> bool {
+    messages.iter().any(|m| {
+        m.field
+            .iter()
+            .any(|f| f.r#type() == prost_types::field_descriptor_proto::Type::Group)
+            || has_groups(&m.nested_type)
+    })
+}
+
 /// A base64 `FileDescriptorProto`, if that is what `text` is.
 fn descriptor_from_base64(text: &str) -> Option<FileDescriptorProto> {
     let t = text.trim();
@@ -170,11 +200,13 @@ impl Proto {
         base64::engine::general_purpose::STANDARD.encode(self.descriptor(name).encode_to_vec())
     }
 
-    /// Equal for schemas that mean the same: the descriptor rendered back to `.proto`, so
-    /// comments, whitespace and how types are spelled do not count, but every option does.
+    /// Equal for schemas that mean the same: the compiled descriptor without source positions
+    /// (so comments, whitespace and how types are spelled do not count, every option does),
+    /// and the files it imports.
     pub fn identity(&self) -> String {
-        let mut text = render(&self.descriptor(MAIN_FILE));
-        for i in &self.imports {
+        let mut text = base64::engine::general_purpose::STANDARD
+            .encode(self.descriptor(MAIN_FILE).encode_to_vec());
+        for i in self.imports.iter().filter(|i| self.pool.get_file_by_name(&i.name).is_some()) {
             text.push_str(&format!("\n// import {}: {}", i.name, i.definition.len()));
             text.push_str(&i.definition);
         }
@@ -199,7 +231,8 @@ impl Proto {
     pub fn fields(&self) -> Vec<SchemaFieldRow> {
         let comments = self.comments();
         let mut out = Vec::new();
-        flatten(&self.message(), "", &comments, 0, &mut out);
+        let mut path = vec![self.message().full_name().to_string()];
+        flatten(&self.message(), "", &comments, &mut path, &mut out);
         out
     }
 
@@ -286,12 +319,16 @@ impl Proto {
     /// The record's top-level fields as Flink SQL columns: (name, type, nullable, doc).
     pub fn columns(&self) -> Vec<(String, String, bool, String)> {
         let comments = self.comments();
+        let mut walk = SqlWalk {
+            on_path: vec![self.message().full_name().to_string()],
+            budget: MAX_SQL_FIELDS,
+        };
         self.message()
             .fields()
             .map(|f| {
                 (
                     f.name().to_string(),
-                    sql_type(&f, 0),
+                    sql_type(&f, &mut walk),
                     nullable(&f),
                     comments.get(f.path()).cloned().unwrap_or_default(),
                 )
@@ -351,14 +388,19 @@ fn nullable(f: &FieldDescriptor) -> bool {
     !f.is_list() && !f.is_map() && f.supports_presence() && !f.is_required()
 }
 
+/// Every field of `m` by path, following message fields into their messages, except into a
+/// message already on the way down (recursion), below [`MAX_DEPTH`], or past [`MAX_ROWS`].
 fn flatten(
     m: &MessageDescriptor,
     prefix: &str,
     comments: &HashMap<Vec<i32>, String>,
-    depth: usize,
+    on_path: &mut Vec<String>,
     out: &mut Vec<SchemaFieldRow>,
 ) {
     for f in m.fields() {
+        if out.len() >= MAX_ROWS {
+            return;
+        }
         let path = format!("{prefix}{}", f.name());
         let proto = f.field_descriptor_proto();
         out.push(SchemaFieldRow {
@@ -368,7 +410,7 @@ fn flatten(
             default: proto.default_value.clone(),
             doc: comments.get(f.path()).cloned(),
         });
-        if depth + 1 >= MAX_DEPTH {
+        if on_path.len() >= MAX_DEPTH {
             continue;
         }
         let (inner, suffix) = if f.is_map() {
@@ -382,23 +424,29 @@ fn flatten(
             (f.kind(), ".")
         };
         if let Kind::Message(child) = inner {
-            flatten(&child, &format!("{path}{suffix}"), comments, depth + 1, out);
+            if on_path.iter().any(|n| n == child.full_name()) {
+                continue;
+            }
+            on_path.push(child.full_name().to_string());
+            flatten(&child, &format!("{path}{suffix}"), comments, on_path, out);
+            on_path.pop();
         }
     }
 }
 
-/// A field's Flink SQL type.
-fn sql_type(f: &FieldDescriptor, depth: usize) -> String {
+/// A field's Flink SQL type. A message already on the way down (recursion), one below
+/// [`MAX_DEPTH`], or one past the walk's budget is a `STRING` (its JSON).
+fn sql_type(f: &FieldDescriptor, walk: &mut SqlWalk) -> String {
     if f.is_map() {
         if let Kind::Message(entry) = f.kind() {
             return format!(
                 "MAP<{}, {}>",
-                sql_kind(&entry.map_entry_key_field().kind(), depth),
-                sql_kind(&entry.map_entry_value_field().kind(), depth)
+                sql_kind(&entry.map_entry_key_field().kind(), walk),
+                sql_kind(&entry.map_entry_value_field().kind(), walk)
             );
         }
     }
-    let t = sql_kind(&f.kind(), depth);
+    let t = sql_kind(&f.kind(), walk);
     if f.is_list() {
         format!("ARRAY<{t}>")
     } else {
@@ -406,24 +454,34 @@ fn sql_type(f: &FieldDescriptor, depth: usize) -> String {
     }
 }
 
-fn sql_kind(k: &Kind, depth: usize) -> String {
+/// Flink's `protobuf` format reads unsigned integers as Java reads them: uint32 and fixed32
+/// as INT, uint64 and fixed64 as BIGINT.
+fn sql_kind(k: &Kind, walk: &mut SqlWalk) -> String {
     match k {
         Kind::Double => "DOUBLE".into(),
         Kind::Float => "FLOAT".into(),
-        Kind::Int32 | Kind::Sint32 | Kind::Sfixed32 => "INT".into(),
-        Kind::Uint32 | Kind::Fixed32 | Kind::Int64 | Kind::Sint64 | Kind::Sfixed64 => {
+        Kind::Int32 | Kind::Sint32 | Kind::Sfixed32 | Kind::Uint32 | Kind::Fixed32 => "INT".into(),
+        Kind::Int64 | Kind::Sint64 | Kind::Sfixed64 | Kind::Uint64 | Kind::Fixed64 => {
             "BIGINT".into()
         }
-        Kind::Uint64 | Kind::Fixed64 => "DECIMAL(20, 0)".into(),
         Kind::Bool => "BOOLEAN".into(),
         Kind::String | Kind::Enum(_) => "STRING".into(),
         Kind::Bytes => "BYTES".into(),
-        Kind::Message(_) if depth + 1 >= MAX_DEPTH => "STRING".into(),
+        Kind::Message(m)
+            if walk.on_path.len() >= MAX_DEPTH
+                || walk.budget < m.fields().len()
+                || walk.on_path.iter().any(|n| n == m.full_name()) =>
+        {
+            "STRING".into()
+        }
         Kind::Message(m) => {
+            walk.budget -= m.fields().len();
+            walk.on_path.push(m.full_name().to_string());
             let cols: Vec<String> = m
                 .fields()
-                .map(|f| format!("`{}` {}", f.name(), sql_type(&f, depth + 1)))
+                .map(|f| format!("`{}` {}", f.name(), sql_type(&f, walk)))
                 .collect();
+            walk.on_path.pop();
             format!("ROW<{}>", cols.join(", "))
         }
     }

@@ -90,15 +90,20 @@ fn format_of(input: &SchemaInput) -> Result<SchemaFormat, Vec<FieldError>> {
     })
 }
 
-/// The files a draft's references bring in: each referenced version's own file under the
-/// reference's name, and everything that version imports in turn.
+/// At most this many files and bytes of imported files per schema, all references together.
+const MAX_IMPORTS: usize = 256;
+const MAX_IMPORT_BYTES: usize = 4 * MAX_SCHEMA_BYTES;
+
+/// The files a draft's references bring in (each referenced version's own file under the
+/// reference's name, and everything that version imports in turn), and the references with
+/// `-1` (latest) pinned to the version that was read.
 async fn resolve_imports(
     store: &dyn Store,
     format: SchemaFormat,
     references: &[SchemaReference],
-) -> ServiceResult<Vec<SchemaImport>> {
+) -> ServiceResult<(Vec<SchemaImport>, Vec<SchemaReference>)> {
     if references.is_empty() {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), Vec::new()));
     }
     if format != SchemaFormat::Protobuf {
         return Err(vec![FieldError::new(
@@ -115,6 +120,7 @@ async fn resolve_imports(
         .into());
     }
     let mut imports: Vec<SchemaImport> = Vec::new();
+    let mut pinned = Vec::with_capacity(references.len());
     for r in references {
         let bad = |why: String| {
             ServiceError::from(vec![FieldError::new(
@@ -141,6 +147,10 @@ async fn resolve_imports(
         if v.format != SchemaFormat::Protobuf {
             return Err(bad(format!("is {}, not protobuf", v.format)));
         }
+        pinned.push(SchemaReference {
+            version: v.version,
+            ..r.clone()
+        });
         for i in v.imports.iter().chain(std::iter::once(&SchemaImport {
             name: r.name.clone(),
             definition: v.definition.clone(),
@@ -156,46 +166,32 @@ async fn resolve_imports(
                 None => imports.push(i.clone()),
             }
         }
-    }
-    Ok(imports)
-}
-
-/// The references with `-1` (latest) replaced by the version it resolved to.
-async fn pinned(
-    store: &dyn Store,
-    references: &[SchemaReference],
-) -> ServiceResult<Vec<SchemaReference>> {
-    let mut out = Vec::with_capacity(references.len());
-    for r in references {
-        let mut r = r.clone();
-        if r.version == -1 {
-            if let Some((p, q)) = r
-                .subject
-                .strip_suffix("-value")
-                .and_then(|s| s.split_once('.'))
-            {
-                r.version = versions(store, p, q)
-                    .await?
-                    .last()
-                    .map_or(-1, |v| v.version);
-            }
+        let bytes: usize = imports.iter().map(|i| i.definition.len()).sum();
+        if imports.len() > MAX_IMPORTS || bytes > MAX_IMPORT_BYTES {
+            return Err(bad(format!(
+                "brings in more than {MAX_IMPORTS} files or {} KiB of them",
+                MAX_IMPORT_BYTES / 1024
+            )));
         }
-        out.push(r);
     }
-    Ok(out)
+    Ok((imports, pinned))
 }
 
 /// Parses a draft with the files its references bring in.
 async fn parse_input(
     store: &dyn Store,
     input: &SchemaInput,
-) -> ServiceResult<(Parsed, Vec<SchemaImport>)> {
+) -> ServiceResult<(Parsed, Vec<SchemaImport>, Vec<SchemaReference>)> {
     let format = format_of(input)?;
     check_size("definition", &input.definition)?;
-    let imports = resolve_imports(store, format, &input.references).await?;
+    let (mut imports, pinned) = resolve_imports(store, format, &input.references).await?;
     let parsed = schema::parse_with(format, &input.definition, &imports)
         .map_err(|e| vec![FieldError::new("definition", e.to_string())])?;
-    Ok((parsed, imports))
+    // Only the files the schema really compiled with are kept with it.
+    if let Parsed::Protobuf(p) = &parsed {
+        imports.retain(|i| p.pool.get_file_by_name(&i.name).is_some());
+    }
+    Ok((parsed, imports, pinned))
 }
 
 /// A draft from the console's editor, which edits one file: a Protobuf draft keeps the
@@ -242,7 +238,7 @@ pub async fn check_draft(
         None => mode(store, &q).await?,
     };
     let format = format_of(input)?;
-    let imports = resolve_imports(store, format, &input.references).await?;
+    let (imports, _) = resolve_imports(store, format, &input.references).await?;
     let new = match schema::parse_with(format, &input.definition, &imports) {
         Ok(p) => p,
         Err(e) => {
@@ -286,8 +282,7 @@ pub async fn publish(
     let q = queues::get(store, project, queue).await?;
     let p = projects::get(store, &q.project).await?;
     projects::require_member(store, actor, &p).await?;
-    let (new, imports) = parse_input(store, input).await?;
-    let references = pinned(store, &input.references).await?;
+    let (new, imports, references) = parse_input(store, input).await?;
     let comment = input.comment.trim().to_string();
     if comment.chars().count() > 500 {
         return Err(vec![FieldError::new("comment", "at most 500 characters")].into());
@@ -441,7 +436,7 @@ pub async fn find_same(
     queue: &str,
     input: &SchemaInput,
 ) -> ServiceResult<Option<SchemaVersionView>> {
-    let (wanted, _) = parse_input(store, input).await?;
+    let (wanted, _, _) = parse_input(store, input).await?;
     let fingerprint = wanted.fingerprint();
     for v in versions(store, project, queue).await? {
         if v.format == wanted.format() && parsed(&v)?.fingerprint() == fingerprint {

@@ -76,25 +76,44 @@ fn oneof(f: &FieldDescriptor) -> Option<String> {
 }
 
 /// Field numbers whose move into a oneof, going from `a` to `b`, lets old data set two members
-/// of one oneof: several existing fields moved into one oneof, or one joining a oneof whose
-/// other members already were one.
+/// of one oneof: a oneof of `b` whose existing members came from more than one place in `a`
+/// (plain fields, each its own place, or different oneofs). The members that moved in are named.
 fn oneof_moves_that_break(a: &MessageDescriptor, b: &MessageDescriptor) -> BTreeSet<u32> {
     let mut out = BTreeSet::new();
     for o in b.oneofs().filter(|o| !o.is_synthetic()) {
-        let mut moved = Vec::new();
-        let mut existing = 0;
-        for f in o.fields() {
-            match a.get_field(f.number()) {
-                Some(was) if oneof(&was).is_none() => moved.push(f.number()),
-                Some(_) => existing += 1,
-                None => {}
-            }
-        }
-        if moved.len() > 1 || (moved.len() == 1 && existing > 0) {
-            out.extend(moved);
+        let origins: Vec<(u32, Option<String>)> = o
+            .fields()
+            .filter_map(|f| a.get_field(f.number()).map(|was| (f.number(), oneof(&was))))
+            .collect();
+        let places: BTreeSet<String> = origins
+            .iter()
+            .map(|(n, from)| from.clone().unwrap_or_else(|| format!("#{n}")))
+            .collect();
+        if places.len() > 1 {
+            out.extend(
+                origins
+                    .iter()
+                    .filter(|(_, from)| from.as_deref() != Some(o.name()))
+                    .map(|(n, _)| *n),
+            );
         }
     }
     out
+}
+
+/// The first number of `range` that `m` does not reserve, by intervals (a `reserved 100 to
+/// max` is half a billion numbers).
+fn first_unreserved(range: std::ops::Range<u32>, m: &MessageDescriptor) -> Option<u32> {
+    let mut covering: Vec<std::ops::Range<u32>> = m.reserved_ranges().collect();
+    covering.sort_by_key(|r| r.start);
+    let mut at = range.start;
+    while at < range.end {
+        match covering.iter().find(|r| r.contains(&at)) {
+            Some(r) => at = r.end,
+            None => return Some(at),
+        }
+    }
+    None
 }
 
 /// The field-level differences from `old` to `new`, each with the directions it breaks.
@@ -115,6 +134,20 @@ pub fn diff(old: &Proto, new: &Proto) -> Vec<FieldChange> {
         ));
     }
     let (ma, mb) = (messages(&fa), messages(&fb));
+    let comments = (old.comments(), new.comments());
+    let (ra, rb) = (old.message(), new.message());
+    if local(ra.full_name(), ra.package_name()) != local(rb.full_name(), rb.package_name()) {
+        out.push(change(
+            "(record)",
+            ChangeKind::TypeChanged,
+            Some(ra.name().into()),
+            Some(rb.name().into()),
+            true,
+            true,
+            "the queue's record is the file's first message, and another message is first now"
+                .into(),
+        ));
+    }
     for (name, a) in &ma {
         match mb.get(name) {
             None => out.push(change(
@@ -127,7 +160,7 @@ pub fn diff(old: &Proto, new: &Proto) -> Vec<FieldChange> {
                 "message removed: fields of the old version that use it have no type to read into"
                     .into(),
             )),
-            Some(b) => message_diff(name, a, b, &old.comments(), &new.comments(), &mut out),
+            Some(b) => message_diff(name, a, b, &comments, &mut out),
         }
     }
     for name in mb.keys().filter(|n| !ma.contains_key(*n)) {
@@ -212,16 +245,17 @@ pub fn diff(old: &Proto, new: &Proto) -> Vec<FieldChange> {
     out
 }
 
+type Comments = HashMap<Vec<i32>, String>;
+
 fn message_diff(
     name: &str,
     a: &MessageDescriptor,
     b: &MessageDescriptor,
-    ca: &HashMap<Vec<i32>, String>,
-    cb: &HashMap<Vec<i32>, String>,
+    (ca, cb): &(Comments, Comments),
     out: &mut Vec<FieldChange>,
 ) {
     for r in a.reserved_ranges() {
-        if let Some(n) = r.clone().find(|n| !reserved(b, *n)) {
+        if let Some(n) = first_unreserved(r, b) {
             let used = b.get_field(n).is_some();
             out.push(change(
                 &format!("{name}.#{n}"),
@@ -414,12 +448,19 @@ fn type_diff(path: &str, a: &FieldDescriptor, b: &FieldDescriptor) -> Option<Fie
     ))
 }
 
-/// Scalars within one wire group read each other; messages only as the same message (by its
-/// name within the package, which is compared on its own).
+/// Scalars within one wire group read each other; messages only as the same message: by its
+/// name within the package when both are the schema's own (a package change is reported on
+/// its own), by full name when either is imported.
 fn same_kind(a: &Kind, b: &Kind) -> bool {
     match (a, b) {
         (Kind::Message(ma), Kind::Message(mb)) => {
-            local(ma.full_name(), ma.package_name()) == local(mb.full_name(), mb.package_name())
+            let own =
+                |m: &prost_reflect::MessageDescriptor| m.parent_file().name() == super::MAIN_FILE;
+            if own(ma) && own(mb) {
+                local(ma.full_name(), ma.package_name()) == local(mb.full_name(), mb.package_name())
+            } else {
+                ma.full_name() == mb.full_name()
+            }
         }
         (Kind::Message(_), _) | (_, Kind::Message(_)) => false,
         _ => scalar_group(a) == scalar_group(b),
@@ -442,6 +483,11 @@ fn label_diff(path: &str, a: &FieldDescriptor, b: &FieldDescriptor) -> Option<Fi
     );
     let (bb, bf, reason) = match (la, lb) {
         ("singular", "required") => (true, false, "became required: old data may lack it"),
+        ("required", "repeated") | ("repeated", "required") => (
+            true,
+            true,
+            "a required field and a repeated one do not read each other: one side may lack it",
+        ),
         ("required", "singular") => (
             false,
             true,

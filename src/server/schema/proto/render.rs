@@ -89,7 +89,7 @@ fn render_message(m: &DescriptorProto, proto3: bool, depth: usize, out: &mut Str
         }
     }
     for r in &m.reserved_range {
-        let (start, end) = (r.start(), r.end() - 1);
+        let (start, end) = (r.start(), r.end().saturating_sub(1));
         if start == end {
             out.push_str(&format!("{pad}  reserved {start};\n"));
         } else if r.end() >= 536_870_912 {
@@ -130,7 +130,15 @@ fn render_field(
     let mut options = Vec::new();
     if let Some(d) = &f.default_value {
         let v = match f.r#type() {
-            Type::String | Type::Bytes => quote(d),
+            Type::String => quote(d),
+            // A descriptor keeps a bytes default C-escaped already.
+            Type::Bytes => format!("\"{d}\""),
+            // `100000000000000000000` is a float default here, but an integer literal too
+            // large for a `.proto`: spelled with an exponent it is read as written.
+            Type::Float | Type::Double => match d.parse::<f64>() {
+                Ok(x) if x.is_finite() => format!("{x:?}"),
+                _ => d.clone(),
+            },
             _ => d.clone(),
         };
         options.push(format!("default = {v}"));

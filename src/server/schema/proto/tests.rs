@@ -179,6 +179,35 @@ fn protobuf_changes_under_every_mode() {
             [ok, &["State.PAID"], ok, &["State.PAID"]],
         ),
         (
+            "merging the members of two oneofs into one breaks backward",
+            proto("message Order { oneof a { string card = 1; } oneof b { string iban = 2; } }"),
+            proto("message Order { oneof payment { string card = 1; string iban = 2; } }"),
+            [
+                ok,
+                &["Order.card", "Order.iban"],
+                ok,
+                &["Order.card", "Order.iban"],
+            ],
+        ),
+        (
+            "renaming a oneof keeps its members together and is compatible",
+            proto("message Order { oneof a { string card = 1; string iban = 2; } }"),
+            proto("message Order { oneof payment { string card = 1; string iban = 2; } }"),
+            [ok, ok, ok, ok],
+        ),
+        (
+            "another message first changes the queue's record and breaks both",
+            proto("message Order { int64 id = 1; } message Refund { int64 id = 1; }"),
+            proto("message Refund { int64 id = 1; } message Order { int64 id = 1; }"),
+            [ok, &["(record)"], &["(record)"], &["(record)"]],
+        ),
+        (
+            "a required field becoming repeated breaks both (proto2)",
+            proto2("message Order { required string tag = 1; }"),
+            proto2("message Order { repeated string tag = 1; }"),
+            [ok, &["Order.tag"], &["Order.tag"], &["Order.tag"]],
+        ),
+        (
             "adding an enum value is compatible",
             proto("enum State { NEW = 0; } message Order { State s = 1; }"),
             proto("enum State { NEW = 0; PAID = 1; } message Order { State s = 1; }"),
@@ -331,4 +360,59 @@ fn flink_columns_and_class_follow_the_record_message() {
         docs.contains("An order.") && docs.contains("The order's id."),
         "{docs}"
     );
+}
+
+#[test]
+fn wide_and_recursive_messages_flatten_within_bounds() {
+    let mut text = String::from("syntax = \"proto3\";\npackage deep;\n");
+    for level in 0..8 {
+        let fields: Vec<String> = (0..10)
+            .map(|i| format!("M{} f{i} = {};", level + 1, i + 1))
+            .collect();
+        text.push_str(&format!("message M{level} {{ {} }}\n", fields.join(" ")));
+    }
+    text.push_str("message M8 { string leaf = 1; M0 back = 2; }\n");
+    let p = parse(SchemaFormat::Protobuf, &text).unwrap();
+    let started = std::time::Instant::now();
+    let fields = p.fields();
+    let cols = columns(&p);
+    let (names, _) = p.index_words();
+    assert!(fields.len() <= super::MAX_ROWS, "{}", fields.len());
+    assert!(names.len() <= super::MAX_ROWS + 16);
+    assert_eq!(cols.len(), 10);
+    assert!(cols.iter().map(|c| c.sql_type.len()).sum::<usize>() < 1_000_000);
+    // Ten levels of ten would be ten billion rows; bounded, this is quick.
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
+    let recursive = proto("message Node { string v = 1; Node left = 2; Node right = 3; }");
+    assert_eq!(recursive.fields().len(), 3);
+    assert_eq!(columns(&recursive)[1].sql_type, "STRING");
+}
+
+#[test]
+fn a_reserved_range_to_max_is_compared_as_an_interval() {
+    let old = proto("message Order { int64 id = 1; reserved 100 to max; }");
+    let new = proto("message Order { int64 id = 1; reserved 100 to max; string note = 2; }");
+    assert!(check(Backward, &new, &[(1, old.clone())]).is_empty());
+    let narrowed = proto("message Order { int64 id = 1; reserved 100 to 200; }");
+    let problems = check(Backward, &narrowed, &[(1, old)]);
+    assert_eq!(problems[0].field, "Order.#201", "{problems:?}");
+}
+
+#[test]
+fn a_descriptor_with_odd_defaults_round_trips_and_groups_are_refused() {
+    let text = "syntax = \"proto2\";\nmessage M {\n  optional double big = 1 [default = 1e20];\n  optional bytes raw = 2 [default = \"\\001x\"];\n  optional float inf = 3 [default = inf];\n}\n";
+    let Parsed::Protobuf(p) = parse(SchemaFormat::Protobuf, text).unwrap() else {
+        unreachable!()
+    };
+    let Parsed::Protobuf(q) = parse(SchemaFormat::Protobuf, &p.serialized("m.proto")).unwrap()
+    else {
+        unreachable!()
+    };
+    assert_eq!(p.identity(), q.identity(), "{}", q.text);
+    let grouped = "syntax = \"proto2\";\nmessage M {\n  optional group G = 1 { optional int32 x = 2; }\n}\n";
+    let Parsed::Protobuf(g) = parse(SchemaFormat::Protobuf, grouped).unwrap() else {
+        unreachable!()
+    };
+    let e = parse(SchemaFormat::Protobuf, &g.serialized("g.proto")).unwrap_err();
+    assert!(e.message.contains("groups"), "{e}");
 }
