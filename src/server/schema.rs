@@ -181,7 +181,7 @@ impl Parsed {
     }
 
     /// Equal for schemas that mean the same (Avro: the whole definition normalized; JSON with
-    /// sorted keys and no whitespace; Protobuf: the descriptor rendered back to text), so
+    /// sorted keys and no whitespace; Protobuf: the compiled descriptor without positions), so
     /// publishing the same schema twice is one version.
     pub fn fingerprint(&self) -> String {
         match self {

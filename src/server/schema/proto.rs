@@ -206,7 +206,11 @@ impl Proto {
     pub fn identity(&self) -> String {
         let mut text = base64::engine::general_purpose::STANDARD
             .encode(self.descriptor(MAIN_FILE).encode_to_vec());
-        for i in self.imports.iter().filter(|i| self.pool.get_file_by_name(&i.name).is_some()) {
+        for i in self
+            .imports
+            .iter()
+            .filter(|i| self.pool.get_file_by_name(&i.name).is_some())
+        {
             text.push_str(&format!("\n// import {}: {}", i.name, i.definition.len()));
             text.push_str(&i.definition);
         }

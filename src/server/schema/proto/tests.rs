@@ -409,7 +409,8 @@ fn a_descriptor_with_odd_defaults_round_trips_and_groups_are_refused() {
         unreachable!()
     };
     assert_eq!(p.identity(), q.identity(), "{}", q.text);
-    let grouped = "syntax = \"proto2\";\nmessage M {\n  optional group G = 1 { optional int32 x = 2; }\n}\n";
+    let grouped =
+        "syntax = \"proto2\";\nmessage M {\n  optional group G = 1 { optional int32 x = 2; }\n}\n";
     let Parsed::Protobuf(g) = parse(SchemaFormat::Protobuf, grouped).unwrap() else {
         unreachable!()
     };
