@@ -72,8 +72,7 @@ type Answer = Result<Json<Value>, RegistryError>;
 
 /// `<project>.<queue>-value` → (project, queue).
 fn subject(s: &str) -> Result<(String, String), RegistryError> {
-    s.strip_suffix("-value")
-        .and_then(|pq| pq.split_once('.'))
+    crate::domain::parse_subject(s)
         .map(|(p, q)| (p.to_string(), q.to_string()))
         .ok_or_else(|| {
             RegistryError(
@@ -85,7 +84,7 @@ fn subject(s: &str) -> Result<(String, String), RegistryError> {
 }
 
 fn subject_of(v: &SchemaVersionView) -> String {
-    format!("{}.{}-value", v.project, v.queue)
+    crate::domain::subject_name(&v.project, &v.queue)
 }
 
 fn schema_type(f: SchemaFormat) -> &'static str {

@@ -112,6 +112,16 @@ pub struct SchemaInput {
     pub references: Vec<SchemaReference>,
 }
 
+/// The Schema Registry subject of a queue's values: `<project>.<queue>-value`.
+pub fn subject_name(project: &str, queue: &str) -> String {
+    format!("{project}.{queue}-value")
+}
+
+/// `<project>.<queue>-value` → (project, queue); `None` for any other subject.
+pub fn parse_subject(subject: &str) -> Option<(&str, &str)> {
+    subject.strip_suffix("-value")?.split_once('.')
+}
+
 /// An import of a Protobuf schema, as the Schema Registry names it: the file name the schema
 /// imports, and the subject and version that hold that file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

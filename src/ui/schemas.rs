@@ -158,10 +158,7 @@ pub fn SchemaPage() -> impl IntoView {
                                 }).collect_view();
                                 let imports = (!v.references.is_empty()).then(|| {
                                     let items = v.references.iter().map(|r| {
-                                        let href = r
-                                            .subject
-                                            .strip_suffix("-value")
-                                            .and_then(|pq| pq.split_once('.'))
+                                        let href = crate::domain::parse_subject(&r.subject)
                                             .map(|(p, q)| format!("/queues/{p}/{q}/schema"));
                                         view! {
                                             <li>

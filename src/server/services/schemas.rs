@@ -128,10 +128,7 @@ async fn resolve_imports(
                 format!("{} ({}, version {}): {why}", r.name, r.subject, r.version),
             )])
         };
-        let (project, queue) = r
-            .subject
-            .strip_suffix("-value")
-            .and_then(|pq| pq.split_once('.'))
+        let (project, queue) = crate::domain::parse_subject(&r.subject)
             .ok_or_else(|| bad("subjects are <project>.<queue>-value".into()))?;
         let all = match versions(store, project, queue).await {
             Ok(all) => all,
