@@ -59,7 +59,7 @@ async fn home_page_ttfb() {
         admin: actor,
         secrets,
     } = support::fixture().await;
-    watershed::server::demo::seed(store.as_ref(), &secrets, &actor, QUEUES, false)
+    watershed::server::demo::seed(&support::offline(&store, &secrets, &actor), QUEUES, false)
         .await
         .unwrap();
     let token = accounts::random_token();

@@ -49,7 +49,7 @@ async fn run(n: usize) {
         secrets,
     } = support::fixture().await;
     let t = Instant::now();
-    watershed::server::demo::seed(store.as_ref(), &secrets, &actor, n, false)
+    watershed::server::demo::seed(&support::offline(&store, &secrets, &actor), n, false)
         .await
         .unwrap();
     println!(
@@ -115,7 +115,7 @@ async fn run(n: usize) {
         .build();
     let state = AppState::new(store.clone(), secrets, options, false, index.clone());
     watershed::server::background::start(&state, Default::default());
-    let agent = state.kafka.clone();
+    let cx = state.ctx(actor.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
@@ -146,17 +146,9 @@ async fn run(n: usize) {
         let mut input = q.to_input();
         input.description = format!("{} {word}", q.description);
         let t = Instant::now();
-        watershed::server::services::queues::update(
-            store.as_ref(),
-            &agent,
-            &actor,
-            &q.project,
-            &q.name,
-            &input,
-            "pii",
-        )
-        .await
-        .unwrap();
+        watershed::server::services::queues::update(&cx, &q.project, &q.name, &input)
+            .await
+            .unwrap();
         let req = SearchRequest {
             q: Some(word),
             ..Default::default()

@@ -75,9 +75,8 @@ impl Bench {
     async fn start(postgres_url: Option<&str>) -> Bench {
         let fixture = support::fixture_on(postgres_url).await;
         let (store, admin) = (fixture.store.clone(), fixture.admin.clone());
-        watershed::server::demo::seed(store.as_ref(), &fixture.secrets, &admin, 24, false)
-            .await
-            .unwrap();
+        let cx = support::offline(&store, &fixture.secrets, &admin);
+        watershed::server::demo::seed(&cx, 24, false).await.unwrap();
         let queue = store
             .list_queues(&Default::default())
             .await
@@ -87,8 +86,7 @@ impl Bench {
             .find(|q| !q.tags.iter().any(|t| t == "pii"))
             .expect("a queue without pii");
         access::create_application(
-            store.as_ref(),
-            &admin,
+            &cx,
             &ApplicationInput {
                 project: queue.project.clone(),
                 name: "bench".into(),
@@ -98,8 +96,7 @@ impl Bench {
         .await
         .unwrap();
         let request = access::request_access(
-            store.as_ref(),
-            &admin,
+            &cx,
             &AccessRequestInput {
                 project: queue.project.clone(),
                 application: "bench".into(),
@@ -109,7 +106,6 @@ impl Bench {
                 reason: "benchmark".into(),
                 duration: "permanent".into(),
             },
-            "pii",
         )
         .await
         .unwrap();
@@ -121,18 +117,16 @@ impl Bench {
             .view()
             .unwrap();
         access::decide(
-            store.as_ref(),
-            &bob,
+            &cx.as_user(bob),
             request.id,
             &DecisionInput {
                 decision: "approve".into(),
                 comment: String::new(),
             },
-            "pii",
         )
         .await
         .unwrap();
-        let (_, token) = access::create_app_token(store.as_ref(), &admin, &queue.project, "bench")
+        let (_, token) = access::create_app_token(&cx, &queue.project, "bench")
             .await
             .unwrap();
 

@@ -9,7 +9,7 @@ use watershed::domain::{Role, UserView};
 use watershed::server::config::{Cli, Command, Common, ServeArgs, UserCommand};
 use watershed::server::crypto::SecretBox;
 use watershed::server::db::{self, Store};
-use watershed::server::services::accounts;
+use watershed::server::services::{accounts, Ctx};
 use watershed::server::state::AppState;
 use watershed::server::{demo, search, web, webhooks};
 
@@ -60,7 +60,8 @@ async fn main() -> anyhow::Result<()> {
             let secrets =
                 SecretBox::for_database(c.secret_key.as_deref(), &c.data_dir, &c.database_url())?;
             let actor = demo_actor(store.as_ref()).await?;
-            demo::seed(store.as_ref(), &secrets, &actor, args.queues, true).await?;
+            let cx = Ctx::offline(store.clone(), Arc::new(secrets), actor)?;
+            demo::seed(&cx, args.queues, true).await?;
             println!("seeded {} demo queues", args.queues);
             Ok(())
         }
@@ -101,7 +102,8 @@ async fn serve(common: &Common, store: Arc<dyn Store>, args: ServeArgs) -> anyho
     }
     if args.seed_demo && store.list_projects().await?.is_empty() {
         let actor = demo_actor(store.as_ref()).await?;
-        demo::seed(store.as_ref(), &secrets, &actor, 50, false).await?;
+        let cx = Ctx::offline(store.clone(), Arc::new(secrets.clone()), actor)?;
+        demo::seed(&cx, 50, false).await?;
         tracing::info!("seeded the demo dataset");
     }
     let options = LeptosOptions::builder()

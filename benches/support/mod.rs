@@ -99,3 +99,17 @@ pub fn percentiles(mut v: Vec<Duration>) -> (f64, f64) {
     let at = |p: f64| v[((v.len() as f64 * p) as usize).min(v.len() - 1)].as_secs_f64() * 1e3;
     (at(0.50), at(0.99))
 }
+
+/// A use-case context for `actor` outside any server (seeding).
+pub fn offline(
+    store: &Arc<dyn Store>,
+    secrets: &SecretBox,
+    actor: &UserView,
+) -> watershed::server::services::Ctx {
+    watershed::server::services::Ctx::offline(
+        store.clone(),
+        Arc::new(secrets.clone()),
+        actor.clone(),
+    )
+    .unwrap()
+}

@@ -4,7 +4,7 @@
 use super::rest::ApiError;
 use crate::domain::UserView;
 use crate::server::auth::user_from_headers;
-use crate::server::services::ServiceError;
+use crate::server::services::{Ctx, ServiceError};
 use crate::server::state::AppState;
 use axum::extract::FromRequestParts;
 use http::request::Parts;
@@ -23,5 +23,18 @@ impl FromRequestParts<AppState> for Actor {
             Some(u) => Ok(Actor(u)),
             None => Err(ServiceError::Unauthenticated.into()),
         }
+    }
+}
+
+/// The use-case context for an authenticated caller, built once per request.
+impl FromRequestParts<AppState> for Ctx {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let Actor(actor) = Actor::from_request_parts(parts, state).await?;
+        Ok(state.ctx(actor))
     }
 }

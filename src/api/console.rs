@@ -303,6 +303,11 @@ mod ssr {
                 .ok_or_else(|| ServiceError::Unauthenticated.into())
         }
 
+        /// The use-case context for the signed-in user (an error sends the browser to sign in).
+        pub fn ctx(&self) -> Result<crate::server::services::Ctx, AppError> {
+            Ok(self.state.ctx(self.actor()?.clone()))
+        }
+
         /// A plain HTML form post (JavaScript off) rather than a call from the hydrated app.
         fn is_plain_form(&self) -> bool {
             self.headers
@@ -457,10 +462,9 @@ pub async fn queue_form_options() -> Result<QueueChoices, AppError> {
 pub async fn create_queue(form: QueueForm) -> Result<QueueView, AppError> {
     let call = Call::new().await?;
     let result = async {
-        let actor = call.actor()?;
+        let cx = call.ctx()?;
         let input = form.into_input()?;
-        let s = &call.state;
-        Ok(queues::create(s.store.as_ref(), &s.kafka, actor, &input).await?)
+        Ok(queues::create(&cx, &input).await?)
     }
     .await;
     call.finish(result, |q| format!("/queues/{}/{}", q.project, q.name))
@@ -475,19 +479,9 @@ pub async fn update_queue(
 ) -> Result<QueueView, AppError> {
     let call = Call::new().await?;
     let result = async {
-        let actor = call.actor()?;
+        let cx = call.ctx()?;
         let input = form.into_input()?;
-        let s = &call.state;
-        Ok(queues::update(
-            s.store.as_ref(),
-            &s.kafka,
-            actor,
-            &orig_project,
-            &orig_name,
-            &input,
-            &s.sensitive_tag,
-        )
-        .await?)
+        Ok(queues::update(&cx, &orig_project, &orig_name, &input).await?)
     }
     .await;
     call.finish(result, |q| format!("/queues/{}/{}", q.project, q.name))
@@ -497,7 +491,8 @@ pub async fn update_queue(
 #[server(prefix = "/console")]
 pub async fn list_projects() -> Result<Vec<ProjectView>, AppError> {
     let call = Call::new().await?;
-    Ok(projects::list_for(call.state.store.as_ref(), call.actor()?).await?)
+    let cx = call.ctx()?;
+    Ok(projects::list_for(&cx).await?)
 }
 
 /// Changes to where a queue's data lives (topic, clusters, project), newest first.
@@ -515,13 +510,11 @@ pub async fn queue_data_path_changes(
 #[server(prefix = "/console")]
 pub async fn get_project(name: String, offset: i64) -> Result<ProjectDetail, AppError> {
     let call = Call::new().await?;
-    let actor = call.actor()?;
-    let store = call.state.store.as_ref();
-    let project = projects::get_for(store, actor, &name).await?;
-    let can_add_application = projects::require_member(store, actor, &project)
-        .await
-        .is_ok();
-    let can_manage_people = projects::is_owner(store, actor, &project).await?;
+    let cx = call.ctx()?;
+    let store = cx.store();
+    let project = projects::get_for(&cx, &name).await?;
+    let can_add_application = projects::require_member(&cx, &project).await.is_ok();
+    let can_manage_people = projects::is_owner(&cx, &project).await?;
     let applications =
         crate::server::services::access::list_applications(store, Some(&name)).await?;
     let filter = crate::domain::QueueFilter {
@@ -548,13 +541,14 @@ pub async fn create_project(
 ) -> Result<ProjectView, AppError> {
     let call = Call::new().await?;
     let result = async {
+        let cx = call.ctx()?;
         let input = crate::domain::ProjectInput {
             name,
             description,
             owners: vec![owners],
             members: vec![members],
         };
-        Ok(projects::create(call.state.store.as_ref(), call.actor()?, &input).await?)
+        Ok(projects::create(&cx, &input).await?)
     }
     .await;
     call.finish(result, |p| format!("/projects/{}", p.name))
@@ -609,6 +603,7 @@ pub async fn import_topics(
 ) -> Result<crate::domain::ImportResult, AppError> {
     let call = Call::new().await?;
     let result = async {
+        let cx = call.ctx()?;
         let input = crate::domain::ImportInput {
             project,
             topics: topics
@@ -619,8 +614,7 @@ pub async fn import_topics(
                 .collect(),
             owner: String::new(),
         };
-        let s = &call.state;
-        Ok(clusters::import(s.store.as_ref(), &s.kafka, call.actor()?, &cluster, &input).await?)
+        Ok(clusters::import(&cx, &cluster, &input).await?)
     }
     .await;
     call.finish(result, |r| {
@@ -637,9 +631,9 @@ pub async fn import_topics(
 pub async fn create_cluster(form: ClusterForm) -> Result<ClusterView, AppError> {
     let call = Call::new().await?;
     let result = async {
-        let s = &call.state;
+        let cx = call.ctx()?;
         let input = form.into_input()?;
-        Ok(clusters::create(s.store.as_ref(), &s.secrets, call.actor()?, &input).await?)
+        Ok(clusters::create(&cx, &input).await?)
     }
     .await;
     call.finish(result, |c| format!("/clusters/{}", c.name))
@@ -650,16 +644,9 @@ pub async fn create_cluster(form: ClusterForm) -> Result<ClusterView, AppError> 
 pub async fn update_cluster(orig_name: String, form: ClusterForm) -> Result<ClusterView, AppError> {
     let call = Call::new().await?;
     let result = async {
-        let s = &call.state;
+        let cx = call.ctx()?;
         let input = form.into_input()?;
-        Ok(clusters::update(
-            s.store.as_ref(),
-            &s.secrets,
-            call.actor()?,
-            &orig_name,
-            &input,
-        )
-        .await?)
+        Ok(clusters::update(&cx, &orig_name, &input).await?)
     }
     .await;
     call.finish(result, |c| format!("/clusters/{}", c.name))
@@ -669,18 +656,14 @@ pub async fn update_cluster(orig_name: String, form: ClusterForm) -> Result<Clus
 #[server(prefix = "/console")]
 pub async fn list_audit(filter: AuditFilter) -> Result<Page<AuditEntry>, AppError> {
     let call = Call::new().await?;
-    Ok(audit::list(call.state.store.as_ref(), call.actor()?, &filter).await?)
+    let cx = call.ctx()?;
+    Ok(audit::list(&cx, &filter).await?)
 }
 
 /// Searches the data map (the home page and the header's search box).
 #[server(prefix = "/console")]
 pub async fn search_queues(req: SearchRequest) -> Result<SearchResults, AppError> {
     let call = Call::new().await?;
-    Ok(crate::server::services::search::search(
-        &call.state.search,
-        call.state.store.as_ref(),
-        call.actor()?,
-        &req,
-    )
-    .await?)
+    let cx = call.ctx()?;
+    Ok(crate::server::services::search::search(&cx, &req).await?)
 }

@@ -5,6 +5,7 @@
 
 use crate::api::actor::Actor;
 use crate::domain::{SchemaFormat, SchemaInput, SchemaReference, SchemaVersionView};
+use crate::server::services::Ctx;
 use crate::server::services::{schemas, ServiceError};
 use crate::server::state::AppState;
 use axum::extract::{Path, Query, State};
@@ -219,14 +220,9 @@ async fn version(
     )?))
 }
 
-async fn register(
-    State(s): State<AppState>,
-    Actor(actor): Actor,
-    Path(sub): Path<String>,
-    Json(body): Json<SchemaBody>,
-) -> Answer {
+async fn register(cx: Ctx, Path(sub): Path<String>, Json(body): Json<SchemaBody>) -> Answer {
     let (p, q) = subject(&sub)?;
-    let v = schemas::publish(s.store.as_ref(), &actor, &p, &q, &body.input()?).await?;
+    let v = schemas::publish(&cx, &p, &q, &body.input()?).await?;
     Ok(Json(json!({"id": v.id})))
 }
 
@@ -303,13 +299,8 @@ struct ConfigBody {
     compatibility: String,
 }
 
-async fn put_config(
-    State(s): State<AppState>,
-    Actor(actor): Actor,
-    Path(sub): Path<String>,
-    Json(body): Json<ConfigBody>,
-) -> Answer {
+async fn put_config(cx: Ctx, Path(sub): Path<String>, Json(body): Json<ConfigBody>) -> Answer {
     let (p, q) = subject(&sub)?;
-    let mode = schemas::set_mode(s.store.as_ref(), &actor, &p, &q, &body.compatibility).await?;
+    let mode = schemas::set_mode(&cx, &p, &q, &body.compatibility).await?;
     Ok(Json(json!({"compatibility": mode.to_string()})))
 }

@@ -14,6 +14,7 @@ use crate::domain::{
     UserAccount, UserView,
 };
 use crate::domain::{SearchRequest, SearchResults};
+use crate::server::services::Ctx;
 use crate::server::services::{accounts, audit, clusters, projects, queues, ServiceError};
 use crate::server::state::AppState;
 use axum::extract::{Path, Query, State};
@@ -236,14 +237,8 @@ pub struct NewToken {
 
 /// Creates a personal API token for the caller (90 days unless told otherwise).
 #[utoipa::path(post, path = "/api/v1/tokens", request_body = TokenRequest, responses((status = 200, body = NewToken)))]
-async fn create_token(
-    State(s): State<AppState>,
-    Actor(actor): Actor,
-    Json(req): Json<TokenRequest>,
-) -> ApiResult<NewToken> {
-    let (view, token) =
-        accounts::issue_personal_token(s.store.as_ref(), &actor, &req.name, req.expires_in_days)
-            .await?;
+async fn create_token(cx: Ctx, Json(req): Json<TokenRequest>) -> ApiResult<NewToken> {
+    let (view, token) = accounts::issue_personal_token(&cx, &req.name, req.expires_in_days).await?;
     Ok(Json(NewToken {
         token,
         id: view.id,
@@ -253,23 +248,14 @@ async fn create_token(
 
 /// The caller's personal tokens (never their secrets), with when each was last used.
 #[utoipa::path(get, path = "/api/v1/tokens", responses((status = 200, body = Vec<PersonalTokenView>)))]
-async fn list_tokens(
-    State(s): State<AppState>,
-    Actor(actor): Actor,
-) -> ApiResult<Vec<PersonalTokenView>> {
-    Ok(Json(
-        accounts::personal_tokens(s.store.as_ref(), &actor).await?,
-    ))
+async fn list_tokens(cx: Ctx) -> ApiResult<Vec<PersonalTokenView>> {
+    Ok(Json(accounts::personal_tokens(&cx).await?))
 }
 
 /// Revokes one of the caller's personal tokens.
 #[utoipa::path(delete, path = "/api/v1/tokens/{id}", params(("id" = i64, Path)), responses((status = 200, body = RevokedToken)))]
-async fn revoke_token(
-    State(s): State<AppState>,
-    Actor(actor): Actor,
-    Path(id): Path<i64>,
-) -> ApiResult<RevokedToken> {
-    accounts::revoke_personal_token(s.store.as_ref(), &actor, id).await?;
+async fn revoke_token(cx: Ctx, Path(id): Path<i64>) -> ApiResult<RevokedToken> {
+    accounts::revoke_personal_token(&cx, id).await?;
     Ok(Json(RevokedToken { revoked: id }))
 }
 
@@ -281,39 +267,24 @@ pub struct RevokedToken {
 
 /// Disables a user: their sessions end and their personal tokens are revoked (admins only).
 #[utoipa::path(post, path = "/api/v1/users/{name}/disable", params(("name" = String, Path)), responses((status = 200, body = UserAccount)))]
-async fn disable_user(
-    State(s): State<AppState>,
-    Actor(actor): Actor,
-    Path(name): Path<String>,
-) -> ApiResult<UserAccount> {
-    Ok(Json(
-        accounts::set_disabled(s.store.as_ref(), &actor, &name, true).await?,
-    ))
+async fn disable_user(cx: Ctx, Path(name): Path<String>) -> ApiResult<UserAccount> {
+    Ok(Json(accounts::set_disabled(&cx, &name, true).await?))
 }
 
 /// Enables a disabled user again (admins only).
 #[utoipa::path(post, path = "/api/v1/users/{name}/enable", params(("name" = String, Path)), responses((status = 200, body = UserAccount)))]
-async fn enable_user(
-    State(s): State<AppState>,
-    Actor(actor): Actor,
-    Path(name): Path<String>,
-) -> ApiResult<UserAccount> {
-    Ok(Json(
-        accounts::set_disabled(s.store.as_ref(), &actor, &name, false).await?,
-    ))
+async fn enable_user(cx: Ctx, Path(name): Path<String>) -> ApiResult<UserAccount> {
+    Ok(Json(accounts::set_disabled(&cx, &name, false).await?))
 }
 
 /// Replaces a project's owners and members (its owners and admins).
 #[utoipa::path(put, path = "/api/v1/projects/{name}/people", params(("name" = String, Path)), request_body = ProjectPeopleInput, responses((status = 200, body = ProjectView)))]
 async fn set_project_people(
-    State(s): State<AppState>,
-    Actor(actor): Actor,
+    cx: Ctx,
     Path(name): Path<String>,
     Json(input): Json<ProjectPeopleInput>,
 ) -> ApiResult<ProjectView> {
-    Ok(Json(
-        projects::set_people(s.store.as_ref(), &actor, &name, &input).await?,
-    ))
+    Ok(Json(projects::set_people(&cx, &name, &input).await?))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -325,8 +296,8 @@ pub struct NewUser {
 
 /// Every user, with whether they are disabled (admins only).
 #[utoipa::path(get, path = "/api/v1/users", responses((status = 200, body = Vec<UserAccount>)))]
-async fn list_users(State(s): State<AppState>, Actor(actor): Actor) -> ApiResult<Vec<UserAccount>> {
-    Ok(Json(accounts::accounts(s.store.as_ref(), &actor).await?))
+async fn list_users(cx: Ctx) -> ApiResult<Vec<UserAccount>> {
+    Ok(Json(accounts::accounts(&cx).await?))
 }
 
 /// Adds a user (admins only).
@@ -353,34 +324,21 @@ async fn create_user(
 
 /// Every project.
 #[utoipa::path(get, path = "/api/v1/projects", responses((status = 200, body = Vec<ProjectView>)))]
-async fn list_projects(
-    State(s): State<AppState>,
-    Actor(actor): Actor,
-) -> ApiResult<Vec<ProjectView>> {
-    Ok(Json(projects::list_for(s.store.as_ref(), &actor).await?))
+async fn list_projects(cx: Ctx) -> ApiResult<Vec<ProjectView>> {
+    Ok(Json(projects::list_for(&cx).await?))
 }
 
 /// Creates a project; the caller becomes an owner.
 #[utoipa::path(post, path = "/api/v1/projects", request_body = ProjectInput,
     responses((status = 200, body = ProjectView), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
-async fn create_project(
-    State(s): State<AppState>,
-    Actor(actor): Actor,
-    Json(p): Json<ProjectInput>,
-) -> ApiResult<ProjectView> {
-    Ok(Json(projects::create(s.store.as_ref(), &actor, &p).await?))
+async fn create_project(cx: Ctx, Json(p): Json<ProjectInput>) -> ApiResult<ProjectView> {
+    Ok(Json(projects::create(&cx, &p).await?))
 }
 
 /// One project.
 #[utoipa::path(get, path = "/api/v1/projects/{name}", params(("name" = String, Path)), responses((status = 200, body = ProjectView), (status = 404, body = ErrorBody)))]
-async fn get_project(
-    State(s): State<AppState>,
-    Actor(actor): Actor,
-    Path(name): Path<String>,
-) -> ApiResult<ProjectView> {
-    Ok(Json(
-        projects::get_for(s.store.as_ref(), &actor, &name).await?,
-    ))
+async fn get_project(cx: Ctx, Path(name): Path<String>) -> ApiResult<ProjectView> {
+    Ok(Json(projects::get_for(&cx, &name).await?))
 }
 
 /// Every cluster (secrets never included).
@@ -394,14 +352,8 @@ async fn list_clusters(
 
 /// Registers a cluster (admins only).
 #[utoipa::path(post, path = "/api/v1/clusters", request_body = ClusterInput, responses((status = 200, body = ClusterView), (status = 403, body = ErrorBody)))]
-async fn create_cluster(
-    State(s): State<AppState>,
-    Actor(actor): Actor,
-    Json(c): Json<ClusterInput>,
-) -> ApiResult<ClusterView> {
-    Ok(Json(
-        clusters::create(s.store.as_ref(), &s.secrets, &actor, &c).await?,
-    ))
+async fn create_cluster(cx: Ctx, Json(c): Json<ClusterInput>) -> ApiResult<ClusterView> {
+    Ok(Json(clusters::create(&cx, &c).await?))
 }
 
 /// One cluster.
@@ -417,14 +369,11 @@ async fn get_cluster(
 /// Edits a cluster (admins only); an empty password keeps the stored one.
 #[utoipa::path(put, path = "/api/v1/clusters/{name}", params(("name" = String, Path)), request_body = ClusterInput, responses((status = 200, body = ClusterView)))]
 async fn update_cluster(
-    State(s): State<AppState>,
-    Actor(actor): Actor,
+    cx: Ctx,
     Path(name): Path<String>,
     Json(c): Json<ClusterInput>,
 ) -> ApiResult<ClusterView> {
-    Ok(Json(
-        clusters::update(s.store.as_ref(), &s.secrets, &actor, &name, &c).await?,
-    ))
+    Ok(Json(clusters::update(&cx, &name, &c).await?))
 }
 
 /// A page of queues.
@@ -440,14 +389,8 @@ async fn list_queues(
 /// Creates a logical queue in a project the caller belongs to.
 #[utoipa::path(post, path = "/api/v1/queues", request_body = QueueInput,
     responses((status = 200, body = QueueView), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
-async fn create_queue(
-    State(s): State<AppState>,
-    Actor(actor): Actor,
-    Json(q): Json<QueueInput>,
-) -> ApiResult<QueueView> {
-    Ok(Json(
-        queues::create(s.store.as_ref(), &s.kafka, &actor, &q).await?,
-    ))
+async fn create_queue(cx: Ctx, Json(q): Json<QueueInput>) -> ApiResult<QueueView> {
+    Ok(Json(queues::create(&cx, &q).await?))
 }
 
 /// One queue.
@@ -463,45 +406,25 @@ async fn get_queue(
 /// Edits a queue.
 #[utoipa::path(put, path = "/api/v1/queues/{project}/{name}", params(("project" = String, Path), ("name" = String, Path)), request_body = QueueInput, responses((status = 200, body = QueueView)))]
 async fn update_queue(
-    State(s): State<AppState>,
-    Actor(actor): Actor,
+    cx: Ctx,
     Path((project, name)): Path<(String, String)>,
     Json(q): Json<QueueInput>,
 ) -> ApiResult<QueueView> {
-    Ok(Json(
-        queues::update(
-            s.store.as_ref(),
-            &s.kafka,
-            &actor,
-            &project,
-            &name,
-            &q,
-            &s.sensitive_tag,
-        )
-        .await?,
-    ))
+    Ok(Json(queues::update(&cx, &project, &name, &q).await?))
 }
 
 /// The audit log, newest first (admins only).
 #[utoipa::path(get, path = "/api/v1/audit", params(AuditFilter), responses((status = 200, body = Page<AuditEntry>)))]
-async fn list_audit(
-    State(s): State<AppState>,
-    Actor(actor): Actor,
-    Query(f): Query<AuditFilter>,
-) -> ApiResult<Page<AuditEntry>> {
-    Ok(Json(audit::list(s.store.as_ref(), &actor, &f).await?))
+async fn list_audit(cx: Ctx, Query(f): Query<AuditFilter>) -> ApiResult<Page<AuditEntry>> {
+    Ok(Json(audit::list(&cx, &f).await?))
 }
 
 /// Searches the data map: words (prefix and typo tolerant), `field:value` filters in `q` or as
 /// parameters, facet counts, paging.
 #[utoipa::path(get, path = "/api/v1/search", params(SearchRequest), responses((status = 200, body = SearchResults)))]
-async fn search(
-    State(s): State<AppState>,
-    Actor(actor): Actor,
-    Query(req): Query<SearchRequest>,
-) -> ApiResult<SearchResults> {
+async fn search(cx: Ctx, Query(req): Query<SearchRequest>) -> ApiResult<SearchResults> {
     Ok(Json(
-        crate::server::services::search::search(&s.search, s.store.as_ref(), &actor, &req).await?,
+        crate::server::services::search::search(&cx, &req).await?,
     ))
 }
 
@@ -536,13 +459,10 @@ pub struct RequestList {
 /// Registers an application in a project the caller belongs to.
 #[utoipa::path(post, path = "/api/v1/applications", request_body = ApplicationInput, responses((status = 200, body = ApplicationView), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
 async fn create_application(
-    State(s): State<AppState>,
-    Actor(actor): Actor,
+    cx: Ctx,
     Json(i): Json<ApplicationInput>,
 ) -> ApiResult<ApplicationView> {
-    Ok(Json(
-        access::create_application(s.store.as_ref(), &actor, &i).await?,
-    ))
+    Ok(Json(access::create_application(&cx, &i).await?))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -583,48 +503,38 @@ async fn get_application(
 /// Issues an application token (shown once). Rotate by issuing a new one and revoking the old.
 #[utoipa::path(post, path = "/api/v1/applications/{project}/{name}/tokens", params(("project" = String, Path), ("name" = String, Path)), responses((status = 200, body = NewAppToken), (status = 403, body = ErrorBody)))]
 async fn create_app_token(
-    State(s): State<AppState>,
-    Actor(actor): Actor,
+    cx: Ctx,
     Path((project, name)): Path<(String, String)>,
 ) -> ApiResult<NewAppToken> {
-    let (view, token) = access::create_app_token(s.store.as_ref(), &actor, &project, &name).await?;
+    let (view, token) = access::create_app_token(&cx, &project, &name).await?;
     Ok(Json(NewAppToken { token, view }))
 }
 
 /// Revokes an application token.
 #[utoipa::path(delete, path = "/api/v1/applications/{project}/{name}/tokens/{id}", params(("project" = String, Path), ("name" = String, Path), ("id" = i64, Path)), responses((status = 200), (status = 404, body = ErrorBody)))]
 async fn revoke_app_token(
-    State(s): State<AppState>,
-    Actor(actor): Actor,
+    cx: Ctx,
     Path((project, name, id)): Path<(String, String, i64)>,
 ) -> ApiResult<serde_json::Value> {
-    access::revoke_app_token(s.store.as_ref(), &actor, &project, &name, id).await?;
+    access::revoke_app_token(&cx, &project, &name, id).await?;
     Ok(Json(serde_json::json!({"revoked": id})))
 }
 
 /// Asks for consume, produce or both on a queue for an application.
 #[utoipa::path(post, path = "/api/v1/requests", request_body = AccessRequestInput, responses((status = 200, body = AccessRequestView), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn create_request(
-    State(s): State<AppState>,
-    Actor(actor): Actor,
+    cx: Ctx,
     Json(i): Json<AccessRequestInput>,
 ) -> ApiResult<AccessRequestView> {
-    Ok(Json(
-        access::request_access(s.store.as_ref(), &actor, &i, &s.sensitive_tag).await?,
-    ))
+    Ok(Json(access::request_access(&cx, &i).await?))
 }
 
 /// The caller's requests, or the requests waiting for the caller's decision.
 #[utoipa::path(get, path = "/api/v1/requests", params(RequestList), responses((status = 200, body = Vec<AccessRequestView>)))]
-async fn list_requests(
-    State(s): State<AppState>,
-    Actor(actor): Actor,
-    Query(q): Query<RequestList>,
-) -> ApiResult<Vec<AccessRequestView>> {
-    let store = s.store.as_ref();
+async fn list_requests(cx: Ctx, Query(q): Query<RequestList>) -> ApiResult<Vec<AccessRequestView>> {
     Ok(Json(match q.view.as_deref() {
-        Some("inbox") => access::inbox(store, &actor).await?,
-        _ => access::my_requests(store, &actor).await?,
+        Some("inbox") => access::inbox(&cx).await?,
+        _ => access::my_requests(&cx).await?,
     }))
 }
 
@@ -641,34 +551,21 @@ async fn get_request(
 /// Approves or rejects a request (never one's own; a rejection needs a comment).
 #[utoipa::path(post, path = "/api/v1/requests/{id}/decision", params(("id" = i64, Path)), request_body = DecisionInput, responses((status = 200, body = AccessRequestView), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
 async fn decide_request(
-    State(s): State<AppState>,
-    Actor(actor): Actor,
+    cx: Ctx,
     Path(id): Path<i64>,
     Json(d): Json<DecisionInput>,
 ) -> ApiResult<AccessRequestView> {
-    Ok(Json(
-        access::decide(s.store.as_ref(), &actor, id, &d, &s.sensitive_tag).await?,
-    ))
+    Ok(Json(access::decide(&cx, id, &d).await?))
 }
 
 /// The requester withdraws an open request.
 #[utoipa::path(post, path = "/api/v1/requests/{id}/cancel", params(("id" = i64, Path)), responses((status = 200, body = AccessRequestView), (status = 403, body = ErrorBody)))]
-async fn cancel_request(
-    State(s): State<AppState>,
-    Actor(actor): Actor,
-    Path(id): Path<i64>,
-) -> ApiResult<AccessRequestView> {
-    Ok(Json(access::cancel(s.store.as_ref(), &actor, id).await?))
+async fn cancel_request(cx: Ctx, Path(id): Path<i64>) -> ApiResult<AccessRequestView> {
+    Ok(Json(access::cancel(&cx, id).await?))
 }
 
 /// Revokes a grant.
 #[utoipa::path(delete, path = "/api/v1/grants/{id}", params(("id" = i64, Path)), responses((status = 200, body = GrantView), (status = 403, body = ErrorBody)))]
-async fn revoke_grant(
-    State(s): State<AppState>,
-    Actor(actor): Actor,
-    Path(id): Path<i64>,
-) -> ApiResult<GrantView> {
-    Ok(Json(
-        access::revoke_grant(s.store.as_ref(), &actor, id).await?,
-    ))
+async fn revoke_grant(cx: Ctx, Path(id): Path<i64>) -> ApiResult<GrantView> {
+    Ok(Json(access::revoke_grant(&cx, id).await?))
 }

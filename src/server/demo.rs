@@ -2,10 +2,9 @@
 
 mod fleet;
 
-use super::crypto::SecretBox;
-use super::db::{AuditEvent, QueueRow, Store};
-use super::services::{accounts, clusters, projects, schemas, ServiceResult};
-use crate::domain::{ClusterInput, ProjectInput, Role, SchemaInput, UserView};
+use super::db::{AuditEvent, QueueRow};
+use super::services::{accounts, clusters, projects, schemas, Ctx, ServiceResult};
+use crate::domain::{ClusterInput, ProjectInput, Role, SchemaInput};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{json, Value};
 
@@ -169,13 +168,8 @@ pub fn queue_at(i: usize) -> (String, String, Vec<String>) {
 }
 
 /// Seeds people, projects and clusters if missing, then `queues` queues, batched, with a progress bar.
-pub async fn seed(
-    store: &dyn Store,
-    secrets: &SecretBox,
-    actor: &UserView,
-    queues: usize,
-    progress: bool,
-) -> ServiceResult<()> {
+pub async fn seed(cx: &Ctx, queues: usize, progress: bool) -> ServiceResult<()> {
+    let (store, actor) = (cx.store(), &cx.actor);
     for (name, role) in PEOPLE {
         if store.user_by_name(name).await?.is_none() {
             accounts::create_user(store, Some(actor), name, &accounts::random_token(), role)
@@ -195,7 +189,7 @@ pub async fn seed(
                     .take(2)
                     .collect(),
             };
-            projects::create(store, actor, &input).await?;
+            projects::create(cx, &input).await?;
         }
     }
     for (name, kind, servers, region, cloud) in CLUSTERS {
@@ -227,7 +221,7 @@ pub async fn seed(
                 max_partitions: Some(64),
                 max_retention_hours: Some(24 * 90),
             };
-            clusters::create(store, secrets, actor, &input).await?;
+            clusters::create(cx, &input).await?;
         }
     }
     let project_ids: Vec<(i64, String, String)> = store
@@ -306,7 +300,7 @@ pub async fn seed(
     }
     bar.finish_and_clear();
     if existing == 0 {
-        seed_schemas(store, actor, queues.min(SCHEMA_QUEUES)).await?;
+        seed_schemas(cx, queues.min(SCHEMA_QUEUES)).await?;
         let projects = store.list_projects().await?;
         let mut first = Vec::new();
         for i in 0..queues.min(FLEET_QUEUES) {
@@ -317,7 +311,7 @@ pub async fn seed(
                     .await?,
             );
         }
-        fleet::seed(store, actor, &first).await?;
+        fleet::seed(cx, &first).await?;
     }
     Ok(())
 }
@@ -330,7 +324,8 @@ const SCHEMA_QUEUES: usize = 48;
 
 /// Publishes schemas for the first `n` demo queues in Avro, JSON Schema or Protobuf (by the
 /// queue's format), a second compatible version for every third.
-async fn seed_schemas(store: &dyn Store, actor: &UserView, n: usize) -> ServiceResult<()> {
+async fn seed_schemas(cx: &Ctx, n: usize) -> ServiceResult<()> {
+    let store = cx.store();
     let projects = store.list_projects().await?;
     for i in 0..n {
         let format = FORMATS[i % FORMATS.len()];
@@ -357,7 +352,7 @@ async fn seed_schemas(store: &dyn Store, actor: &UserView, n: usize) -> ServiceR
                 comment: comment.into(),
                 references: Vec::new(),
             };
-            schemas::publish(store, actor, project, &name, &input).await?;
+            schemas::publish(cx, project, &name, &input).await?;
         }
     }
     Ok(())

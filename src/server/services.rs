@@ -5,6 +5,7 @@ pub mod access;
 pub mod accounts;
 pub mod audit;
 pub mod clusters;
+mod ctx;
 pub mod failover;
 pub mod lineage;
 pub mod notifications;
@@ -13,6 +14,8 @@ pub mod queues;
 pub mod schemas;
 pub mod search;
 pub mod traffic;
+
+pub use ctx::Ctx;
 
 use super::db::StoreError;
 use crate::domain::{FieldError, UserView};

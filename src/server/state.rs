@@ -6,7 +6,9 @@ use super::kafka::ClusterAgent;
 use super::lineage::Lineage;
 use super::sdk::{SdkPlane, SdkSettings};
 use super::search::QueueIndex;
+use super::services::Ctx;
 use super::signin::SignInGuard;
+use crate::domain::UserView;
 use axum::extract::FromRef;
 use leptos::prelude::LeptosOptions;
 use std::sync::Arc;
@@ -78,6 +80,20 @@ impl AppState {
             search,
             sensitive_tag: super::services::access::DEFAULT_SENSITIVE_TAG.to_string(),
             webhook_allow: Vec::new(),
+        }
+    }
+
+    /// The context a use case runs in for `actor`, built once per request.
+    pub fn ctx(&self, actor: UserView) -> Ctx {
+        Ctx {
+            actor,
+            store: self.store.clone(),
+            secrets: self.secrets.clone(),
+            kafka: self.kafka.clone(),
+            search: self.search.clone(),
+            lineage: self.lineage.clone(),
+            sensitive_tag: self.sensitive_tag.clone(),
+            webhook_allow: self.webhook_allow.clone(),
         }
     }
 }

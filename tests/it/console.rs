@@ -149,7 +149,7 @@ async fn the_home_page_lists_queues_server_side(b: Backend) {
         username: "admin".into(),
         role: Role::Admin,
     };
-    watershed::server::demo::seed(app.store(), &app.state.secrets, &admin, 120, false)
+    watershed::server::demo::seed(&app.state.ctx(admin), 120, false)
         .await
         .unwrap();
     // Wait for the search index to take in the new queues.

@@ -340,12 +340,14 @@ async fn rotating_a_token_issues_a_new_one_and_revokes_the_old(b: Backend) {
         .unwrap()
         .view()
         .unwrap();
-    let (old, old_token) = access::create_app_token(store, &dev, "lab", "checkout")
-        .await
-        .unwrap();
-    let (new, new_token) = access::rotate_app_token(store, &dev, "lab", "checkout", old.id)
-        .await
-        .unwrap();
+    let (old, old_token) =
+        access::create_app_token(&w.app.state.ctx(dev.clone()), "lab", "checkout")
+            .await
+            .unwrap();
+    let (new, new_token) =
+        access::rotate_app_token(&w.app.state.ctx(dev.clone()), "lab", "checkout", old.id)
+            .await
+            .unwrap();
     assert_ne!(old_token, new_token);
     assert!(access::application_for_token(store, &old_token)
         .await
@@ -359,7 +361,8 @@ async fn rotating_a_token_issues_a_new_one_and_revokes_the_old(b: Backend) {
             .name,
         "checkout"
     );
-    let again = access::rotate_app_token(store, &dev, "lab", "checkout", old.id).await;
+    let again =
+        access::rotate_app_token(&w.app.state.ctx(dev.clone()), "lab", "checkout", old.id).await;
     assert!(again.is_err(), "a revoked token cannot be rotated");
     let tokens = access::app_tokens(store, "lab", "checkout").await.unwrap();
     assert_eq!(tokens[0].id, new.id, "newest first");

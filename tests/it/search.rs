@@ -14,7 +14,7 @@ async fn seeded(b: Backend) -> TestApp {
         username: "admin".into(),
         role: Role::Admin,
     };
-    watershed::server::demo::seed(app.store(), &app.state.secrets, &admin, 240, false)
+    watershed::server::demo::seed(&app.state.ctx(admin), 240, false)
         .await
         .unwrap();
     wait_for(&app, &req("", 1), |r| r.total == 240).await;
@@ -350,13 +350,10 @@ async fn segments_stay_bounded_under_continuous_edits() {
         let mut input = q.to_input();
         input.description = format!("edit {round}");
         watershed::server::services::queues::update(
-            app.store(),
-            &app.state.kafka,
-            &admin,
+            &app.state.ctx(admin.clone()),
             &q.project,
             &q.name,
             &input,
-            "pii",
         )
         .await
         .unwrap();

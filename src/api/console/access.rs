@@ -43,7 +43,8 @@ use crate::server::services::access;
 #[server(prefix = "/console")]
 pub async fn my_applications() -> Result<Vec<ApplicationView>, AppError> {
     let call = Call::new().await?;
-    Ok(access::my_applications(call.state.store.as_ref(), call.actor()?).await?)
+    let cx = call.ctx()?;
+    Ok(access::my_applications(&cx).await?)
 }
 
 /// Asks for access and goes to the new request's page.
@@ -58,6 +59,7 @@ pub async fn request_access(
 ) -> Result<AccessRequestView, AppError> {
     let call = Call::new().await?;
     let result = async {
+        let cx = call.ctx()?;
         // The form picks the application as `project/name`.
         let (project, application) = application
             .split_once('/')
@@ -71,11 +73,7 @@ pub async fn request_access(
             reason,
             duration,
         };
-        let s = &call.state;
-        Ok(
-            access::request_access(s.store.as_ref(), call.actor()?, &form, &s.sensitive_tag)
-                .await?,
-        )
+        Ok(access::request_access(&cx, &form).await?)
     }
     .await;
     call.finish(result, |r| format!("/requests/{}", r.id))
@@ -85,11 +83,11 @@ pub async fn request_access(
 #[server(prefix = "/console")]
 pub async fn request_page(id: i64) -> Result<RequestDetail, AppError> {
     let call = Call::new().await?;
-    let actor = call.actor()?;
-    let store = call.state.store.as_ref();
+    let cx = call.ctx()?;
+    let store = cx.store();
     let request = access::request(store, id).await?;
-    let can_decide = access::can_decide(store, actor, &request).await?;
-    let can_cancel = access::can_cancel(actor, &request);
+    let can_decide = access::can_decide(&cx, &request).await?;
+    let can_cancel = access::can_cancel(&cx.actor, &request);
     Ok(RequestDetail {
         request,
         can_decide,
@@ -106,16 +104,9 @@ pub async fn decide_request(
 ) -> Result<AccessRequestView, AppError> {
     let call = Call::new().await?;
     let result = async {
+        let cx = call.ctx()?;
         let input = crate::domain::DecisionInput { decision, comment };
-        let s = &call.state;
-        Ok(access::decide(
-            s.store.as_ref(),
-            call.actor()?,
-            id,
-            &input,
-            &s.sensitive_tag,
-        )
-        .await?)
+        Ok(access::decide(&cx, id, &input).await?)
     }
     .await;
     call.finish(result, |r| format!("/requests/{}", r.id))
@@ -125,8 +116,8 @@ pub async fn decide_request(
 #[server(prefix = "/console")]
 pub async fn cancel_request(id: i64) -> Result<AccessRequestView, AppError> {
     let call = Call::new().await?;
-    let result =
-        async { Ok(access::cancel(call.state.store.as_ref(), call.actor()?, id).await?) }.await;
+    let cx = call.ctx()?;
+    let result = async { Ok(access::cancel(&cx, id).await?) }.await;
     call.finish(result, |r| format!("/requests/{}", r.id))
 }
 
@@ -134,11 +125,10 @@ pub async fn cancel_request(id: i64) -> Result<AccessRequestView, AppError> {
 #[server(prefix = "/console")]
 pub async fn requests_overview() -> Result<RequestLists, AppError> {
     let call = Call::new().await?;
-    let actor = call.actor()?;
-    let store = call.state.store.as_ref();
+    let cx = call.ctx()?;
     Ok(RequestLists {
-        mine: access::my_requests(store, actor).await?,
-        inbox: access::inbox(store, actor).await?,
+        mine: access::my_requests(&cx).await?,
+        inbox: access::inbox(&cx).await?,
     })
 }
 
@@ -146,9 +136,8 @@ pub async fn requests_overview() -> Result<RequestLists, AppError> {
 #[server(prefix = "/console")]
 pub async fn inbox_count() -> Result<i64, AppError> {
     let call = Call::new().await?;
-    Ok(access::inbox(call.state.store.as_ref(), call.actor()?)
-        .await?
-        .len() as i64)
+    let cx = call.ctx()?;
+    Ok(access::inbox(&cx).await?.len() as i64)
 }
 
 /// An application with its tokens and grants. A token issued a moment ago arrives sealed in a
@@ -160,15 +149,15 @@ pub async fn application_page(
 ) -> Result<ApplicationDetail, AppError> {
     use crate::server::auth::{cookie_value, new_token_cookie, NEW_TOKEN_COOKIE};
     let call = Call::new().await?;
-    let actor = call.actor()?;
-    let store = call.state.store.as_ref();
+    let cx = call.ctx()?;
+    let store = cx.store();
     let application = access::application(store, &project, &name).await?;
     let tokens = access::app_tokens(store, &project, &name).await?;
     let grants = access::grants(store, &project, &name).await?;
-    let can_manage = access::can_manage_app(store, actor, &application).await?;
+    let can_manage = access::can_manage_app(&cx, &application).await?;
     let mut revocable = Vec::new();
     for g in &grants {
-        if access::can_revoke_grant(store, actor, g).await? {
+        if access::can_revoke_grant(&cx, g).await? {
             revocable.push(g.id);
         }
     }
@@ -212,12 +201,13 @@ pub async fn create_application(
 ) -> Result<ApplicationView, AppError> {
     let call = Call::new().await?;
     let result = async {
+        let cx = call.ctx()?;
         let input = crate::domain::ApplicationInput {
             project,
             name,
             description,
         };
-        Ok(access::create_application(call.state.store.as_ref(), call.actor()?, &input).await?)
+        Ok(access::create_application(&cx, &input).await?)
     }
     .await;
     call.finish(result, |a| app_path(&a.project, &a.name))
@@ -233,11 +223,11 @@ pub async fn issue_app_token(
 ) -> Result<AppTokenView, AppError> {
     let call = Call::new().await?;
     let result = async {
-        let store = call.state.store.as_ref();
-        let actor = call.actor()?;
+        let _cx = call.ctx()?;
+        let cx = call.ctx()?;
         let (view, token) = match replaces {
-            Some(old) => access::rotate_app_token(store, actor, &project, &name, old).await?,
-            None => access::create_app_token(store, actor, &project, &name).await?,
+            Some(old) => access::rotate_app_token(&cx, &project, &name, old).await?,
+            None => access::create_app_token(&cx, &project, &name).await?,
         };
         let sealed = call
             .state
@@ -263,8 +253,8 @@ pub async fn issue_app_token(
 pub async fn revoke_app_token(project: String, name: String, id: i64) -> Result<(), AppError> {
     let call = Call::new().await?;
     let result = async {
-        let store = call.state.store.as_ref();
-        Ok(access::revoke_app_token(store, call.actor()?, &project, &name, id).await?)
+        let cx = call.ctx()?;
+        Ok(access::revoke_app_token(&cx, &project, &name, id).await?)
     }
     .await;
     call.finish(result, |_| app_path(&project, &name))
@@ -274,8 +264,7 @@ pub async fn revoke_app_token(project: String, name: String, id: i64) -> Result<
 #[server(prefix = "/console")]
 pub async fn revoke_grant(id: i64) -> Result<GrantView, AppError> {
     let call = Call::new().await?;
-    let result =
-        async { Ok(access::revoke_grant(call.state.store.as_ref(), call.actor()?, id).await?) }
-            .await;
+    let cx = call.ctx()?;
+    let result = async { Ok(access::revoke_grant(&cx, id).await?) }.await;
     call.finish(result, |g| app_path(&g.project, &g.application))
 }

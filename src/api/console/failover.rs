@@ -23,8 +23,8 @@ pub struct SwitchingView {
 pub async fn queue_switching(project: String, queue: String) -> Result<SwitchingView, AppError> {
     use crate::server::services::{clusters, failover, queues};
     let call = Call::new().await?;
-    let actor = call.actor()?;
-    let store = call.state.store.as_ref();
+    let cx = call.ctx()?;
+    let store = cx.store();
     let q = queues::get(store, &project, &queue).await?;
     Ok(SwitchingView {
         history: failover::history(store, &project, &queue).await?,
@@ -36,7 +36,7 @@ pub async fn queue_switching(project: String, queue: String) -> Result<Switching
             .into_iter()
             .map(|c| c.name)
             .collect(),
-        can_operate: failover::can_operate(store, actor, &q).await?,
+        can_operate: failover::can_operate(&cx, &q).await?,
         topics: clusters::queue_topics(store, &project, &queue).await?,
     })
 }
@@ -57,19 +57,13 @@ pub async fn fail_over_queue(
 ) -> Result<SwitchView, AppError> {
     let call = Call::new().await?;
     let result = async {
+        let cx = call.ctx()?;
         let input = crate::domain::FailoverInput {
             to,
             reason,
             confirm: confirm.is_some_and(|c| c == "true" || c == "on"),
         };
-        Ok(crate::server::services::failover::failover(
-            call.state.store.as_ref(),
-            call.actor()?,
-            &project,
-            &queue,
-            &input,
-        )
-        .await?)
+        Ok(crate::server::services::failover::failover(&cx, &project, &queue, &input).await?)
     }
     .await;
     call.finish(result, |_| queue_path(&project, &queue))
@@ -86,19 +80,13 @@ pub async fn migrate_queue(
 ) -> Result<SwitchView, AppError> {
     let call = Call::new().await?;
     let result = async {
+        let cx = call.ctx()?;
         let input = crate::domain::MigrateInput {
             cluster,
             reason,
             confirm: confirm.is_some_and(|c| c == "true" || c == "on"),
         };
-        Ok(crate::server::services::failover::migrate(
-            call.state.store.as_ref(),
-            call.actor()?,
-            &project,
-            &queue,
-            &input,
-        )
-        .await?)
+        Ok(crate::server::services::failover::migrate(&cx, &project, &queue, &input).await?)
     }
     .await;
     call.finish(result, |_| queue_path(&project, &queue))
@@ -113,17 +101,12 @@ pub async fn fail_over_cluster(
 ) -> Result<ClusterFailoverResult, AppError> {
     let call = Call::new().await?;
     let result = async {
+        let cx = call.ctx()?;
         let input = crate::domain::ClusterFailoverInput {
             reason,
             confirm: confirm.is_some_and(|c| c == "true" || c == "on"),
         };
-        Ok(crate::server::services::failover::cluster_failover(
-            call.state.store.as_ref(),
-            call.actor()?,
-            &cluster,
-            &input,
-        )
-        .await?)
+        Ok(crate::server::services::failover::cluster_failover(&cx, &cluster, &input).await?)
     }
     .await;
     call.finish(result, |r| {

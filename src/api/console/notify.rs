@@ -21,23 +21,24 @@ pub struct WebhookPanel {
 #[server(prefix = "/console")]
 pub async fn my_notifications() -> Result<Vec<NotificationView>, AppError> {
     let call = Call::new().await?;
-    Ok(notifications::list(call.state.store.as_ref(), call.actor()?).await?)
+    let cx = call.ctx()?;
+    Ok(notifications::list(&cx).await?)
 }
 
 /// How many of the viewer's notifications are unread (the header's badge).
 #[server(prefix = "/console")]
 pub async fn unread_notifications() -> Result<i64, AppError> {
     let call = Call::new().await?;
-    Ok(notifications::unread(call.state.store.as_ref(), call.actor()?).await?)
+    let cx = call.ctx()?;
+    Ok(notifications::unread(&cx).await?)
 }
 
 /// Marks every notification read and stays on the notifications page.
 #[server(prefix = "/console")]
 pub async fn mark_notifications_read() -> Result<u64, AppError> {
     let call = Call::new().await?;
-    let result =
-        async { Ok(notifications::mark_read(call.state.store.as_ref(), call.actor()?).await?) }
-            .await;
+    let cx = call.ctx()?;
+    let result = async { Ok(notifications::mark_read(&cx).await?) }.await;
     call.finish(result, |_| "/notifications".to_string())
 }
 
@@ -45,10 +46,10 @@ pub async fn mark_notifications_read() -> Result<u64, AppError> {
 #[server(prefix = "/console")]
 pub async fn project_webhook(project: String) -> Result<WebhookPanel, AppError> {
     let call = Call::new().await?;
-    let actor = call.actor()?;
-    let store = call.state.store.as_ref();
+    let cx = call.ctx()?;
+    let store = cx.store();
     let p = projects::get(store, &project).await?;
-    if !notifications::can_manage_webhook(store, actor, &p).await? {
+    if !notifications::can_manage_webhook(&cx, &p).await? {
         return Ok(WebhookPanel {
             can_manage: false,
             deliveries: Vec::new(),
@@ -56,7 +57,7 @@ pub async fn project_webhook(project: String) -> Result<WebhookPanel, AppError> 
     }
     Ok(WebhookPanel {
         can_manage: true,
-        deliveries: notifications::deliveries(store, actor, &project).await?,
+        deliveries: notifications::deliveries(&cx, &project).await?,
     })
 }
 
@@ -69,17 +70,9 @@ pub async fn set_project_webhook(
 ) -> Result<ProjectView, AppError> {
     let call = Call::new().await?;
     let result = async {
+        let cx = call.ctx()?;
         let input = crate::domain::WebhookInput { url, secret };
-        let s = &call.state;
-        Ok(notifications::set_webhook(
-            s.store.as_ref(),
-            &s.secrets,
-            call.actor()?,
-            &project,
-            &input,
-            &s.webhook_allow,
-        )
-        .await?)
+        Ok(notifications::set_webhook(&cx, &project, &input).await?)
     }
     .await;
     call.finish(result, |p| format!("/projects/{}#webhook", p.name))
@@ -90,7 +83,8 @@ pub async fn set_project_webhook(
 pub async fn ping_project_webhook(project: String) -> Result<(), AppError> {
     let call = Call::new().await?;
     let result = async {
-        Ok(notifications::ping_webhook(call.state.store.as_ref(), call.actor()?, &project).await?)
+        let cx = call.ctx()?;
+        Ok(notifications::ping_webhook(&cx, &project).await?)
     }
     .await;
     call.finish(result, |_| format!("/projects/{project}#webhook"))

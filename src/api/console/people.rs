@@ -25,8 +25,8 @@ const TOKENS_PATH: &str = "/tokens";
 pub async fn my_tokens() -> Result<TokensPanel, AppError> {
     use crate::server::auth::{cookie_value, new_token_cookie, NEW_TOKEN_COOKIE};
     let call = Call::new().await?;
-    let actor = call.actor()?;
-    let tokens = accounts::personal_tokens(call.state.store.as_ref(), actor).await?;
+    let cx = call.ctx()?;
+    let tokens = accounts::personal_tokens(&cx).await?;
     let new_token = cookie_value(&call.headers, NEW_TOKEN_COOKIE).and_then(|sealed| {
         let response = expect_context::<leptos_axum::ResponseOptions>();
         let clear = new_token_cookie(TOKENS_PATH, "", call.state.secure_cookies);
@@ -36,7 +36,7 @@ pub async fn my_tokens() -> Result<TokensPanel, AppError> {
         // Sealed with the owner's name, so it only ever shows to them.
         let plain = call.state.secrets.open(&sealed).ok()?;
         plain
-            .strip_prefix(&format!("personal {} ", actor.username))
+            .strip_prefix(&format!("personal {} ", cx.actor.username))
             .map(str::to_string)
     });
     Ok(TokensPanel { tokens, new_token })
@@ -47,7 +47,7 @@ pub async fn my_tokens() -> Result<TokensPanel, AppError> {
 pub async fn create_my_token(name: String, days: String) -> Result<PersonalTokenView, AppError> {
     let call = Call::new().await?;
     let result = async {
-        let actor = call.actor()?;
+        let cx = call.ctx()?;
         let days = match days.trim() {
             "" => None,
             raw => Some(raw.parse::<i64>().map_err(|_| {
@@ -58,11 +58,10 @@ pub async fn create_my_token(name: String, days: String) -> Result<PersonalToken
             })?),
         };
         let s = &call.state;
-        let (view, token) =
-            accounts::issue_personal_token(s.store.as_ref(), actor, &name, days).await?;
+        let (view, token) = accounts::issue_personal_token(&cx, &name, days).await?;
         let sealed = s
             .secrets
-            .seal(&format!("personal {} {token}", actor.username));
+            .seal(&format!("personal {} {token}", cx.actor.username));
         let cookie = crate::server::auth::new_token_cookie(TOKENS_PATH, &sealed, s.secure_cookies);
         let response = expect_context::<leptos_axum::ResponseOptions>();
         if let Ok(v) = http::HeaderValue::from_str(&cookie) {
@@ -79,7 +78,8 @@ pub async fn create_my_token(name: String, days: String) -> Result<PersonalToken
 pub async fn revoke_my_token(id: i64) -> Result<(), AppError> {
     let call = Call::new().await?;
     let result = async {
-        Ok(accounts::revoke_personal_token(call.state.store.as_ref(), call.actor()?, id).await?)
+        let cx = call.ctx()?;
+        Ok(accounts::revoke_personal_token(&cx, id).await?)
     }
     .await;
     call.finish(result, |_| TOKENS_PATH.to_string())
@@ -89,7 +89,8 @@ pub async fn revoke_my_token(id: i64) -> Result<(), AppError> {
 #[server(prefix = "/console")]
 pub async fn list_accounts() -> Result<Vec<UserAccount>, AppError> {
     let call = Call::new().await?;
-    Ok(accounts::accounts(call.state.store.as_ref(), call.actor()?).await?)
+    let cx = call.ctx()?;
+    Ok(accounts::accounts(&cx).await?)
 }
 
 /// Disables or enables a user (admins) and stays on the users page.
@@ -97,8 +98,8 @@ pub async fn list_accounts() -> Result<Vec<UserAccount>, AppError> {
 pub async fn set_user_disabled(username: String, disabled: bool) -> Result<UserAccount, AppError> {
     let call = Call::new().await?;
     let result = async {
-        let store = call.state.store.as_ref();
-        Ok(accounts::set_disabled(store, call.actor()?, &username, disabled).await?)
+        let cx = call.ctx()?;
+        Ok(accounts::set_disabled(&cx, &username, disabled).await?)
     }
     .await;
     call.finish(result, |_| "/users".to_string())
@@ -113,12 +114,12 @@ pub async fn set_project_people(
 ) -> Result<ProjectView, AppError> {
     let call = Call::new().await?;
     let result = async {
+        let cx = call.ctx()?;
         let input = crate::domain::ProjectPeopleInput {
             owners: vec![owners],
             members: vec![members],
         };
-        let store = call.state.store.as_ref();
-        Ok(projects::set_people(store, call.actor()?, &project, &input).await?)
+        Ok(projects::set_people(&cx, &project, &input).await?)
     }
     .await;
     call.finish(result, |p| format!("/projects/{}", p.name))

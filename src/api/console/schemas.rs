@@ -47,10 +47,10 @@ pub async fn schema_page(
     sample: Option<String>,
 ) -> Result<SchemaOverview, AppError> {
     let call = Call::new().await?;
-    let actor = call.actor()?;
-    let store = call.state.store.as_ref();
+    let cx = call.ctx()?;
+    let store = cx.store();
     let q = queues::get(store, &project, &queue).await?;
-    let (can_publish, can_set_mode) = schemas::permissions(store, actor, &q).await?;
+    let (can_publish, can_set_mode) = schemas::permissions(&cx, &q).await?;
     let versions = schemas::versions(store, &project, &queue).await?;
     let n = versions.len() as i64;
     let (from, to) = (from.unwrap_or(n - 1), to.unwrap_or(n));
@@ -114,17 +114,11 @@ pub async fn publish_schema(
 ) -> Result<SchemaVersionView, AppError> {
     let call = Call::new().await?;
     let result = async {
-        let store = call.state.store.as_ref();
+        let cx = call.ctx()?;
+        let store = cx.store();
         let input =
             schemas::console_draft(store, &project, &queue, format, definition, comment).await?;
-        Ok(schemas::publish(
-            call.state.store.as_ref(),
-            call.actor()?,
-            &project,
-            &queue,
-            &input,
-        )
-        .await?)
+        Ok(schemas::publish(&cx, &project, &queue, &input).await?)
     }
     .await;
     call.finish(result, |_| schema_path(&project, &queue))
@@ -139,8 +133,8 @@ pub async fn set_schema_mode(
 ) -> Result<Compatibility, AppError> {
     let call = Call::new().await?;
     let result = async {
-        let store = call.state.store.as_ref();
-        Ok(schemas::set_mode(store, call.actor()?, &project, &queue, &compatibility).await?)
+        let cx = call.ctx()?;
+        Ok(schemas::set_mode(&cx, &project, &queue, &compatibility).await?)
     }
     .await;
     call.finish(result, |_| schema_path(&project, &queue))

@@ -7,6 +7,7 @@ use crate::domain::{
     ClusterFailoverInput, ClusterFailoverResult, FailoverInput, MigrateInput, Rollout, SwitchView,
 };
 use crate::server::services::failover;
+use crate::server::services::Ctx;
 use crate::server::state::AppState;
 use axum::extract::{Path, State};
 use axum::routing::{get, post};
@@ -28,13 +29,12 @@ pub(super) fn router() -> Router<AppState> {
         (status = 409, description = "Switched or edited meanwhile", body = super::ErrorBody),
         (status = 422, body = super::ErrorBody)))]
 pub(super) async fn fail_over(
-    State(s): State<AppState>,
-    Actor(actor): Actor,
+    cx: Ctx,
     Path((project, name)): Path<(String, String)>,
     Json(input): Json<FailoverInput>,
 ) -> ApiResult<SwitchView> {
     Ok(Json(
-        failover::failover(s.store.as_ref(), &actor, &project, &name, &input).await?,
+        failover::failover(&cx, &project, &name, &input).await?,
     ))
 }
 
@@ -43,14 +43,11 @@ pub(super) async fn fail_over(
     responses((status = 200, body = SwitchView), (status = 403, body = super::ErrorBody),
         (status = 409, body = super::ErrorBody), (status = 422, body = super::ErrorBody)))]
 pub(super) async fn migrate(
-    State(s): State<AppState>,
-    Actor(actor): Actor,
+    cx: Ctx,
     Path((project, name)): Path<(String, String)>,
     Json(input): Json<MigrateInput>,
 ) -> ApiResult<SwitchView> {
-    Ok(Json(
-        failover::migrate(s.store.as_ref(), &actor, &project, &name, &input).await?,
-    ))
+    Ok(Json(failover::migrate(&cx, &project, &name, &input).await?))
 }
 
 /// The queue's switches, newest first.
@@ -84,12 +81,9 @@ pub(super) async fn rollout(
     responses((status = 200, body = ClusterFailoverResult), (status = 403, body = super::ErrorBody),
         (status = 422, body = super::ErrorBody)))]
 pub(super) async fn cluster_failover(
-    State(s): State<AppState>,
-    Actor(actor): Actor,
+    cx: Ctx,
     Path(name): Path<String>,
     Json(input): Json<ClusterFailoverInput>,
 ) -> ApiResult<ClusterFailoverResult> {
-    Ok(Json(
-        failover::cluster_failover(s.store.as_ref(), &actor, &name, &input).await?,
-    ))
+    Ok(Json(failover::cluster_failover(&cx, &name, &input).await?))
 }

@@ -8,6 +8,7 @@ use crate::domain::{
     TrafficRange,
 };
 use crate::server::services::clusters;
+use crate::server::services::Ctx;
 use crate::server::state::AppState;
 use axum::extract::{Path, Query, State};
 use axum::routing::{get, post};
@@ -51,14 +52,11 @@ pub(super) async fn topics(
     responses((status = 200, body = ImportResult), (status = 403, body = super::ErrorBody),
         (status = 422, body = super::ErrorBody)))]
 pub(super) async fn import(
-    State(s): State<AppState>,
-    Actor(actor): Actor,
+    cx: Ctx,
     Path(name): Path<String>,
     Json(input): Json<ImportInput>,
 ) -> ApiResult<ImportResult> {
-    Ok(Json(
-        clusters::import(s.store.as_ref(), &s.kafka, &actor, &name, &input).await?,
-    ))
+    Ok(Json(clusters::import(&cx, &name, &input).await?))
 }
 
 /// Whether the queue's topic exists on each of its clusters (created, existed or failed).

@@ -7,6 +7,7 @@ use crate::domain::{
     DEFAULT_LINEAGE_DAYS,
 };
 use crate::server::services::lineage;
+use crate::server::services::Ctx;
 use crate::server::state::AppState;
 use axum::extract::{Query, State};
 use axum::routing::get;
@@ -110,11 +111,8 @@ pub(super) async fn export(
     responses((status = 200, body = RunEventAck), (status = 401, body = super::ErrorBody),
         (status = 403, body = super::ErrorBody), (status = 422, body = super::ErrorBody)))]
 pub(super) async fn run_event(
-    State(s): State<AppState>,
-    Actor(actor): Actor,
+    cx: Ctx,
     Json(event): Json<OpenLineageRunEvent>,
 ) -> Result<Json<RunEventAck>, ApiError> {
-    Ok(Json(
-        lineage::record_run_event(s.store.as_ref(), &s.lineage, &actor, &event).await?,
-    ))
+    Ok(Json(lineage::record_run_event(&cx, &event).await?))
 }

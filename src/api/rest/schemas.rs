@@ -4,6 +4,7 @@ use super::{ApiResult, ErrorBody};
 use crate::api::actor::Actor;
 use crate::domain::{CatalogTable, FieldChange, SchemaCheck, SchemaInput, SchemaVersionView};
 use crate::server::services::schemas;
+use crate::server::services::Ctx;
 use crate::server::state::AppState;
 use axum::extract::{Path, Query, State};
 use axum::routing::{get, post, put};
@@ -43,14 +44,11 @@ pub(super) async fn list_versions(
 /// compatibility mode. The same schema again returns its existing version.
 #[utoipa::path(post, path = "/api/v1/queues/{project}/{name}/schemas", params(("project" = String, Path), ("name" = String, Path)), request_body = SchemaInput, responses((status = 200, body = SchemaVersionView), (status = 422, body = ErrorBody)))]
 pub(super) async fn publish(
-    State(s): State<AppState>,
-    Actor(actor): Actor,
+    cx: Ctx,
     Path((project, name)): Path<(String, String)>,
     Json(input): Json<SchemaInput>,
 ) -> ApiResult<SchemaVersionView> {
-    Ok(Json(
-        schemas::publish(s.store.as_ref(), &actor, &project, &name, &input).await?,
-    ))
+    Ok(Json(schemas::publish(&cx, &project, &name, &input).await?))
 }
 
 /// Checks a draft without storing it: parse errors, problems under the mode, changes.
@@ -106,13 +104,11 @@ pub(super) struct ModeBody {
 /// Sets the queue's compatibility mode (owners of its project, admins).
 #[utoipa::path(put, path = "/api/v1/queues/{project}/{name}/compatibility", params(("project" = String, Path), ("name" = String, Path)), request_body = ModeBody, responses((status = 200, body = ModeBody), (status = 403, body = ErrorBody)))]
 pub(super) async fn set_mode(
-    State(s): State<AppState>,
-    Actor(actor): Actor,
+    cx: Ctx,
     Path((project, name)): Path<(String, String)>,
     Json(m): Json<ModeBody>,
 ) -> ApiResult<ModeBody> {
-    let mode =
-        schemas::set_mode(s.store.as_ref(), &actor, &project, &name, &m.compatibility).await?;
+    let mode = schemas::set_mode(&cx, &project, &name, &m.compatibility).await?;
     Ok(Json(ModeBody {
         compatibility: mode.to_string(),
     }))

@@ -5,12 +5,11 @@
 
 use crate::domain::{
     AccessRequestInput, ApplicationInput, ApplicationView, DecisionInput, QueueView, RequestStatus,
-    UserView,
 };
 use crate::server::collector::{aggregate, Entry};
 use crate::server::db::collector::ReportRow;
 use crate::server::db::{now_millis, Store};
-use crate::server::services::{access, ServiceResult};
+use crate::server::services::{access, Ctx, ServiceResult};
 
 /// Applications, six per demo project in order: (name, description).
 const APPS: [(&str, &str); 36] = [
@@ -152,7 +151,8 @@ const HOUR: i64 = 3_600_000;
 const DAY: i64 = 86_400_000;
 
 /// Seeds the fleet over `queues` (the demo's first queues, at least 30); idempotent per app.
-pub async fn seed(store: &dyn Store, admin: &UserView, queues: &[QueueView]) -> ServiceResult<()> {
+pub async fn seed(cx: &Ctx, queues: &[QueueView]) -> ServiceResult<()> {
+    let (store, admin) = (cx.store(), &cx.actor);
     if queues.len() < 30 {
         return Ok(());
     }
@@ -176,8 +176,7 @@ pub async fn seed(store: &dyn Store, admin: &UserView, queues: &[QueueView]) -> 
             Some(a) => a,
             None => {
                 access::create_application(
-                    store,
-                    &owner,
+                    &cx.as_user(owner.clone()),
                     &ApplicationInput {
                         project: project.name.clone(),
                         name: (*name).into(),
@@ -189,17 +188,13 @@ pub async fn seed(store: &dyn Store, admin: &UserView, queues: &[QueueView]) -> 
         };
         apps.push(app);
     }
-    grant(store, admin, &apps, queues).await?;
+    grant(cx, &apps, queues).await?;
     report(store, &apps, queues).await
 }
 
 /// Asks for and approves access for every flow but the ungranted ones.
-async fn grant(
-    store: &dyn Store,
-    admin: &UserView,
-    apps: &[ApplicationView],
-    queues: &[QueueView],
-) -> ServiceResult<()> {
+async fn grant(cx: &Ctx, apps: &[ApplicationView], queues: &[QueueView]) -> ServiceResult<()> {
+    let (store, admin) = (cx.store(), &cx.actor);
     let bob = store
         .user_by_name("bob")
         .await?
@@ -229,8 +224,7 @@ async fn grant(
             _ => "consume",
         };
         let request = access::request_access(
-            store,
-            &requester,
+            &cx.as_user(requester.clone()),
             &AccessRequestInput {
                 project: app.project.clone(),
                 application: app.name.clone(),
@@ -240,35 +234,20 @@ async fn grant(
                 reason: format!("{} in the demo pipelines", app.name),
                 duration: "permanent".into(),
             },
-            "pii",
         )
         .await?;
         // Four eyes: bob approves unless he asked; a sensitive queue then needs the admin too.
         let first = match &bob {
-            Some(b) if access::can_decide(store, b, &request).await? => b.clone(),
+            Some(b) if access::can_decide(&cx.as_user(b.clone()), &request).await? => b.clone(),
             _ => admin.clone(),
         };
         let approve = DecisionInput {
             decision: "approve".into(),
             comment: "demo".into(),
         };
-        let decided = access::decide(
-            store,
-            &first,
-            request.id,
-            &approve,
-            access::DEFAULT_SENSITIVE_TAG,
-        )
-        .await?;
+        let decided = access::decide(&cx.as_user(first.clone()), request.id, &approve).await?;
         if decided.status == RequestStatus::OwnerApproved && first.username != admin.username {
-            access::decide(
-                store,
-                admin,
-                request.id,
-                &approve,
-                access::DEFAULT_SENSITIVE_TAG,
-            )
-            .await?;
+            access::decide(cx, request.id, &approve).await?;
         }
     }
     Ok(())

@@ -8,6 +8,7 @@
 
 mod notices;
 
+use super::Ctx;
 use super::{projects, queues, require_writer, ServiceError, ServiceResult};
 use crate::domain::{
     AccessRequestInput, AccessRequestView, AppTokenView, ApplicationInput, ApplicationView,
@@ -43,25 +44,24 @@ fn audit(
 
 /// Registers an application in a project the actor belongs to; the actor owns it.
 pub async fn create_application(
-    store: &dyn Store,
-    actor: &UserView,
+    cx: &Ctx,
     input: &ApplicationInput,
 ) -> ServiceResult<ApplicationView> {
     let (project, name, description) = input.parse()?;
-    let p = projects::get(store, project.as_str()).await?;
-    projects::require_member(store, actor, &p).await?;
+    let p = projects::get(cx.store(), project.as_str()).await?;
+    projects::require_member(cx, &p).await?;
     let row = ApplicationRow {
         project_id: p.id,
         name: name.to_string(),
-        owner: actor.username.clone(),
+        owner: cx.actor.username.clone(),
         description,
     };
     let target = format!("{project}/{name}");
-    store
+    cx.store()
         .create_application(
             &row,
             &audit(
-                actor,
+                &cx.actor,
                 "application.create",
                 "application",
                 target.clone(),
@@ -80,7 +80,7 @@ pub async fn create_application(
             )),
             e => e.into(),
         })?;
-    application(store, project.as_str(), name.as_str()).await
+    application(cx.store(), project.as_str(), name.as_str()).await
 }
 
 /// One application.
@@ -97,28 +97,20 @@ pub async fn application(
 
 /// Whether `actor` manages the application's tokens: its owner, its project's owners and
 /// admins do.
-pub async fn can_manage_app(
-    store: &dyn Store,
-    actor: &UserView,
-    app: &ApplicationView,
-) -> ServiceResult<bool> {
-    if !actor.role.can_write() {
+pub async fn can_manage_app(cx: &Ctx, app: &ApplicationView) -> ServiceResult<bool> {
+    if !cx.actor.role.can_write() {
         return Ok(false);
     }
-    if actor.role.is_admin() || app.owner == actor.username {
+    if cx.actor.role.is_admin() || app.owner == cx.actor.username {
         return Ok(true);
     }
-    let p = projects::get(store, &app.project).await?;
-    Ok(store.project_role(p.id, actor.id).await?.as_deref() == Some("owner"))
+    let p = projects::get(cx.store(), &app.project).await?;
+    Ok(cx.store.project_role(p.id, cx.actor.id).await?.as_deref() == Some("owner"))
 }
 
-async fn require_app_manager(
-    store: &dyn Store,
-    actor: &UserView,
-    app: &ApplicationView,
-) -> ServiceResult<()> {
-    require_writer(actor)?;
-    if can_manage_app(store, actor, app).await? {
+async fn require_app_manager(cx: &Ctx, app: &ApplicationView) -> ServiceResult<()> {
+    require_writer(&cx.actor)?;
+    if can_manage_app(cx, app).await? {
         return Ok(());
     }
     Err(ServiceError::Forbidden(format!(
@@ -142,15 +134,15 @@ pub async fn app_tokens(
 /// Rotation: issues a new token, then revokes `old`. The old one keeps working until the new
 /// one exists, so a client can switch without a gap.
 pub async fn rotate_app_token(
-    store: &dyn Store,
-    actor: &UserView,
+    cx: &Ctx,
     project: &str,
     name: &str,
     old: i64,
 ) -> ServiceResult<(AppTokenView, String)> {
-    let app = application(store, project, name).await?;
-    require_app_manager(store, actor, &app).await?;
-    if !store
+    let app = application(cx.store(), project, name).await?;
+    require_app_manager(cx, &app).await?;
+    if !cx
+        .store()
         .app_tokens(app.id)
         .await?
         .iter()
@@ -160,29 +152,29 @@ pub async fn rotate_app_token(
             "live token {old} of {project}/{name}"
         )));
     }
-    let issued = create_app_token(store, actor, project, name).await?;
-    revoke_app_token(store, actor, project, name, old).await?;
+    let issued = create_app_token(cx, project, name).await?;
+    revoke_app_token(cx, project, name, old).await?;
     Ok(issued)
 }
 
 /// Issues a new token for an application: at least 128 random bits, shown once, stored as a hash.
 pub async fn create_app_token(
-    store: &dyn Store,
-    actor: &UserView,
+    cx: &Ctx,
     project: &str,
     name: &str,
 ) -> ServiceResult<(AppTokenView, String)> {
-    let app = application(store, project, name).await?;
-    require_app_manager(store, actor, &app).await?;
+    let app = application(cx.store(), project, name).await?;
+    require_app_manager(cx, &app).await?;
     let token = format!("{APP_TOKEN_PREFIX}{}", random_token());
     let prefix: String = token.chars().take(APP_TOKEN_PREFIX.len() + 6).collect();
-    let id = store
+    let id = cx
+        .store()
         .create_app_token(
             app.id,
             &prefix,
             &token_hash(&token),
             &audit(
-                actor,
+                &cx.actor,
                 "app_token.create",
                 "application",
                 format!("{project}/{name}"),
@@ -201,20 +193,20 @@ pub async fn create_app_token(
 
 /// Revokes one token; rotating is issuing a new one and revoking the old.
 pub async fn revoke_app_token(
-    store: &dyn Store,
-    actor: &UserView,
+    cx: &Ctx,
     project: &str,
     name: &str,
     token_id: i64,
 ) -> ServiceResult<()> {
-    let app = application(store, project, name).await?;
-    require_app_manager(store, actor, &app).await?;
-    let done = store
+    let app = application(cx.store(), project, name).await?;
+    require_app_manager(cx, &app).await?;
+    let done = cx
+        .store()
         .revoke_app_token(
             app.id,
             token_id,
             &audit(
-                actor,
+                &cx.actor,
                 "app_token.revoke",
                 "application",
                 format!("{project}/{name}"),
@@ -244,15 +236,12 @@ pub async fn application_for_token(
 
 /// May `actor` make the first decision on requests for `queue`? Its project's owners, approvers
 /// and admins may.
-async fn is_queue_approver(
-    store: &dyn Store,
-    actor: &UserView,
-    queue_project: &ProjectView,
-) -> ServiceResult<bool> {
+async fn is_queue_approver(cx: &Ctx, queue_project: &ProjectView) -> ServiceResult<bool> {
     use crate::domain::Role;
-    Ok(matches!(actor.role, Role::Admin | Role::Approver)
-        || store
-            .project_role(queue_project.id, actor.id)
+    Ok(matches!(cx.actor.role, Role::Admin | Role::Approver)
+        || cx
+            .store()
+            .project_role(queue_project.id, cx.actor.id)
             .await?
             .as_deref()
             == Some("owner"))
@@ -260,15 +249,13 @@ async fn is_queue_approver(
 
 /// Asks for access to a queue for an application of a project the actor belongs to.
 pub async fn request_access(
-    store: &dyn Store,
-    actor: &UserView,
+    cx: &Ctx,
     input: &AccessRequestInput,
-    sensitive_tag: &str,
 ) -> ServiceResult<AccessRequestView> {
     let spec = input.parse()?;
-    let app = application(store, spec.project.as_str(), spec.application.as_str()).await?;
-    let app_project = projects::get(store, &app.project).await?;
-    projects::require_member(store, actor, &app_project)
+    let app = application(cx.store(), spec.project.as_str(), spec.application.as_str()).await?;
+    let app_project = projects::get(cx.store(), &app.project).await?;
+    projects::require_member(cx, &app_project)
         .await
         .map_err(|_| {
             ServiceError::Forbidden(format!(
@@ -277,7 +264,7 @@ pub async fn request_access(
             ))
         })?;
     let queue: QueueView =
-        queues::get(store, spec.queue_project.as_str(), spec.queue.as_str()).await?;
+        queues::get(cx.store(), spec.queue_project.as_str(), spec.queue.as_str()).await?;
     let permission = spec.permission.to_string();
     let row = AccessRequestRow {
         application_id: app.id,
@@ -285,8 +272,8 @@ pub async fn request_access(
         permission: permission.clone(),
         reason: spec.reason.clone(),
         duration_days: spec.duration_days,
-        requester: actor.username.clone(),
-        needs_admin: queue.tags.iter().any(|t| t == sensitive_tag),
+        requester: cx.actor.username.clone(),
+        needs_admin: queue.tags.iter().any(|t| t == &cx.sensitive_tag),
     };
     let target = format!(
         "{}/{} → {}/{}",
@@ -302,18 +289,19 @@ pub async fn request_access(
             permission: spec.permission,
             reason: spec.reason.clone(),
             duration_days: spec.duration_days,
-            requester: actor.username.clone(),
+            requester: cx.actor.username.clone(),
             needs_admin: row.needs_admin,
             status: RequestStatus::Pending,
             created_at: now_millis(),
             events: Vec::new(),
         })
     };
-    let created = store
+    let created = cx
+        .store()
         .create_access_request(
             &row,
             &audit(
-                actor,
+                &cx.actor,
                 "access_request.create",
                 "access_request",
                 target,
@@ -325,7 +313,8 @@ pub async fn request_access(
     let id = match created {
         Ok(id) => id,
         Err(StoreError::Conflict(_)) => {
-            let first = store
+            let first = cx
+                .store()
                 .open_request(app.id, queue.id, &permission)
                 .await?
                 .unwrap_or_default();
@@ -336,7 +325,7 @@ pub async fn request_access(
         }
         Err(e) => return Err(e.into()),
     };
-    request(store, id).await
+    request(cx.store(), id).await
 }
 
 /// One request with its timeline.
@@ -354,22 +343,16 @@ pub async fn request(store: &dyn Store, id: i64) -> ServiceResult<AccessRequestV
 /// requesting application or its project (an admin may be the latter, and the audit entry
 /// says so). Whether the queue is sensitive is read from its tags at each decision, not when the
 /// request was filed.
-pub async fn decide(
-    store: &dyn Store,
-    actor: &UserView,
-    id: i64,
-    input: &DecisionInput,
-    sensitive_tag: &str,
-) -> ServiceResult<AccessRequestView> {
-    require_writer(actor)?;
-    let req = request(store, id).await?;
-    if req.requester == actor.username {
+pub async fn decide(cx: &Ctx, id: i64, input: &DecisionInput) -> ServiceResult<AccessRequestView> {
+    require_writer(&cx.actor)?;
+    let req = request(cx.store(), id).await?;
+    if req.requester == cx.actor.username {
         return Err(ServiceError::Forbidden(
             "you cannot decide your own request".into(),
         ));
     }
-    let owns_requesting_project = owns_requesting_project(store, actor, &req).await?;
-    if owns_requesting_project && !actor.role.is_admin() {
+    let owns_requesting_project = owns_requesting_project(cx, &req).await?;
+    if owns_requesting_project && !cx.actor.role.is_admin() {
         return Err(ServiceError::Forbidden(format!(
             "you own {}/{} or its project, which is asking for access: someone outside it decides",
             req.project, req.application
@@ -390,17 +373,17 @@ pub async fn decide(
     if !approve && comment.is_empty() {
         return Err(vec![FieldError::new("comment", "a rejection needs a reason")].into());
     }
-    let queue_project = projects::get(store, &req.queue_project).await?;
+    let queue_project = projects::get(cx.store(), &req.queue_project).await?;
     let (event, to, grant) = match (req.status, approve) {
         (RequestStatus::Pending, _) => {
-            if !is_queue_approver(store, actor, &queue_project).await? {
+            if !is_queue_approver(cx, &queue_project).await? {
                 return Err(ServiceError::Forbidden(format!(
                     "only owners of project {:?}, approvers and admins decide requests for its queues",
                     req.queue_project
                 )));
             }
-            let queue = queues::get(store, &req.queue_project, &req.queue).await?;
-            let sensitive = req.needs_admin || queue.tags.iter().any(|t| t == sensitive_tag);
+            let queue = queues::get(cx.store(), &req.queue_project, &req.queue).await?;
+            let sensitive = req.needs_admin || queue.tags.iter().any(|t| t == &cx.sensitive_tag);
             match (approve, sensitive) {
                 (false, _) => ("rejected", RequestStatus::Rejected, None),
                 (true, true) => ("approved", RequestStatus::OwnerApproved, None),
@@ -408,7 +391,7 @@ pub async fn decide(
             }
         }
         (RequestStatus::OwnerApproved, _) => {
-            if !actor.role.is_admin() {
+            if !cx.actor.role.is_admin() {
                 return Err(ServiceError::Forbidden(
                     "this queue is sensitive: an admin gives the second approval".into(),
                 ));
@@ -419,7 +402,7 @@ pub async fn decide(
                 .rev()
                 .find(|e| e.kind == "approved")
                 .map(|e| e.actor.as_str());
-            if first == Some(actor.username.as_str()) {
+            if first == Some(cx.actor.username.as_str()) {
                 return Err(ServiceError::Forbidden(
                     "the second approval must come from someone else".into(),
                 ));
@@ -439,7 +422,7 @@ pub async fn decide(
     let t = RequestTransition {
         from: req.status,
         to,
-        actor: actor.username.clone(),
+        actor: cx.actor.username.clone(),
         event,
         comment: comment.clone(),
         grant,
@@ -467,14 +450,13 @@ pub async fn decide(
             String::new()
         }
     );
-    apply(store, actor, &req, &t, action, summary).await
+    apply(cx, &req, &t, action, summary).await
 }
 
 /// Applies a transition if the request is still where `t.from` says; otherwise someone else
 /// decided first.
 async fn apply(
-    store: &dyn Store,
-    actor: &UserView,
+    cx: &Ctx,
     req: &AccessRequestView,
     t: &RequestTransition,
     action: &'static str,
@@ -482,17 +464,17 @@ async fn apply(
 ) -> ServiceResult<AccessRequestView> {
     let id = req.id;
     let ev = audit(
-        actor,
+        &cx.actor,
         action,
         "access_request",
         format!("request {id}"),
         summary,
     );
-    let notice = notices::decided(req, t.to, &actor.username, &t.comment);
-    if !store.transition_request(id, t, &ev, &notice).await? {
-        return Err(already_decided(id, request(store, id).await?.status));
+    let notice = notices::decided(req, t.to, &cx.actor.username, &t.comment);
+    if !cx.store.transition_request(id, t, &ev, &notice).await? {
+        return Err(already_decided(id, request(cx.store(), id).await?.status));
     }
-    request(store, id).await
+    request(cx.store(), id).await
 }
 
 fn already_decided(id: i64, status: RequestStatus) -> ServiceError {
@@ -517,13 +499,9 @@ pub async fn list_applications(
 }
 
 /// The requester withdraws an open request.
-pub async fn cancel(
-    store: &dyn Store,
-    actor: &UserView,
-    id: i64,
-) -> ServiceResult<AccessRequestView> {
-    let req = request(store, id).await?;
-    if req.requester != actor.username {
+pub async fn cancel(cx: &Ctx, id: i64) -> ServiceResult<AccessRequestView> {
+    let req = request(cx.store(), id).await?;
+    if req.requester != cx.actor.username {
         return Err(ServiceError::Forbidden(
             "only the requester can cancel a request".into(),
         ));
@@ -534,40 +512,28 @@ pub async fn cancel(
     let t = RequestTransition {
         from: req.status,
         to: RequestStatus::Cancelled,
-        actor: actor.username.clone(),
+        actor: cx.actor.username.clone(),
         event: "cancelled",
         comment: String::new(),
         grant: None,
     };
-    apply(
-        store,
-        actor,
-        &req,
-        &t,
-        "access_request.cancel",
-        String::new(),
-    )
-    .await
+    apply(cx, &req, &t, "access_request.cancel", String::new()).await
 }
 
 /// Whether `actor` may approve or reject `req` now: never the requester; an open request's
 /// first decision is for the queue's project owners, approvers and admins; the second
 /// approval of a sensitive queue is for an admin other than the first approver.
-pub async fn can_decide(
-    store: &dyn Store,
-    actor: &UserView,
-    req: &AccessRequestView,
-) -> ServiceResult<bool> {
-    if req.requester == actor.username || !actor.role.can_write() {
+pub async fn can_decide(cx: &Ctx, req: &AccessRequestView) -> ServiceResult<bool> {
+    if req.requester == cx.actor.username || !cx.actor.role.can_write() {
         return Ok(false);
     }
-    if !actor.role.is_admin() && owns_requesting_project(store, actor, req).await? {
+    if !cx.actor.role.is_admin() && owns_requesting_project(cx, req).await? {
         return Ok(false);
     }
     Ok(match req.status {
         RequestStatus::Pending => {
-            let p = projects::get(store, &req.queue_project).await?;
-            is_queue_approver(store, actor, &p).await?
+            let p = projects::get(cx.store(), &req.queue_project).await?;
+            is_queue_approver(cx, &p).await?
         }
         RequestStatus::OwnerApproved => {
             let first = req
@@ -576,7 +542,7 @@ pub async fn can_decide(
                 .rev()
                 .find(|e| e.kind == "approved")
                 .map(|e| e.actor.as_str());
-            actor.role.is_admin() && first != Some(actor.username.as_str())
+            cx.actor.role.is_admin() && first != Some(cx.actor.username.as_str())
         }
         _ => false,
     })
@@ -584,31 +550,24 @@ pub async fn can_decide(
 
 /// Whether `actor` is on the asking side: an owner of the requesting application's project, or
 /// the application's own owner.
-async fn owns_requesting_project(
-    store: &dyn Store,
-    actor: &UserView,
-    req: &AccessRequestView,
-) -> ServiceResult<bool> {
-    let p = projects::get(store, &req.project).await?;
-    if store.project_role(p.id, actor.id).await?.as_deref() == Some("owner") {
+async fn owns_requesting_project(cx: &Ctx, req: &AccessRequestView) -> ServiceResult<bool> {
+    let p = projects::get(cx.store(), &req.project).await?;
+    if cx.store.project_role(p.id, cx.actor.id).await?.as_deref() == Some("owner") {
         return Ok(true);
     }
-    Ok(application(store, &req.project, &req.application)
+    Ok(application(cx.store(), &req.project, &req.application)
         .await?
         .owner
-        == actor.username)
+        == cx.actor.username)
 }
 
 /// Applications of the projects the actor belongs to (all of them for admins): the ones the
 /// actor may ask access for.
-pub async fn my_applications(
-    store: &dyn Store,
-    actor: &UserView,
-) -> ServiceResult<Vec<ApplicationView>> {
+pub async fn my_applications(cx: &Ctx) -> ServiceResult<Vec<ApplicationView>> {
     let mut mine = Vec::new();
-    for app in store.list_applications(None).await? {
-        let p = projects::get(store, &app.project).await?;
-        if actor.role.is_admin() || store.project_role(p.id, actor.id).await?.is_some() {
+    for app in cx.store.list_applications(None).await? {
+        let p = projects::get(cx.store(), &app.project).await?;
+        if cx.actor.role.is_admin() || cx.store.project_role(p.id, cx.actor.id).await?.is_some() {
             mine.push(app);
         }
     }
@@ -616,21 +575,20 @@ pub async fn my_applications(
 }
 
 /// Requests the actor made, newest first.
-pub async fn my_requests(
-    store: &dyn Store,
-    actor: &UserView,
-) -> ServiceResult<Vec<AccessRequestView>> {
-    Ok(store
+pub async fn my_requests(cx: &Ctx) -> ServiceResult<Vec<AccessRequestView>> {
+    Ok(cx
+        .store()
         .list_requests(&RequestFilter {
-            requester: Some(actor.username.clone()),
+            requester: Some(cx.actor.username.clone()),
             ..Default::default()
         })
         .await?)
 }
 
 /// Open requests waiting for the actor's decision.
-pub async fn inbox(store: &dyn Store, actor: &UserView) -> ServiceResult<Vec<AccessRequestView>> {
-    let open = store
+pub async fn inbox(cx: &Ctx) -> ServiceResult<Vec<AccessRequestView>> {
+    let open = cx
+        .store()
         .list_requests(&RequestFilter {
             statuses: vec![RequestStatus::Pending, RequestStatus::OwnerApproved],
             ..Default::default()
@@ -640,11 +598,11 @@ pub async fn inbox(store: &dyn Store, actor: &UserView) -> ServiceResult<Vec<Acc
     for r in open {
         // The second approval depends on who gave the first: that needs the timeline.
         let r = if r.status == RequestStatus::OwnerApproved {
-            request(store, r.id).await?
+            request(cx.store(), r.id).await?
         } else {
             r
         };
-        if can_decide(store, actor, &r).await? {
+        if can_decide(cx, &r).await? {
             mine.push(r);
         }
     }
@@ -658,31 +616,24 @@ pub async fn grants(store: &dyn Store, project: &str, name: &str) -> ServiceResu
 }
 
 /// Whether `actor` may revoke the grant: the queue's approvers and admins may.
-pub async fn can_revoke_grant(
-    store: &dyn Store,
-    actor: &UserView,
-    g: &GrantView,
-) -> ServiceResult<bool> {
-    if !actor.role.can_write() || g.revoked_at.is_some() {
+pub async fn can_revoke_grant(cx: &Ctx, g: &GrantView) -> ServiceResult<bool> {
+    if !cx.actor.role.can_write() || g.revoked_at.is_some() {
         return Ok(false);
     }
-    let p = projects::get(store, &g.queue_project).await?;
-    is_queue_approver(store, actor, &p).await
+    let p = projects::get(cx.store(), &g.queue_project).await?;
+    is_queue_approver(cx, &p).await
 }
 
 /// Revokes a grant: the queue's approvers and admins may.
-pub async fn revoke_grant(
-    store: &dyn Store,
-    actor: &UserView,
-    id: i64,
-) -> ServiceResult<GrantView> {
-    require_writer(actor)?;
-    let g = store
+pub async fn revoke_grant(cx: &Ctx, id: i64) -> ServiceResult<GrantView> {
+    require_writer(&cx.actor)?;
+    let g = cx
+        .store()
         .grant(id)
         .await?
         .ok_or_else(|| ServiceError::NotFound(format!("grant {id}")))?;
-    let p = projects::get(store, &g.queue_project).await?;
-    if !is_queue_approver(store, actor, &p).await? {
+    let p = projects::get(cx.store(), &g.queue_project).await?;
+    if !is_queue_approver(cx, &p).await? {
         return Err(ServiceError::Forbidden(format!(
             "only approvers of project {:?} can revoke its grants",
             g.queue_project
@@ -692,18 +643,19 @@ pub async fn revoke_grant(
         "{}/{} → {}/{}",
         g.project, g.application, g.queue_project, g.queue
     );
-    if !store
+    if !cx
+        .store()
         .revoke_grant(
             id,
-            &actor.username,
+            &cx.actor.username,
             &audit(
-                actor,
+                &cx.actor,
                 "grant.revoke",
                 "grant",
                 target,
                 g.permission.to_string(),
             ),
-            &notices::revoked(&g, &actor.username),
+            &notices::revoked(&g, &cx.actor.username),
         )
         .await?
     {
@@ -712,7 +664,7 @@ pub async fn revoke_grant(
             format!("grant {id} was already revoked"),
         )));
     }
-    store
+    cx.store()
         .grant(id)
         .await?
         .ok_or_else(|| ServiceError::NotFound(format!("grant {id}")))

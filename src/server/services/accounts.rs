@@ -1,5 +1,6 @@
 //! Users, passwords, sessions and personal API tokens.
 
+use super::Ctx;
 use super::{require_admin, ServiceError, ServiceResult};
 use crate::domain::{
     parse_token_days, parse_username, FieldError, PersonalTokenView, Role, UserAccount, UserView,
@@ -175,12 +176,20 @@ pub async fn create_api_token(
     actor: &UserView,
     name: &str,
 ) -> ServiceResult<String> {
-    Ok(issue_personal_token(store, actor, name, None).await?.1)
+    Ok(issue_token(store, actor, name, None).await?.1)
 }
 
 /// Creates a personal API token for the actor that lives `days` (90 when `None`, at most 365).
 /// Returns its listing and the secret, which is shown once and never stored.
 pub async fn issue_personal_token(
+    cx: &Ctx,
+    name: &str,
+    days: Option<i64>,
+) -> ServiceResult<(PersonalTokenView, String)> {
+    issue_token(cx.store(), &cx.actor, name, days).await
+}
+
+async fn issue_token(
     store: &dyn Store,
     actor: &UserView,
     name: &str,
@@ -228,28 +237,22 @@ pub async fn issue_personal_token(
 }
 
 /// The actor's own personal tokens, newest first, with when each was last used.
-pub async fn personal_tokens(
-    store: &dyn Store,
-    actor: &UserView,
-) -> ServiceResult<Vec<PersonalTokenView>> {
-    Ok(store.personal_tokens(actor.id).await?)
+pub async fn personal_tokens(cx: &Ctx) -> ServiceResult<Vec<PersonalTokenView>> {
+    Ok(cx.store.personal_tokens(cx.actor.id).await?)
 }
 
 /// Revokes one of the actor's own personal tokens.
-pub async fn revoke_personal_token(
-    store: &dyn Store,
-    actor: &UserView,
-    token_id: i64,
-) -> ServiceResult<()> {
+pub async fn revoke_personal_token(cx: &Ctx, token_id: i64) -> ServiceResult<()> {
     let audit = AuditEvent {
-        actor: actor.username.clone(),
+        actor: cx.actor.username.clone(),
         action: "token.revoke",
         target_kind: "user",
-        target: actor.username.clone(),
+        target: cx.actor.username.clone(),
         summary: format!("personal API token {token_id}"),
     };
-    if store
-        .revoke_personal_token(actor.id, token_id, now_millis(), &audit)
+    if cx
+        .store()
+        .revoke_personal_token(cx.actor.id, token_id, now_millis(), &audit)
         .await?
     {
         Ok(())
@@ -259,32 +262,28 @@ pub async fn revoke_personal_token(
 }
 
 /// Every user with whether they are disabled (admins only).
-pub async fn accounts(store: &dyn Store, actor: &UserView) -> ServiceResult<Vec<UserAccount>> {
-    require_admin(actor, "list users")?;
-    Ok(store.user_accounts().await?)
+pub async fn accounts(cx: &Ctx) -> ServiceResult<Vec<UserAccount>> {
+    require_admin(&cx.actor, "list users")?;
+    Ok(cx.store.user_accounts().await?)
 }
 
 /// Disables a user (their sessions end and their personal tokens are revoked) or enables them
 /// again (admins only; nobody disables themselves).
-pub async fn set_disabled(
-    store: &dyn Store,
-    actor: &UserView,
-    username: &str,
-    disabled: bool,
-) -> ServiceResult<UserAccount> {
-    require_admin(actor, "disable or enable users")?;
+pub async fn set_disabled(cx: &Ctx, username: &str, disabled: bool) -> ServiceResult<UserAccount> {
+    require_admin(&cx.actor, "disable or enable users")?;
     let name = username.trim().to_lowercase();
-    if disabled && name == actor.username {
+    if disabled && name == cx.actor.username {
         return Err(ServiceError::Forbidden(
             "you cannot disable yourself; ask another admin".into(),
         ));
     }
-    let user = store
+    let user = cx
+        .store()
         .user_by_name(&name)
         .await?
         .ok_or_else(|| ServiceError::NotFound(format!("user {username:?}")))?;
     let audit = AuditEvent {
-        actor: actor.username.clone(),
+        actor: cx.actor.username.clone(),
         action: if disabled {
             "user.disable"
         } else {
@@ -298,10 +297,10 @@ pub async fn set_disabled(
             "enabled".into()
         },
     };
-    store
+    cx.store()
         .set_user_disabled(user.id, disabled, now_millis(), &audit)
         .await?;
-    store
+    cx.store()
         .user_accounts()
         .await?
         .into_iter()

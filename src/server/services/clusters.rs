@@ -1,12 +1,12 @@
 //! Physical clusters, managed by platform operators (admins): registration, live health,
 //! their topics, and importing existing topics as queues.
 
+use super::Ctx;
 use super::{change_summary, require_admin, ServiceError, ServiceResult};
 use crate::domain::{
     queue_name_for_topic, ClusterHealth, ClusterInput, ClusterSpec, ClusterTopic, ClusterView,
-    FieldError, ImportInput, ImportResult, SkippedTopic, TopicProvision, UserView,
+    FieldError, ImportInput, ImportResult, SkippedTopic, TopicProvision,
 };
-use crate::server::crypto::SecretBox;
 use crate::server::db::{AuditEvent, ClusterRow, QueueRow, Store, StoreError};
 use crate::server::kafka::ClusterAgent;
 use std::collections::HashMap;
@@ -22,55 +22,45 @@ fn conflict(name: &str) -> impl Fn(StoreError) -> ServiceError + '_ {
 }
 
 /// Registers a cluster; its SASL password is sealed before it is stored.
-pub async fn create(
-    store: &dyn Store,
-    secrets: &SecretBox,
-    actor: &UserView,
-    input: &ClusterInput,
-) -> ServiceResult<ClusterView> {
-    require_admin(actor, "register clusters")?;
+pub async fn create(cx: &Ctx, input: &ClusterInput) -> ServiceResult<ClusterView> {
+    require_admin(&cx.actor, "register clusters")?;
     let spec = input.parse()?;
     let row = row_of(
         &spec,
-        spec.sasl_password.as_deref().map(|p| secrets.seal(p)),
+        spec.sasl_password.as_deref().map(|p| cx.secrets.seal(p)),
         spec.client_sasl_password
             .as_deref()
-            .map(|p| secrets.seal(p)),
+            .map(|p| cx.secrets.seal(p)),
     );
     let audit = AuditEvent {
-        actor: actor.username.clone(),
+        actor: cx.actor.username.clone(),
         action: "cluster.create",
         target_kind: "cluster",
         target: row.name.clone(),
         summary: summary_of(&row),
     };
-    store
+    cx.store()
         .create_cluster(&row, &audit)
         .await
         .map_err(conflict(&row.name))?;
-    get(store, &row.name).await
+    get(cx.store(), &row.name).await
 }
 
 /// Edits a cluster; an empty password keeps the stored one.
-pub async fn update(
-    store: &dyn Store,
-    secrets: &SecretBox,
-    actor: &UserView,
-    name: &str,
-    input: &ClusterInput,
-) -> ServiceResult<ClusterView> {
-    require_admin(actor, "edit clusters")?;
+pub async fn update(cx: &Ctx, name: &str, input: &ClusterInput) -> ServiceResult<ClusterView> {
+    require_admin(&cx.actor, "edit clusters")?;
     let spec = input.parse()?;
-    let existing = store
+    let existing = cx
+        .store()
         .cluster(name)
         .await?
         .ok_or_else(|| ServiceError::NotFound(format!("cluster {name:?}")))?;
     let sealed = match &spec.sasl_password {
-        Some(p) => Some(secrets.seal(p)),
+        Some(p) => Some(cx.secrets.seal(p)),
         None => existing.sasl_password_enc.clone(),
     };
     let client_sealed = match &spec.client_sasl_password {
-        Some(p) => Some(secrets.seal(p)),
+        Some(p) => Some(cx.secrets.seal(p)),
         None => existing.client_sasl_password_enc.clone(),
     };
     let row = row_of(&spec, sealed, client_sealed);
@@ -96,17 +86,17 @@ pub async fn update(
         summary.push_str("; client_sasl_password changed");
     }
     let audit = AuditEvent {
-        actor: actor.username.clone(),
+        actor: cx.actor.username.clone(),
         action: "cluster.update",
         target_kind: "cluster",
         target: row.name.clone(),
         summary,
     };
-    store
+    cx.store()
         .update_cluster(existing.view.id, &row, &audit)
         .await
         .map_err(conflict(&row.name))?;
-    get(store, &row.name).await
+    get(cx.store(), &row.name).await
 }
 
 /// The row to store for a validated cluster and its sealed password.
@@ -193,35 +183,33 @@ pub async fn topics(
 
 /// Registers existing topics of a cluster as queues of a project (admins): one queue per
 /// topic, named after it, with the topic as its physical topic and the cluster as primary.
-pub async fn import(
-    store: &dyn Store,
-    agent: &ClusterAgent,
-    actor: &UserView,
-    name: &str,
-    input: &ImportInput,
-) -> ServiceResult<ImportResult> {
-    require_admin(actor, "import topics")?;
+pub async fn import(cx: &Ctx, name: &str, input: &ImportInput) -> ServiceResult<ImportResult> {
+    require_admin(&cx.actor, "import topics")?;
     input.validate()?;
-    let cluster = get(store, name).await?;
-    let project = store.project(input.project.trim()).await?.ok_or_else(|| {
-        ServiceError::Invalid(vec![FieldError::new(
-            "project",
-            format!("there is no project named {:?}", input.project.trim()),
-        )])
-    })?;
+    let cluster = get(cx.store(), name).await?;
+    let project = cx
+        .store
+        .project(input.project.trim())
+        .await?
+        .ok_or_else(|| {
+            ServiceError::Invalid(vec![FieldError::new(
+                "project",
+                format!("there is no project named {:?}", input.project.trim()),
+            )])
+        })?;
     let owner = if input.owner.trim().is_empty() {
-        actor.username.clone()
+        cx.actor.username.clone()
     } else {
         input.owner.trim().to_string()
     };
-    if store.user_by_name(&owner).await?.is_none() {
+    if cx.store.user_by_name(&owner).await?.is_none() {
         return Err(ServiceError::Invalid(vec![FieldError::new(
             "owner",
             format!("there is no user named {owner:?}"),
         )]));
     }
-    let on_cluster: HashMap<String, i32> = agent.topics(name).await?.into_iter().collect();
-    let listed = topics(store, agent, name).await?;
+    let on_cluster: HashMap<String, i32> = cx.kafka.topics(name).await?.into_iter().collect();
+    let listed = topics(cx.store(), &cx.kafka, name).await?;
     let mut result = ImportResult::default();
     let mut rows = Vec::new();
     let mut names = std::collections::HashSet::new();
@@ -253,7 +241,7 @@ pub async fn import(
             continue;
         };
         if !names.insert(queue_name.clone())
-            || store.queue(&project.name, &queue_name).await?.is_some()
+            || cx.store.queue(&project.name, &queue_name).await?.is_some()
         {
             result.skipped.push(skip(format!(
                 "project {} already has a queue named {queue_name:?}",
@@ -282,7 +270,7 @@ pub async fn import(
     }
     if !rows.is_empty() {
         let audit = AuditEvent {
-            actor: actor.username.clone(),
+            actor: cx.actor.username.clone(),
             action: "cluster.import",
             target_kind: "cluster",
             target: name.to_string(),
@@ -296,7 +284,7 @@ pub async fn import(
                     .join(", ")
             ),
         };
-        store.create_queues(&rows, &audit).await?;
+        cx.store.create_queues(&rows, &audit).await?;
     }
     Ok(result)
 }

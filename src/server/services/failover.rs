@@ -3,34 +3,31 @@
 //! is one conditional update with its history row and audit entry; SDKs learn of it at their
 //! next heartbeat (the mapping's config version changes).
 
+use super::Ctx;
 use super::{projects, queues, require_admin, ServiceError, ServiceResult};
 use crate::domain::{
     ActiveSide, ClusterFailoverInput, ClusterFailoverResult, FailoverInput, FieldError,
     MigrateInput, QueueFilter, QueueView, Rollout, SdkConfig, SkippedQueue, SwitchKind, SwitchView,
-    UserView,
 };
 use crate::server::db::failover::SwitchRow;
 
 use crate::server::db::{now_millis, AuditEvent, Store, StoreError};
 
 /// Whether `actor` may switch the queue: its project's owners and admins may.
-pub async fn can_operate(
-    store: &dyn Store,
-    actor: &UserView,
-    q: &QueueView,
-) -> ServiceResult<bool> {
-    if actor.role.is_admin() {
+pub async fn can_operate(cx: &Ctx, q: &QueueView) -> ServiceResult<bool> {
+    if cx.actor.role.is_admin() {
         return Ok(true);
     }
-    let project = store
+    let project = cx
+        .store()
         .project(&q.project)
         .await?
         .ok_or_else(|| ServiceError::NotFound(format!("project {}", q.project)))?;
-    projects::is_owner(store, actor, &project).await
+    projects::is_owner(cx, &project).await
 }
 
-async fn require_operator(store: &dyn Store, actor: &UserView, q: &QueueView) -> ServiceResult<()> {
-    if can_operate(store, actor, q).await? {
+async fn require_operator(cx: &Ctx, q: &QueueView) -> ServiceResult<()> {
+    if can_operate(cx, q).await? {
         return Ok(());
     }
     Err(ServiceError::Forbidden(format!(
@@ -55,8 +52,7 @@ async fn cluster_id(store: &dyn Store, name: &str, field: &str) -> ServiceResult
 
 /// Makes the switch: `side` active, with `primary` and `backup` as the queue's clusters.
 async fn switch(
-    store: &dyn Store,
-    actor: &UserView,
+    cx: &Ctx,
     q: &QueueView,
     kind: SwitchKind,
     (side, primary, backup): (ActiveSide, &str, Option<&str>),
@@ -69,18 +65,18 @@ async fn switch(
     let row = SwitchRow {
         queue_id: q.id,
         expected_side: q.active_side.to_string(),
-        expected_primary: cluster_id(store, &q.primary_cluster, "primary_cluster").await?,
+        expected_primary: cluster_id(cx.store(), &q.primary_cluster, "primary_cluster").await?,
         expected_backup: match &q.backup_cluster {
-            Some(b) => Some(cluster_id(store, b, "backup_cluster").await?),
+            Some(b) => Some(cluster_id(cx.store(), b, "backup_cluster").await?),
             None => None,
         },
         side: side.to_string(),
-        primary_cluster_id: cluster_id(store, primary, "cluster").await?,
+        primary_cluster_id: cluster_id(cx.store(), primary, "cluster").await?,
         backup_cluster_id: match backup {
-            Some(b) => Some(cluster_id(store, b, "cluster").await?),
+            Some(b) => Some(cluster_id(cx.store(), b, "cluster").await?),
             None => None,
         },
-        actor: actor.username.clone(),
+        actor: cx.actor.username.clone(),
         kind: kind.into(),
         from_cluster: q.active_cluster().to_string(),
         to_cluster: to_cluster.to_string(),
@@ -88,7 +84,7 @@ async fn switch(
     };
     let target = format!("{}/{}", q.project, q.name);
     let audit = AuditEvent {
-        actor: actor.username.clone(),
+        actor: cx.actor.username.clone(),
         action: match kind {
             SwitchKind::Failover => "queue.failover",
             SwitchKind::Failback => "queue.failback",
@@ -109,7 +105,8 @@ async fn switch(
             }
         ),
     };
-    let id = store
+    let id = cx
+        .store()
         .switch_queue(&row, &audit)
         .await
         .map_err(|e| match e {
@@ -124,7 +121,7 @@ async fn switch(
         project: q.project.clone(),
         queue: q.name.clone(),
         at: now_millis(),
-        actor: actor.username.clone(),
+        actor: cx.actor.username.clone(),
         kind,
         from_side: q.active_side,
         to_side: side,
@@ -136,14 +133,13 @@ async fn switch(
 
 /// Fails a queue over to its backup (`to: backup`) or back to its primary (`to: primary`).
 pub async fn failover(
-    store: &dyn Store,
-    actor: &UserView,
+    cx: &Ctx,
     project: &str,
     queue: &str,
     input: &FailoverInput,
 ) -> ServiceResult<SwitchView> {
-    let q = queues::get(store, project, queue).await?;
-    require_operator(store, actor, &q).await?;
+    let q = queues::get(cx.store(), project, queue).await?;
+    require_operator(cx, &q).await?;
     let (to, reason) = input.parse()?;
     let Some(backup) = q.backup_cluster.clone() else {
         return Err(vec![FieldError::new(
@@ -167,29 +163,20 @@ pub async fn failover(
         ActiveSide::Primary => SwitchKind::Failback,
     };
     let primary = q.primary_cluster.clone();
-    switch(
-        store,
-        actor,
-        &q,
-        kind,
-        (to, &primary, Some(&backup)),
-        &reason,
-    )
-    .await
+    switch(cx, &q, kind, (to, &primary, Some(&backup)), &reason).await
 }
 
 /// Moves a queue's active side to another cluster (its other side stays bound).
 pub async fn migrate(
-    store: &dyn Store,
-    actor: &UserView,
+    cx: &Ctx,
     project: &str,
     queue: &str,
     input: &MigrateInput,
 ) -> ServiceResult<SwitchView> {
-    let q = queues::get(store, project, queue).await?;
-    require_operator(store, actor, &q).await?;
+    let q = queues::get(cx.store(), project, queue).await?;
+    require_operator(cx, &q).await?;
     let (cluster, reason) = input.parse()?;
-    cluster_id(store, &cluster, "cluster").await?;
+    cluster_id(cx.store(), &cluster, "cluster").await?;
     if cluster == q.active_cluster() {
         return Err(vec![FieldError::new(
             "cluster",
@@ -208,14 +195,13 @@ pub async fn migrate(
         )]
         .into());
     }
-    let mut ids = vec![cluster_id(store, &primary, "cluster").await?];
+    let mut ids = vec![cluster_id(cx.store(), &primary, "cluster").await?];
     if let Some(b) = &backup {
-        ids.push(cluster_id(store, b, "cluster").await?);
+        ids.push(cluster_id(cx.store(), b, "cluster").await?);
     }
-    queues::ensure_topic_free(store, Some(q.id), &q.topic, &ids).await?;
+    queues::ensure_topic_free(cx.store(), Some(q.id), &q.topic, &ids).await?;
     switch(
-        store,
-        actor,
+        cx,
         &q,
         SwitchKind::Migration,
         (q.active_side, &primary, backup.as_deref()),
@@ -227,18 +213,18 @@ pub async fn migrate(
 /// Fails every queue active on `cluster` over to its other side (admins only). Queues without
 /// a second cluster stay and are listed; each switch is its own transaction and audit entry.
 pub async fn cluster_failover(
-    store: &dyn Store,
-    actor: &UserView,
+    cx: &Ctx,
     cluster: &str,
     input: &ClusterFailoverInput,
 ) -> ServiceResult<ClusterFailoverResult> {
-    require_admin(actor, "fail over a whole cluster")?;
+    require_admin(&cx.actor, "fail over a whole cluster")?;
     let reason = input.parse()?;
-    cluster_id(store, cluster, "cluster").await?;
+    cluster_id(cx.store(), cluster, "cluster").await?;
     let mut result = ClusterFailoverResult::default();
     let mut offset = 0;
     loop {
-        let page = store
+        let page = cx
+            .store()
             .list_queues(&QueueFilter {
                 cluster: Some(cluster.to_string()),
                 offset: Some(offset),
@@ -264,16 +250,7 @@ pub async fn cluster_failover(
                 ActiveSide::Backup => (ActiveSide::Primary, SwitchKind::Failback),
             };
             let primary = q.primary_cluster.clone();
-            match switch(
-                store,
-                actor,
-                &q,
-                kind,
-                (to, &primary, Some(&backup)),
-                &reason,
-            )
-            .await
-            {
+            match switch(cx, &q, kind, (to, &primary, Some(&backup)), &reason).await {
                 Ok(s) => result.switched.push(s),
                 Err(e) => result.skipped.push(SkippedQueue {
                     queue: key,

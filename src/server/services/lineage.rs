@@ -1,12 +1,13 @@
 //! Lineage use cases: views of the graph, impact analysis with owners and grants, paths, the
 //! console's laid-out page, and OpenLineage run events mapped onto queues.
 
+use super::Ctx;
 use super::{access, queues, require_writer, ServiceError, ServiceResult};
 use crate::domain::{
     comma_list, kafka_namespace_hosts, node_key, parse_node_field, parse_node_key, Direction,
     Health, IgnoredDataset, ImpactView, ImpactedNode, LineageNode, LineagePage, LineagePageInput,
     LineageQuery, LineageQueryInput, LineageStrip, LineageView, MappedDataset, NodeKind,
-    OpenLineageRunEvent, Permission, RunEventAck, UserView, MAX_VISIBLE_NODES,
+    OpenLineageRunEvent, Permission, RunEventAck, MAX_VISIBLE_NODES,
 };
 use crate::server::db::lineage::JobEdgeRow;
 use crate::server::db::{now_millis, AuditEvent, Store};
@@ -357,13 +358,8 @@ pub fn page_link(input: &LineagePageInput, n: &LineageNode) -> String {
 /// Records an OpenLineage run event: each `kafka://` dataset whose topic is a queue's physical
 /// topic becomes a read (inputs) or write (outputs) edge of the job. A topic held by several
 /// queues is matched by the brokers in the namespace.
-pub async fn record_run_event(
-    store: &dyn Store,
-    lineage: &Lineage,
-    actor: &UserView,
-    event: &OpenLineageRunEvent,
-) -> ServiceResult<RunEventAck> {
-    require_writer(actor)?;
+pub async fn record_run_event(cx: &Ctx, event: &OpenLineageRunEvent) -> ServiceResult<RunEventAck> {
+    require_writer(&cx.actor)?;
     event.validate()?;
     let now = now_millis();
     let completed = event
@@ -388,7 +384,7 @@ pub async fn record_run_event(
             });
             continue;
         };
-        let candidates = store.queues_by_topic(&d.name).await?;
+        let candidates = cx.store.queues_by_topic(&d.name).await?;
         let on_brokers = |servers: &str| {
             servers
                 .split(',')
@@ -437,7 +433,7 @@ pub async fn record_run_event(
     }
     if !rows.is_empty() {
         let audit = AuditEvent {
-            actor: actor.username.clone(),
+            actor: cx.actor.username.clone(),
             action: "lineage.run_event",
             target_kind: "job",
             target: job_key.clone(),
@@ -451,9 +447,9 @@ pub async fn record_run_event(
                     .join(", ")
             ),
         };
-        store.record_job_edges(&rows, &audit).await?;
-        lineage
-            .refresh(store)
+        cx.store.record_job_edges(&rows, &audit).await?;
+        cx.lineage
+            .refresh(cx.store())
             .await
             .map_err(|e| ServiceError::Internal(e.context("refreshing lineage")))?;
     }

@@ -1,5 +1,6 @@
 //! Projects: the unit of ownership for queues.
 
+use super::Ctx;
 use super::{change_summary, require_writer, ServiceError, ServiceResult};
 use crate::domain::{FieldError, ProjectInput, ProjectPeopleInput, ProjectView, UserView};
 use crate::server::db::{AuditEvent, ProjectRow, Store, StoreError};
@@ -21,24 +22,20 @@ async fn user_ids(store: &dyn Store, field: &str, names: &[String]) -> ServiceRe
 }
 
 /// Creates a project; the creator is always one of its owners.
-pub async fn create(
-    store: &dyn Store,
-    actor: &UserView,
-    input: &ProjectInput,
-) -> ServiceResult<ProjectView> {
-    require_writer(actor)?;
+pub async fn create(cx: &Ctx, input: &ProjectInput) -> ServiceResult<ProjectView> {
+    require_writer(&cx.actor)?;
     let mut spec = input.parse()?;
-    if !spec.owners.contains(&actor.username) {
-        spec.owners.insert(0, actor.username.clone());
+    if !spec.owners.contains(&cx.actor.username) {
+        spec.owners.insert(0, cx.actor.username.clone());
     }
     let row = ProjectRow {
         name: spec.name.to_string(),
         description: spec.description.clone(),
-        owner_ids: user_ids(store, "owners", &spec.owners).await?,
-        member_ids: user_ids(store, "members", &spec.members).await?,
+        owner_ids: user_ids(cx.store(), "owners", &spec.owners).await?,
+        member_ids: user_ids(cx.store(), "members", &spec.members).await?,
     };
     let audit = AuditEvent {
-        actor: actor.username.clone(),
+        actor: cx.actor.username.clone(),
         action: "project.create",
         target_kind: "project",
         target: row.name.clone(),
@@ -47,7 +44,7 @@ pub async fn create(
             &serde_json::json!({"description": row.description, "owners": spec.owners, "members": spec.members}),
         ),
     };
-    store
+    cx.store()
         .create_project(&row, &audit)
         .await
         .map_err(|e| match e {
@@ -57,7 +54,7 @@ pub async fn create(
             )),
             e => e.into(),
         })?;
-    get(store, &row.name).await
+    get(cx.store(), &row.name).await
 }
 
 /// Every project, by name.
@@ -66,9 +63,9 @@ pub async fn list(store: &dyn Store) -> ServiceResult<Vec<ProjectView>> {
 }
 
 /// Every project as `actor` may see it: a webhook's URL only for its project's owners and admins.
-pub async fn list_for(store: &dyn Store, actor: &UserView) -> ServiceResult<Vec<ProjectView>> {
-    let mut all = store.list_projects().await?;
-    all.iter_mut().for_each(|p| hide_webhook(actor, p));
+pub async fn list_for(cx: &Ctx) -> ServiceResult<Vec<ProjectView>> {
+    let mut all = cx.store.list_projects().await?;
+    all.iter_mut().for_each(|p| hide_webhook(&cx.actor, p));
     Ok(all)
 }
 
@@ -80,49 +77,45 @@ fn hide_webhook(actor: &UserView, p: &mut ProjectView) {
 }
 
 /// One project as `actor` may see it (see [`list_for`]).
-pub async fn get_for(
-    store: &dyn Store,
-    actor: &UserView,
-    name: &str,
-) -> ServiceResult<ProjectView> {
-    let mut p = get(store, name).await?;
-    hide_webhook(actor, &mut p);
+pub async fn get_for(cx: &Ctx, name: &str) -> ServiceResult<ProjectView> {
+    let mut p = get(cx.store(), name).await?;
+    hide_webhook(&cx.actor, &mut p);
     Ok(p)
 }
 
 /// Whether `actor` may act as an owner of `project`: its owners and admins (never a viewer).
 /// Owners change where its queues' data lives, decide access, switch and manage its people.
-pub async fn is_owner(
-    store: &dyn Store,
-    actor: &UserView,
-    project: &ProjectView,
-) -> ServiceResult<bool> {
-    if actor.role.is_admin() {
+pub async fn is_owner(cx: &Ctx, project: &ProjectView) -> ServiceResult<bool> {
+    if cx.actor.role.is_admin() {
         return Ok(true);
     }
-    Ok(actor.role.can_write()
-        && store.project_role(project.id, actor.id).await?.as_deref() == Some("owner"))
+    Ok(cx.actor.role.can_write()
+        && cx
+            .store
+            .project_role(project.id, cx.actor.id)
+            .await?
+            .as_deref()
+            == Some("owner"))
 }
 
 /// Replaces a project's owners and members (its owners and admins). At least one owner stays.
 pub async fn set_people(
-    store: &dyn Store,
-    actor: &UserView,
+    cx: &Ctx,
     name: &str,
     input: &ProjectPeopleInput,
 ) -> ServiceResult<ProjectView> {
-    let before = get(store, name).await?;
-    require_writer(actor)?;
-    if !is_owner(store, actor, &before).await? {
+    let before = get(cx.store(), name).await?;
+    require_writer(&cx.actor)?;
+    if !is_owner(cx, &before).await? {
         return Err(ServiceError::Forbidden(format!(
             "only owners of project {name:?} and admins manage its people"
         )));
     }
     let (owners, members) = input.parse()?;
-    let owner_ids = user_ids(store, "owners", &owners).await?;
-    let member_ids = user_ids(store, "members", &members).await?;
+    let owner_ids = user_ids(cx.store(), "owners", &owners).await?;
+    let member_ids = user_ids(cx.store(), "members", &members).await?;
     let audit = AuditEvent {
-        actor: actor.username.clone(),
+        actor: cx.actor.username.clone(),
         action: "project.people",
         target_kind: "project",
         target: before.name.clone(),
@@ -131,10 +124,10 @@ pub async fn set_people(
             before.owners, before.members
         ),
     };
-    store
+    cx.store()
         .set_project_people(before.id, &owner_ids, &member_ids, &audit)
         .await?;
-    get_for(store, actor, name).await
+    get_for(cx, name).await
 }
 
 /// One project by name.
@@ -146,13 +139,15 @@ pub async fn get(store: &dyn Store, name: &str) -> ServiceResult<ProjectView> {
 }
 
 /// Admins, and owners and members of the project, may change its queues.
-pub async fn require_member(
-    store: &dyn Store,
-    actor: &UserView,
-    project: &ProjectView,
-) -> ServiceResult<()> {
-    require_writer(actor)?;
-    if actor.role.is_admin() || store.project_role(project.id, actor.id).await?.is_some() {
+pub async fn require_member(cx: &Ctx, project: &ProjectView) -> ServiceResult<()> {
+    require_writer(&cx.actor)?;
+    if cx.actor.role.is_admin()
+        || cx
+            .store
+            .project_role(project.id, cx.actor.id)
+            .await?
+            .is_some()
+    {
         Ok(())
     } else {
         Err(ServiceError::Forbidden(format!(

@@ -1,5 +1,6 @@
 //! Logical queues: data addressed as project + queue, the cluster only an attribute.
 
+use super::Ctx;
 use super::{change_summary, projects, ServiceError, ServiceResult};
 use crate::domain::{
     ActiveSide, FieldError, Page, QueueFilter, QueueInput, QueueSpec, QueueView, UserView,
@@ -8,18 +9,22 @@ use crate::server::db::{now_millis, Audience, AuditEvent, Notice, QueueRow, Stor
 use crate::server::kafka::ClusterAgent;
 
 /// Resolves names in a validated queue to the ids it is stored with.
-async fn resolve(store: &dyn Store, actor: &UserView, spec: &QueueSpec) -> ServiceResult<QueueRow> {
-    let project = store.project(spec.project.as_str()).await?.ok_or_else(|| {
-        invalid(
-            "project",
-            format!("there is no project named {:?}", spec.project.as_str()),
-        )
-    })?;
-    projects::require_member(store, actor, &project).await?;
+async fn resolve(cx: &Ctx, spec: &QueueSpec) -> ServiceResult<QueueRow> {
+    let project = cx
+        .store
+        .project(spec.project.as_str())
+        .await?
+        .ok_or_else(|| {
+            invalid(
+                "project",
+                format!("there is no project named {:?}", spec.project.as_str()),
+            )
+        })?;
+    projects::require_member(cx, &project).await?;
     let cluster_id = |field: &'static str, name: &str| {
         let name = name.to_string();
         async move {
-            store
+            cx.store()
                 .cluster(&name)
                 .await?
                 .map(|c| c.view.id)
@@ -31,7 +36,7 @@ async fn resolve(store: &dyn Store, actor: &UserView, spec: &QueueSpec) -> Servi
         Some(b) => Some(cluster_id("backup_cluster", b.as_str()).await?),
         None => None,
     };
-    if store.user_by_name(&spec.owner).await?.is_none() {
+    if cx.store.user_by_name(&spec.owner).await?.is_none() {
         return Err(invalid(
             "owner",
             format!("there is no user named {:?}", spec.owner),
@@ -187,43 +192,39 @@ fn cluster_ids(row: &QueueRow) -> Vec<i64> {
 }
 
 /// Creates a logical queue in a project the actor belongs to.
-pub async fn create(
-    store: &dyn Store,
-    agent: &ClusterAgent,
-    actor: &UserView,
-    input: &QueueInput,
-) -> ServiceResult<QueueView> {
-    let spec = input.parse(&actor.username)?;
-    let row = resolve(store, actor, &spec).await?;
+pub async fn create(cx: &Ctx, input: &QueueInput) -> ServiceResult<QueueView> {
+    let spec = input.parse(&cx.actor.username)?;
+    let row = resolve(cx, &spec).await?;
     if spec.active_side != ActiveSide::Primary {
         return Err(invalid(
             "active_side",
             "a new queue starts on its primary; fail over once it exists".into(),
         ));
     }
-    check_quotas(store, &row, &spec).await?;
-    if store
+    check_quotas(cx.store(), &row, &spec).await?;
+    if cx
+        .store()
         .queue(spec.project.as_str(), spec.name.as_str())
         .await?
         .is_some()
     {
         return Err(name_taken(&spec));
     }
-    ensure_topic_free(store, None, &row.topic, &cluster_ids(&row)).await?;
-    ensure_topic_is_new(agent, actor, &row.topic, &cluster_names(&spec)).await?;
+    ensure_topic_free(cx.store(), None, &row.topic, &cluster_ids(&row)).await?;
+    ensure_topic_is_new(&cx.kafka, &cx.actor, &row.topic, &cluster_names(&spec)).await?;
     let key = format!("{}/{}", spec.project, spec.name);
     let audit = AuditEvent {
-        actor: actor.username.clone(),
+        actor: cx.actor.username.clone(),
         action: "queue.create",
         target_kind: "queue",
         target: key,
         summary: change_summary(None, input),
     };
-    store
+    cx.store()
         .create_queue(&row, &audit)
         .await
         .map_err(conflict(&spec))?;
-    get(store, spec.project.as_str(), spec.name.as_str()).await
+    get(cx.store(), spec.project.as_str(), spec.name.as_str()).await
 }
 
 /// Edits a queue. Members edit its description, owner, tags, partitions, retention and
@@ -232,20 +233,18 @@ pub async fn create(
 /// migration. A data-path change is audited as `queue.rebind` and told to the owners of the
 /// applications holding grants on it.
 pub async fn update(
-    store: &dyn Store,
-    agent: &ClusterAgent,
-    actor: &UserView,
+    cx: &Ctx,
     project: &str,
     name: &str,
     input: &QueueInput,
-    sensitive_tag: &str,
 ) -> ServiceResult<QueueView> {
-    let before = get(store, project, name).await?;
-    let current = store
+    let before = get(cx.store(), project, name).await?;
+    let current = cx
+        .store()
         .project(project)
         .await?
         .ok_or_else(|| ServiceError::NotFound(format!("project {project:?}")))?;
-    projects::require_member(store, actor, &current).await?;
+    projects::require_member(cx, &current).await?;
     let spec = input.parse(&before.owner)?;
     if spec.active_side != before.active_side {
         return Err(invalid(
@@ -257,10 +256,10 @@ pub async fn update(
         || spec.primary_cluster.as_str() != before.primary_cluster
         || spec.backup_cluster.as_ref().map(|b| b.as_str()) != before.backup_cluster.as_deref()
         || spec.project.as_str() != before.project;
-    let untagged = before.tags.iter().any(|t| t == sensitive_tag)
-        && !spec.tags.iter().any(|t| t == sensitive_tag);
+    let untagged = before.tags.iter().any(|t| t == &cx.sensitive_tag)
+        && !spec.tags.iter().any(|t| t == &cx.sensitive_tag);
     // Only owners change where its data lives or drop its sensitive tag.
-    if (moved || untagged) && !projects::is_owner(store, actor, &current).await? {
+    if (moved || untagged) && !projects::is_owner(cx, &current).await? {
         let what = if moved {
             "its topic, clusters or project"
         } else {
@@ -270,10 +269,10 @@ pub async fn update(
             "only the owners of project {project:?} and admins can change {what}"
         )));
     }
-    let row = resolve(store, actor, &spec).await?;
-    check_quotas(store, &row, &spec).await?;
+    let row = resolve(cx, &spec).await?;
+    check_quotas(cx.store(), &row, &spec).await?;
     if moved {
-        ensure_topic_free(store, Some(before.id), &row.topic, &cluster_ids(&row)).await?;
+        ensure_topic_free(cx.store(), Some(before.id), &row.topic, &cluster_ids(&row)).await?;
         // Only the clusters (or topic) that are new to this queue can hold someone else's data.
         let was_on =
             |c: &str| c == before.primary_cluster || Some(c) == before.backup_cluster.as_deref();
@@ -281,12 +280,12 @@ pub async fn update(
             .into_iter()
             .filter(|c| spec.topic != before.topic || !was_on(c))
             .collect();
-        ensure_topic_is_new(agent, actor, &row.topic, &new_clusters).await?;
+        ensure_topic_is_new(&cx.kafka, &cx.actor, &row.topic, &new_clusters).await?;
     }
     let target = format!("{}/{}", spec.project, spec.name);
     let summary = change_summary(Some(&before.to_input()), input);
     let audit = AuditEvent {
-        actor: actor.username.clone(),
+        actor: cx.actor.username.clone(),
         action: if moved {
             "queue.rebind"
         } else {
@@ -296,45 +295,47 @@ pub async fn update(
         target: target.clone(),
         summary: summary.clone(),
     };
-    store
+    cx.store()
         .update_queue(before.id, &row, &audit)
         .await
         .map_err(conflict(&spec))?;
     if moved {
-        tell_grant_holders(store, actor, &before, &target, &summary).await?;
+        tell_grant_holders(cx, &before, &target, &summary).await?;
     }
-    get(store, spec.project.as_str(), spec.name.as_str()).await
+    get(cx.store(), spec.project.as_str(), spec.name.as_str()).await
 }
 
 /// Tells the owners of applications with live grants on a queue that its data path changed.
 async fn tell_grant_holders(
-    store: &dyn Store,
-    actor: &UserView,
+    cx: &Ctx,
     before: &QueueView,
     target: &str,
     summary: &str,
 ) -> ServiceResult<()> {
-    let owners = store.grant_holder_owners(before.id, now_millis()).await?;
+    let owners = cx
+        .store
+        .grant_holder_owners(before.id, now_millis())
+        .await?;
     let notice = Notice {
         event: "queue.rebound",
         message: format!("{target}: where its data lives changed ({summary})"),
         link: format!("/queues/{target}"),
         audience: owners.into_iter().map(Audience::User).collect(),
-        except: Some(actor.username.clone()),
+        except: Some(cx.actor.username.clone()),
         webhook_projects: vec![before.project.clone()],
         payload: serde_json::json!({
-            "event": "queue.rebound", "occurred_at": now_millis(), "actor": actor.username,
+            "event": "queue.rebound", "occurred_at": now_millis(), "actor": cx.actor.username,
             "queue": target, "changes": summary,
         }),
     };
     let audit = AuditEvent {
-        actor: actor.username.clone(),
+        actor: cx.actor.username.clone(),
         action: "queue.rebind_notice",
         target_kind: "queue",
         target: target.to_string(),
         summary: "grant holders' application owners told".into(),
     };
-    Ok(store.notify(&notice, &audit).await?)
+    Ok(cx.store.notify(&notice, &audit).await?)
 }
 
 /// The changes to where a queue's data lives (`queue.rebind` audit entries), newest first.

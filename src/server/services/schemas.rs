@@ -1,11 +1,11 @@
 //! Schemas per queue: publishing versions under the queue's compatibility mode, checking
 //! drafts and samples, diffs, and the queue as a Flink SQL table.
 
+use super::Ctx;
 use super::{projects, queues, require_writer, ServiceError, ServiceResult};
 use crate::domain::{
     CatalogTable, Compatibility, FieldChange, FieldError, QueueView, SchemaCheck, SchemaFieldRow,
     SchemaFormat, SchemaImport, SchemaInput, SchemaReference, SchemaVersionView, SideBySideRow,
-    UserView,
 };
 use crate::server::db::{AuditEvent, SchemaRow, Store, StoreError};
 use crate::server::schema::{self, Parsed, TableTarget};
@@ -270,21 +270,20 @@ async fn earlier_versions(store: &dyn Store, queue_id: i64) -> ServiceResult<Vec
 /// Publishes a new version if it keeps the queue's mode; the same schema again returns the
 /// version that has it. Owners and members of the queue's project may.
 pub async fn publish(
-    store: &dyn Store,
-    actor: &UserView,
+    cx: &Ctx,
     project: &str,
     queue: &str,
     input: &SchemaInput,
 ) -> ServiceResult<SchemaVersionView> {
-    let q = queues::get(store, project, queue).await?;
-    let p = projects::get(store, &q.project).await?;
-    projects::require_member(store, actor, &p).await?;
-    let (new, imports, references) = parse_input(store, input).await?;
+    let q = queues::get(cx.store(), project, queue).await?;
+    let p = projects::get(cx.store(), &q.project).await?;
+    projects::require_member(cx, &p).await?;
+    let (new, imports, references) = parse_input(cx.store(), input).await?;
     let comment = input.comment.trim().to_string();
     if comment.chars().count() > 500 {
         return Err(vec![FieldError::new("comment", "at most 500 characters")].into());
     }
-    let existing = store.schema_versions(q.id).await?;
+    let existing = cx.store.schema_versions(q.id).await?;
     let fingerprint = new.fingerprint();
     for v in &existing {
         if v.format == new.format() && parsed(v)?.fingerprint() == fingerprint {
@@ -295,7 +294,7 @@ pub async fn publish(
         .iter()
         .map(|v| Ok((v.version, parsed(v)?)))
         .collect::<ServiceResult<_>>()?;
-    let mode = mode(store, &q).await?;
+    let mode = mode(cx.store(), &q).await?;
     let problems = schema::check(mode, &new, &earlier);
     if !problems.is_empty() {
         return Err(ServiceError::Incompatible(
@@ -316,13 +315,13 @@ pub async fn publish(
             _ => input.definition.clone(),
         },
         fingerprint,
-        author: actor.username.clone(),
+        author: cx.actor.username.clone(),
         comment: comment.clone(),
         references: serde_json::to_string(&references).map_err(anyhow::Error::from)?,
         imports: serde_json::to_string(&imports).map_err(anyhow::Error::from)?,
     };
     let ev = AuditEvent {
-        actor: actor.username.clone(),
+        actor: cx.actor.username.clone(),
         action: "schema.publish",
         target_kind: "queue",
         target: format!("{project}/{queue}"),
@@ -336,7 +335,8 @@ pub async fn publish(
             }
         ),
     };
-    let id = store
+    let id = cx
+        .store()
         .add_schema_version(&row, &ev)
         .await
         .map_err(|e| match e {
@@ -346,20 +346,16 @@ pub async fn publish(
             )),
             e => e.into(),
         })?;
-    by_id(store, id).await
+    by_id(cx.store(), id).await
 }
 
 /// What the viewer may do on a queue's schema page: publish (owners and members of its
 /// project, admins) and set the mode (owners, admins), by the checks [`publish`] and
 /// [`set_mode`] make.
-pub async fn permissions(
-    store: &dyn Store,
-    actor: &UserView,
-    queue: &QueueView,
-) -> ServiceResult<(bool, bool)> {
-    let p = projects::get(store, &queue.project).await?;
-    let can_publish = projects::require_member(store, actor, &p).await.is_ok();
-    let can_set_mode = actor.role.can_write() && projects::is_owner(store, actor, &p).await?;
+pub async fn permissions(cx: &Ctx, queue: &QueueView) -> ServiceResult<(bool, bool)> {
+    let p = projects::get(cx.store(), &queue.project).await?;
+    let can_publish = projects::require_member(cx, &p).await.is_ok();
+    let can_set_mode = cx.actor.role.can_write() && projects::is_owner(cx, &p).await?;
     Ok((can_publish, can_set_mode))
 }
 
@@ -370,16 +366,15 @@ pub async fn subjects(store: &dyn Store) -> ServiceResult<Vec<SchemaVersionView>
 
 /// Sets the queue's compatibility mode; owners of its project and admins may.
 pub async fn set_mode(
-    store: &dyn Store,
-    actor: &UserView,
+    cx: &Ctx,
     project: &str,
     queue: &str,
     mode: &str,
 ) -> ServiceResult<Compatibility> {
-    require_writer(actor)?;
-    let q = queues::get(store, project, queue).await?;
-    let p = projects::get(store, &q.project).await?;
-    if !projects::is_owner(store, actor, &p).await? {
+    require_writer(&cx.actor)?;
+    let q = queues::get(cx.store(), project, queue).await?;
+    let p = projects::get(cx.store(), &q.project).await?;
+    if !projects::is_owner(cx, &p).await? {
         return Err(ServiceError::Forbidden(format!(
             "only owners of project {:?} set its queues' compatibility",
             p.name
@@ -387,13 +382,13 @@ pub async fn set_mode(
     }
     let mode = Compatibility::parse("compatibility", mode).map_err(|e| vec![e])?;
     let ev = AuditEvent {
-        actor: actor.username.clone(),
+        actor: cx.actor.username.clone(),
         action: "schema.compatibility",
         target_kind: "queue",
         target: format!("{project}/{queue}"),
         summary: mode.to_string(),
     };
-    store.set_compatibility(q.id, mode.as_ref(), &ev).await?;
+    cx.store.set_compatibility(q.id, mode.as_ref(), &ev).await?;
     Ok(mode)
 }
 

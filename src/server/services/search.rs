@@ -1,9 +1,9 @@
 //! Searching the data map.
 
+use super::Ctx;
 use super::{ServiceError, ServiceResult};
-use crate::domain::{FieldError, QueueAccess, SearchRequest, SearchResults, UserView};
-use crate::server::db::{now_millis, Store};
-use crate::server::search::QueueIndex;
+use crate::domain::{FieldError, QueueAccess, SearchRequest, SearchResults};
+use crate::server::db::now_millis;
 
 /// The longest query or filter value a search takes.
 pub const MAX_QUERY_LEN: usize = 500;
@@ -32,18 +32,17 @@ fn check_lengths(req: &SearchRequest) -> ServiceResult<()> {
 
 /// Searches the queue index; every signed-in user may. Each hit says what the applications of
 /// the searcher's projects may do with its queue.
-pub async fn search(
-    index: &QueueIndex,
-    store: &dyn Store,
-    actor: &UserView,
-    req: &SearchRequest,
-) -> ServiceResult<SearchResults> {
+pub async fn search(cx: &Ctx, req: &SearchRequest) -> ServiceResult<SearchResults> {
     check_lengths(req)?;
-    let mut results = index
+    let mut results = cx
+        .search
         .search(req)
         .map_err(|e| ServiceError::Internal(anyhow::Error::new(e)))?;
     let ids: Vec<i64> = results.hits.iter().map(|h| h.id).collect();
-    let access = store.queue_access(actor.id, &ids, now_millis()).await?;
+    let access = cx
+        .store
+        .queue_access(cx.actor.id, &ids, now_millis())
+        .await?;
     for hit in &mut results.hits {
         hit.access = access
             .iter()

@@ -23,21 +23,19 @@ impl AccessStore for This {
         row: &ApplicationRow,
         audit: &AuditEvent,
     ) -> StoreResult<i64> {
-        let mut tx = self.pool.begin().await?;
-        let id: (i64,) = sqlx::query_as(
-            "INSERT INTO applications (project_id, name, owner, description, created_at) \
+        self.insert_audited(
+            sqlx::query_as(
+                "INSERT INTO applications (project_id, name, owner, description, created_at) \
              VALUES ($1, $2, $3, $4, $5) RETURNING id",
+            )
+            .bind(row.project_id)
+            .bind(&row.name)
+            .bind(&row.owner)
+            .bind(&row.description)
+            .bind(now_millis()),
+            audit,
         )
-        .bind(row.project_id)
-        .bind(&row.name)
-        .bind(&row.owner)
-        .bind(&row.description)
-        .bind(now_millis())
-        .fetch_one(&mut *tx)
-        .await?;
-        self.audit_in(&mut tx, audit).await?;
-        tx.commit().await?;
-        Ok(id.0)
+        .await
     }
 
     async fn application(&self, project: &str, name: &str) -> StoreResult<Option<ApplicationView>> {
@@ -67,20 +65,18 @@ impl AccessStore for This {
         token_hash: &str,
         audit: &AuditEvent,
     ) -> StoreResult<i64> {
-        let mut tx = self.pool.begin().await?;
-        let id: (i64,) = sqlx::query_as(
-            "INSERT INTO app_tokens (application_id, prefix, token_hash, created_at) \
+        self.insert_audited(
+            sqlx::query_as(
+                "INSERT INTO app_tokens (application_id, prefix, token_hash, created_at) \
              VALUES ($1, $2, $3, $4) RETURNING id",
+            )
+            .bind(application_id)
+            .bind(prefix)
+            .bind(token_hash)
+            .bind(now_millis()),
+            audit,
         )
-        .bind(application_id)
-        .bind(prefix)
-        .bind(token_hash)
-        .bind(now_millis())
-        .fetch_one(&mut *tx)
-        .await?;
-        self.audit_in(&mut tx, audit).await?;
-        tx.commit().await?;
-        Ok(id.0)
+        .await
     }
 
     async fn revoke_app_token(
@@ -89,21 +85,16 @@ impl AccessStore for This {
         token_id: i64,
         audit: &AuditEvent,
     ) -> StoreResult<bool> {
-        let mut tx = self.pool.begin().await?;
-        let done = sqlx::query(
+        self.update_audited(
+sqlx::query(
             "UPDATE app_tokens SET revoked_at = $1 WHERE id = $2 AND application_id = $3 AND revoked_at IS NULL",
         )
         .bind(now_millis())
         .bind(token_id)
-        .bind(application_id)
-        .execute(&mut *tx)
-        .await?;
-        if done.rows_affected() == 0 {
-            return Ok(false);
-        }
-        self.audit_in(&mut tx, audit).await?;
-        tx.commit().await?;
-        Ok(true)
+        .bind(application_id),
+        audit,
+        )
+        .await
     }
 
     async fn app_tokens(&self, application_id: i64) -> StoreResult<Vec<AppTokenView>> {

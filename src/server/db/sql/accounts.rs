@@ -26,20 +26,18 @@ impl AccountStore for This {
         role: Role,
         audit: &AuditEvent,
     ) -> StoreResult<i64> {
-        let mut tx = self.pool.begin().await?;
-        let id: (i64,) = sqlx::query_as(
-            "INSERT INTO users (username, password_hash, role, created_at) \
+        self.insert_audited(
+            sqlx::query_as(
+                "INSERT INTO users (username, password_hash, role, created_at) \
              VALUES ($1, $2, $3, $4) RETURNING id",
+            )
+            .bind(username)
+            .bind(password_hash)
+            .bind(role.as_str())
+            .bind(now_millis()),
+            audit,
         )
-        .bind(username)
-        .bind(password_hash)
-        .bind(role.as_str())
-        .bind(now_millis())
-        .fetch_one(&mut *tx)
-        .await?;
-        self.audit_in(&mut tx, audit).await?;
-        tx.commit().await?;
-        Ok(id.0)
+        .await
     }
 
     async fn user_by_name(&self, username: &str) -> StoreResult<Option<UserRecord>> {
@@ -103,18 +101,19 @@ impl AccountStore for This {
     }
 
     async fn set_role(&self, user_id: i64, role: Role, audit: &AuditEvent) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
-        let done = sqlx::query("UPDATE users SET role = $1 WHERE id = $2")
-            .bind(role.as_str())
-            .bind(user_id)
-            .execute(&mut *tx)
-            .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
+        if self
+            .update_audited(
+                sqlx::query("UPDATE users SET role = $1 WHERE id = $2")
+                    .bind(role.as_str())
+                    .bind(user_id),
+                audit,
+            )
+            .await?
+        {
+            Ok(())
+        } else {
+            Err(StoreError::NotFound)
         }
-        self.audit_in(&mut tx, audit).await?;
-        tx.commit().await?;
-        Ok(())
     }
 
     async fn create_session(
@@ -170,21 +169,19 @@ impl AccountStore for This {
         token_hash: &str,
         audit: &AuditEvent,
     ) -> StoreResult<i64> {
-        let mut tx = self.pool.begin().await?;
-        let id: (i64,) = sqlx::query_as(
-            "INSERT INTO api_tokens (user_id, name, prefix, token_hash, created_at) \
+        self.insert_audited(
+            sqlx::query_as(
+                "INSERT INTO api_tokens (user_id, name, prefix, token_hash, created_at) \
              VALUES ($1, $2, $3, $4, $5) RETURNING id",
+            )
+            .bind(user_id)
+            .bind(name)
+            .bind(prefix)
+            .bind(token_hash)
+            .bind(now_millis()),
+            audit,
         )
-        .bind(user_id)
-        .bind(name)
-        .bind(prefix)
-        .bind(token_hash)
-        .bind(now_millis())
-        .fetch_one(&mut *tx)
-        .await?;
-        self.audit_in(&mut tx, audit).await?;
-        tx.commit().await?;
-        Ok(id.0)
+        .await
     }
 
     async fn api_token_user(&self, token_hash: &str) -> StoreResult<Option<UserView>> {

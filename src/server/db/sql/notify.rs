@@ -82,23 +82,23 @@ impl NotifyStore for This {
         secret_enc: Option<&str>,
         audit: &AuditEvent,
     ) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
-        let done = sqlx::query(
+        if self.update_audited(
+sqlx::query(
             "UPDATE projects SET webhook_url = $1, \
              webhook_secret_enc = CASE WHEN $1 IS NULL THEN NULL ELSE COALESCE($2, webhook_secret_enc) END \
              WHERE id = $3",
         )
         .bind(url)
         .bind(secret_enc)
-        .bind(project_id)
-        .execute(&mut *tx)
-        .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
+        .bind(project_id),
+        audit,
+        )
+        .await?
+        {
+            Ok(())
+        } else {
+            Err(StoreError::NotFound)
         }
-        self.audit_in(&mut tx, audit).await?;
-        tx.commit().await?;
-        Ok(())
     }
 
     async fn project_has_webhook_secret(&self, project_id: i64) -> StoreResult<bool> {

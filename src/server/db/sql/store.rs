@@ -8,7 +8,40 @@ use crate::server::db::rows::now_millis;
 use crate::server::db::{Audience, AuditEvent, Notice, NoticeFor, QueueRow, Store};
 use crate::server::db::{Backend, StoreResult};
 
+/// A query's arguments on this backend.
+type Args<'q> = <Db as sqlx::Database>::Arguments<'q>;
+
 impl This {
+    /// Runs `insert` (an `INSERT … RETURNING id`) and writes `audit` in one transaction; the
+    /// new row's id.
+    pub(super) async fn insert_audited<'q>(
+        &self,
+        insert: sqlx::query::QueryAs<'q, Db, (i64,), Args<'q>>,
+        audit: &AuditEvent,
+    ) -> StoreResult<i64> {
+        let mut tx = self.pool.begin().await?;
+        let (id,) = insert.fetch_one(&mut *tx).await?;
+        self.audit_in(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// Runs `change` and, when it touched a row, writes `audit` in the same transaction;
+    /// whether it touched any (nothing is audited when it did not).
+    pub(super) async fn update_audited<'q>(
+        &self,
+        change: sqlx::query::Query<'q, Db, Args<'q>>,
+        audit: &AuditEvent,
+    ) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await?;
+        if change.execute(&mut *tx).await?.rows_affected() == 0 {
+            return Ok(false);
+        }
+        self.audit_in(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
     pub(super) async fn audit_in(
         &self,
         tx: &mut sqlx::Transaction<'_, Db>,

@@ -71,8 +71,8 @@ impl TrustStore for This {
         row: &PersonalTokenRow,
         audit: &AuditEvent,
     ) -> StoreResult<i64> {
-        let mut tx = self.pool.begin().await?;
-        let (id,): (i64,) = sqlx::query_as(
+        self.insert_audited(
+sqlx::query_as(
             "INSERT INTO api_tokens (user_id, name, prefix, token_hash, created_at, expires_at) \
              VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
         )
@@ -81,12 +81,10 @@ impl TrustStore for This {
         .bind(&row.prefix)
         .bind(&row.token_hash)
         .bind(row.created_at)
-        .bind(row.expires_at)
-        .fetch_one(&mut *tx)
-        .await?;
-        self.audit_in(&mut tx, audit).await?;
-        tx.commit().await?;
-        Ok(id)
+        .bind(row.expires_at),
+        audit,
+        )
+        .await
     }
 
     async fn personal_tokens(&self, user_id: i64) -> StoreResult<Vec<PersonalTokenView>> {
@@ -107,22 +105,17 @@ impl TrustStore for This {
         now: i64,
         audit: &AuditEvent,
     ) -> StoreResult<bool> {
-        let mut tx = self.pool.begin().await?;
-        let done = sqlx::query(
-            "UPDATE api_tokens SET revoked_at = $1 \
+        self.update_audited(
+            sqlx::query(
+                "UPDATE api_tokens SET revoked_at = $1 \
              WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL",
+            )
+            .bind(now)
+            .bind(token_id)
+            .bind(user_id),
+            audit,
         )
-        .bind(now)
-        .bind(token_id)
-        .bind(user_id)
-        .execute(&mut *tx)
-        .await?;
-        if done.rows_affected() == 0 {
-            return Ok(false);
-        }
-        self.audit_in(&mut tx, audit).await?;
-        tx.commit().await?;
-        Ok(true)
+        .await
     }
 
     async fn personal_token_user(
