@@ -82,19 +82,13 @@ async fn home_page_ttfb() {
         .unwrap();
     let state = AppState::new(store, secrets, options, false, index);
     watershed::server::background::start(&state, Default::default());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        axum::serve(listener, watershed::server::web::router(state))
-            .await
-            .unwrap()
-    });
+    let base = support::serve(watershed::server::web::router(state)).await;
 
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(CLIENTS)
         .build()
         .unwrap();
-    let url = Arc::new(format!("http://{addr}/"));
+    let url = Arc::new(format!("{base}/"));
     let cookie = Arc::new(format!("watershed_session={token}"));
     // Warm up: connections, caches, the first render.
     for _ in 0..20 {

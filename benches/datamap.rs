@@ -116,19 +116,13 @@ async fn run(n: usize) {
     let state = AppState::new(store.clone(), secrets, options, false, index.clone());
     watershed::server::background::start(&state, Default::default());
     let cx = state.ctx(actor.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        axum::serve(listener, watershed::server::web::router(state))
-            .await
-            .unwrap()
-    });
+    let base = support::serve(watershed::server::web::router(state)).await;
     let token = accounts::create_api_token(store.as_ref(), &actor, "bench")
         .await
         .unwrap();
     let client = reqwest::Client::new();
     for clients in [1usize, 8] {
-        let (p50, p99) = http_round(&client, addr, &token, clients, 480 / clients).await;
+        let (p50, p99) = http_round(&client, &base, &token, clients, 480 / clients).await;
         println!("HTTP GET /api/v1/search, {clients} concurrent client(s), 480 requests: p50 {p50:.2} ms, p99 {p99:.2} ms");
     }
 
@@ -170,20 +164,20 @@ async fn run(n: usize) {
 /// `clients` concurrent clients each sending `each` searches from the mix.
 async fn http_round(
     client: &reqwest::Client,
-    addr: std::net::SocketAddr,
+    base: &str,
     token: &str,
     clients: usize,
     each: usize,
 ) -> (f64, f64) {
     let mut tasks = Vec::new();
     for c in 0..clients {
-        let (client, token) = (client.clone(), token.to_string());
+        let (client, token, base) = (client.clone(), token.to_string(), base.to_string());
         tasks.push(tokio::spawn(async move {
             let mut times = Vec::new();
             for i in 0..each {
                 let q = MIX[(c + i) % MIX.len()];
                 let url = format!(
-                    "http://{addr}/api/v1/search?limit=20&q={}",
+                    "{base}/api/v1/search?limit=20&q={}",
                     q.replace(' ', "+").replace(':', "%3A")
                 );
                 let t = Instant::now();

@@ -15,7 +15,6 @@ mod support;
 use axum::routing::post;
 use axum::{Json, Router};
 use serde_json::{json, Value};
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use watershed::domain::{
@@ -146,7 +145,7 @@ impl Bench {
             SdkSettings::default(),
         );
         watershed::server::background::start(&state, Default::default());
-        let base = serve(watershed::server::web::router(state.clone())).await;
+        let base = support::serve(watershed::server::web::router(state.clone())).await;
         Bench {
             _fixture: fixture,
             state,
@@ -184,7 +183,7 @@ impl Bench {
             .await
             .unwrap();
         let answer = Arc::new(config);
-        let bare = serve(Router::new().route(
+        let bare = support::serve(Router::new().route(
             "/config",
             post(move |Json(_): Json<Value>| {
                 let answer = answer.clone();
@@ -417,18 +416,4 @@ fn merged(all: Vec<Stats>) -> Stats {
     }
     total.latencies_us.sort_unstable();
     total
-}
-
-async fn serve(router: Router) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        axum::serve(
-            listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await
-        .unwrap()
-    });
-    format!("http://{addr}")
 }

@@ -1,7 +1,7 @@
 //! Access in the console: the request form on a queue's page, a request with its timeline and
 //! decisions, the requests overview (inbox and mine), and an application's tokens and grants.
 
-use super::layout::{ErrorBox, QueryError};
+use super::layout::{ErrorBox, ListTable, QueryError};
 use crate::api::console::{
     application_page, my_applications, request_page, requests_overview, CancelRequest,
     DecideRequest, IssueAppToken, RequestAccess, RevokeAppToken, RevokeGrant,
@@ -209,19 +209,7 @@ fn request_rows(list: Vec<AccessRequestView>) -> impl IntoView {
         })
         .collect_view();
     view! {
-        <table class="list">
-            <thead>
-                <tr>
-                    <th>"Request"</th>
-                    <th>"Application"</th>
-                    <th>"Queue"</th>
-                    <th>"Permission"</th>
-                    <th>"Requester"</th>
-                    <th>"Status"</th>
-                </tr>
-            </thead>
-            <tbody>{rows}</tbody>
-        </table>
+        <ListTable headings=&["Request", "Application", "Queue", "Permission", "Requester", "Status"]>{rows}</ListTable>
     }
     .into_any()
 }

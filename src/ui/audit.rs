@@ -1,6 +1,6 @@
 //! The audit log with filters (admins).
 
-use super::layout::{ErrorBox, Pager};
+use super::layout::{ErrorBox, ListTable, Pager};
 use crate::api::console::list_audit;
 use crate::domain::{format_millis, AuditFilter};
 use leptos::prelude::*;
@@ -75,18 +75,7 @@ pub fn AuditPage() -> impl IntoView {
                             })
                             .collect_view();
                         view! {
-                            <table class="list audit">
-                                <thead>
-                                    <tr>
-                                        <th>"When"</th>
-                                        <th>"Who"</th>
-                                        <th>"Action"</th>
-                                        <th>"Target"</th>
-                                        <th>"Change"</th>
-                                    </tr>
-                                </thead>
-                                <tbody>{rows}</tbody>
-                            </table>
+                            <ListTable headings=&["When", "Who", "Action", "Target", "Change"] class="audit">{rows}</ListTable>
                             <Pager page=p base />
                         }
                             .into_any()

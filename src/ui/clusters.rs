@@ -2,7 +2,7 @@
 
 use super::charts::compact;
 use super::failover::{ClusterFailoverForm, SwitchedNotice};
-use super::layout::{field_msg, form_field_errors, ErrorBox, QueryError};
+use super::layout::{field_msg, form_field_errors, ErrorBox, ListTable, QueryError};
 use super::queues::QueueTable;
 use crate::api::console::{
     get_cluster, list_clusters, ClusterForm, CreateCluster, ImportTopics, UpdateCluster,
@@ -48,18 +48,7 @@ pub fn ClustersPage() -> impl IntoView {
                             })
                             .collect_view();
                         view! {
-                            <table class="list">
-                                <thead>
-                                    <tr>
-                                        <th>"Cluster"</th>
-                                        <th>"Kind"</th>
-                                        <th>"Where"</th>
-                                        <th>"Bootstrap servers"</th>
-                                        <th>"Queues"</th>
-                                    </tr>
-                                </thead>
-                                <tbody>{rows}</tbody>
-                            </table>
+                            <ListTable headings=&["Cluster", "Kind", "Where", "Bootstrap servers", "Queues"]>{rows}</ListTable>
                         }
                             .into_any()
                     }

@@ -183,6 +183,30 @@ pub fn field_msg(errors: &[FieldError], field: &str) -> impl IntoView {
         .map(|e| view! { <span class="field-error">{e.message.clone()}</span> })
 }
 
+/// A list table: its column headings over the rows it is given.
+#[component]
+pub fn ListTable(
+    headings: &'static [&'static str],
+    /// Another class beside `list`, for pages that style their table.
+    #[prop(optional)]
+    class: &'static str,
+    children: Children,
+) -> impl IntoView {
+    let class = if class.is_empty() {
+        "list".to_string()
+    } else {
+        format!("list {class}")
+    };
+    view! {
+        <table class=class>
+            <thead>
+                <tr>{headings.iter().map(|h| view! { <th>{*h}</th> }).collect_view()}</tr>
+            </thead>
+            <tbody>{children()}</tbody>
+        </table>
+    }
+}
+
 /// Previous / next links for a server-side page, keeping the other query parameters.
 #[component]
 pub fn Pager<T: Clone + Send + Sync + 'static>(page: Page<T>, base: String) -> impl IntoView {

@@ -1,7 +1,7 @@
 //! The lineage page (a server-drawn SVG graph with pan and zoom, depth, window and direction
 //! controls, the selected node's paths lit and its impact listed) and the queue page's strip.
 
-use super::layout::ErrorBox;
+use super::layout::{ErrorBox, ListTable};
 use crate::api::console::{draw_lineage, queue_lineage};
 use crate::domain::{
     node_key, Direction, ImpactView, LineageNode, NodeKind, DEFAULT_LINEAGE_DAYS,
@@ -260,10 +260,7 @@ pub fn ImpactPanel(impact: ImpactView) -> impl IntoView {
         <section class="impact" data-testid="impact">
             <h2>"Impact of changing " <code>{root}</code></h2>
             <p>"Tell: " <strong data-testid="impact-owners">{impact.owners.join(", ")}</strong></p>
-            <table class="list">
-                <thead><tr><th>"Hops"</th><th>"Kind"</th><th>"Node"</th><th>"Owner"</th><th>"Project owners"</th><th>"Access"</th></tr></thead>
-                <tbody>{rows}</tbody>
-            </table>
+            <ListTable headings=&["Hops", "Kind", "Node", "Owner", "Project owners", "Access"]>{rows}</ListTable>
         </section>
     }
     .into_any()

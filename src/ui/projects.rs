@@ -1,6 +1,6 @@
 //! Projects: list, create, and a project's page with its queues, applications and webhook.
 
-use super::layout::{field_msg, form_field_errors, ErrorBox, QueryError};
+use super::layout::{field_msg, form_field_errors, ErrorBox, ListTable, QueryError};
 use super::notify::WebhookSection;
 use super::queues::QueueTable;
 use crate::api::console::{
@@ -44,17 +44,7 @@ pub fn ProjectsPage() -> impl IntoView {
                             })
                             .collect_view();
                         view! {
-                            <table class="list">
-                                <thead>
-                                    <tr>
-                                        <th>"Project"</th>
-                                        <th>"Description"</th>
-                                        <th>"Owners"</th>
-                                        <th>"Queues"</th>
-                                    </tr>
-                                </thead>
-                                <tbody>{rows}</tbody>
-                            </table>
+                            <ListTable headings=&["Project", "Description", "Owners", "Queues"]>{rows}</ListTable>
                         }
                             .into_any()
                     }

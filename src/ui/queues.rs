@@ -3,7 +3,9 @@
 use super::access::RequestAccessForm;
 use super::charts::LineChart;
 use super::failover::QueueSwitching;
-use super::layout::{current_user, field_msg, form_field_errors, ErrorBox, Pager, QueryError};
+use super::layout::{
+    current_user, field_msg, form_field_errors, ErrorBox, ListTable, Pager, QueryError,
+};
 use super::lineage::LineageStripSection;
 use super::schemas::FlinkDdl;
 use crate::api::console::{
@@ -54,18 +56,7 @@ pub fn QueueTable(page: crate::domain::Page<QueueView>, base: String) -> impl In
         })
         .collect_view();
     view! {
-        <table class="list">
-            <thead>
-                <tr>
-                    <th>"Queue"</th>
-                    <th>"Tags"</th>
-                    <th>"Owner"</th>
-                    <th>"Active cluster"</th>
-                    <th>"Format"</th>
-                </tr>
-            </thead>
-            <tbody>{rows}</tbody>
-        </table>
+        <ListTable headings=&["Queue", "Tags", "Owner", "Active cluster", "Format"]>{rows}</ListTable>
         <Pager page base />
     }
     .into_any()

@@ -220,12 +220,7 @@ async fn a_sensitive_queue_needs_an_admin_after_the_owner(b: Backend) {
     let (s, r) = w.decide(&w.admin, id, "approve", "checked the DPA").await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(r["status"], "approved");
-    let kinds: Vec<&str> = r["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["kind"].as_str().unwrap())
-        .collect();
+    let kinds = crate::harness::strs(&r["events"], "kind");
     assert_eq!(kinds, ["created", "approved", "admin_approved", "granted"]);
 }
 
@@ -539,12 +534,7 @@ async fn grants_expire_once_and_owners_are_reminded_a_week_before(b: Backend) {
             None,
         )
         .await;
-    let kinds: Vec<&str> = r["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["kind"].as_str().unwrap())
-        .collect();
+    let kinds = crate::harness::strs(&r["events"], "kind");
     assert_eq!(
         kinds,
         ["created", "approved", "granted", "reminded", "expired"]

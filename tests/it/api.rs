@@ -142,12 +142,7 @@ async fn a_queue_created_through_rest_is_listed_and_audited(b: Backend) {
         .json()
         .await
         .unwrap();
-    let actions: Vec<&str> = log["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["action"].as_str().unwrap())
-        .collect();
+    let actions = crate::harness::strs(&log["items"], "action");
     assert_eq!(actions, ["queue.update", "queue.create"]);
     let summary = log["items"][0]["summary"].as_str().unwrap();
     assert!(summary.contains("partitions: 6 → 12"), "{summary}");
@@ -164,12 +159,7 @@ async fn bad_input_names_the_field(b: Backend) {
         .send().await.unwrap();
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let body: Value = r.json().await.unwrap();
-    let fields: Vec<&str> = body["fields"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["field"].as_str().unwrap())
-        .collect();
+    let fields = crate::harness::strs(&body["fields"], "field");
     assert_eq!(fields, ["name", "partitions"]);
     assert!(
         body["error"].as_str().unwrap().starts_with("name: "),

@@ -8,8 +8,6 @@ use crate::on_both_backends;
 use serde_json::{json, Value};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use watershed::domain::{Role, UserView};
-use watershed::server::services::accounts;
 
 on_both_backends!(no_acknowledged_report_is_lost_to_sigkill);
 
@@ -19,27 +17,7 @@ async fn post(http: &reqwest::Client, url: String, token: &str, body: Value) -> 
 
 async fn no_acknowledged_report_is_lost_to_sigkill(b: Backend) {
     let db = fresh_db(b).await;
-    let store = db.store.as_ref();
-    accounts::ensure_admin(store, Some("admin-password-1"))
-        .await
-        .unwrap();
-    let token_for = |name: &'static str, role: Role| async move {
-        let id = accounts::create_user(store, None, name, "password-123", role)
-            .await
-            .unwrap();
-        let user = UserView {
-            id,
-            username: name.into(),
-            role,
-        };
-        accounts::create_api_token(store, &user, "tests")
-            .await
-            .unwrap()
-    };
-    let (ops, dev) = (
-        token_for("ops", Role::Admin).await,
-        token_for("dev", Role::Developer).await,
-    );
+    let (ops, dev) = crate::drill::users(&db.url).await;
     let data = db.dir.path().join("server");
     let mut server = Platform::start(&data, &db.url, 60).await;
     let http = reqwest::Client::new();

@@ -117,12 +117,7 @@ async fn a_failover_reaches_the_next_heartbeat_and_the_history(b: Backend) {
     let (_, history) = w
         .call(M::GET, "/api/v1/queues/shop/orders/switches", &w.dev, None)
         .await;
-    let kinds: Vec<&str> = history
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|h| h["kind"].as_str().unwrap())
-        .collect();
+    let kinds = crate::harness::strs(&history, "kind");
     assert_eq!(kinds, ["failback", "failover"]);
     let (_, audit) = w
         .call(

@@ -8,7 +8,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use watershed::domain::{Role, UserView};
+use watershed::domain::Role;
 use watershed::server::crypto::SecretBox;
 use watershed::server::db::{self, Store};
 use watershed::server::sdk::SdkSettings;
@@ -161,17 +161,7 @@ impl TestApp {
 
     /// Adds a user with a role and returns a personal API token for them.
     pub async fn token_for(&self, username: &str, role: Role) -> String {
-        let id = accounts::create_user(self.store(), None, username, "password-123", role)
-            .await
-            .unwrap();
-        let user = UserView {
-            id,
-            username: username.into(),
-            role,
-        };
-        accounts::create_api_token(self.store(), &user, "tests")
-            .await
-            .unwrap()
+        crate::drill::user_token(self.store(), username, role).await
     }
 }
 
@@ -279,4 +269,17 @@ where
             Err(_) => tokio::time::sleep(every).await,
         }
     }
+}
+
+/// The string `key` of every object in the JSON array `list` (a test failure if it is not one).
+pub fn strs<'a>(list: &'a serde_json::Value, key: &str) -> Vec<&'a str> {
+    list.as_array()
+        .unwrap_or_else(|| panic!("not an array: {list}"))
+        .iter()
+        .map(|e| {
+            e[key]
+                .as_str()
+                .unwrap_or_else(|| panic!("no string {key:?} in {e}"))
+        })
+        .collect()
 }

@@ -310,12 +310,7 @@ async fn queues_fail_over_between_real_brokers_without_losing_acknowledged_messa
         json!(["shop/legacy-events"]),
         "{imported}"
     );
-    let reasons: Vec<&str> = imported["skipped"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["reason"].as_str().unwrap())
-        .collect();
+    let reasons = crate::harness::strs(&imported["skipped"], "reason");
     assert!(
         reasons[0].contains("shop/orders") && reasons[1].contains("no topic"),
         "{reasons:?}"

@@ -183,12 +183,7 @@ async fn openlineage_run_events_map_kafka_datasets_to_queues(b: Backend) {
             {"dataset": "kafka://k1:9092/shop.customers", "queue": "queue:shop/customers", "direction": "output"}
         ])
     );
-    let reasons: Vec<&str> = ack["ignored"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["reason"].as_str().unwrap())
-        .collect();
+    let reasons = crate::harness::strs(&ack["ignored"], "reason");
     assert_eq!(reasons.len(), 2, "{ack}");
     assert!(reasons[0].contains("kafka"), "{reasons:?}");
     assert!(reasons[1].contains("not.a.queue"), "{reasons:?}");

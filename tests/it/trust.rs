@@ -352,12 +352,7 @@ async fn cluster_quotas_name_the_limit(b: Backend) {
                       "partitions": 10000, "retention_hours": 87600});
     let (s, e) = w.call(M::POST, "/api/v1/queues", &w.olga, Some(body)).await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
-    let fields: Vec<&str> = e["fields"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["field"].as_str().unwrap())
-        .collect();
+    let fields = crate::harness::strs(&e["fields"], "field");
     assert_eq!(fields, ["partitions", "retention_hours"]);
     assert!(e["error"].as_str().unwrap().contains("at most 12"), "{e}");
     let mut edit = queue(&w, "orders").await;

@@ -198,30 +198,37 @@ pub struct World {
 /// Users come from the store before the platform starts (as an operator would add them);
 /// everything else goes through the REST API.
 pub async fn users(db_url: &str) -> (String, String) {
-    use watershed::domain::{Role, UserView};
+    use watershed::domain::Role;
     use watershed::server::services::accounts;
     let store = watershed::server::db::connect(db_url).await.unwrap();
     store.migrate().await.unwrap();
     accounts::ensure_admin(store.as_ref(), Some("admin-password-1"))
         .await
         .unwrap();
-    let mut tokens = Vec::new();
-    for (name, role) in [("ops", Role::Admin), ("dev", Role::Developer)] {
-        let id = accounts::create_user(store.as_ref(), None, name, "password-123", role)
-            .await
-            .unwrap();
-        let user = UserView {
-            id,
-            username: name.into(),
-            role,
-        };
-        tokens.push(
-            accounts::create_api_token(store.as_ref(), &user, "drill")
-                .await
-                .unwrap(),
-        );
-    }
-    (tokens.remove(0), tokens.remove(0))
+    (
+        user_token(store.as_ref(), "ops", Role::Admin).await,
+        user_token(store.as_ref(), "dev", Role::Developer).await,
+    )
+}
+
+/// Adds a user with a role (password `password-123`) and returns a personal API token for them.
+pub async fn user_token(
+    store: &dyn watershed::server::db::Store,
+    name: &str,
+    role: watershed::domain::Role,
+) -> String {
+    use watershed::server::services::accounts;
+    let id = accounts::create_user(store, None, name, "password-123", role)
+        .await
+        .unwrap();
+    let user = watershed::domain::UserView {
+        id,
+        username: name.into(),
+        role,
+    };
+    accounts::create_api_token(store, &user, "tests")
+        .await
+        .unwrap()
 }
 
 /// Clusters east and west (the brokers), queue shop/orders on east with west as backup,

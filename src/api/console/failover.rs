@@ -41,6 +41,12 @@ pub async fn queue_switching(project: String, queue: String) -> Result<Switching
     })
 }
 
+/// Whether a form's checkbox came ticked (`on` from a plain form, `true` from the app).
+#[cfg(feature = "ssr")]
+fn ticked(checkbox: Option<String>) -> bool {
+    checkbox.is_some_and(|c| c == "true" || c == "on")
+}
+
 #[cfg(feature = "ssr")]
 fn queue_path(project: &str, queue: &str) -> String {
     format!("/queues/{project}/{queue}")
@@ -61,7 +67,7 @@ pub async fn fail_over_queue(
         let input = crate::domain::FailoverInput {
             to,
             reason,
-            confirm: confirm.is_some_and(|c| c == "true" || c == "on"),
+            confirm: ticked(confirm),
         };
         Ok(crate::server::services::failover::failover(&cx, &project, &queue, &input).await?)
     }
@@ -84,7 +90,7 @@ pub async fn migrate_queue(
         let input = crate::domain::MigrateInput {
             cluster,
             reason,
-            confirm: confirm.is_some_and(|c| c == "true" || c == "on"),
+            confirm: ticked(confirm),
         };
         Ok(crate::server::services::failover::migrate(&cx, &project, &queue, &input).await?)
     }
@@ -104,7 +110,7 @@ pub async fn fail_over_cluster(
         let cx = call.ctx()?;
         let input = crate::domain::ClusterFailoverInput {
             reason,
-            confirm: confirm.is_some_and(|c| c == "true" || c == "on"),
+            confirm: ticked(confirm),
         };
         Ok(crate::server::services::failover::cluster_failover(&cx, &cluster, &input).await?)
     }
