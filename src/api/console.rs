@@ -631,9 +631,8 @@ pub async fn import_topics(
 pub async fn create_cluster(form: ClusterForm) -> Result<ClusterView, AppError> {
     let call = Call::new().await?;
     let result = async {
-        let cx = call.ctx()?;
         let input = form.into_input()?;
-        Ok(clusters::create(&cx, &input).await?)
+        Ok(clusters::create(&call.ctx()?, &input).await?)
     }
     .await;
     call.finish(result, |c| format!("/clusters/{}", c.name))
@@ -644,9 +643,8 @@ pub async fn create_cluster(form: ClusterForm) -> Result<ClusterView, AppError> 
 pub async fn update_cluster(orig_name: String, form: ClusterForm) -> Result<ClusterView, AppError> {
     let call = Call::new().await?;
     let result = async {
-        let cx = call.ctx()?;
         let input = form.into_input()?;
-        Ok(clusters::update(&cx, &orig_name, &input).await?)
+        Ok(clusters::update(&call.ctx()?, &orig_name, &input).await?)
     }
     .await;
     call.finish(result, |c| format!("/clusters/{}", c.name))

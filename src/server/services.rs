@@ -1,5 +1,7 @@
 //! Use cases. Both the console's server functions and the REST handlers call these; each one
-//! authorises the actor, validates input and writes the audit log with the change.
+//! authorises the actor, validates input and writes the audit log with the change. A use case
+//! acting for someone takes a [`Ctx`], built once per request; reads that need no one take the
+//! store alone, so background tasks and the SDK plane can use them too.
 
 pub mod access;
 pub mod accounts;

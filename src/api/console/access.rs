@@ -116,8 +116,11 @@ pub async fn decide_request(
 #[server(prefix = "/console")]
 pub async fn cancel_request(id: i64) -> Result<AccessRequestView, AppError> {
     let call = Call::new().await?;
-    let cx = call.ctx()?;
-    let result = async { Ok(access::cancel(&cx, id).await?) }.await;
+    let result = async {
+        let cx = call.ctx()?;
+        Ok(access::cancel(&cx, id).await?)
+    }
+    .await;
     call.finish(result, |r| format!("/requests/{}", r.id))
 }
 
@@ -223,7 +226,6 @@ pub async fn issue_app_token(
 ) -> Result<AppTokenView, AppError> {
     let call = Call::new().await?;
     let result = async {
-        let _cx = call.ctx()?;
         let cx = call.ctx()?;
         let (view, token) = match replaces {
             Some(old) => access::rotate_app_token(&cx, &project, &name, old).await?,
@@ -264,7 +266,10 @@ pub async fn revoke_app_token(project: String, name: String, id: i64) -> Result<
 #[server(prefix = "/console")]
 pub async fn revoke_grant(id: i64) -> Result<GrantView, AppError> {
     let call = Call::new().await?;
-    let cx = call.ctx()?;
-    let result = async { Ok(access::revoke_grant(&cx, id).await?) }.await;
+    let result = async {
+        let cx = call.ctx()?;
+        Ok(access::revoke_grant(&cx, id).await?)
+    }
+    .await;
     call.finish(result, |g| app_path(&g.project, &g.application))
 }

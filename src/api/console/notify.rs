@@ -37,8 +37,11 @@ pub async fn unread_notifications() -> Result<i64, AppError> {
 #[server(prefix = "/console")]
 pub async fn mark_notifications_read() -> Result<u64, AppError> {
     let call = Call::new().await?;
-    let cx = call.ctx()?;
-    let result = async { Ok(notifications::mark_read(&cx).await?) }.await;
+    let result = async {
+        let cx = call.ctx()?;
+        Ok(notifications::mark_read(&cx).await?)
+    }
+    .await;
     call.finish(result, |_| "/notifications".to_string())
 }
 

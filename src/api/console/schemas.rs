@@ -114,11 +114,10 @@ pub async fn publish_schema(
 ) -> Result<SchemaVersionView, AppError> {
     let call = Call::new().await?;
     let result = async {
-        let cx = call.ctx()?;
-        let store = cx.store();
+        let store = call.state.store.as_ref();
         let input =
             schemas::console_draft(store, &project, &queue, format, definition, comment).await?;
-        Ok(schemas::publish(&cx, &project, &queue, &input).await?)
+        Ok(schemas::publish(&call.ctx()?, &project, &queue, &input).await?)
     }
     .await;
     call.finish(result, |_| schema_path(&project, &queue))

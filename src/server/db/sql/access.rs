@@ -23,19 +23,16 @@ impl AccessStore for This {
         row: &ApplicationRow,
         audit: &AuditEvent,
     ) -> StoreResult<i64> {
-        self.insert_audited(
-            sqlx::query_as(
-                "INSERT INTO applications (project_id, name, owner, description, created_at) \
+        let insert = sqlx::query_as(
+            "INSERT INTO applications (project_id, name, owner, description, created_at) \
              VALUES ($1, $2, $3, $4, $5) RETURNING id",
-            )
-            .bind(row.project_id)
-            .bind(&row.name)
-            .bind(&row.owner)
-            .bind(&row.description)
-            .bind(now_millis()),
-            audit,
         )
-        .await
+        .bind(row.project_id)
+        .bind(&row.name)
+        .bind(&row.owner)
+        .bind(&row.description)
+        .bind(now_millis());
+        self.insert_audited(insert, audit).await
     }
 
     async fn application(&self, project: &str, name: &str) -> StoreResult<Option<ApplicationView>> {
@@ -65,18 +62,15 @@ impl AccessStore for This {
         token_hash: &str,
         audit: &AuditEvent,
     ) -> StoreResult<i64> {
-        self.insert_audited(
-            sqlx::query_as(
-                "INSERT INTO app_tokens (application_id, prefix, token_hash, created_at) \
+        let insert = sqlx::query_as(
+            "INSERT INTO app_tokens (application_id, prefix, token_hash, created_at) \
              VALUES ($1, $2, $3, $4) RETURNING id",
-            )
-            .bind(application_id)
-            .bind(prefix)
-            .bind(token_hash)
-            .bind(now_millis()),
-            audit,
         )
-        .await
+        .bind(application_id)
+        .bind(prefix)
+        .bind(token_hash)
+        .bind(now_millis());
+        self.insert_audited(insert, audit).await
     }
 
     async fn revoke_app_token(
@@ -85,16 +79,13 @@ impl AccessStore for This {
         token_id: i64,
         audit: &AuditEvent,
     ) -> StoreResult<bool> {
-        self.update_audited(
-sqlx::query(
+        let change = sqlx::query(
             "UPDATE app_tokens SET revoked_at = $1 WHERE id = $2 AND application_id = $3 AND revoked_at IS NULL",
         )
         .bind(now_millis())
         .bind(token_id)
-        .bind(application_id),
-        audit,
-        )
-        .await
+        .bind(application_id);
+        self.update_audited(change, audit).await
     }
 
     async fn app_tokens(&self, application_id: i64) -> StoreResult<Vec<AppTokenView>> {

@@ -26,18 +26,15 @@ impl AccountStore for This {
         role: Role,
         audit: &AuditEvent,
     ) -> StoreResult<i64> {
-        self.insert_audited(
-            sqlx::query_as(
-                "INSERT INTO users (username, password_hash, role, created_at) \
+        let insert = sqlx::query_as(
+            "INSERT INTO users (username, password_hash, role, created_at) \
              VALUES ($1, $2, $3, $4) RETURNING id",
-            )
-            .bind(username)
-            .bind(password_hash)
-            .bind(role.as_str())
-            .bind(now_millis()),
-            audit,
         )
-        .await
+        .bind(username)
+        .bind(password_hash)
+        .bind(role.as_str())
+        .bind(now_millis());
+        self.insert_audited(insert, audit).await
     }
 
     async fn user_by_name(&self, username: &str) -> StoreResult<Option<UserRecord>> {
@@ -169,19 +166,16 @@ impl AccountStore for This {
         token_hash: &str,
         audit: &AuditEvent,
     ) -> StoreResult<i64> {
-        self.insert_audited(
-            sqlx::query_as(
-                "INSERT INTO api_tokens (user_id, name, prefix, token_hash, created_at) \
+        let insert = sqlx::query_as(
+            "INSERT INTO api_tokens (user_id, name, prefix, token_hash, created_at) \
              VALUES ($1, $2, $3, $4, $5) RETURNING id",
-            )
-            .bind(user_id)
-            .bind(name)
-            .bind(prefix)
-            .bind(token_hash)
-            .bind(now_millis()),
-            audit,
         )
-        .await
+        .bind(user_id)
+        .bind(name)
+        .bind(prefix)
+        .bind(token_hash)
+        .bind(now_millis());
+        self.insert_audited(insert, audit).await
     }
 
     async fn api_token_user(&self, token_hash: &str) -> StoreResult<Option<UserView>> {

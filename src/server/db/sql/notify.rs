@@ -82,19 +82,15 @@ impl NotifyStore for This {
         secret_enc: Option<&str>,
         audit: &AuditEvent,
     ) -> StoreResult<()> {
-        if self.update_audited(
-sqlx::query(
+        let change = sqlx::query(
             "UPDATE projects SET webhook_url = $1, \
              webhook_secret_enc = CASE WHEN $1 IS NULL THEN NULL ELSE COALESCE($2, webhook_secret_enc) END \
              WHERE id = $3",
         )
         .bind(url)
         .bind(secret_enc)
-        .bind(project_id),
-        audit,
-        )
-        .await?
-        {
+        .bind(project_id);
+        if self.update_audited(change, audit).await? {
             Ok(())
         } else {
             Err(StoreError::NotFound)

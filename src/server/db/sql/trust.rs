@@ -71,8 +71,7 @@ impl TrustStore for This {
         row: &PersonalTokenRow,
         audit: &AuditEvent,
     ) -> StoreResult<i64> {
-        self.insert_audited(
-sqlx::query_as(
+        let insert = sqlx::query_as(
             "INSERT INTO api_tokens (user_id, name, prefix, token_hash, created_at, expires_at) \
              VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
         )
@@ -81,10 +80,8 @@ sqlx::query_as(
         .bind(&row.prefix)
         .bind(&row.token_hash)
         .bind(row.created_at)
-        .bind(row.expires_at),
-        audit,
-        )
-        .await
+        .bind(row.expires_at);
+        self.insert_audited(insert, audit).await
     }
 
     async fn personal_tokens(&self, user_id: i64) -> StoreResult<Vec<PersonalTokenView>> {
@@ -105,17 +102,14 @@ sqlx::query_as(
         now: i64,
         audit: &AuditEvent,
     ) -> StoreResult<bool> {
-        self.update_audited(
-            sqlx::query(
-                "UPDATE api_tokens SET revoked_at = $1 \
+        let change = sqlx::query(
+            "UPDATE api_tokens SET revoked_at = $1 \
              WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL",
-            )
-            .bind(now)
-            .bind(token_id)
-            .bind(user_id),
-            audit,
         )
-        .await
+        .bind(now)
+        .bind(token_id)
+        .bind(user_id);
+        self.update_audited(change, audit).await
     }
 
     async fn personal_token_user(
