@@ -33,6 +33,9 @@ pub fn router() -> Router<AppState> {
             get(|| async { Json(json!({"compatibilityLevel": "BACKWARD"})) }),
         )
         .route("/config/{subject}", get(get_config).put(put_config))
+        .fallback(|| async {
+            RegistryError(StatusCode::NOT_FOUND, 404, "HTTP 404 Not Found".into())
+        })
 }
 
 /// An error in the registry's own shape: `{"error_code", "message"}`.

@@ -211,6 +211,9 @@ pub fn router() -> Router<AppState> {
         .merge(lineage::router())
         .merge(failover::router())
         .merge(kafka::router())
+        // An unknown API path is a JSON 404, never the console's page (which would render a
+        // whole signed-in frame for a client that wanted JSON).
+        .fallback(|| async { ApiError(ServiceError::NotFound("API endpoint".into())) })
 }
 
 /// The signed-in user.

@@ -5,7 +5,7 @@ use crate::api::console::{inbox_count, unread_notifications, AppError, Logout};
 use crate::domain::{FieldError, Page, UserView};
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
-use leptos_router::components::{Outlet, Redirect, A};
+use leptos_router::components::{Outlet, Redirect};
 use leptos_router::hooks::use_query_map;
 
 /// The signed-in user, loaded once per page load and shared by every page.
@@ -21,12 +21,19 @@ pub async fn current_user() -> Option<UserView> {
 /// Header, navigation and the page; sends visitors who are not signed in to the login page.
 #[component]
 pub fn Layout() -> impl IntoView {
+    // Read now, while the router is here: the header renders after the user loads, and a
+    // request its client abandoned meanwhile has no router left to ask.
+    let here = leptos_router::hooks::use_location()
+        .pathname
+        .get_untracked();
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
-            {move || Suspend::new(async move {
+            {move || {
+                let here = here.clone();
+                Suspend::new(async move {
                 match current_user().await {
                     Some(user) => view! {
-                        <Header user />
+                        <Header user here />
                         <main>
                             <Outlet />
                         </main>
@@ -34,41 +41,45 @@ pub fn Layout() -> impl IntoView {
                         .into_any(),
                     None => view! { <Redirect path="/login" /> }.into_any(),
                 }
-            })}
+            })
+            }}
         </Suspense>
     }
 }
 
 #[component]
-fn Header(user: UserView) -> impl IntoView {
-    let audit = user.role.is_admin().then(|| {
-        view! {
-            <A href="/audit">"Audit log"</A>
-            <A href="/users">"Users"</A>
-        }
-    });
+fn Header(user: UserView, here: String) -> impl IntoView {
+    let link = |href: &'static str, label: &'static str| {
+        view! { <NavLink href here=here.clone()>{label}</NavLink> }
+    };
+    let audit = user
+        .role
+        .is_admin()
+        .then(|| (link("/audit", "Audit log"), link("/users", "Users")));
     view! {
         <header class="top">
-            <A href="/" attr:class="brand">
+            <a href="/" class="brand">
                 "≋ Watershed"
-            </A>
+            </a>
             <nav>
-                <A href="/">"Data map"</A>
-                <A href="/projects">"Projects"</A>
-                <A href="/clusters">"Clusters"</A>
+                {link("/", "Data map")}
+                {link("/projects", "Projects")}
+                {link("/clusters", "Clusters")}
                 <CountLink
                     href="/requests"
                     label="Requests"
                     testid="inbox-badge"
+                    here=here.clone()
                     count=Resource::new(|| (), |_| inbox_count())
                 />
                 <CountLink
                     href="/notifications"
                     label="Notifications"
                     testid="notice-badge"
+                    here=here.clone()
                     count=Resource::new(|| (), |_| unread_notifications())
                 />
-                <A href="/tokens">"API tokens"</A>
+                {link("/tokens", "API tokens")}
                 {audit}
             </nav>
             <SearchBox />
@@ -95,9 +106,10 @@ fn CountLink(
     label: &'static str,
     testid: &'static str,
     count: Resource<Result<i64, AppError>>,
+    here: String,
 ) -> impl IntoView {
     view! {
-        <A href=href>
+        <NavLink href here>
             {label}
             <Suspense fallback=|| ()>
                 {move || Suspend::new(async move {
@@ -108,7 +120,23 @@ fn CountLink(
                         .map(|n| view! { <span class="badge" data-testid=testid>{n}</span> })
                 })}
             </Suspense>
-        </A>
+        </NavLink>
+    }
+}
+
+/// A header link, marked `aria-current` on its own page and the pages under it (the data map
+/// only on itself). A plain link: the console moves between pages by loading them.
+#[component]
+fn NavLink(href: &'static str, here: String, children: Children) -> impl IntoView {
+    let current = here == href
+        || (href != "/"
+            && here
+                .strip_prefix(href)
+                .is_some_and(|rest| rest.starts_with('/')));
+    view! {
+        <a href=href aria-current=current.then_some("page")>
+            {children()}
+        </a>
     }
 }
 

@@ -51,7 +51,21 @@ on_both_backends!(
     a_viewer_is_refused_every_mutation,
     a_developer_changes_only_queues_of_their_projects,
     the_openapi_document_describes_the_api,
+    an_unknown_api_path_is_a_json_404,
 );
+
+async fn an_unknown_api_path_is_a_json_404(b: Backend) {
+    let app = spawn_app(b).await;
+    for (path, key) in [
+        ("/api/v1/no-such-thing/at/all", "error"),
+        ("/schema-registry/no-such-thing", "error_code"),
+    ] {
+        let r = reqwest::get(app.url(path)).await.unwrap();
+        assert_eq!(r.status(), StatusCode::NOT_FOUND, "{path}");
+        let body: serde_json::Value = r.json().await.expect("a JSON body, not a console page");
+        assert!(body.get(key).is_some(), "{path}: {body}");
+    }
+}
 
 async fn health_and_readiness_answer(b: Backend) {
     let app = spawn_app(b).await;
