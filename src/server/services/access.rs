@@ -57,7 +57,7 @@ pub async fn create_application(
         description,
     };
     let target = format!("{project}/{name}");
-    cx.store()
+    cx.store
         .create_application(
             &row,
             &audit(
@@ -664,7 +664,7 @@ pub async fn revoke_grant(cx: &Ctx, id: i64) -> ServiceResult<GrantView> {
             format!("grant {id} was already revoked"),
         )));
     }
-    cx.store()
+    cx.store
         .grant(id)
         .await?
         .ok_or_else(|| ServiceError::NotFound(format!("grant {id}")))

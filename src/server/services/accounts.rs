@@ -297,10 +297,10 @@ pub async fn set_disabled(cx: &Ctx, username: &str, disabled: bool) -> ServiceRe
             "enabled".into()
         },
     };
-    cx.store()
+    cx.store
         .set_user_disabled(user.id, disabled, now_millis(), &audit)
         .await?;
-    cx.store()
+    cx.store
         .user_accounts()
         .await?
         .into_iter()

@@ -39,7 +39,7 @@ pub async fn create(cx: &Ctx, input: &ClusterInput) -> ServiceResult<ClusterView
         target: row.name.clone(),
         summary: summary_of(&row),
     };
-    cx.store()
+    cx.store
         .create_cluster(&row, &audit)
         .await
         .map_err(conflict(&row.name))?;
@@ -92,7 +92,7 @@ pub async fn update(cx: &Ctx, name: &str, input: &ClusterInput) -> ServiceResult
         target: row.name.clone(),
         summary,
     };
-    cx.store()
+    cx.store
         .update_cluster(existing.view.id, &row, &audit)
         .await
         .map_err(conflict(&row.name))?;

@@ -97,7 +97,7 @@ pub async fn set_webhook(
         target: p.name.clone(),
         summary,
     };
-    cx.store()
+    cx.store
         .set_project_webhook(p.id, url, sealed.as_deref(), &ev)
         .await?;
     projects::get(cx.store(), project).await

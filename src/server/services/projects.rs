@@ -44,7 +44,7 @@ pub async fn create(cx: &Ctx, input: &ProjectInput) -> ServiceResult<ProjectView
             &serde_json::json!({"description": row.description, "owners": spec.owners, "members": spec.members}),
         ),
     };
-    cx.store()
+    cx.store
         .create_project(&row, &audit)
         .await
         .map_err(|e| match e {
@@ -124,7 +124,7 @@ pub async fn set_people(
             before.owners, before.members
         ),
     };
-    cx.store()
+    cx.store
         .set_project_people(before.id, &owner_ids, &member_ids, &audit)
         .await?;
     get_for(cx, name).await

@@ -24,7 +24,7 @@ async fn resolve(cx: &Ctx, spec: &QueueSpec) -> ServiceResult<QueueRow> {
     let cluster_id = |field: &'static str, name: &str| {
         let name = name.to_string();
         async move {
-            cx.store()
+            cx.store
                 .cluster(&name)
                 .await?
                 .map(|c| c.view.id)
@@ -220,7 +220,7 @@ pub async fn create(cx: &Ctx, input: &QueueInput) -> ServiceResult<QueueView> {
         target: key,
         summary: change_summary(None, input),
     };
-    cx.store()
+    cx.store
         .create_queue(&row, &audit)
         .await
         .map_err(conflict(&spec))?;
@@ -295,7 +295,7 @@ pub async fn update(
         target: target.clone(),
         summary: summary.clone(),
     };
-    cx.store()
+    cx.store
         .update_queue(before.id, &row, &audit)
         .await
         .map_err(conflict(&spec))?;
