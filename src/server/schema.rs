@@ -181,13 +181,25 @@ impl Parsed {
     }
 
     /// Equal for schemas that mean the same (Avro: the whole definition normalized; JSON with
-    /// sorted keys and no whitespace; Protobuf: the compiled descriptor without positions), so
-    /// publishing the same schema twice is one version.
+    /// sorted keys and no whitespace; Protobuf: the compiled descriptor without positions, and
+    /// its comments), so publishing the same schema twice is one version.
     pub fn fingerprint(&self) -> String {
         match self {
             Parsed::Avro { raw, .. } => avro::identity(raw),
             Parsed::Json { raw } => raw.to_string(),
             Parsed::Protobuf(p) => p.identity(),
+        }
+    }
+
+    /// Whether this schema, as submitted, is the stored `version`: the same fingerprint, except
+    /// that a Protobuf descriptor (which carries no comments) matches a version by everything
+    /// but its comments.
+    pub fn is_version(&self, version: &Parsed) -> bool {
+        match (self, version) {
+            (Parsed::Protobuf(new), Parsed::Protobuf(old)) if !new.documented => {
+                new.shape_identity() == old.shape_identity()
+            }
+            _ => self.format() == version.format() && self.fingerprint() == version.fingerprint(),
         }
     }
 

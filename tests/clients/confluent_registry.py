@@ -57,6 +57,20 @@ assert id2 != id1 and sr.get_versions(subject) == [1, 2]
 assert subject in sr.get_subjects()
 
 assert sr.get_compatibility(subject) == "BACKWARD"
+# A version that only drops a default is a new schema, checked under the mode: it is not taken
+# for version 2 and dropped. Under BACKWARD_TRANSITIVE it breaks version 1 (no currency there).
+sr.set_compatibility(subject_name=subject, level="BACKWARD_TRANSITIVE")
+try:
+    sr.register_schema(subject, breaking)
+    raise AssertionError("dropping a default was taken for the existing version")
+except SchemaRegistryError as e:
+    assert e.http_status_code == 409 and "currency" in e.error_message, e
+assert sr.get_versions(subject) == [1, 2]
+# The same schema spelled with the namespace inside the name is the same version.
+spelled = json.loads(compatible.schema_str)
+spelled["name"] = "shop.Order"
+del spelled["namespace"]
+assert sr.register_schema(subject, Schema(json.dumps(spelled), "AVRO")) == id2
 sr.set_compatibility(subject_name=subject, level="NONE")
 assert sr.get_compatibility(subject) == "NONE"
 

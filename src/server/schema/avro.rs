@@ -22,35 +22,108 @@ pub(super) fn parse(raw: Value) -> Result<Parsed, ParseProblem> {
     }
 }
 
-/// The short name of a possibly namespaced type name.
-/// A schema's identity: the whole definition with keys sorted (serde_json's map is ordered)
-/// and primitive types in their short spelling (`{"type": "int"}` is `"int"`), so whitespace,
-/// key order and spelling do not make a new version while `default`, `doc`, `aliases` and
-/// `order` do. Avro's Parsing Canonical Form drops those by design, which made a changed
-/// default look like the same schema.
+/// A schema's identity: the whole definition with keys sorted (serde_json's map is ordered),
+/// primitive types in their short spelling (`{"type": "int"}` is `"int"`), and named types by
+/// their full names (a `namespace` written apart or in the name, references resolved against
+/// the enclosing namespace, as the specification's canonical form does). So whitespace, key
+/// order and spelling do not make a new version while `default`, `doc`, `aliases` and `order`
+/// do. Avro's Parsing Canonical Form drops those by design, which made a changed default look
+/// like the same schema.
 pub fn identity(raw: &Value) -> String {
-    normalized(raw).to_string()
+    normalized(raw, "").to_string()
 }
 
-fn normalized(v: &Value) -> Value {
+/// What a type definition's `type` may say besides a primitive.
+const KEYWORDS: [&str; 6] = ["record", "error", "enum", "fixed", "array", "map"];
+
+/// `name` in full, inside namespace `ns`.
+fn full_name(name: &str, ns: &str) -> String {
+    if name.contains('.') || ns.is_empty() {
+        name.to_string()
+    } else {
+        format!("{ns}.{name}")
+    }
+}
+
+/// A value in a type position (the schema, a field's or union branch's type, items, values),
+/// inside namespace `ns`.
+fn normalized(v: &Value, ns: &str) -> Value {
     match v {
+        Value::String(s) if !PRIMITIVES.contains(&s.as_str()) => Value::String(full_name(s, ns)),
+        Value::Array(branches) => {
+            Value::Array(branches.iter().map(|b| normalized(b, ns)).collect())
+        }
         Value::Object(map) => {
-            if let (1, Some(Value::String(t))) = (map.len(), map.get("type")) {
-                if PRIMITIVES.contains(&t.as_str()) {
-                    return Value::String(t.clone());
+            let kind = map.get("type").and_then(Value::as_str);
+            if let (1, Some(t)) = (map.len(), kind) {
+                if PRIMITIVES.contains(&t) {
+                    return Value::String(t.to_string());
                 }
             }
-            Value::Object(
-                map.iter()
-                    .map(|(k, v)| (k.clone(), normalized(v)))
-                    .collect(),
-            )
+            let named = matches!(kind, Some("record" | "error" | "enum" | "fixed"));
+            let (mut out, mut inner) = (serde_json::Map::new(), ns.to_string());
+            if let (true, Some(name)) = (named, map.get("name").and_then(Value::as_str)) {
+                let own = map.get("namespace").and_then(Value::as_str).unwrap_or(ns);
+                let full = full_name(name, own);
+                inner = full
+                    .rsplit_once('.')
+                    .map_or(String::new(), |(n, _)| n.to_string());
+                out.insert("name".into(), Value::String(full));
+            }
+            for (k, val) in map {
+                let val = match k.as_str() {
+                    "name" | "namespace" if named => continue,
+                    "aliases" if named => Value::Array(
+                        val.as_array()
+                            .into_iter()
+                            .flatten()
+                            .map(|a| match a.as_str() {
+                                Some(a) => Value::String(full_name(a, &inner)),
+                                None => a.clone(),
+                            })
+                            .collect(),
+                    ),
+                    // A type definition's own keyword ("record", "array", "long"…); any
+                    // other name is a reference (`{"type": "Order"}`).
+                    "type" if kind.is_some_and(|t| KEYWORDS.contains(&t)) => val.clone(),
+                    "type" | "items" | "values" => normalized(val, &inner),
+                    "fields" => Value::Array(
+                        val.as_array()
+                            .into_iter()
+                            .flatten()
+                            .map(|f| field(f, &inner))
+                            .collect(),
+                    ),
+                    _ => val.clone(),
+                };
+                out.insert(k.clone(), val);
+            }
+            Value::Object(out)
         }
-        Value::Array(items) => Value::Array(items.iter().map(normalized).collect()),
         other => other.clone(),
     }
 }
 
+/// A record field: only its type is a type position (a default is data, a name is the field's).
+fn field(f: &Value, ns: &str) -> Value {
+    match f {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| {
+                    let v = if k == "type" {
+                        normalized(v, ns)
+                    } else {
+                        v.clone()
+                    };
+                    (k.clone(), v)
+                })
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+/// The short name of a possibly namespaced type name.
 fn short(name: &str) -> &str {
     name.rsplit('.').next().unwrap_or(name)
 }

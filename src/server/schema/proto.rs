@@ -52,6 +52,9 @@ pub struct Proto {
     pub pool: DescriptorPool,
     /// The files it imports, to compile it again.
     pub imports: Vec<SchemaImport>,
+    /// Written as `.proto` text, so it carries comments; a descriptor (what Confluent's
+    /// serializers send) has none.
+    pub documented: bool,
 }
 
 /// The schema's own file and the files it imports, by name.
@@ -75,6 +78,7 @@ impl FileResolver for Sources {
 /// Parses `.proto` text (or a base64 `FileDescriptorProto`, as Confluent's Python serializer
 /// sends it) with the files it imports.
 pub fn parse(text: &str, imports: &[SchemaImport]) -> Result<Parsed, ParseProblem> {
+    let documented = descriptor_from_base64(text).is_none();
     let text = match descriptor_from_base64(text) {
         Some(fdp) if has_groups(&fdp.message_type) => {
             return Err(problem(
@@ -107,6 +111,7 @@ pub fn parse(text: &str, imports: &[SchemaImport]) -> Result<Parsed, ParseProble
         text,
         pool,
         imports: imports.to_vec(),
+        documented,
     };
     if proto.file().messages().len() == 0 {
         return Err(problem(
@@ -201,9 +206,21 @@ impl Proto {
     }
 
     /// Equal for schemas that mean the same: the compiled descriptor without source positions
-    /// (so comments, whitespace and how types are spelled do not count, every option does),
-    /// and the files it imports.
+    /// (so whitespace and how types are spelled do not count, every option does), its
+    /// comments (the fields' documentation: a changed doc is a new version, as in Avro), and
+    /// the files it imports.
     pub fn identity(&self) -> String {
+        let mut text = self.shape_identity();
+        let mut docs: Vec<(Vec<i32>, String)> = self.docs().into_iter().collect();
+        docs.sort();
+        for (path, doc) in docs {
+            text.push_str(&format!("\n// doc {path:?}: {doc}"));
+        }
+        text
+    }
+
+    /// The identity without comments: what a descriptor, which has none, can be matched by.
+    pub fn shape_identity(&self) -> String {
         let mut text = base64::engine::general_purpose::STANDARD
             .encode(self.descriptor(MAIN_FILE).encode_to_vec());
         for i in self
@@ -217,18 +234,46 @@ impl Proto {
         text
     }
 
-    /// Leading comments by source path.
-    fn comments(&self) -> HashMap<Vec<i32>, String> {
+    /// What `pick` takes from each source location that has it, by source path.
+    fn by_location(
+        &self,
+        pick: impl Fn(&prost_types::source_code_info::Location) -> Option<String>,
+    ) -> HashMap<Vec<i32>, String> {
         self.file()
             .file_descriptor_proto()
             .source_code_info
             .iter()
             .flat_map(|info| &info.location)
-            .filter_map(|l| {
-                let c = l.leading_comments.as_deref()?.trim();
-                (!c.is_empty()).then(|| (l.path.clone(), c.to_string()))
-            })
+            .filter_map(|l| Some((l.path.clone(), pick(l).filter(|c| !c.is_empty())?)))
             .collect()
+    }
+
+    /// Every comment by source path (leading, trailing and detached), each line trimmed so
+    /// that indentation does not count.
+    fn docs(&self) -> HashMap<Vec<i32>, String> {
+        let tidy = |c: &String| {
+            c.lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        self.by_location(|l| {
+            let all: Vec<String> = l
+                .leading_comments
+                .iter()
+                .chain(&l.trailing_comments)
+                .chain(&l.leading_detached_comments)
+                .map(tidy)
+                .filter(|c| !c.is_empty())
+                .collect();
+            Some(all.join("\n"))
+        })
+    }
+
+    /// Leading comments by source path.
+    fn comments(&self) -> HashMap<Vec<i32>, String> {
+        self.by_location(|l| Some(l.leading_comments.as_deref()?.trim().to_string()))
     }
 
     /// Every field of the record message by path, nested messages followed.

@@ -440,6 +440,39 @@ fn a_changed_default_doc_or_alias_is_a_new_schema_but_spelling_is_not() {
     }
 }
 
+#[test]
+fn a_namespace_written_apart_or_in_the_name_is_the_same_schema() {
+    let apart = json!({"type": "record", "name": "Order", "namespace": "shop", "fields": [
+        {"name": "status", "type": {"type": "enum", "name": "Status", "symbols": ["NEW"]}},
+        {"name": "previous", "type": ["null", "Status"], "default": null},
+        {"name": "next", "type": ["null", "shop.Order"], "default": null}]});
+    let together = json!({"type": "record", "name": "shop.Order", "fields": [
+        {"name": "status", "type": {"type": "enum", "name": "shop.Status", "symbols": ["NEW"]}},
+        {"name": "previous", "type": ["null", "shop.Status"], "default": null},
+        {"name": "next", "type": ["null", "Order"], "default": null}]});
+    assert_eq!(
+        avro(apart.clone()).fingerprint(),
+        avro(together).fingerprint()
+    );
+    let elsewhere = json!({"type": "record", "name": "Order", "namespace": "billing", "fields": [
+        {"name": "status", "type": {"type": "enum", "name": "Status", "symbols": ["NEW"]}},
+        {"name": "previous", "type": ["null", "Status"], "default": null},
+        {"name": "next", "type": ["null", "Order"], "default": null}]});
+    assert_ne!(
+        avro(apart.clone()).fingerprint(),
+        avro(elsewhere).fingerprint()
+    );
+    // A default is data, never a type name to qualify.
+    let string_default = |d: &str| {
+        json!({"type": "record", "name": "R", "namespace": "n",
+            "fields": [{"name": "s", "type": "string", "default": d}]})
+    };
+    assert_ne!(
+        avro(string_default("Order")).fingerprint(),
+        avro(string_default("n.Order")).fingerprint()
+    );
+}
+
 proptest! {
     #[test]
     fn valid_avro_records_round_trip(
@@ -685,4 +718,23 @@ fn a_renamed_record_that_aliases_its_old_name_is_compatible_both_ways_only_with_
         Some("home"),
         "{forward:?}"
     );
+}
+
+#[test]
+fn the_fields_table_says_type_nullability_default_and_doc() {
+    let rows = avro(json!({"type": "record", "name": "R", "fields": [
+        {"name": "id", "type": "long", "doc": "the id"},
+        {"name": "note", "type": ["null", "string"], "default": null},
+        {"name": "qty", "type": "int", "default": 3}]}))
+    .fields();
+    let row = |path: &str| rows.iter().find(|r| r.path == path).unwrap();
+    assert_eq!(rows.len(), 3, "{rows:?}");
+    assert_eq!(
+        (row("id").nullable, row("id").doc.as_deref()),
+        (false, Some("the id"))
+    );
+    assert!(row("note").nullable, "{:?}", row("note"));
+    assert_eq!(row("note").default.as_deref(), Some("null"));
+    assert_eq!(row("qty").default.as_deref(), Some("3"));
+    assert!(row("qty").ty.contains("int"), "{:?}", row("qty"));
 }

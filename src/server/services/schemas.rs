@@ -286,7 +286,7 @@ pub async fn publish(
     let existing = cx.store.schema_versions(q.id).await?;
     let fingerprint = new.fingerprint();
     for v in &existing {
-        if v.format == new.format() && parsed(v)?.fingerprint() == fingerprint {
+        if v.format == new.format() && new.is_version(&parsed(v)?) {
             return Ok(v.clone());
         }
     }
@@ -429,9 +429,8 @@ pub async fn find_same(
     input: &SchemaInput,
 ) -> ServiceResult<Option<SchemaVersionView>> {
     let (wanted, _, _) = parse_input(store, input).await?;
-    let fingerprint = wanted.fingerprint();
     for v in versions(store, project, queue).await? {
-        if v.format == wanted.format() && parsed(&v)?.fingerprint() == fingerprint {
+        if v.format == wanted.format() && wanted.is_version(&parsed(&v)?) {
             return Ok(Some(v));
         }
     }
