@@ -30,12 +30,15 @@ pub fn Layout() -> impl IntoView {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || {
                 let here = here.clone();
+                // Made now, while the route is here: made after the wait below, an abandoned
+                // request's outlet would find no route left (seen under the fuzzer as a panic).
+                let page = view! { <Outlet /> };
                 Suspend::new(async move {
                 match current_user().await {
                     Some(user) => view! {
                         <Header user here />
                         <main>
-                            <Outlet />
+                            {page}
                         </main>
                     }
                         .into_any(),
