@@ -16,6 +16,8 @@ use drill::{Fleet, Rig};
 use std::time::{Duration, Instant};
 
 const PRODUCERS: usize = 4;
+/// One consumer group of three instances, as a service with three replicas runs it.
+const CONSUMERS: usize = 3;
 const BATCH: usize = 50;
 const PAUSE: Duration = Duration::from_millis(5);
 
@@ -37,7 +39,7 @@ fn main() {
             &platform.base,
             &w.app_token,
             &rig.dir.path().join("cache"),
-            PRODUCERS,
+            (PRODUCERS, CONSUMERS),
             BATCH,
             PAUSE,
         )
@@ -70,7 +72,7 @@ fn main() {
         let max = times.iter().max().copied().unwrap_or_default();
         let (p50, p99) = support::percentiles(times);
         println!(
-            "\n{rounds} switches, heartbeat {heartbeat} s, {PRODUCERS} producers + 1 consumer\n\
+            "\n{rounds} switches, heartbeat {heartbeat} s, {PRODUCERS} producers + {CONSUMERS} consumers in one group\n\
              click → last client switched: p50 {p50:.0} ms, p99 {p99:.0} ms, max {:.0} ms\n\
              acknowledged {}, lost {}, duplicated {}, send errors {}",
             max.as_secs_f64() * 1000.0,

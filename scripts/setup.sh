@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Installs what building Watershed needs, skipping what is already there:
-# the wasm32 target (rustup, or Debian's rustc-web + std source where rustup cannot fetch it),
-# wasm-bindgen-cli at the version Cargo.lock pins, and wasm-opt from npm's binaryen.
+# Installs what building Watershed needs, skipping what is already there: OpenSSL headers for
+# librdkafka, the wasm32 target (rustup, or Debian's rustc-web + std source where rustup cannot
+# fetch it), wasm-bindgen-cli at the version Cargo.lock pins, and wasm-opt from npm's binaryen.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 mkdir -p "$ROOT/.tools"
@@ -13,6 +13,13 @@ apt_install() {
   if [[ ! -f "$TOOLS/.apt-updated" ]]; then $SUDO apt-get update -qq && touch "$TOOLS/.apt-updated"; fi
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "$@" >/dev/null
 }
+
+# 0. What the SDK's librdkafka build links: OpenSSL (TLS and SCRAM to brokers) found through
+#    pkg-config. librdkafka itself and zlib are built from the sources their crates bundle.
+if ! { command -v pkg-config >/dev/null && pkg-config --exists openssl; }; then
+  echo "installing OpenSSL headers and pkg-config (for librdkafka's TLS and SCRAM)"
+  apt_install libssl-dev pkg-config
+fi
 
 # 1. The wasm32 target.
 if [[ ! -f "$TOOLS/toolchain" ]]; then

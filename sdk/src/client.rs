@@ -8,6 +8,7 @@ use crate::wire::{
     ReportBatch, SdkConfig, SdkRole,
 };
 use crate::{QueueAddress, SdkError};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -45,6 +46,8 @@ pub struct ClientConfig {
     pub(crate) drain: Option<Duration>,
     pub(crate) resume: ResumePolicy,
     pub(crate) commit_interval: Duration,
+    /// librdkafka properties set by the application, over the SDK's own.
+    pub(crate) kafka: BTreeMap<String, String>,
 }
 
 impl std::fmt::Debug for ClientConfig {
@@ -117,6 +120,7 @@ impl ClientConfig {
             drain: None,
             resume: ResumePolicy::default(),
             commit_interval: Duration::from_secs(5),
+            kafka: BTreeMap::new(),
         })
     }
 
@@ -167,6 +171,15 @@ impl ClientConfig {
     /// How often a consumer commits what it has handed out during `poll` (5 s by default).
     pub fn with_commit_interval(mut self, every: Duration) -> Self {
         self.commit_interval = every;
+        self
+    }
+
+    /// Sets a librdkafka property on the Kafka-protocol clients this config makes, over the
+    /// SDK's defaults: batching (`linger.ms`, `batch.size`), `compression.type`, timeouts such
+    /// as `session.timeout.ms`, TLS files… Where the queue lives and its credentials still come
+    /// from the platform and cannot be set here.
+    pub fn with_kafka_setting(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.kafka.insert(key.into(), value.into());
         self
     }
 

@@ -1,15 +1,22 @@
-//! The consumer: reads wherever the queue lives now, and drains where it lived before.
+//! The consumer: a member of its consumer group on wherever the queue lives now, and on the
+//! clusters it lived on before until they are drained.
 
 use crate::client::{kafka_error, ClientConfig, Link, ResumePolicy};
-use crate::kafka::{Admin, Connection, DataClient, CALL_TIMEOUT};
+use crate::native::{self, GroupContext, CALL_TIMEOUT};
 use crate::wire::{PartitionOffset, SdkConfig, SdkRole};
 use crate::SdkError;
-use rskafka::client::error::{Error as ClientError, ProtocolError};
-use rskafka::client::partition::OffsetAt;
-use std::collections::BTreeMap;
+use rdkafka::consumer::{CommitMode, Consumer as _, StreamConsumer};
+use rdkafka::error::KafkaError as RdError;
+use rdkafka::message::{Headers as _, Message as _};
+use rdkafka::types::RDKafkaErrorCode;
+use rdkafka::{Offset, TopicPartitionList};
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
+
+/// At most this many messages come out of one `poll`.
+const MAX_BATCH: usize = 1_000;
 
 /// A message as the consumer hands it out.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,18 +33,22 @@ pub struct Message {
     pub headers: BTreeMap<String, Vec<u8>>,
 }
 
-/// One cluster being read: where each partition stands.
+type GroupConsumer = StreamConsumer<GroupContext>;
+
+/// One cluster being read: this instance's membership of the group there.
 struct Source {
     config: SdkConfig,
-    data: DataClient,
-    /// The next offset to fetch, per partition.
-    position: BTreeMap<i32, i64>,
-    /// The next offset after what `poll` handed out, per partition: what a commit stores.
+    consumer: Arc<GroupConsumer>,
+    /// Received from librdkafka but not yet handed out (a `poll` cancelled midway leaves them
+    /// here for the next one).
+    buffer: VecDeque<Message>,
+    /// Per partition, the offset after the last message handed out: stored for the next commit
+    /// when the application asks for more (it is done with what it had).
     handed_out: BTreeMap<i32, i64>,
-    /// What was last committed, to skip commits that change nothing.
-    committed: BTreeMap<i32, i64>,
-    high_watermark: BTreeMap<i32, i64>,
-    coordinator: Option<Connection>,
+    /// Offsets handed out since the last report (the group's position as this member sees it).
+    positions: BTreeMap<i32, i64>,
+    /// Set once `leave` has served the revocation; otherwise dropping serves it (see `Drop`).
+    left: bool,
 }
 
 impl Source {
@@ -45,221 +56,329 @@ impl Source {
         &self.config.cluster.name
     }
 
-    async fn open(
-        config: SdkConfig,
-        group: &str,
-        client_id: &str,
-        policy: ResumePolicy,
-    ) -> Result<Self, SdkError> {
+    /// Joins the group on the queue's cluster. Where the group has no committed offset it
+    /// starts by `policy`.
+    async fn open(config: SdkConfig, link: &Link, policy: ResumePolicy) -> Result<Self, SdkError> {
         let name = config.cluster.name.clone();
-        let err = |e| kafka_error(&name, e);
-        let data = DataClient::connect(&config.cluster, client_id)
-            .await
-            .map_err(err)?;
-        let partitions = data.partition_ids(&config.topic).await.map_err(err)?;
-        let mut coordinator = Admin::new(config.cluster.clone())
-            .coordinator(group)
-            .await
-            .map_err(err)?;
-        let committed = coordinator
-            .committed(group, &config.topic, &partitions)
-            .await
-            .map_err(err)?;
-        let mut position = BTreeMap::new();
-        for &p in &partitions {
-            let start = match committed.get(&p) {
-                Some(&o) => o,
-                None => start_offset(&data, &config.topic, p, policy)
-                    .await
-                    .map_err(err)?,
-            };
-            position.insert(p, start);
+        let group = link.config.consumer_group.clone().unwrap_or_default();
+        let mut rd =
+            native::rd_config(&config.cluster, &link.config.client_id, &link.config.kafka)?;
+        rd.set("group.id", &group)
+            // Offsets are stored only for what the application finished, and committed by
+            // the SDK (every commit interval, before partitions move, on switch and close).
+            .set("enable.auto.commit", "false")
+            .set("enable.auto.offset.store", "false")
+            .set(
+                "auto.offset.reset",
+                match policy {
+                    ResumePolicy::Earliest => "earliest",
+                    ResumePolicy::Latest => "latest",
+                },
+            );
+        for (k, v) in CONSUMER_DEFAULTS {
+            if !link.config.kafka.contains_key(*k) {
+                rd.set(*k, *v);
+            }
         }
-        tracing::info!(cluster = %name, topic = %config.topic, ?position, "consumer positioned");
+        let consumer: GroupConsumer = rd
+            .create_with_context(GroupContext::new(&name, &config.topic))
+            .map_err(|e| kafka_error(&name, e))?;
+        let consumer = Arc::new(consumer);
+        native::partitions(consumer.clone(), &name, &config.topic).await?;
+        consumer
+            .subscribe(&[&config.topic])
+            .map_err(|e| kafka_error(&name, e))?;
+        tracing::info!(cluster = %name, topic = %config.topic, %group, "consumer joined its group");
         Ok(Self {
-            handed_out: position.clone(),
-            committed: committed.into_iter().collect(),
-            high_watermark: BTreeMap::new(),
-            position,
             config,
-            data,
-            coordinator: Some(coordinator),
+            consumer,
+            buffer: VecDeque::new(),
+            handed_out: BTreeMap::new(),
+            positions: BTreeMap::new(),
+            left: false,
         })
     }
 
-    /// Fetches what is there from every partition, waiting at most `wait` for something new.
-    /// All or nothing: positions move only when every partition answered, so an error (or a
-    /// cancelled `poll`) never skips a record.
-    async fn fetch(&mut self, wait: Duration) -> Result<Vec<Message>, SdkError> {
-        let name = self.config.cluster.name.clone();
-        let topic = self.config.topic.clone();
-        let mut tasks = tokio::task::JoinSet::new();
-        for (&p, &offset) in &self.position {
-            let client = self
-                .data
-                .partition(&topic, p)
-                .await
-                .map_err(|e| kafka_error(&name, e))?;
-            let wait_ms = wait.as_millis().min(i32::MAX as u128) as i32;
-            tasks.spawn(async move {
-                let fetched = tokio::time::timeout(
-                    wait + CALL_TIMEOUT,
-                    client.fetch_records(offset, 1..4_000_000, wait_ms),
-                )
-                .await;
-                (p, offset, fetched)
-            });
-        }
-        let mut out = Vec::new();
-        let mut moved = Vec::new();
-        let mut watermarks = Vec::new();
-        while let Some(joined) = tasks.join_next().await {
-            let (p, offset, fetched) = joined.map_err(|e| kafka_error(&name, e))?;
-            match fetched.map_err(|_| kafka_error(&name, "fetch timed out"))? {
-                Ok((records, high_watermark)) => {
-                    watermarks.push((p, high_watermark));
-                    let mut next = offset;
-                    for r in records.into_iter().filter(|r| r.offset >= offset) {
-                        next = r.offset + 1;
-                        out.push(Message {
-                            cluster: name.clone(),
-                            topic: topic.clone(),
-                            partition: p,
-                            offset: r.offset,
-                            key: r.record.key,
-                            value: r.record.value,
-                            timestamp_ms: r.record.timestamp.timestamp_millis(),
-                            headers: r.record.headers,
-                        });
-                    }
-                    moved.push((p, next));
-                }
-                Err(ClientError::ServerError {
-                    protocol_error: ProtocolError::OffsetOutOfRange,
-                    ..
-                }) => {
-                    // Below the log start (retention removed it): the oldest kept record.
-                    // Past the end (a recreated topic): its end. Nothing kept is skipped.
-                    let err = |e| kafka_error(&name, e);
-                    let earliest = start_offset(&self.data, &topic, p, ResumePolicy::Earliest)
-                        .await
-                        .map_err(err)?;
-                    let latest = start_offset(&self.data, &topic, p, ResumePolicy::Latest)
-                        .await
-                        .map_err(err)?;
-                    let start = if offset < earliest { earliest } else { latest };
-                    tracing::warn!(cluster = %name, partition = p, from = offset, to = start,
-                        "offset out of range; repositioned");
-                    moved.push((p, start));
-                }
-                Err(e) => return Err(kafka_error(&name, e)),
+    /// Stores what earlier polls handed out, for the next commit. A partition this member no
+    /// longer owns is skipped: its new owner reads it again from the last commit.
+    fn store(&mut self) {
+        for (p, next) in std::mem::take(&mut self.handed_out) {
+            if let Err(e) = self.consumer.store_offset(&self.config.topic, p, next - 1) {
+                tracing::debug!(cluster = %self.config.cluster.name, partition = p, error = %e,
+                    "offset not stored (the partition moved to another member)");
             }
         }
-        self.high_watermark.extend(watermarks);
-        self.position.extend(moved);
-        out.sort_by_key(|m| (m.partition, m.offset));
+    }
+
+    /// Stores what was handed out and commits it, waiting for the cluster's answer (off the
+    /// async threads). Commits are never left in flight: librdkafka must not be closing a
+    /// consumer while one is.
+    async fn commit(&mut self) -> Result<(), SdkError> {
+        self.store();
+        let consumer = self.consumer.clone();
+        let committed =
+            tokio::task::spawn_blocking(move || consumer.commit_consumer_state(CommitMode::Sync))
+                .await
+                .map_err(|e| kafka_error(self.name(), e))?;
+        match committed {
+            Ok(()) | Err(RdError::ConsumerCommit(RDKafkaErrorCode::NoOffset)) => Ok(()),
+            Err(e) => Err(kafka_error(self.name(), e)),
+        }
+    }
+
+    /// What is there, waiting at most `wait` for the first message. Messages go to the buffer
+    /// as they arrive and leave it only when returned, so a cancelled call loses none.
+    async fn fetch(&mut self, wait: Duration) -> Result<Vec<Message>, SdkError> {
+        let deadline = Instant::now() + wait;
+        let mut failure = None;
+        while self.buffer.len() < MAX_BATCH {
+            let next = if self.buffer.is_empty() {
+                let left = deadline.saturating_duration_since(Instant::now());
+                match tokio::time::timeout(left, self.consumer.recv()).await {
+                    Ok(r) => r,
+                    Err(_) => break,
+                }
+            } else {
+                match futures_util::FutureExt::now_or_never(self.consumer.recv()) {
+                    Some(r) => r,
+                    None => break,
+                }
+            };
+            match next {
+                Ok(m) => {
+                    let message = owned(&self.config, &m);
+                    self.buffer.push_back(message);
+                }
+                Err(e) if is_fatal(&e) => {
+                    failure = Some(e);
+                    break;
+                }
+                // librdkafka recovers from these by itself (a broker restarting, a leader
+                // moving); they are logged and counted, not handed to the application.
+                Err(e) => {
+                    tracing::debug!(cluster = %self.config.cluster.name, error = %e, "consumer error");
+                    if self.buffer.is_empty() && Instant::now() >= deadline {
+                        break;
+                    }
+                }
+            }
+        }
+        // Messages of a partition taken away while they waited here are still handed out: if
+        // the partition comes back to this member, librdkafka goes on after them, so dropping
+        // them could lose them; handed out, at worst its new owner reads them again.
+        if self.buffer.is_empty() {
+            if let Some(e) = failure {
+                return Err(kafka_error(self.name(), e));
+            }
+        }
+        let out: Vec<Message> = self.buffer.drain(..).collect();
         for m in &out {
             self.handed_out.insert(m.partition, m.offset + 1);
+            self.positions.insert(m.partition, m.offset + 1);
         }
         Ok(out)
     }
 
-    /// Stores what was handed out as the group's position on this cluster.
-    async fn commit(&mut self, group: &str) -> Result<(), SdkError> {
-        let changed: Vec<(i32, i64)> = self
-            .handed_out
-            .iter()
-            .filter(|(p, o)| self.committed.get(p) != Some(o))
-            .map(|(&p, &o)| (p, o))
-            .collect();
-        if changed.is_empty() {
-            return Ok(());
-        }
-        let name = self.config.cluster.name.clone();
-        let conn = match self.coordinator.take() {
-            Some(c) => c,
-            None => Admin::new(self.config.cluster.clone())
-                .coordinator(group)
-                .await
-                .map_err(|e| kafka_error(&name, e))?,
-        };
-        let mut conn = conn;
-        conn.commit(group, &self.config.topic, &changed)
-            .await
-            .map_err(|e| kafka_error(&name, e))?;
-        self.coordinator = Some(conn);
-        self.committed.extend(changed);
-        Ok(())
+    /// The partitions this member owns now.
+    fn assignment(&self) -> Vec<i32> {
+        let mut out: Vec<i32> = self
+            .consumer
+            .assignment()
+            .map(|l| l.elements().iter().map(|e| e.partition()).collect())
+            .unwrap_or_default();
+        out.sort_unstable();
+        out
     }
 
-    /// Whether everything the cluster holds has been handed out.
-    fn caught_up(&self) -> bool {
-        self.position
-            .iter()
-            .all(|(p, o)| self.high_watermark.get(p).is_some_and(|h| o >= h))
+    /// Whether the whole group has read and committed everything this cluster holds for the
+    /// queue: every partition's committed offset at its high watermark (or the partition
+    /// empty). Asked by each member, so a member leaving never strands another's partitions.
+    async fn group_drained(&self) -> Result<bool, SdkError> {
+        let consumer = self.consumer.clone();
+        let topic = self.config.topic.clone();
+        let answer = tokio::task::spawn_blocking(move || -> Result<bool, RdError> {
+            let metadata = consumer.fetch_metadata(Some(&topic), CALL_TIMEOUT)?;
+            let mut list = TopicPartitionList::new();
+            for t in metadata.topics().iter().filter(|t| t.name() == topic) {
+                for p in t.partitions() {
+                    list.add_partition(&topic, p.id());
+                }
+            }
+            let committed = consumer.committed_offsets(list.clone(), CALL_TIMEOUT)?;
+            for e in list.elements() {
+                let (low, high) = consumer.fetch_watermarks(&topic, e.partition(), CALL_TIMEOUT)?;
+                let at = committed
+                    .find_partition(&topic, e.partition())
+                    .and_then(|c| match c.offset() {
+                        Offset::Offset(o) => Some(o),
+                        _ => None,
+                    });
+                let done = match at {
+                    Some(o) => o >= high,
+                    None => low >= high,
+                };
+                if !done {
+                    return Ok(false);
+                }
+            }
+            Ok(true)
+        })
+        .await
+        .map_err(|e| kafka_error(self.name(), e))?;
+        answer.map_err(|e| kafka_error(self.name(), e))
     }
 
+    /// Positions and lag per partition this member read, for the platform's reports.
     fn offsets(&self) -> Vec<PartitionOffset> {
-        self.handed_out
+        let marks = self.consumer.context().high_watermarks();
+        let owned = self.assignment();
+        self.positions
             .iter()
+            .filter(|(p, _)| owned.contains(p))
             .map(|(&partition, &offset)| PartitionOffset {
                 partition,
                 offset,
-                lag: self
-                    .high_watermark
-                    .get(&partition)
-                    .map_or(0, |h| (h - offset).max(0)),
+                lag: marks.get(&partition).map_or(0, |h| (h - offset).max(0)),
             })
             .collect()
     }
+
+    /// Leaves the group on this cluster: librdkafka commits what was stored as the partitions
+    /// are revoked, then closes (off the async threads: closing waits for the broker).
+    async fn leave(mut self) {
+        if let Err(e) = self.commit().await {
+            tracing::warn!(cluster = %self.config.cluster.name, error = %e,
+                "commit before leaving failed; the group re-reads from its last commit");
+        }
+        let name = self.config.cluster.name.clone();
+        let consumer = self.consumer.clone();
+        self.left = true;
+        drop(self);
+        serve_revocation(consumer).await;
+        tracing::info!(cluster = %name, "left the group on the old cluster");
+    }
 }
 
-async fn start_offset(
-    data: &DataClient,
-    topic: &str,
-    partition: i32,
-    policy: ResumePolicy,
-) -> Result<i64, crate::kafka::KafkaError> {
-    let at = match policy {
-        ResumePolicy::Earliest => OffsetAt::Earliest,
-        ResumePolicy::Latest => OffsetAt::Latest,
-    };
-    Ok(data
-        .partition(topic, partition)
-        .await?
-        .get_offset(at)
-        .await?)
+/// Leaves the group and closes. The revocation is served here, before closing: left to
+/// librdkafka's close (rdkafka's drop), a cooperative revocation blocks forever in
+/// `incremental_unassign` or trips librdkafka's `assignment_in_progress` assertion. What
+/// arrives meanwhile is not handed out (nothing of it is stored, so its next owner reads it).
+async fn serve_revocation(consumer: Arc<GroupConsumer>) {
+    consumer.unsubscribe();
+    let deadline = Instant::now() + CALL_TIMEOUT;
+    while Instant::now() < deadline
+        && consumer.assignment().map(|a| a.count() > 0).unwrap_or(false)
+    {
+        let _ = tokio::time::timeout(Duration::from_millis(100), consumer.recv()).await;
+    }
+    // Closing waits for the broker: off the async threads.
+    let _ = tokio::task::spawn_blocking(move || drop(consumer)).await;
 }
 
-/// Reads a logical queue as a consumer group, at least once: each `poll` first commits what
-/// the previous polls handed out (every commit interval), and [`Consumer::commit`], a switch
-/// and [`Consumer::close`] commit too. A message handed out but not committed before a crash is
-/// read again.
+/// A consumer dropped without `close` still leaves its group safely: without a commit (the
+/// group re-reads what was not committed), with the revocation served on the runtime.
+impl Drop for Source {
+    fn drop(&mut self) {
+        if self.left {
+            return;
+        }
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(serve_revocation(self.consumer.clone()));
+        }
+    }
+}
+
+/// What a consumer runs with unless the application says otherwise.
+const CONSUMER_DEFAULTS: &[(&str, &str)] = &[
+    // Members of a group share partitions incrementally: a member joining or leaving moves
+    // only the partitions that must move, and nobody stops reading the rest.
+    ("partition.assignment.strategy", "cooperative-sticky"),
+    // High watermarks for lag reports.
+    ("statistics.interval.ms", "1000"),
+];
+
+/// Errors the application has to see: librdkafka does not recover from them by retrying.
+fn is_fatal(e: &RdError) -> bool {
+    use RDKafkaErrorCode as C;
+    matches!(
+        e.rdkafka_error_code(),
+        Some(
+            C::SaslAuthenticationFailed
+                | C::Authentication
+                | C::TopicAuthorizationFailed
+                | C::GroupAuthorizationFailed
+                | C::ClusterAuthorizationFailed
+                | C::UnknownTopicOrPartition
+                | C::UnknownTopic,
+        )
+    )
+}
+
+fn owned(config: &SdkConfig, m: &rdkafka::message::BorrowedMessage<'_>) -> Message {
+    let headers = m
+        .headers()
+        .map(|h| {
+            h.iter()
+                .map(|h| {
+                    (
+                        h.key.to_string(),
+                        h.value.map(<[u8]>::to_vec).unwrap_or_default(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    Message {
+        cluster: config.cluster.name.clone(),
+        topic: config.topic.clone(),
+        partition: m.partition(),
+        offset: m.offset(),
+        key: m.key().map(<[u8]>::to_vec),
+        value: m.payload().map(<[u8]>::to_vec),
+        timestamp_ms: m.timestamp().to_millis().unwrap_or(0),
+        headers,
+    }
+}
+
+/// Reads a logical queue as a member of a consumer group, at least once. Instances of one
+/// group (threads, processes, hosts) share the queue's partitions; each partition is read by
+/// one member at a time (cooperative-sticky rebalancing, librdkafka's group protocol).
+///
+/// What `poll` hands out is stored for commit when the application polls again (it is done
+/// with it by then) and committed every commit interval; [`Consumer::commit`], a rebalance
+/// that takes partitions away, a switch and [`Consumer::close`] commit too. A message handed
+/// out but not committed before a crash is read again, by this member or another.
 pub struct Consumer {
     link: Arc<Link>,
-    group: String,
     mapping: watch::Receiver<SdkConfig>,
     current: Source,
-    /// Clusters the queue left, each read until its deadline and then until caught up.
-    draining: Vec<(Source, Instant)>,
+    /// Clusters the queue left, each read until its deadline and then until the group has
+    /// read and committed everything there.
+    draining: Vec<Drain>,
     last_commit: Instant,
     /// After a failed switch, when to try again.
     retry_switch: Option<Instant>,
 }
 
+/// A cluster the queue left, still being read.
+struct Drain {
+    source: Source,
+    until: Instant,
+    /// When the last drained check ran, and since when checks have been failing.
+    checked: Option<Instant>,
+    failing_since: Option<Instant>,
+}
+
 impl Consumer {
-    /// Asks the platform where the queue lives, connects, and positions at the group's
-    /// committed offsets (by [`ResumePolicy`] where it has none).
+    /// Asks the platform where the queue lives and joins the group there: it resumes from
+    /// the group's committed offsets (by [`ResumePolicy`] where it has none).
     pub async fn connect(config: ClientConfig) -> Result<Self, SdkError> {
         let link = Link::open(config, SdkRole::Consumer).await?;
-        let group = link.config.consumer_group.clone().unwrap_or_default();
         let mut mapping = link.subscribe();
         let first = mapping.borrow_and_update().clone();
-        let current =
-            Source::open(first, &group, &link.config.client_id, link.config.resume).await?;
+        let current = Source::open(first, &link, link.config.resume).await?;
         Ok(Self {
             link,
-            group,
             mapping,
             current,
             draining: Vec::new(),
@@ -272,9 +391,13 @@ impl Consumer {
     /// the queue just left come before those of the new one.
     pub async fn poll(&mut self, wait: Duration) -> Result<Vec<Message>, SdkError> {
         self.link.check_revoked()?;
+        // The application is done with what earlier polls handed out.
+        self.current.store();
+        for d in &mut self.draining {
+            d.source.store();
+        }
         if self.last_commit.elapsed() >= self.link.config.commit_interval {
-            // What earlier polls handed out, now processed; a failure is retried next time.
-            if let Err(e) = self.commit().await {
+            if let Err(e) = self.commit_all().await {
                 tracing::warn!(error = %e, "commit failed; will retry");
                 self.link.count_error();
             }
@@ -286,24 +409,16 @@ impl Consumer {
         let mut out = Vec::new();
         let mut i = 0;
         while i < self.draining.len() && out.is_empty() {
-            let (old, until) = &mut self.draining[i];
-            match old.fetch(Duration::from_millis(10)).await {
+            let d = &mut self.draining[i];
+            match d.source.fetch(Duration::from_millis(10)).await {
                 Ok(messages) => out = messages,
-                // Tried again at the next poll, until the deadline.
                 Err(e) => {
-                    tracing::warn!(error = %e, cluster = old.name(), "draining the old cluster failed")
+                    tracing::warn!(error = %e, cluster = d.source.name(), "draining the old cluster failed")
                 }
             }
-            let failed_past_deadline = Instant::now() >= *until && old.high_watermark.is_empty();
-            if out.is_empty()
-                && Instant::now() >= *until
-                && (old.caught_up() || failed_past_deadline)
-            {
-                let (mut old, _) = self.draining.remove(i);
-                if let Err(e) = old.commit(&self.group).await {
-                    tracing::warn!(error = %e, cluster = old.name(), "final commit on the old cluster failed");
-                }
-                tracing::info!(cluster = old.name(), "drained the old cluster");
+            if out.is_empty() && self.drained(i).await {
+                let d = self.draining.remove(i);
+                d.source.leave().await;
             } else {
                 i += 1;
             }
@@ -327,50 +442,84 @@ impl Consumer {
         Ok(out)
     }
 
-    /// Commits what `poll` has handed out, on the current cluster and those being drained;
-    /// each cluster is committed even when another fails.
+    /// Whether the cluster being drained at `i` is done with: past its deadline, and the
+    /// group has committed everything there (asked at most twice a second). A cluster that
+    /// cannot be asked is given up a drain period after its deadline.
+    async fn drained(&mut self, i: usize) -> bool {
+        let d = &mut self.draining[i];
+        let now = Instant::now();
+        if now < d.until
+            || d.checked
+                .is_some_and(|t| now - t < Duration::from_millis(500))
+        {
+            return false;
+        }
+        d.checked = Some(now);
+        if let Err(e) = d.source.commit().await {
+            tracing::debug!(error = %e, cluster = d.source.name(), "commit while draining failed");
+        }
+        match d.source.group_drained().await {
+            Ok(done) => {
+                d.failing_since = None;
+                done
+            }
+            Err(e) => {
+                let since = *d.failing_since.get_or_insert(now);
+                let give_up = now - since >= CALL_TIMEOUT * 3;
+                tracing::warn!(error = %e, cluster = d.source.name(), give_up,
+                    "cannot tell whether the old cluster is drained");
+                give_up
+            }
+        }
+    }
+
+    /// Commits what `poll` has handed out, on the current cluster and those being drained,
+    /// and waits for the clusters' answers; each cluster is committed even when another fails.
     pub async fn commit(&mut self) -> Result<(), SdkError> {
+        self.current.store();
+        for d in &mut self.draining {
+            d.source.store();
+        }
+        self.commit_all().await
+    }
+
+    async fn commit_all(&mut self) -> Result<(), SdkError> {
         self.last_commit = Instant::now();
         let mut first_error = None;
-        for (old, _) in &mut self.draining {
-            if let Err(e) = old.commit(&self.group).await {
+        for d in &mut self.draining {
+            if let Err(e) = d.source.commit().await {
                 first_error.get_or_insert(e);
             }
         }
-        if let Err(e) = self.current.commit(&self.group).await {
+        if let Err(e) = self.current.commit().await {
             first_error.get_or_insert(e);
         }
         first_error.map_or(Ok(()), Err)
     }
 
-    /// Commits on the old cluster, then reads the new one, keeping the old one to drain. When
-    /// the new cluster cannot be reached yet, stays and tries again a second later.
+    /// Commits on the old cluster, then joins the group on the new one, keeping the old one to
+    /// drain. When the new cluster cannot be reached yet, stays and tries again a second later.
     async fn switch(&mut self) {
         let config = self.mapping.borrow().clone();
         if config.config_version == self.current.config.config_version {
             self.mapping.borrow_and_update();
             return;
         }
-        if let Err(e) = self.current.commit(&self.group).await {
+        let same =
+            |s: &Source| s.config.cluster == config.cluster && s.config.topic == config.topic;
+        if let Err(e) = self.current.commit().await {
             tracing::warn!(error = %e, "commit before the switch failed");
         }
-        // Going back to a cluster still being drained: its position is committed first, so
-        // the new reader starts where the draining one stopped.
-        for (old, _) in &mut self.draining {
-            if old.config.cluster == config.cluster && old.config.topic == config.topic {
-                let _ = old.commit(&self.group).await;
-            }
-        }
-        // A switch never skips what producers wrote on the new cluster before this consumer
-        // got there: without a committed offset it starts at the earliest.
-        let next = Source::open(
-            config.clone(),
-            &self.group,
-            &self.link.config.client_id,
-            ResumePolicy::Earliest,
-        )
-        .await;
-        let next = match next {
+        // Back to a cluster still being drained (a quick failback): this instance is still a
+        // member of the group there, so it simply goes on reading it.
+        let next = match self.draining.iter().position(|d| same(&d.source)) {
+            Some(i) => Ok(self.draining.remove(i).source),
+            // A switch never skips what producers wrote on the new cluster before this
+            // consumer got there: where the group has no committed offset it starts at the
+            // earliest.
+            None => Source::open(config.clone(), &self.link, ResumePolicy::Earliest).await,
+        };
+        let mut next = match next {
             Ok(s) => s,
             Err(e) => {
                 tracing::warn!(error = %e, "cannot reach the new cluster yet; reading the old one");
@@ -379,6 +528,7 @@ impl Consumer {
                 return;
             }
         };
+        next.config = config.clone();
         self.retry_switch = None;
         self.mapping.borrow_and_update();
         let drain = self.link.config.drain.unwrap_or_else(|| {
@@ -395,17 +545,16 @@ impl Consumer {
             drain_ms = drain.as_millis() as u64,
             "consumer switched cluster"
         );
-        let same = |s: &Source| {
-            s.config.cluster == self.current.config.cluster
-                && s.config.topic == self.current.config.topic
-        };
-        // Back to a cluster still being drained (a quick failback): one reader is enough.
-        if let Some(i) = self.draining.iter().position(|(s, _)| same(s)) {
-            let (mut dup, _) = self.draining.remove(i);
-            let _ = dup.commit(&self.group).await;
-        }
-        if !same(&old) {
-            self.draining.push((old, Instant::now() + drain));
+        if same(&old) {
+            // The same cluster and topic under a new version (say, new credentials).
+            old.leave().await;
+        } else {
+            self.draining.push(Drain {
+                source: old,
+                until: Instant::now() + drain,
+                checked: None,
+                failing_since: None,
+            });
         }
     }
 
@@ -414,14 +563,25 @@ impl Consumer {
         self.current.name()
     }
 
+    /// The partitions of the queue this instance owns now on the current cluster.
+    pub fn assignment(&self) -> Vec<i32> {
+        self.current.assignment()
+    }
+
     /// Whether a cluster the queue left is still being drained.
     pub fn draining(&self) -> bool {
         !self.draining.is_empty()
     }
 
-    /// Commits, reports, and stops heartbeating.
+    /// Commits, leaves the group on every cluster (its partitions go to the other members at
+    /// once), reports, and stops heartbeating.
     pub async fn close(mut self) -> Result<(), SdkError> {
-        self.commit().await?;
+        let committed = self.commit().await;
+        for d in self.draining.drain(..) {
+            d.source.leave().await;
+        }
+        self.current.leave().await;
+        committed?;
         self.link.report().await
     }
 }

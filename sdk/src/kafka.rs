@@ -1,10 +1,10 @@
-//! Talking to a Kafka-protocol cluster.
+//! The platform's own channel to a Kafka-protocol cluster: health probes, provisioning, topic
+//! import and lag polling. (The SDK's producers and consumers use librdkafka, in `native`.)
 //!
-//! Records are produced and fetched with `rskafka`, which follows partition leaders. What
-//! rskafka does not offer (cluster metadata with brokers and controller, topic creation with
-//! configs, consumer-group offsets and group listings) goes over [`Connection`], a small
-//! request/response channel whose messages are encoded by the `kafka-protocol` crate. The
-//! platform uses the same module for health probes, provisioning and lag polling.
+//! End offsets are read with `rskafka`, which follows partition leaders. What rskafka does not
+//! offer (cluster metadata with brokers and controller, topic creation with configs,
+//! consumer-group offsets and group listings) goes over [`Connection`], a small
+//! request/response channel whose messages are encoded by the `kafka-protocol` crate.
 
 use crate::wire::SdkCluster;
 use bytes::{BufMut, Bytes, BytesMut};

@@ -34,9 +34,13 @@
 //!   ([`ClientConfig::with_cache_dir`]); a client that starts while the platform is unreachable
 //!   runs from that cache, and heartbeats resume when the platform is back.
 //!
-//! A consumer reads every partition of its queue and commits to its group on the cluster, as a
-//! client outside any group generation; run one consumer per group (group rebalancing across
-//! instances is not part of this crate yet).
+//! Underneath, Kafka-protocol clusters are spoken to by librdkafka (the `rdkafka` crate, built
+//! from the source it bundles): producers are idempotent with `acks=all`, and consumers are
+//! real members of their consumer group, so any number of instances of one group (in one
+//! process or many, next to Java or Python consumers of the same group) share the queue's
+//! partitions with cooperative-sticky rebalancing. [`ClientConfig::with_kafka_setting`]
+//! tunes librdkafka (batching, compression, timeouts); where the queue lives, the credentials
+//! and how offsets are kept stay the SDK's.
 
 use serde::{Deserialize, Serialize};
 
@@ -48,6 +52,8 @@ mod client;
 mod consumer;
 #[cfg(feature = "client")]
 pub mod kafka;
+#[cfg(feature = "client")]
+mod native;
 #[cfg(feature = "client")]
 mod platform;
 #[cfg(feature = "client")]

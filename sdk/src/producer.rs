@@ -1,14 +1,10 @@
 //! The producer: sends to wherever the queue lives now.
 
 use crate::client::{kafka_error, ClientConfig, Link};
-use crate::kafka::{DataClient, CALL_TIMEOUT};
+use crate::native::{self, CALL_TIMEOUT};
 use crate::wire::{SdkConfig, SdkRole};
 use crate::SdkError;
-use rskafka::chrono::Utc;
-use rskafka::client::partition::Compression;
-use rskafka::record::Record;
-use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use rdkafka::producer::{FutureProducer, FutureRecord, Producer as _};
 use std::sync::Arc;
 use tokio::sync::{watch, RwLock};
 
@@ -24,31 +20,38 @@ pub struct Delivery {
 /// The cluster a producer sends to now.
 struct Route {
     config: SdkConfig,
-    data: DataClient,
-    partitions: Vec<i32>,
+    producer: Arc<FutureProducer>,
 }
 
-async fn connect(config: SdkConfig, client_id: &str) -> Result<Route, SdkError> {
+/// A librdkafka producer for the queue's cluster, once the topic is known to be there.
+async fn connect(config: SdkConfig, link: &Link) -> Result<Route, SdkError> {
     let name = config.cluster.name.clone();
-    let data = DataClient::connect(&config.cluster, client_id)
-        .await
-        .map_err(|e| kafka_error(&name, e))?;
-    let partitions = data
-        .partition_ids(&config.topic)
-        .await
-        .map_err(|e| kafka_error(&name, e))?;
-    if partitions.is_empty() {
-        return Err(kafka_error(
-            &name,
-            format!("topic {:?} has no partitions", config.topic),
-        ));
+    let mut rd = native::rd_config(&config.cluster, &link.config.client_id, &link.config.kafka)?;
+    for (k, v) in PRODUCER_DEFAULTS {
+        if !link.config.kafka.contains_key(*k) {
+            rd.set(*k, *v);
+        }
     }
-    Ok(Route {
-        config,
-        data,
-        partitions,
-    })
+    let producer: FutureProducer = rd.create().map_err(|e| kafka_error(&name, e))?;
+    let producer = Arc::new(producer);
+    native::partitions(producer.clone(), &name, &config.topic).await?;
+    Ok(Route { config, producer })
 }
+
+/// What a producer runs with unless the application says otherwise
+/// ([`ClientConfig::with_kafka_setting`]).
+const PRODUCER_DEFAULTS: &[(&str, &str)] = &[
+    // Each message once and in order per partition, acknowledged by every in-sync replica.
+    ("enable.idempotence", "true"),
+    ("acks", "all"),
+    // Keys land where Java clients put them (murmur2), so producers of any language agree.
+    ("partitioner", "murmur2_random"),
+    // A send to a cluster that does not answer fails within this, rather than the default five
+    // minutes, so a switch is never held up long by a dead cluster.
+    ("message.timeout.ms", "10000"),
+    ("linger.ms", "5"),
+    ("compression.type", "lz4"),
+];
 
 /// Sends messages to a logical queue. Cheap to share behind an `Arc`; sends may run concurrently.
 ///
@@ -57,7 +60,6 @@ async fn connect(config: SdkConfig, client_id: &str) -> Result<Route, SdkError> 
 pub struct Producer {
     link: Arc<Link>,
     route: Arc<RwLock<Route>>,
-    next: AtomicUsize,
     follower: tokio::task::JoinHandle<()>,
 }
 
@@ -67,16 +69,11 @@ impl Producer {
         let link = Link::open(config, SdkRole::Producer).await?;
         let mut mapping = link.subscribe();
         let first = mapping.borrow_and_update().clone();
-        let route = Arc::new(RwLock::new(connect(first, &link.config.client_id).await?));
-        let follower = tokio::spawn(follow(
-            mapping,
-            route.clone(),
-            link.config.client_id.clone(),
-        ));
+        let route = Arc::new(RwLock::new(connect(first, &link).await?));
+        let follower = tokio::spawn(follow(mapping, route.clone(), Arc::downgrade(&link)));
         Ok(Self {
             link,
             route,
-            next: AtomicUsize::new(0),
             follower,
         })
     }
@@ -97,66 +94,68 @@ impl Producer {
         messages: Vec<(Option<Vec<u8>>, Vec<u8>)>,
     ) -> Result<Vec<Delivery>, SdkError> {
         self.link.check_revoked()?;
+        // Held until every message is acknowledged: a switch waits for the sends in flight.
         let route = self.route.read().await;
-        let now = Utc::now();
-        let mut by_partition: BTreeMap<i32, Vec<(usize, Record)>> = BTreeMap::new();
-        let mut bytes = 0;
+        let cluster = route.config.cluster.name.clone();
         let count = messages.len();
-        for (i, (key, value)) in messages.into_iter().enumerate() {
-            let p = match &key {
-                Some(k) => route.partitions[partition_for(k, route.partitions.len())],
-                None => {
-                    route.partitions
-                        [self.next.fetch_add(1, Ordering::Relaxed) % route.partitions.len()]
+        let bytes: usize = messages
+            .iter()
+            .map(|(k, v)| v.len() + k.as_ref().map_or(0, Vec::len))
+            .sum();
+        let mut pending = Vec::with_capacity(count);
+        for (key, value) in &messages {
+            let mut record = FutureRecord::<[u8], [u8]>::to(&route.config.topic).payload(value);
+            if let Some(k) = key {
+                record = record.key(k);
+            }
+            // Enqueued in order, so a batch keeps its order within each partition.
+            let started = std::time::Instant::now();
+            let mut record = record;
+            let future = loop {
+                match route.producer.send_result(record) {
+                    Ok(f) => break f,
+                    Err((
+                        rdkafka::error::KafkaError::MessageProduction(
+                            rdkafka::types::RDKafkaErrorCode::QueueFull,
+                        ),
+                        back,
+                    )) if started.elapsed() < CALL_TIMEOUT => {
+                        record = back;
+                        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                    }
+                    Err((e, _)) => {
+                        self.link.count_error();
+                        return Err(kafka_error(&cluster, e));
+                    }
                 }
             };
-            bytes += value.len() + key.as_ref().map_or(0, Vec::len);
-            by_partition.entry(p).or_default().push((
-                i,
-                Record {
-                    key,
-                    value: Some(value),
-                    headers: BTreeMap::new(),
-                    timestamp: now,
-                },
-            ));
+            pending.push(future);
         }
-        let cluster = route.config.cluster.name.clone();
-        let mut out = vec![None; count];
-        for (p, records) in by_partition {
-            let (slots, records): (Vec<usize>, Vec<Record>) = records.into_iter().unzip();
-            let client = route
-                .data
-                .partition(&route.config.topic, p)
-                .await
-                .map_err(|e| kafka_error(&cluster, e))?;
-            // rskafka's retry deadline counts only the pauses between attempts; this bounds the
-            // whole call, so a dead cluster cannot hold the route (and a switch) for minutes.
-            let offsets = tokio::time::timeout(
-                CALL_TIMEOUT,
-                client.produce(records, Compression::NoCompression),
-            )
-            .await
-            .map_err(|_| kafka_error(&cluster, "the cluster did not acknowledge in time"))
-            .and_then(|r| r.map_err(|e| kafka_error(&cluster, e)))
-            .inspect_err(|_| self.link.count_error())?;
-            for (slot, offset) in slots.into_iter().zip(offsets) {
-                out[slot] = Some(Delivery {
+        let mut out = Vec::with_capacity(count);
+        let mut failed = None;
+        for delivered in futures_util::future::join_all(pending).await {
+            match delivered {
+                Ok(Ok(d)) => out.push(Delivery {
                     cluster: cluster.clone(),
-                    partition: p,
-                    offset,
-                });
+                    partition: d.partition,
+                    offset: d.offset,
+                }),
+                Ok(Err((e, _))) => failed = failed.or(Some(e.to_string())),
+                Err(_) => failed = failed.or(Some("the producer was closed".to_string())),
             }
         }
+        if let Some(e) = failed {
+            self.link.count_error();
+            return Err(kafka_error(&cluster, e));
+        }
         self.link.count(count, bytes);
-        out.into_iter()
-            .map(|d| d.ok_or_else(|| kafka_error(&cluster, "a message was not acknowledged")))
-            .collect()
+        Ok(out)
     }
 
     /// Waits until every send in flight is acknowledged.
     pub async fn flush(&self) {
-        drop(self.route.write().await);
+        let route = self.route.write().await;
+        flush(&route.producer).await;
     }
 
     /// The cluster the producer sends to now.
@@ -183,25 +182,35 @@ impl Drop for Producer {
     }
 }
 
+/// Waits (off the async threads) until librdkafka has delivered or failed everything queued.
+async fn flush(producer: &Arc<FutureProducer>) {
+    let p = producer.clone();
+    let _ = tokio::task::spawn_blocking(move || p.flush(CALL_TIMEOUT)).await;
+}
+
 /// Switches the route whenever the platform announces a new mapping: connects to the new
-/// cluster first, then takes the write lock, which waits for the sends in flight.
+/// cluster first, then takes the write lock, which waits for the sends in flight, and flushes
+/// the old producer before it is dropped.
 async fn follow(
     mut mapping: watch::Receiver<SdkConfig>,
     route: Arc<RwLock<Route>>,
-    client_id: String,
+    link: std::sync::Weak<Link>,
 ) {
     while mapping.changed().await.is_ok() {
         let config = mapping.borrow_and_update().clone();
         let mut attempt = 0u32;
         loop {
-            match connect(config.clone(), &client_id).await {
+            let Some(l) = link.upgrade() else { return };
+            match connect(config.clone(), &l).await {
                 // A newer mapping arrived meanwhile: go there instead.
                 Ok(_) if mapping.has_changed().unwrap_or(false) => break,
                 Ok(next) => {
                     let mut current = route.write().await;
                     tracing::info!(from = %current.config.cluster.name, to = %next.config.cluster.name,
                         "producer switched cluster");
-                    *current = next;
+                    let old = std::mem::replace(&mut *current, next);
+                    drop(current);
+                    flush(&old.producer).await;
                     break;
                 }
                 Err(e) => {
@@ -214,56 +223,5 @@ async fn follow(
                 }
             }
         }
-    }
-}
-
-/// Kafka's default partitioner: murmur2 of the key, made positive, modulo the partition count,
-/// so keyed messages land where Java and librdkafka producers would put them.
-fn partition_for(key: &[u8], partitions: usize) -> usize {
-    (murmur2(key) & 0x7fff_ffff) as usize % partitions
-}
-
-fn murmur2(data: &[u8]) -> u32 {
-    const SEED: u32 = 0x9747_b28c;
-    const M: u32 = 0x5bd1_e995;
-    let mut h = SEED ^ data.len() as u32;
-    let mut chunks = data.chunks_exact(4);
-    for c in &mut chunks {
-        let mut k = u32::from_le_bytes([c[0], c[1], c[2], c[3]]);
-        k = k.wrapping_mul(M);
-        k ^= k >> 24;
-        k = k.wrapping_mul(M);
-        h = h.wrapping_mul(M) ^ k;
-    }
-    let rest = chunks.remainder();
-    if rest.len() >= 3 {
-        h ^= (rest[2] as u32) << 16;
-    }
-    if rest.len() >= 2 {
-        h ^= (rest[1] as u32) << 8;
-    }
-    if !rest.is_empty() {
-        h ^= rest[0] as u32;
-        h = h.wrapping_mul(M);
-    }
-    h ^= h >> 13;
-    h = h.wrapping_mul(M);
-    h ^ (h >> 15)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn keys_land_where_kafkas_default_partitioner_puts_them() {
-        // Values from Apache Kafka's own partitioner tests (Utils.murmur2).
-        assert_eq!(murmur2(b"21") as i32, -973932308);
-        assert_eq!(murmur2(b"foobar") as i32, -790332482);
-        assert_eq!(murmur2(b"a-little-bit-long-string") as i32, -985981536);
-        assert_eq!(murmur2(b"abc") as i32, 479470107);
-        let p = partition_for(b"order-1", 3);
-        assert!(p < 3);
-        assert_eq!(p, partition_for(b"order-1", 3));
     }
 }

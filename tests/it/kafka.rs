@@ -3,7 +3,8 @@
 //! failover made over the REST API and switch within a heartbeat, the platform is killed
 //! and the clients carry on (a new client even starts from the on-disk cache), a failback
 //! follows, every acknowledged message is read, and PyPI's confluent-kafka reads what the
-//! SDK wrote. On the way: live health, broker-polled offsets and lag, and topic import.
+//! SDK wrote. On the way: live health, broker-polled offsets and lag, and topic import. A
+//! second drill runs a group of SDK consumers through the same.
 
 use crate::drill::{self, call, Fleet, Rig};
 use reqwest::Method as M;
@@ -114,7 +115,7 @@ async fn queues_fail_over_between_real_brokers_without_losing_acknowledged_messa
         &base,
         &w.app_token,
         &cache,
-        1,
+        (1, 1),
         20,
         Duration::from_millis(10),
     )
@@ -347,6 +348,157 @@ async fn queues_fail_over_between_real_brokers_without_losing_acknowledged_messa
     assert!(audit.to_string().contains("Legacy.Events"), "{audit}");
 }
 
+/// Three SDK consumers in one group on a 6-partition queue over two real brokers: they share
+/// the partitions (each owned by one member), a member killed mid-stream has its partitions
+/// taken over, a new member gets a share, and the whole group follows a failover and a
+/// failback with every acknowledged message read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_group_of_sdk_consumers_shares_partitions_and_follows_failover() {
+    let Some(tansu) = drill::tansu_binary() else {
+        required("tansu");
+        return;
+    };
+    let rig = Rig::start(&tansu, HEARTBEAT.as_secs(), 6).await;
+    let (base, w) = (rig.platform.base.clone(), &rig.world);
+    let cache = rig.dir.path().join("sdk-cache");
+    let mut fleet = Fleet::start(
+        &base,
+        &w.app_token,
+        &cache,
+        (2, 3),
+        20,
+        Duration::from_millis(10),
+    )
+    .await;
+    settled(&fleet, "east", 3).await;
+    wait_for(|| fleet.read() >= 1_000, "the group reading").await;
+
+    // Keys land where Kafka's own partitioner puts them (murmur2; values from Kafka's tests).
+    let keyed = fleet.producers[0]
+        .send_batch(
+            ["21", "foobar", "abc", "a-little-bit-long-string"]
+                .iter()
+                .map(|k| (Some(k.as_bytes().to_vec()), b"0".to_vec()))
+                .collect(),
+        )
+        .await
+        .unwrap();
+    let partitions: Vec<i32> = keyed.iter().map(|d| d.partition).collect();
+    assert_eq!(partitions, vec![0, 0, 3, 2]);
+
+    // A member dies mid-stream: the other two take its partitions.
+    let before = fleet.read();
+    let killed = fleet.kill_consumer(0).await;
+    eprintln!("killed {killed}");
+    settled(&fleet, "east", 2).await;
+    wait_for(|| fleet.read() >= before + 1_000, "reading after the kill").await;
+
+    // A new member joins and gets a share.
+    fleet.add_consumer().await;
+    settled(&fleet, "east", 3).await;
+
+    // Failover and failback with all three running: each member follows.
+    for (to, cluster) in [("backup", "west"), ("primary", "east")] {
+        let clicked = Instant::now();
+        drill::fail_over(&base, &w.ops, to).await;
+        let took = fleet
+            .time_until_all_on(cluster, clicked, Duration::from_secs(10))
+            .await;
+        assert!(
+            took.is_some_and(|t| t <= SWITCH_LIMIT),
+            "{to}: {took:?}, clients on {:?}",
+            fleet.clusters().await
+        );
+        settled(&fleet, cluster, 3).await;
+        let after = fleet.acked();
+        wait_for(
+            || fleet.acked() >= after + 1_000,
+            "traffic after the switch",
+        )
+        .await;
+    }
+    let tally = fleet.finish(Duration::from_secs(40)).await;
+    // A message acknowledged but never read is either the client's fault (it is on the topic
+    // at the offset its delivery named, and nobody read it) or the broker's (that offset is
+    // not on the topic: tansu 0.6 was seen losing acknowledged batches under load). The first
+    // must never happen; the second is reported, bounded, and not the SDK's doing.
+    let lost = tally.lost();
+    assert!(
+        lost.len() <= 200,
+        "{} acknowledged messages never read",
+        lost.len()
+    );
+    let (mut by_broker, mut by_client) = (Vec::new(), Vec::new());
+    for &id in &lost {
+        let Some((cluster, p, o)) = tally.written_at.get(&id).cloned() else {
+            by_client.push(tally.explain(id));
+            continue;
+        };
+        let addr = if cluster == "east" {
+            rig.east.addr.clone()
+        } else {
+            rig.west.addr.clone()
+        };
+        match tokio::task::spawn_blocking(move || peek(&addr, p, o))
+            .await
+            .unwrap()
+        {
+            // The message is there, where its delivery said: a client skipped it.
+            Some((at, value)) if at == o && value == id.to_string().into_bytes() => {
+                by_client.push(tally.explain(id))
+            }
+            _ => by_broker.push(id),
+        }
+    }
+    assert!(
+        by_client.is_empty(),
+        "{} of {} acknowledged messages are on the topic but were never read: {:?}",
+        by_client.len(),
+        tally.acked.len(),
+        &by_client[..by_client.len().min(5)]
+    );
+    // Duplicates come from messages handed out but not yet committed when a partition moves,
+    // and on tansu mostly from the overlap its JoinGroup allows (see `drill::client`): about
+    // fifteen rebalances here, each with up to a second of two members reading one partition.
+    let dupes = tally.duplicates();
+    assert!(
+        dupes * 4 <= tally.acked.len() as u64,
+        "{dupes} duplicates of {} messages",
+        tally.acked.len()
+    );
+    eprintln!(
+        "group drill: acknowledged {}, duplicates {dupes}, send errors {}, lost by the broker {}",
+        tally.acked.len(),
+        tally.send_errors,
+        by_broker.len()
+    );
+}
+
+/// Waits until the group on `cluster` has settled: `members` members each own a share, no
+/// partition is owned twice, and all six are owned.
+async fn settled(fleet: &Fleet, cluster: &str, members: usize) {
+    let started = Instant::now();
+
+    loop {
+        let seen = fleet.members();
+        let on = seen.iter().filter(|(c, _)| c == cluster).count();
+        let mut all: Vec<i32> = seen.iter().flat_map(|(_, p)| p.clone()).collect();
+        all.sort_unstable();
+        let shared = seen.len() == members
+            && on == members
+            && seen.iter().all(|(_, p)| !p.is_empty())
+            && all == (0..6).collect::<Vec<_>>();
+        if shared {
+            return;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the group did not settle on {cluster}: {seen:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 async fn wait_for(mut ok: impl FnMut() -> bool, what: &str) {
     let started = Instant::now();
     while !ok() {
@@ -376,4 +528,26 @@ async fn wait_for_json(
         );
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
+}
+
+/// The first message at or after (partition, offset) of the drill's topic, as (offset, value),
+/// read by a plain librdkafka consumer.
+fn peek(addr: &str, partition: i32, offset: i64) -> Option<(i64, Vec<u8>)> {
+    use rdkafka::consumer::{BaseConsumer, Consumer as _};
+    use rdkafka::message::Message as _;
+    let c: BaseConsumer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", addr)
+        .set("group.id", "peek")
+        .create()
+        .ok()?;
+    let mut list = rdkafka::TopicPartitionList::new();
+    list.add_partition_offset("shop.orders", partition, rdkafka::Offset::Offset(offset))
+        .ok()?;
+    c.assign(&list).ok()?;
+    for _ in 0..50 {
+        if let Some(Ok(m)) = c.poll(Duration::from_millis(200)) {
+            return Some((m.offset(), m.payload().unwrap_or_default().to_vec()));
+        }
+    }
+    None
 }

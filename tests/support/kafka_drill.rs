@@ -369,6 +369,10 @@ pub struct Tally {
     pub acked: Vec<u64>,
     pub seen: HashMap<u64, u32>,
     pub send_errors: u64,
+    /// Where each acknowledged message was written, and who read each position: what a lost
+    /// message's neighbours tell about how it was missed.
+    pub written_at: HashMap<u64, (String, i32, i64)>,
+    pub read_by: HashMap<(String, i32, i64), String>,
 }
 
 impl Tally {
@@ -379,6 +383,20 @@ impl Tally {
             .filter(|id| !self.seen.contains_key(id))
             .collect()
     }
+    /// Where `id` was written and who read the positions around it.
+    pub fn explain(&self, id: u64) -> String {
+        let Some((cluster, p, o)) = self.written_at.get(&id) else {
+            return format!("{id}: acknowledged without a position");
+        };
+        let near: Vec<String> = (o - 2..=o + 2)
+            .map(|at| {
+                let who = self.read_by.get(&(cluster.clone(), *p, at));
+                format!("{at}: {}", who.map_or("unread", String::as_str))
+            })
+            .collect();
+        format!("{id} written to {cluster} p{p} at {o}; around it {near:?}")
+    }
+
     pub fn duplicates(&self) -> u64 {
         self.seen
             .values()
@@ -387,17 +405,28 @@ impl Tally {
     }
 }
 
-/// Producers sending numbered messages and one consumer per group reading them, in the
-/// background, each publishing the cluster it uses.
+/// Producers sending numbered messages and consumers of one group ("billing") reading them,
+/// in the background, each consumer publishing the cluster it uses and the partitions it owns.
 pub struct Fleet {
     pub tally: Arc<Mutex<Tally>>,
     stop: Arc<AtomicBool>,
     pub producers: Vec<Arc<Producer>>,
-    /// The cluster each consumer read from at its last poll.
-    pub consumer_clusters: Vec<Arc<Mutex<String>>>,
+    /// Per consumer still running: where it read at its last poll.
+    pub consumers: Vec<Member>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
-    consumers: Vec<tokio::task::JoinHandle<Consumer>>,
-    stop_consumers: Arc<AtomicBool>,
+    base: String,
+    token: String,
+    cache: std::path::PathBuf,
+    started: usize,
+}
+
+/// One consumer of the fleet's group.
+pub struct Member {
+    pub id: String,
+    /// The cluster it read from and the partitions it owned there, at its last poll.
+    pub seen: Arc<Mutex<(String, Vec<i32>)>>,
+    stop: Arc<AtomicBool>,
+    task: tokio::task::JoinHandle<Consumer>,
 }
 
 pub fn client(base: &str, token: &str, cache: &Path, id: &str) -> ClientConfig {
@@ -408,60 +437,40 @@ pub fn client(base: &str, token: &str, cache: &Path, id: &str) -> ClientConfig {
         .with_report_interval(Duration::from_secs(1))
         .with_request_timeout(Duration::from_secs(2))
         .with_commit_interval(Duration::from_millis(500))
+        // tansu answers a JoinGroup at once, without waiting for the other members to rejoin
+        // as Kafka's coordinator does, so a member learns of a rebalance only at its next
+        // heartbeat and may read a partition another member was just given until then. A
+        // shorter heartbeat narrows that window (and the duplicates it makes).
+        .with_kafka_setting("heartbeat.interval.ms", "300")
 }
 
 impl Fleet {
-    /// `producers` producers (each sending batches of `batch` every `pause`) and one consumer.
+    /// `producers` producers (each sending batches of `batch` every `pause`) and `consumers`
+    /// consumers in one group.
     pub async fn start(
         base: &str,
         token: &str,
         cache: &Path,
-        producers: usize,
+        (producers, consumers): (usize, usize),
         batch: usize,
         pause: Duration,
     ) -> Fleet {
         let tally = Arc::new(Mutex::new(Tally::default()));
         let stop = Arc::new(AtomicBool::new(false));
-        let stop_consumers = Arc::new(AtomicBool::new(false));
         let mut fleet = Fleet {
             tally: tally.clone(),
             stop: stop.clone(),
             producers: Vec::new(),
-            consumer_clusters: Vec::new(),
-            tasks: Vec::new(),
             consumers: Vec::new(),
-            stop_consumers: stop_consumers.clone(),
+            tasks: Vec::new(),
+            base: base.into(),
+            token: token.into(),
+            cache: cache.into(),
+            started: 0,
         };
-        let mut consumer = Consumer::connect(
-            client(base, token, cache, "drill-consumer").with_consumer_group("billing"),
-        )
-        .await
-        .expect("consumer connects");
-        let where_ = Arc::new(Mutex::new(consumer.cluster().to_string()));
-        fleet.consumer_clusters.push(where_.clone());
-        let (t, s) = (tally.clone(), stop_consumers.clone());
-        fleet.consumers.push(tokio::spawn(async move {
-            while !s.load(Ordering::Relaxed) {
-                match consumer.poll(Duration::from_millis(200)).await {
-                    Ok(messages) => {
-                        let mut t = t.lock().unwrap();
-                        for m in messages {
-                            let id: u64 =
-                                String::from_utf8_lossy(m.value.as_deref().unwrap_or_default())
-                                    .parse()
-                                    .unwrap_or(u64::MAX);
-                            *t.seen.entry(id).or_default() += 1;
-                        }
-                    }
-                    Err(e) => {
-                        eprintln!("poll: {e}");
-                        tokio::time::sleep(Duration::from_millis(100)).await;
-                    }
-                }
-                *where_.lock().unwrap() = consumer.cluster().to_string();
-            }
-            consumer
-        }));
+        for _ in 0..consumers {
+            fleet.add_consumer().await;
+        }
         for n in 0..producers {
             let producer = Arc::new(
                 Producer::connect(client(base, token, cache, &format!("drill-producer-{n}")))
@@ -484,8 +493,12 @@ impl Fleet {
                         })
                         .collect();
                     match producer.send_batch(messages).await {
-                        Ok(_) => {
-                            t.lock().unwrap().acked.extend(&ids);
+                        Ok(deliveries) => {
+                            let mut t = t.lock().unwrap();
+                            for (id, d) in ids.iter().zip(deliveries) {
+                                t.written_at.insert(*id, (d.cluster, d.partition, d.offset));
+                            }
+                            t.acked.extend(&ids);
                             next += batch as u64;
                         }
                         Err(e) => {
@@ -499,6 +512,71 @@ impl Fleet {
             }));
         }
         fleet
+    }
+
+    /// Starts one more consumer in the group.
+    pub async fn add_consumer(&mut self) {
+        let id = format!("drill-consumer-{}", self.started);
+        self.started += 1;
+        let mut consumer = Consumer::connect(
+            client(&self.base, &self.token, &self.cache, &id).with_consumer_group("billing"),
+        )
+        .await
+        .expect("consumer connects");
+        let seen = Arc::new(Mutex::new((consumer.cluster().to_string(), Vec::new())));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (t, s, w) = (self.tally.clone(), stop.clone(), seen.clone());
+        let reader = id.clone();
+        let task = tokio::spawn(async move {
+            while !s.load(Ordering::Relaxed) {
+                match consumer.poll(Duration::from_millis(200)).await {
+                    Ok(messages) => {
+                        let mut t = t.lock().unwrap();
+                        for m in messages {
+                            let id: u64 =
+                                String::from_utf8_lossy(m.value.as_deref().unwrap_or_default())
+                                    .parse()
+                                    .unwrap_or(u64::MAX);
+                            *t.seen.entry(id).or_default() += 1;
+                            t.read_by
+                                .insert((m.cluster.clone(), m.partition, m.offset), reader.clone());
+                        }
+                    }
+                    Err(e) => {
+                        eprintln!("poll: {e}");
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
+                }
+                *w.lock().unwrap() = (consumer.cluster().to_string(), consumer.assignment());
+            }
+            consumer
+        });
+        self.consumers.push(Member {
+            id,
+            seen,
+            stop,
+            task,
+        });
+    }
+
+    /// Stops consumer `i` mid-stream, as a crashed instance would: what it handed out since
+    /// its last commit is not committed, so whoever takes its partitions reads that again.
+    pub async fn kill_consumer(&mut self, i: usize) -> String {
+        let member = self.consumers.remove(i);
+        member.stop.store(true, Ordering::Relaxed);
+        let consumer = member.task.await.unwrap();
+        // In one process a "crash" still has to let librdkafka close the member; what it
+        // handed out since its last commit is not committed, as in a crash.
+        let _ = consumer.close().await;
+        member.id
+    }
+
+    /// Each running consumer's (cluster, partitions owned) at its last poll.
+    pub fn members(&self) -> Vec<(String, Vec<i32>)> {
+        self.consumers
+            .iter()
+            .map(|m| m.seen.lock().unwrap().clone())
+            .collect()
     }
 
     pub fn acked(&self) -> usize {
@@ -515,8 +593,8 @@ impl Fleet {
         for p in &self.producers {
             out.push(p.cluster().await);
         }
-        for c in &self.consumer_clusters {
-            out.push(c.lock().unwrap().clone());
+        for m in &self.consumers {
+            out.push(m.seen.lock().unwrap().0.clone());
         }
         out
     }
@@ -553,9 +631,11 @@ impl Fleet {
         while !self.tally.lock().unwrap().lost().is_empty() && started.elapsed() < limit {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        self.stop_consumers.store(true, Ordering::Relaxed);
-        for c in self.consumers.drain(..) {
-            let consumer = c.await.unwrap();
+        for m in &self.consumers {
+            m.stop.store(true, Ordering::Relaxed);
+        }
+        for m in self.consumers.drain(..) {
+            let consumer = m.task.await.unwrap();
             let _ = consumer.close().await;
         }
         std::mem::take(&mut *self.tally.lock().unwrap())
