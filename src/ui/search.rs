@@ -369,10 +369,19 @@ pub fn SearchBox() -> impl IntoView {
                 on:input=on_input
                 on:keydown=on_keydown
             />
-            <ul class="suggestions" class:open=move || open.get() && !results.with(Vec::is_empty) role="listbox">
+            // `try_`: a server render abandoned midway may run these after the island is gone.
+            <ul
+                class="suggestions"
+                class:open=move || {
+                    open.try_get().unwrap_or(false)
+                        && !results.try_with(Vec::is_empty).unwrap_or(true)
+                }
+                role="listbox"
+            >
                 {move || {
                     results
-                        .get()
+                        .try_get()
+                        .unwrap_or_default()
                         .into_iter()
                         .enumerate()
                         .map(|(i, h)| {
@@ -380,8 +389,10 @@ pub fn SearchBox() -> impl IntoView {
                             view! {
                                 <li
                                     role="option"
-                                    class:active=move || selected.get() == Some(i)
-                                    aria-selected=move || (selected.get() == Some(i)).to_string()
+                                    class:active=move || selected.try_get().flatten() == Some(i)
+                                    aria-selected=move || {
+                                        (selected.try_get().flatten() == Some(i)).to_string()
+                                    }
                                 >
                                     <a href=href>
                                         <span class="project">{h.project.clone()}</span>
