@@ -267,7 +267,10 @@ async fn serve_revocation(consumer: Arc<GroupConsumer>) {
     consumer.unsubscribe();
     let deadline = Instant::now() + CALL_TIMEOUT;
     while Instant::now() < deadline
-        && consumer.assignment().map(|a| a.count() > 0).unwrap_or(false)
+        && consumer
+            .assignment()
+            .map(|a| a.count() > 0)
+            .unwrap_or(false)
     {
         let _ = tokio::time::timeout(Duration::from_millis(100), consumer.recv()).await;
     }
