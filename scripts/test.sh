@@ -19,12 +19,12 @@ if (( ${#missing[@]} )); then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
-# tansu, a Kafka-compatible broker in Rust, for the end-to-end failover test: installed once
-# with cargo into cargo's own bin directory (about 20 minutes on two cores).
-if ! command -v tansu >/dev/null; then
-  step "installing tansu 0.6 (Kafka-compatible broker for the failover test; once)"
-  cargo install tansu --version 0.6.0 --locked --features dynostore
-fi
+# tansu, a Kafka-compatible broker in Rust, for the end-to-end tests: installed once with cargo
+# into cargo's own bin directory (about 20 minutes on two cores). In-memory storage for most
+# tests; SQLite storage (libsql) for the SCRAM test, whose users must outlive a restart. Cargo
+# does nothing when this version is installed with these features, and rebuilds when not.
+step "tansu 0.6 (Kafka-compatible broker for the end-to-end tests; built once)"
+cargo install tansu --version 0.6.0 --locked --features dynostore,libsql
 
 # A virtualenv with PyPI's confluent-kafka and openlineage-python: the third-party clients the
 # tests drive (the Rust failover test reads back through confluent-kafka too).

@@ -1,8 +1,8 @@
 //! The on-disk cache of configs, so a client can start while the platform is unreachable.
 //!
 //! One JSON file per (project, queue, role), written to a temporary file and renamed into place
-//! so a crash never leaves half a file. The files hold the cluster's SASL credentials, so on
-//! Unix they are readable by their owner only.
+//! so a crash never leaves half a file. The files hold the cluster's SASL credentials (and TLS
+//! client key, where it has one), so on Unix they are readable by their owner only.
 
 use crate::wire::{SdkConfig, SdkRole};
 use crate::SdkError;
@@ -85,6 +85,7 @@ mod tests {
                 sasl_mechanism: "PLAIN".into(),
                 sasl_username: "u".into(),
                 sasl_password: Some("secret".into()),
+                tls: None,
             },
             topic: "shop.orders".into(),
             active_side: "primary".into(),

@@ -84,7 +84,8 @@ impl Source {
             .create_with_context(GroupContext::new(&name, &config.topic))
             .map_err(|e| kafka_error(&name, e))?;
         let consumer = Arc::new(consumer);
-        native::partitions(consumer.clone(), &name, &config.topic).await?;
+        let last_error = consumer.context().last_error.clone();
+        native::partitions(consumer.clone(), &last_error, &name, &config.topic).await?;
         consumer
             .subscribe(&[&config.topic])
             .map_err(|e| kafka_error(&name, e))?;

@@ -1,475 +1,50 @@
 //! The platform's own channel to a Kafka-protocol cluster: health probes, provisioning, topic
-//! import and lag polling. (The SDK's producers and consumers use librdkafka, in `native`.)
+//! import and lag polling, through librdkafka like the SDK's producers and consumers, so TLS and
+//! every SASL mechanism work the same on every path.
 //!
-//! End offsets are read with `rskafka`, which follows partition leaders. What rskafka does not
-//! offer (cluster metadata with brokers and controller, topic creation with configs,
-//! consumer-group offsets and group listings) goes over [`Connection`], a small
-//! request/response channel whose messages are encoded by the `kafka-protocol` crate.
+//! librdkafka's calls block; each runs on tokio's blocking pool.
 
+use crate::native::{self, WatchContext};
 use crate::wire::SdkCluster;
-use bytes::{BufMut, Bytes, BytesMut};
-use kafka_protocol::messages::{
-    api_versions_request::ApiVersionsRequest, create_topics_request::CreatableTopic,
-    create_topics_request::CreatableTopicConfig, create_topics_request::CreateTopicsRequest,
-    find_coordinator_request::FindCoordinatorRequest, list_groups_request::ListGroupsRequest,
-    metadata_request::MetadataRequest, offset_commit_request::OffsetCommitRequest,
-    offset_commit_request::OffsetCommitRequestPartition,
-    offset_commit_request::OffsetCommitRequestTopic, offset_fetch_request::OffsetFetchRequest,
-    offset_fetch_request::OffsetFetchRequestGroup, offset_fetch_request::OffsetFetchRequestTopic,
-    sasl_authenticate_request::SaslAuthenticateRequest,
-    sasl_handshake_request::SaslHandshakeRequest, GroupId, RequestHeader, ResponseHeader,
-    TopicName,
-};
-use kafka_protocol::protocol::{Decodable, Encodable, HeaderVersion, Request, StrBytes};
-use kafka_protocol::ResponseError;
-use rskafka::client::partition::{PartitionClient, UnknownTopicHandling};
-use rskafka::client::{ClientBuilder, Credentials, SaslConfig};
-use std::collections::HashMap;
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, ResourceSpecifier, TopicReplication};
+use rdkafka::consumer::{BaseConsumer, Consumer as _};
+use rdkafka::types::RDKafkaErrorCode;
+use rdkafka::{Offset, TopicPartitionList};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 
-/// The largest answer read from a broker (a TLS or garbage reply reads as a huge size).
-const MAX_ANSWER: i32 = 100 * 1024 * 1024;
-
-/// How long one call to a broker may take before it counts as unreachable.
+/// How long one call to a cluster may take before it counts as unreachable.
 pub const CALL_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// What went wrong talking to a cluster.
-#[derive(Debug, thiserror::Error)]
-pub enum KafkaError {
-    #[error("cannot reach broker {addr}: {message}")]
-    Unreachable { addr: String, message: String },
-    #[error("broker {addr} did not answer within {} s", CALL_TIMEOUT.as_secs())]
-    Timeout { addr: String },
-    #[error("the broker refused {api}: {error}")]
-    Refused { api: &'static str, error: String },
-    #[error("unexpected answer from broker {addr}: {message}")]
-    Protocol { addr: String, message: String },
-    #[error("the cluster has no topic {0:?}")]
-    UnknownTopic(String),
-    #[error("SASL mechanism {0} is not supported for this call")]
-    UnsupportedSasl(String),
-    #[error("the cluster lists no bootstrap servers")]
-    NoBootstrap,
-    #[error(transparent)]
-    Client(#[from] rskafka::client::error::Error),
+/// What went wrong talking to a cluster: the reason in words, with the connection trouble
+/// (authentication, TLS, brokers down) librdkafka reported behind it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct KafkaError {
+    /// The cluster's registered name.
+    pub cluster: String,
+    pub message: String,
 }
 
 pub type KafkaResult<T> = Result<T, KafkaError>;
 
-fn refused(api: &'static str, code: i16, message: Option<&StrBytes>) -> KafkaResult<()> {
-    match ResponseError::try_from_code(code) {
-        None => Ok(()),
-        Some(e) => Err(KafkaError::Refused {
-            api,
-            error: match message {
-                Some(m) if !m.is_empty() => format!("{e} ({})", m.as_str()),
-                _ => e.to_string(),
-            },
-        }),
+impl From<KafkaError> for crate::SdkError {
+    fn from(e: KafkaError) -> Self {
+        crate::SdkError::Kafka {
+            cluster: e.cluster,
+            message: e.message,
+        }
     }
 }
 
-/// The `kafka-protocol` crate reports encoding errors through `anyhow`; only their text is kept.
-fn protocol_error(addr: &str, e: impl std::fmt::Display) -> KafkaError {
-    KafkaError::Protocol {
-        addr: addr.into(),
-        message: e.to_string(),
-    }
-}
-
-fn s(value: &str) -> StrBytes {
-    StrBytes::from_string(value.to_string())
-}
-
-/// One TCP connection to one broker, speaking request/response with negotiated versions.
-pub struct Connection {
-    addr: String,
-    stream: TcpStream,
-    correlation: i32,
-    /// The broker's (lowest, highest) version per API key.
-    versions: HashMap<i16, (i16, i16)>,
-}
-
-impl Connection {
-    /// Connects, asks the broker's API versions and authenticates (SASL PLAIN when configured).
-    pub async fn open(addr: &str, cluster: &SdkCluster) -> KafkaResult<Self> {
-        let stream = tokio::time::timeout(CALL_TIMEOUT, TcpStream::connect(addr))
-            .await
-            .map_err(|_| KafkaError::Timeout { addr: addr.into() })?
-            .map_err(|e| KafkaError::Unreachable {
-                addr: addr.into(),
-                message: e.to_string(),
-            })?;
-        stream.set_nodelay(true).ok();
-        let mut conn = Self {
-            addr: addr.to_string(),
-            stream,
-            correlation: 0,
-            versions: HashMap::new(),
-        };
-        let versions = conn.call(ApiVersionsRequest::default(), 0).await?;
-        refused("ApiVersions", versions.error_code, None)?;
-        conn.versions = versions
-            .api_keys
-            .iter()
-            .map(|k| (k.api_key, (k.min_version, k.max_version)))
-            .collect();
-        match cluster.sasl_mechanism.as_str() {
-            "" | "none" => {}
-            "PLAIN" => conn.sasl_plain(cluster).await?,
-            other => return Err(KafkaError::UnsupportedSasl(other.into())),
-        }
-        Ok(conn)
-    }
-
-    /// Opens a connection to the first bootstrap server that answers.
-    pub async fn bootstrap(cluster: &SdkCluster) -> KafkaResult<Self> {
-        let mut last = KafkaError::NoBootstrap;
-        for addr in &cluster.bootstrap_servers {
-            match Self::open(addr, cluster).await {
-                Ok(c) => return Ok(c),
-                Err(e) => last = e,
-            }
-        }
-        Err(last)
-    }
-
-    /// The broker this connection talks to.
-    pub fn addr(&self) -> &str {
-        &self.addr
-    }
-
-    /// The highest version of `R` the broker and this client (from `least` up to `want`)
-    /// both speak.
-    fn version_between<R: Request>(&self, least: i16, want: i16) -> KafkaResult<i16> {
-        let none = |why: String| KafkaError::Protocol {
-            addr: self.addr.clone(),
-            message: why,
-        };
-        let &(min, max) = self
-            .versions
-            .get(&R::KEY)
-            .ok_or_else(|| none(format!("the broker does not offer API key {}", R::KEY)))?;
-        let v = max.min(want);
-        if v < least.max(min) {
-            return Err(none(format!(
-                "API key {}: the broker speaks versions {min}-{max}, this client {least}-{want}",
-                R::KEY
-            )));
-        }
-        Ok(v)
-    }
-
-    fn version<R: Request>(&self, want: i16) -> KafkaResult<i16> {
-        self.version_between::<R>(0, want)
-    }
-
-    /// The broker's (lowest, highest) version per API key, as it announced them.
-    pub fn api_versions(&self) -> &HashMap<i16, (i16, i16)> {
-        &self.versions
-    }
-
-    /// Sends one request and reads its answer.
-    pub async fn call<R: Request>(&mut self, request: R, version: i16) -> KafkaResult<R::Response> {
-        let addr = self.addr.clone();
-        self.correlation = self.correlation.wrapping_add(1);
-        let header = RequestHeader::default()
-            .with_request_api_key(R::KEY)
-            .with_request_api_version(version)
-            .with_correlation_id(self.correlation)
-            .with_client_id(Some(StrBytes::from_static_str("watershed")));
-        let mut buf = BytesMut::new();
-        buf.put_i32(0);
-        header
-            .encode(&mut buf, R::header_version(version))
-            .map_err(|e| protocol_error(&addr, e))?;
-        request
-            .encode(&mut buf, version)
-            .map_err(|e| protocol_error(&addr, e))?;
-        let len = (buf.len() - 4) as i32;
-        buf[..4].copy_from_slice(&len.to_be_bytes());
-        let exchange = async {
-            self.stream.write_all(&buf).await?;
-            let size = self.stream.read_i32().await?;
-            if !(0..=MAX_ANSWER).contains(&size) {
-                return Err(std::io::Error::other(format!("an answer of {size} bytes")));
-            }
-            let mut body = vec![0u8; size as usize];
-            self.stream.read_exact(&mut body).await?;
-            Ok::<_, std::io::Error>(body)
-        };
-        let body = tokio::time::timeout(CALL_TIMEOUT, exchange)
-            .await
-            .map_err(|_| KafkaError::Timeout { addr: addr.clone() })?
-            .map_err(|e| KafkaError::Unreachable {
-                addr: addr.clone(),
-                message: e.to_string(),
-            })?;
-        let mut body = Bytes::from(body);
-        let answer = ResponseHeader::decode(
-            &mut body,
-            <R::Response as HeaderVersion>::header_version(version),
-        )
-        .map_err(|e| protocol_error(&addr, e))?;
-        if answer.correlation_id != self.correlation {
-            return Err(KafkaError::Protocol {
-                addr,
-                message: "answer to another request".into(),
-            });
-        }
-        R::Response::decode(&mut body, version).map_err(|e| protocol_error(&addr, e))
-    }
-
-    async fn sasl_plain(&mut self, cluster: &SdkCluster) -> KafkaResult<()> {
-        let v = self.version::<SaslHandshakeRequest>(1)?;
-        let hs = self
-            .call(
-                SaslHandshakeRequest::default().with_mechanism(s("PLAIN")),
-                v,
-            )
-            .await?;
-        refused("SaslHandshake", hs.error_code, None)?;
-        let mut token = vec![0u8];
-        token.extend_from_slice(cluster.sasl_username.as_bytes());
-        token.push(0);
-        token.extend_from_slice(cluster.sasl_password.as_deref().unwrap_or("").as_bytes());
-        let v = self.version::<SaslAuthenticateRequest>(1)?;
-        let auth = self
-            .call(
-                SaslAuthenticateRequest::default().with_auth_bytes(Bytes::from(token)),
-                v,
-            )
-            .await?;
-        refused(
-            "SaslAuthenticate",
-            auth.error_code,
-            auth.error_message.as_ref(),
-        )
-    }
-
-    /// Cluster metadata: brokers, controller and (all, or the named) topics.
-    pub async fn metadata(&mut self, topics: Option<&[String]>) -> KafkaResult<ClusterInfo> {
-        let v = self.version_between::<MetadataRequest>(1, 9)?;
-        let request = MetadataRequest::default().with_topics(topics.map(|names| {
-            names
-                .iter()
-                .map(|n| {
-                    kafka_protocol::messages::metadata_request::MetadataRequestTopic::default()
-                        .with_name(Some(TopicName(s(n))))
-                })
-                .collect()
-        }));
-        let request = if v >= 4 {
-            request.with_allow_auto_topic_creation(false)
-        } else {
-            request
-        };
-        let m = self.call(request, v).await?;
-        Ok(ClusterInfo {
-            cluster_id: m.cluster_id.map(|c| c.to_string()),
-            controller_id: m.controller_id.0,
-            brokers: m
-                .brokers
-                .iter()
-                .map(|b| Broker {
-                    id: b.node_id.0,
-                    host: b.host.to_string(),
-                    port: b.port,
-                })
-                .collect(),
-            topics: m
-                .topics
-                .iter()
-                .filter(|t| t.error_code == 0)
-                .filter_map(|t| {
-                    Some(TopicInfo {
-                        name: t.name.as_ref()?.0.to_string(),
-                        partitions: t.partitions.len() as i32,
-                        internal: t.is_internal || t.name.as_ref()?.0.starts_with("__"),
-                    })
-                })
-                .collect(),
-            api_versions: self.versions.len(),
-        })
-    }
-
-    /// Creates a topic; `Ok(false)` when it already existed.
-    pub async fn create_topic(&mut self, topic: &TopicPlan) -> KafkaResult<bool> {
-        let v = self.version::<CreateTopicsRequest>(5)?;
-        let configs = topic
-            .configs
-            .iter()
-            .map(|(k, val)| {
-                CreatableTopicConfig::default()
-                    .with_name(s(k))
-                    .with_value(Some(s(val)))
-            })
-            .collect();
-        let request = CreateTopicsRequest::default()
-            .with_timeout_ms(CALL_TIMEOUT.as_millis() as i32)
-            .with_topics(vec![CreatableTopic::default()
-                .with_name(TopicName(s(&topic.name)))
-                .with_num_partitions(topic.partitions)
-                .with_replication_factor(topic.replication)
-                .with_configs(configs)]);
-        let answer = self.call(request, v).await?;
-        for t in &answer.topics {
-            if ResponseError::try_from_code(t.error_code) == Some(ResponseError::TopicAlreadyExists)
-            {
-                return Ok(false);
-            }
-            refused("CreateTopics", t.error_code, t.error_message.as_ref())?;
-        }
-        Ok(true)
-    }
-
-    /// The groups this broker coordinates.
-    pub async fn list_groups(&mut self) -> KafkaResult<Vec<String>> {
-        let v = self.version::<ListGroupsRequest>(4)?;
-        let answer = self.call(ListGroupsRequest::default(), v).await?;
-        refused("ListGroups", answer.error_code, None)?;
-        Ok(answer
-            .groups
-            .iter()
-            .map(|g| g.group_id.0.to_string())
-            .collect())
-    }
-
-    /// The broker coordinating `group`, as `host:port`.
-    pub async fn coordinator(&mut self, group: &str) -> KafkaResult<String> {
-        // Version 4 moved to batched keys; 3 still answers one key in the top-level fields.
-        let v = self.version::<FindCoordinatorRequest>(3)?;
-        let answer = self
-            .call(
-                FindCoordinatorRequest::default()
-                    .with_key(s(group))
-                    .with_key_type(0),
-                v,
-            )
-            .await?;
-        refused(
-            "FindCoordinator",
-            answer.error_code,
-            answer.error_message.as_ref(),
-        )?;
-        Ok(format!("{}:{}", answer.host.as_str(), answer.port))
-    }
-
-    /// `group`'s committed offsets in `topic` (partitions without one are absent).
-    pub async fn committed(
-        &mut self,
-        group: &str,
-        topic: &str,
-        partitions: &[i32],
-    ) -> KafkaResult<HashMap<i32, i64>> {
-        // Version 8 moved to batched groups; 7 still takes one group.
-        let v = self.version_between::<OffsetFetchRequest>(1, 7)?;
-        let request = OffsetFetchRequest::default()
-            .with_group_id(GroupId(s(group)))
-            .with_topics(Some(vec![OffsetFetchRequestTopic::default()
-                .with_name(TopicName(s(topic)))
-                .with_partition_indexes(partitions.to_vec())]));
-        let answer = self.call(request, v).await?;
-        refused("OffsetFetch", answer.error_code, None)?;
-        let mut out = HashMap::new();
-        for t in answer.topics.iter().filter(|t| t.name.0.as_str() == topic) {
-            for p in &t.partitions {
-                refused("OffsetFetch", p.error_code, None)?;
-                if p.committed_offset >= 0 {
-                    out.insert(p.partition_index, p.committed_offset);
-                }
-            }
-        }
-        Ok(out)
-    }
-
-    /// Every committed offset of `group`, by (topic, partition). Asks with version 8's group
-    /// list where the broker has it: some brokers answer version 7's "every topic" form with
-    /// a null array.
-    pub async fn committed_all(&mut self, group: &str) -> KafkaResult<HashMap<(String, i32), i64>> {
-        let mut out = HashMap::new();
-        let v = self.version::<OffsetFetchRequest>(8)?;
-        if v >= 8 {
-            let request =
-                OffsetFetchRequest::default().with_groups(vec![OffsetFetchRequestGroup::default()
-                    .with_group_id(GroupId(s(group)))
-                    .with_member_epoch(-1)
-                    .with_topics(None)]);
-            let answer = self.call(request, v).await?;
-            for g in &answer.groups {
-                refused("OffsetFetch", g.error_code, None)?;
-                for t in &g.topics {
-                    for p in t
-                        .partitions
-                        .iter()
-                        .filter(|p| p.error_code == 0 && p.committed_offset >= 0)
-                    {
-                        out.insert(
-                            (t.name.0.to_string(), p.partition_index),
-                            p.committed_offset,
-                        );
-                    }
-                }
-            }
-            return Ok(out);
-        }
-        // Version 2 is the first where no topic list means every topic.
-        let request = OffsetFetchRequest::default()
-            .with_group_id(GroupId(s(group)))
-            .with_topics(None);
-        let v = self.version_between::<OffsetFetchRequest>(2, 7)?;
-        let answer = self.call(request, v).await?;
-        refused("OffsetFetch", answer.error_code, None)?;
-        for t in &answer.topics {
-            for p in t
-                .partitions
-                .iter()
-                .filter(|p| p.error_code == 0 && p.committed_offset >= 0)
-            {
-                out.insert(
-                    (t.name.0.to_string(), p.partition_index),
-                    p.committed_offset,
-                );
-            }
-        }
-        Ok(out)
-    }
-
-    /// Commits `group`'s offsets in `topic` as a client outside any group generation.
-    pub async fn commit(
-        &mut self,
-        group: &str,
-        topic: &str,
-        offsets: &[(i32, i64)],
-    ) -> KafkaResult<()> {
-        let v = self.version_between::<OffsetCommitRequest>(2, 7)?;
-        let request = OffsetCommitRequest::default()
-            .with_group_id(GroupId(s(group)))
-            .with_generation_id_or_member_epoch(-1)
-            .with_member_id(s(""))
-            .with_retention_time_ms(-1)
-            .with_topics(vec![OffsetCommitRequestTopic::default()
-                .with_name(TopicName(s(topic)))
-                .with_partitions(
-                    offsets
-                        .iter()
-                        .map(|&(p, o)| {
-                            OffsetCommitRequestPartition::default()
-                                .with_partition_index(p)
-                                .with_committed_offset(o)
-                        })
-                        .collect(),
-                )]);
-        let answer = self.call(request, v).await?;
-        for t in &answer.topics {
-            for p in &t.partitions {
-                refused("OffsetCommit", p.error_code, None)?;
-            }
-        }
-        Ok(())
+/// Serves what librdkafka queued on a consumer-type client without a group (its logs and
+/// connection errors): a fixed number of immediate polls, as a poll answers nothing both for
+/// an empty queue and for an event it served. Such a client is assigned nothing, so no message
+/// is taken here.
+fn serve(client: &BaseConsumer<WatchContext>) {
+    for _ in 0..64 {
+        let _ = client.poll(Duration::ZERO);
     }
 }
 
@@ -486,19 +61,17 @@ pub struct Broker {
 pub struct TopicInfo {
     pub name: String,
     pub partitions: i32,
-    /// Internal topics (`__consumer_offsets` and the like) are never imported.
+    /// Internal topics (`__consumer_offsets` and the like, named with two underscores) are
+    /// never imported.
     pub internal: bool,
 }
 
-/// What a metadata request tells about a cluster.
+/// What a cluster's metadata tells about it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClusterInfo {
     pub cluster_id: Option<String>,
-    pub controller_id: i32,
     pub brokers: Vec<Broker>,
     pub topics: Vec<TopicInfo>,
-    /// How many API keys the answering broker offers.
-    pub api_versions: usize,
 }
 
 /// A topic to create.
@@ -506,171 +79,319 @@ pub struct ClusterInfo {
 pub struct TopicPlan {
     pub name: String,
     pub partitions: i32,
+    /// Copies of each partition; 0 means three, or one per broker on smaller clusters.
     pub replication: i16,
     /// Topic configs such as `retention.ms`.
     pub configs: Vec<(String, String)>,
 }
 
-/// Cluster-wide operations over [`Connection`]s.
+/// Cluster-wide operations: metadata, topics and their configs, end offsets, consumer groups
+/// and their committed offsets. It never joins a group.
+///
+/// One long-lived reader serves metadata and end offsets (the frequent calls); the rarer ones
+/// (creating topics, reading configs, listing groups, committed offsets) get a client of their
+/// own that lives for the call.
 pub struct Admin {
     cluster: SdkCluster,
+    reader: Arc<BaseConsumer<WatchContext>>,
 }
 
 impl Admin {
-    /// Operations on the cluster a platform config describes.
-    pub fn new(cluster: SdkCluster) -> Self {
-        Self { cluster }
+    /// Clients for the cluster a platform config describes. Fails only on settings librdkafka
+    /// refuses (a CA bundle that is not PEM, say); connecting happens on the first call.
+    pub fn new(cluster: &SdkCluster) -> KafkaResult<Self> {
+        let fail = |e: &dyn std::fmt::Display| KafkaError {
+            cluster: cluster.name.clone(),
+            message: e.to_string(),
+        };
+        let reader = native::rd_config(cluster, "watershed-platform", &BTreeMap::new())
+            .map_err(|e| fail(&e))?
+            .create_with_context(WatchContext::new(&cluster.name))
+            .map_err(|e| fail(&e))?;
+        Ok(Self {
+            cluster: cluster.clone(),
+            reader: Arc::new(reader),
+        })
     }
 
-    /// Metadata from the first bootstrap server that answers.
-    pub async fn describe(&self) -> KafkaResult<ClusterInfo> {
-        Connection::bootstrap(&self.cluster)
-            .await?
-            .metadata(None)
+    /// librdkafka settings for a client of this cluster's.
+    fn settings(&self) -> KafkaResult<rdkafka::ClientConfig> {
+        native::rd_config(&self.cluster, "watershed-platform", &BTreeMap::new())
+            .map_err(|e| self.error(e))
+    }
+
+    /// The cluster's registered name.
+    pub fn cluster(&self) -> &str {
+        &self.cluster.name
+    }
+
+    /// What the clients were made with.
+    pub fn config(&self) -> &SdkCluster {
+        &self.cluster
+    }
+
+    /// `message`, with the connection trouble (authentication, TLS, brokers down) librdkafka
+    /// reported lately, when it did.
+    pub fn explain(&self, message: impl std::fmt::Display) -> String {
+        self.serve_events();
+        self.reader.context().last_error.explain(message)
+    }
+
+    /// Serves what librdkafka queued for the reader (its logs and connection errors), so errors
+    /// reach its [`WatchContext`] and the queue never grows. A poll answers nothing both for an
+    /// empty queue and for an event it served, so a fixed number of polls it is (each returns
+    /// at once).
+    fn serve_events(&self) {
+        serve(&self.reader);
+    }
+
+    fn error(&self, e: impl std::fmt::Display) -> KafkaError {
+        KafkaError {
+            cluster: self.cluster.name.clone(),
+            message: self.explain(e),
+        }
+    }
+
+    /// Runs a blocking librdkafka call on the blocking pool.
+    async fn blocking<T: Send + 'static>(
+        &self,
+        call: impl FnOnce(&BaseConsumer<WatchContext>) -> rdkafka::error::KafkaResult<T>
+            + Send
+            + 'static,
+    ) -> KafkaResult<T> {
+        self.serve_events();
+        let reader = self.reader.clone();
+        tokio::task::spawn_blocking(move || call(&reader))
             .await
+            .map_err(|e| self.error(e))?
+            .map_err(|e| self.error(e))
     }
 
-    /// Creates a topic on the controller; `Ok(false)` when it already existed. A replication
-    /// of 0 means three copies, or one per broker on smaller clusters.
-    pub async fn create_topic(&self, topic: &TopicPlan) -> KafkaResult<bool> {
-        let mut conn = Connection::bootstrap(&self.cluster).await?;
-        let info = conn.metadata(Some(&[])).await?;
-        let mut topic = topic.clone();
-        if topic.replication <= 0 {
-            topic.replication = (info.brokers.len() as i16).clamp(1, 3);
+    /// An admin client for one call.
+    fn admin_client(&self) -> KafkaResult<AdminClient<WatchContext>> {
+        self.settings()?
+            .create_with_context(WatchContext::new(&self.cluster.name))
+            .map_err(|e| self.error(e))
+    }
+
+    /// Closes a per-call admin client off the async threads (closing joins its thread), and
+    /// explains a failed answer with what that client saw.
+    fn close<T>(
+        &self,
+        admin: AdminClient<WatchContext>,
+        answer: rdkafka::error::KafkaResult<T>,
+    ) -> KafkaResult<T> {
+        let why = admin.inner().context().last_error.get();
+        tokio::task::spawn_blocking(move || drop(admin));
+        answer.map_err(|e| match why {
+            Some(why) => self.error(format!("{e} ({why})")),
+            None => self.error(e),
+        })
+    }
+
+    /// Brokers and topics, with the cluster id where the brokers tell it.
+    pub async fn describe(&self) -> KafkaResult<ClusterInfo> {
+        self.blocking(|c| {
+            let m = c.fetch_metadata(None, CALL_TIMEOUT)?;
+            let brokers = m
+                .brokers()
+                .iter()
+                .map(|b| Broker {
+                    id: b.id(),
+                    host: b.host().to_string(),
+                    port: b.port(),
+                })
+                .collect();
+            let topics = m
+                .topics()
+                .iter()
+                .filter(|t| t.error().is_none())
+                .map(|t| TopicInfo {
+                    name: t.name().to_string(),
+                    partitions: t.partitions().len() as i32,
+                    internal: t.name().starts_with("__"),
+                })
+                .collect();
+            let cluster_id = c.client().fetch_cluster_id(CALL_TIMEOUT);
+            Ok(ClusterInfo {
+                cluster_id,
+                brokers,
+                topics,
+            })
+        })
+        .await
+    }
+
+    /// Creates a topic; `Ok(false)` when it already existed.
+    pub async fn create_topic(&self, plan: &TopicPlan) -> KafkaResult<bool> {
+        let mut replication = plan.replication;
+        if replication <= 0 {
+            let brokers = self.describe().await?.brokers.len();
+            replication = (brokers as i16).clamp(1, 3);
         }
-        let topic = &topic;
-        if let Some(b) = info.brokers.iter().find(|b| b.id == info.controller_id) {
-            let addr = format!("{}:{}", b.host, b.port);
-            if addr != conn.addr() {
-                if let Ok(c) = Connection::open(&addr, &self.cluster).await {
-                    conn = c;
-                }
+        let mut topic = NewTopic::new(
+            &plan.name,
+            plan.partitions,
+            TopicReplication::Fixed(replication.into()),
+        );
+        for (k, v) in &plan.configs {
+            topic = topic.set(k, v);
+        }
+        let options = AdminOptions::new()
+            .request_timeout(Some(CALL_TIMEOUT))
+            .operation_timeout(Some(CALL_TIMEOUT));
+        let admin = self.admin_client()?;
+        let answer = admin.create_topics([&topic], &options).await;
+        let answer = self.close(admin, answer)?;
+        match answer.into_iter().next() {
+            Some(Ok(_)) => Ok(true),
+            Some(Err((_, RDKafkaErrorCode::TopicAlreadyExists))) => Ok(false),
+            Some(Err((name, code))) => Err(self.error(format!("topic {name}: {code}"))),
+            None => Err(self.error("the cluster did not answer for the topic")),
+        }
+    }
+
+    /// A topic's configuration as the brokers hold it (`retention.ms` and the like), defaults
+    /// included.
+    pub async fn topic_configs(&self, topic: &str) -> KafkaResult<HashMap<String, String>> {
+        let options = AdminOptions::new().request_timeout(Some(CALL_TIMEOUT));
+        let admin = self.admin_client()?;
+        let answer = admin
+            .describe_configs([&ResourceSpecifier::Topic(topic)], &options)
+            .await;
+        let answer = self.close(admin, answer)?;
+        match answer.into_iter().next() {
+            Some(Ok(resource)) => Ok(resource
+                .entries
+                .into_iter()
+                .filter_map(|e| Some((e.name, e.value?)))
+                .collect()),
+            Some(Err(code)) => Err(self.error(format!("topic {topic}: {code}"))),
+            None => Err(self.error("the cluster did not answer for the topic")),
+        }
+    }
+
+    /// The next offset to be written in each of `topics`' partitions (their high watermarks),
+    /// in one request per broker.
+    pub async fn end_offsets(
+        &self,
+        topics: &[(String, Vec<i32>)],
+    ) -> KafkaResult<HashMap<(String, i32), i64>> {
+        let mut list = TopicPartitionList::new();
+        for (topic, partitions) in topics {
+            for &p in partitions {
+                list.add_partition_offset(topic, p, Offset::End)
+                    .map_err(|e| self.error(e))?;
             }
         }
-        conn.create_topic(topic).await
+        if list.count() == 0 {
+            return Ok(HashMap::new());
+        }
+        let found = self
+            .blocking(move |c| c.offsets_for_times(list, CALL_TIMEOUT))
+            .await?;
+        let mut out = HashMap::new();
+        for e in found.elements() {
+            if let Offset::Offset(o) = e.offset() {
+                out.insert((e.topic().to_string(), e.partition()), o);
+            }
+        }
+        Ok(out)
     }
 
-    /// Every consumer group on the cluster (each broker lists the groups it coordinates).
+    /// Every consumer group on the cluster.
     pub async fn groups(&self) -> KafkaResult<Vec<String>> {
-        let mut conn = Connection::bootstrap(&self.cluster).await?;
-        let info = conn.metadata(Some(&[])).await?;
-        let mut groups = conn.list_groups().await?;
-        for b in &info.brokers {
-            let addr = format!("{}:{}", b.host, b.port);
-            if addr == conn.addr() {
-                continue;
-            }
-            if let Ok(mut other) = Connection::open(&addr, &self.cluster).await {
-                groups.extend(other.list_groups().await?);
-            }
-        }
+        // A client of its own, metadata first (librdkafka asks every broker the metadata
+        // named): on the long-lived reader, listing was seen failing on SASL brokers while
+        // metadata calls went through.
+        let lister: BaseConsumer<WatchContext> = self
+            .settings()?
+            .create_with_context(WatchContext::new(&self.cluster.name))
+            .map_err(|e| self.error(e))?;
+        let (listed, why) = tokio::task::spawn_blocking(move || {
+            let listed = lister
+                .fetch_metadata(None, CALL_TIMEOUT)
+                .and_then(|_| lister.fetch_group_list(None, CALL_TIMEOUT))
+                .map(|list| {
+                    list.groups()
+                        .iter()
+                        .filter(|g| g.protocol_type().is_empty() || g.protocol_type() == "consumer")
+                        .map(|g| g.name().to_string())
+                        .collect::<Vec<_>>()
+                });
+            serve(&lister);
+            let why = lister.context().last_error.get();
+            (listed, why)
+        })
+        .await
+        .map_err(|e| self.error(e))?;
+        let mut groups = listed.map_err(|e| match why {
+            Some(why) => self.error(format!("{e} ({why})")),
+            None => self.error(e),
+        })?;
         groups.sort();
         groups.dedup();
         Ok(groups)
     }
 
-    /// A connection to the coordinator of `group`.
-    pub async fn coordinator(&self, group: &str) -> KafkaResult<Connection> {
-        let mut conn = Connection::bootstrap(&self.cluster).await?;
-        let addr = conn.coordinator(group).await?;
-        if addr == conn.addr() {
-            Ok(conn)
-        } else {
-            Connection::open(&addr, &self.cluster).await
+    /// What `group` has committed on `topics`' partitions; partitions it never committed are
+    /// left out. Asks the group's coordinator without joining the group.
+    pub async fn committed(
+        &self,
+        group: &str,
+        topics: &[(String, Vec<i32>)],
+    ) -> KafkaResult<HashMap<(String, i32), i64>> {
+        let mut rd = self.settings()?;
+        rd.set("group.id", group).set("enable.auto.commit", "false");
+        let consumer: BaseConsumer<WatchContext> = rd
+            .create_with_context(WatchContext::new(&self.cluster.name))
+            .map_err(|e| self.error(e))?;
+        let mut list = TopicPartitionList::new();
+        for (topic, partitions) in topics {
+            for &p in partitions {
+                list.add_partition(topic, p);
+            }
         }
-    }
-}
-
-/// Produces and fetches records, one partition client per partition, following leaders.
-pub struct DataClient {
-    client: rskafka::client::Client,
-    partitions: tokio::sync::Mutex<HashMap<(String, i32), Arc<PartitionClient>>>,
-}
-
-impl DataClient {
-    /// Connects to the cluster a platform config describes.
-    pub async fn connect(cluster: &SdkCluster, client_id: &str) -> KafkaResult<Self> {
-        if cluster.bootstrap_servers.is_empty() {
-            return Err(KafkaError::NoBootstrap);
-        }
-        let mut builder = ClientBuilder::new(cluster.bootstrap_servers.clone())
-            .client_id(client_id.to_string())
-            .backoff_config(rskafka::BackoffConfig {
-                init_backoff: Duration::from_millis(50),
-                max_backoff: Duration::from_secs(2),
-                base: 2.0,
-                // Without a deadline rskafka retries an unreachable cluster forever.
-                deadline: Some(CALL_TIMEOUT),
-            });
-        let credentials = || {
-            Credentials::new(
-                cluster.sasl_username.clone(),
-                cluster.sasl_password.clone().unwrap_or_default(),
-            )
-        };
-        builder = match cluster.sasl_mechanism.as_str() {
-            "" | "none" => builder,
-            "PLAIN" => builder.sasl_config(SaslConfig::Plain(credentials())),
-            "SCRAM-SHA-256" => builder.sasl_config(SaslConfig::ScramSha256(credentials())),
-            "SCRAM-SHA-512" => builder.sasl_config(SaslConfig::ScramSha512(credentials())),
-            other => return Err(KafkaError::UnsupportedSasl(other.into())),
-        };
-        let client = tokio::time::timeout(CALL_TIMEOUT, builder.build())
-            .await
-            .map_err(|_| KafkaError::Timeout {
-                addr: cluster.bootstrap_servers.join(","),
-            })??;
-        Ok(Self {
-            client,
-            partitions: Default::default(),
+        let found = tokio::task::spawn_blocking(move || {
+            let answer = consumer.committed_offsets(list, CALL_TIMEOUT);
+            drop(consumer);
+            answer
         })
-    }
-
-    /// The partition ids of `topic`.
-    pub async fn partition_ids(&self, topic: &str) -> KafkaResult<Vec<i32>> {
-        let topics = self.client.list_topics().await?;
-        topics
-            .into_iter()
-            .find(|t| t.name == topic)
-            .map(|t| t.partitions.into_iter().collect())
-            .ok_or_else(|| KafkaError::UnknownTopic(topic.into()))
-    }
-
-    /// The client of one partition, made once.
-    pub async fn partition(
-        &self,
-        topic: &str,
-        partition: i32,
-    ) -> KafkaResult<Arc<PartitionClient>> {
-        let key = (topic.to_string(), partition);
-        if let Some(c) = self.partitions.lock().await.get(&key) {
-            return Ok(c.clone());
-        }
-        let c = Arc::new(
-            self.client
-                .partition_client(topic, partition, UnknownTopicHandling::Retry)
-                .await?,
-        );
-        self.partitions.lock().await.insert(key, c.clone());
-        Ok(c)
-    }
-
-    /// The next offset to be written in each partition (the high watermark).
-    pub async fn end_offsets(
-        &self,
-        topic: &str,
-        partitions: &[i32],
-    ) -> KafkaResult<HashMap<i32, i64>> {
+        .await
+        .map_err(|e| self.error(e))?
+        .map_err(|e| self.error(format!("group {group}: {e}")))?;
         let mut out = HashMap::new();
-        for &p in partitions {
-            let c = self.partition(topic, p).await?;
-            out.insert(
-                p,
-                c.get_offset(rskafka::client::partition::OffsetAt::Latest)
-                    .await?,
-            );
+        for e in found.elements() {
+            if let Offset::Offset(o) = e.offset() {
+                out.insert((e.topic().to_string(), e.partition()), o);
+            }
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// No broker needed: an address that does not resolve is reported with the address.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_unresolvable_cluster_is_explained() {
+        let cluster = SdkCluster {
+            name: "nowhere".into(),
+            kind: "kafka".into(),
+            bootstrap_servers: vec!["no-such-host.invalid:9092".into()],
+            sasl_mechanism: "none".into(),
+            ..Default::default()
+        };
+        let admin = Admin::new(&cluster).unwrap();
+        let answer =
+            tokio::time::timeout(std::time::Duration::from_secs(3), admin.describe()).await;
+        assert!(
+            !matches!(answer, Ok(Ok(_))),
+            "described a cluster that does not exist"
+        );
+        let why = admin.explain("no answer");
+        assert!(why.contains("no-such-host.invalid:9092"), "{why}");
     }
 }

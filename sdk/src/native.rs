@@ -25,7 +25,7 @@ const RESERVED: &[&str] = &[
     "enable.auto.offset.store",
 ];
 
-/// librdkafka settings for `cluster`: its bootstrap servers and credentials, then the
+/// librdkafka settings for `cluster`: its bootstrap servers, credentials and TLS, then the
 /// application's own settings (which win, so any librdkafka property can be tuned).
 pub(crate) fn rd_config(
     cluster: &SdkCluster,
@@ -43,18 +43,16 @@ pub(crate) fn rd_config(
         .set("client.id", client_id)
         // Errors come back as results; librdkafka's own log goes through `log`, not stderr.
         .set("log_level", "4");
-    match cluster.sasl_mechanism.as_str() {
-        "" | "none" => {
-            c.set("security.protocol", "plaintext");
-        }
+    let sasl = match cluster.sasl_mechanism.as_str() {
+        "" | "none" => false,
         m @ ("PLAIN" | "SCRAM-SHA-256" | "SCRAM-SHA-512") => {
-            c.set("security.protocol", "sasl_plaintext")
-                .set("sasl.mechanism", m)
+            c.set("sasl.mechanism", m)
                 .set("sasl.username", &cluster.sasl_username)
                 .set(
                     "sasl.password",
                     cluster.sasl_password.as_deref().unwrap_or(""),
                 );
+            true
         }
         other => {
             return Err(kafka_error(
@@ -62,9 +60,27 @@ pub(crate) fn rd_config(
                 format!("SASL mechanism {other:?} is not supported"),
             ))
         }
+    };
+    let protocol = match (&cluster.tls, sasl) {
+        (None, false) => "plaintext",
+        (None, true) => "sasl_plaintext",
+        (Some(_), false) => "ssl",
+        (Some(_), true) => "sasl_ssl",
+    };
+    c.set("security.protocol", protocol);
+    if let Some(tls) = &cluster.tls {
+        // The broker's host name is checked against its certificate (librdkafka's default,
+        // made explicit so no override of it goes unnoticed).
+        c.set("ssl.endpoint.identification.algorithm", "https");
+        if let Some(ca) = &tls.ca_pem {
+            c.set("ssl.ca.pem", ca);
+        }
+        if let (Some(cert), Some(key)) = (&tls.client_cert_pem, &tls.client_key_pem) {
+            c.set("ssl.certificate.pem", cert).set("ssl.key.pem", key);
+        }
     }
     for (k, v) in overrides {
-        if RESERVED.contains(&k.as_str()) || k.starts_with("sasl.") {
+        if RESERVED.contains(&k.as_str()) || k.starts_with("sasl.") || k.starts_with("ssl.") {
             return Err(SdkError::Invalid {
                 field: format!("kafka setting {k}"),
                 message: "set by the SDK from what the platform says; it cannot be overridden"
@@ -76,9 +92,88 @@ pub(crate) fn rd_config(
     Ok(c)
 }
 
+/// The last connection-level trouble librdkafka reported for a client (authentication, TLS,
+/// brokers down), so a call that then fails or times out can say why.
+#[derive(Debug, Default)]
+pub(crate) struct LastError(std::sync::Mutex<Option<(std::time::Instant, String)>>);
+
+/// How long a reported trouble explains later failures.
+const TROUBLE_FRESH: Duration = Duration::from_secs(60);
+
+impl LastError {
+    pub(crate) fn record(&self, error: &rdkafka::error::KafkaError, reason: &str) {
+        use rdkafka::types::RDKafkaErrorCode as Code;
+        let code = error.rdkafka_error_code();
+        let what = match code {
+            Some(Code::Authentication) => "authentication failed",
+            Some(Code::SaslAuthenticationFailed) => "the broker refused the credentials",
+            Some(Code::SSL) => "TLS failed",
+            Some(Code::AllBrokersDown) => "no broker answers",
+            Some(Code::Resolve) => "a broker address does not resolve",
+            Some(Code::BrokerTransportFailure) => "the connection to a broker failed",
+            _ => "the client reported",
+        };
+        let mut slot = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        // A later "all brokers down" says less than the failure behind it (authentication,
+        // TLS, an address that does not resolve, a refused connection).
+        let keep = matches!(code, Some(Code::AllBrokersDown))
+            && slot.as_ref().is_some_and(|(at, s)| {
+                at.elapsed() < TROUBLE_FRESH && !s.starts_with("no broker answers")
+            });
+        if !keep {
+            *slot = Some((std::time::Instant::now(), format!("{what}: {reason}")));
+        }
+    }
+
+    /// What went wrong lately, if anything did.
+    pub(crate) fn get(&self) -> Option<String> {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            .filter(|(at, _)| at.elapsed() < TROUBLE_FRESH)
+            .map(|(_, s)| s.clone())
+    }
+
+    /// `message`, with the connection trouble behind it when librdkafka reported one.
+    pub(crate) fn explain(&self, message: impl std::fmt::Display) -> String {
+        match self.get() {
+            Some(why) => format!("{message} ({why})"),
+            None => message.to_string(),
+        }
+    }
+}
+
+/// The context of the SDK's producers and of the platform's admin clients: connection trouble
+/// is remembered for error messages, and logged once through `tracing`.
+#[derive(Default)]
+pub struct WatchContext {
+    pub(crate) cluster: String,
+    pub(crate) last_error: std::sync::Arc<LastError>,
+}
+
+impl WatchContext {
+    pub(crate) fn new(cluster: &str) -> Self {
+        Self {
+            cluster: cluster.into(),
+            last_error: Default::default(),
+        }
+    }
+}
+
+impl rdkafka::consumer::ConsumerContext for WatchContext {}
+
+impl ClientContext for WatchContext {
+    fn error(&self, error: rdkafka::error::KafkaError, reason: &str) {
+        tracing::debug!(cluster = %self.cluster, %error, reason, "cluster connection trouble");
+        self.last_error.record(&error, reason);
+    }
+}
+
 /// The partition ids of `topic`, from the cluster's metadata.
 pub(crate) async fn partitions<C>(
     client: std::sync::Arc<C>,
+    last_error: &LastError,
     cluster: &str,
     topic: &str,
 ) -> Result<Vec<i32>, SdkError>
@@ -86,10 +181,17 @@ where
     C: MetadataSource + Send + Sync + 'static,
 {
     let t = topic.to_string();
-    let found = tokio::task::spawn_blocking(move || client.topic_partitions(&t))
+    let asked = client.clone();
+    let found = match tokio::task::spawn_blocking(move || asked.topic_partitions(&t))
         .await
         .map_err(|e| kafka_error(cluster, e))?
-        .map_err(|e| kafka_error(cluster, e))?;
+    {
+        Ok(found) => found,
+        Err(e) => {
+            client.serve_events().await;
+            return Err(kafka_error(cluster, last_error.explain(e)));
+        }
+    };
     match found {
         Some(p) if !p.is_empty() => Ok(p),
         _ => Err(kafka_error(
@@ -103,6 +205,10 @@ where
 pub(crate) trait MetadataSource {
     fn topic_partitions(&self, topic: &str)
         -> Result<Option<Vec<i32>>, rdkafka::error::KafkaError>;
+
+    /// Serves the connection errors librdkafka queued, so they reach the context's
+    /// [`LastError`] (producers serve theirs on their own polling thread).
+    async fn serve_events(&self) {}
 }
 
 fn from_metadata(m: &rdkafka::metadata::Metadata, topic: &str) -> Option<Vec<i32>> {
@@ -113,7 +219,18 @@ fn from_metadata(m: &rdkafka::metadata::Metadata, topic: &str) -> Option<Vec<i32
     Some(t.partitions().iter().map(|p| p.id()).collect())
 }
 
-impl<C: ConsumerContext + 'static> MetadataSource for rdkafka::consumer::StreamConsumer<C> {
+impl MetadataSource for rdkafka::consumer::StreamConsumer<GroupContext> {
+    /// Called only when joining failed: a message received here is dropped with the consumer,
+    /// its offset never stored.
+    async fn serve_events(&self) {
+        let _ = tokio::time::timeout(Duration::from_millis(200), async {
+            loop {
+                let _ = self.recv().await;
+            }
+        })
+        .await;
+    }
+
     fn topic_partitions(
         &self,
         topic: &str,
@@ -125,7 +242,7 @@ impl<C: ConsumerContext + 'static> MetadataSource for rdkafka::consumer::StreamC
     }
 }
 
-impl<C: ClientContext + 'static> MetadataSource for rdkafka::producer::FutureProducer<C> {
+impl MetadataSource for rdkafka::producer::FutureProducer<WatchContext> {
     fn topic_partitions(
         &self,
         topic: &str,
@@ -145,6 +262,7 @@ pub(crate) struct GroupContext {
     pub(crate) cluster: String,
     pub(crate) topic: String,
     pub(crate) high_watermarks: std::sync::Mutex<BTreeMap<i32, i64>>,
+    pub(crate) last_error: std::sync::Arc<LastError>,
 }
 
 impl GroupContext {
@@ -153,6 +271,7 @@ impl GroupContext {
             cluster: cluster.into(),
             topic: topic.into(),
             high_watermarks: Default::default(),
+            last_error: Default::default(),
         }
     }
 
@@ -166,6 +285,11 @@ impl GroupContext {
 }
 
 impl ClientContext for GroupContext {
+    fn error(&self, error: rdkafka::error::KafkaError, reason: &str) {
+        tracing::debug!(cluster = %self.cluster, %error, reason, "cluster connection trouble");
+        self.last_error.record(&error, reason);
+    }
+
     fn stats(&self, statistics: rdkafka::Statistics) {
         let Some(topic) = statistics.topics.get(&self.topic) else {
             return;

@@ -1,7 +1,7 @@
 //! The producer: sends to wherever the queue lives now.
 
 use crate::client::{kafka_error, ClientConfig, Link};
-use crate::native::{self, CALL_TIMEOUT};
+use crate::native::{self, LastError, WatchContext, CALL_TIMEOUT};
 use crate::wire::{SdkConfig, SdkRole};
 use crate::SdkError;
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer as _};
@@ -20,7 +20,9 @@ pub struct Delivery {
 /// The cluster a producer sends to now.
 struct Route {
     config: SdkConfig,
-    producer: Arc<FutureProducer>,
+    producer: Arc<FutureProducer<WatchContext>>,
+    /// What librdkafka last reported about the connection, to explain a failed send.
+    last_error: Arc<LastError>,
 }
 
 /// A librdkafka producer for the queue's cluster, once the topic is known to be there.
@@ -32,10 +34,18 @@ async fn connect(config: SdkConfig, link: &Link) -> Result<Route, SdkError> {
             rd.set(*k, *v);
         }
     }
-    let producer: FutureProducer = rd.create().map_err(|e| kafka_error(&name, e))?;
+    let context = WatchContext::new(&name);
+    let last_error = context.last_error.clone();
+    let producer: FutureProducer<WatchContext> = rd
+        .create_with_context(context)
+        .map_err(|e| kafka_error(&name, e))?;
     let producer = Arc::new(producer);
-    native::partitions(producer.clone(), &name, &config.topic).await?;
-    Ok(Route { config, producer })
+    native::partitions(producer.clone(), &last_error, &name, &config.topic).await?;
+    Ok(Route {
+        config,
+        producer,
+        last_error,
+    })
 }
 
 /// What a producer runs with unless the application says otherwise
@@ -146,7 +156,8 @@ impl Producer {
         }
         if let Some(e) = failed {
             self.link.count_error();
-            return Err(kafka_error(&cluster, e));
+            let why = route.last_error.explain(e);
+            return Err(kafka_error(&cluster, why));
         }
         self.link.count(count, bytes);
         Ok(out)
@@ -183,7 +194,7 @@ impl Drop for Producer {
 }
 
 /// Waits (off the async threads) until librdkafka has delivered or failed everything queued.
-async fn flush(producer: &Arc<FutureProducer>) {
+async fn flush(producer: &Arc<FutureProducer<WatchContext>>) {
     let p = producer.clone();
     let _ = tokio::task::spawn_blocking(move || p.flush(CALL_TIMEOUT)).await;
 }

@@ -51,8 +51,9 @@ pub struct ConfigRequest {
     pub sdk_version: String,
 }
 
-/// The physical cluster a queue is on now, with what a client needs to connect.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// The physical cluster a queue is on now, with what a client needs to connect. Its `Debug`
+/// leaves the password out.
+#[derive(Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 pub struct SdkCluster {
     pub name: String,
@@ -63,6 +64,58 @@ pub struct SdkCluster {
     pub sasl_mechanism: String,
     pub sasl_username: String,
     pub sasl_password: Option<String>,
+    /// TLS to the brokers; absent for plain TCP.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<SdkTls>,
+}
+
+impl std::fmt::Debug for SdkCluster {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SdkCluster")
+            .field("name", &self.name)
+            .field("kind", &self.kind)
+            .field("bootstrap_servers", &self.bootstrap_servers)
+            .field("sasl_mechanism", &self.sasl_mechanism)
+            .field("sasl_username", &self.sasl_username)
+            .field(
+                "sasl_password",
+                &self.sasl_password.as_ref().map(|_| "<redacted>"),
+            )
+            .field("tls", &self.tls)
+            .finish()
+    }
+}
+
+/// How a client talks TLS to a cluster's brokers. The broker's name is always checked against
+/// its certificate.
+#[derive(Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
+pub struct SdkTls {
+    /// PEM certificates the brokers' chain must lead to; the system's roots when absent.
+    #[serde(default)]
+    pub ca_pem: Option<String>,
+    /// PEM client certificate, for brokers that require one (mutual TLS).
+    #[serde(default)]
+    pub client_cert_pem: Option<String>,
+    /// PEM private key of the client certificate.
+    #[serde(default)]
+    pub client_key_pem: Option<String>,
+}
+
+impl std::fmt::Debug for SdkTls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SdkTls")
+            .field("ca_pem", &self.ca_pem.as_ref().map(|p| p.len()))
+            .field(
+                "client_cert_pem",
+                &self.client_cert_pem.as_ref().map(|p| p.len()),
+            )
+            .field(
+                "client_key_pem",
+                &self.client_key_pem.as_ref().map(|_| "[redacted]"),
+            )
+            .finish()
+    }
 }
 
 /// Where a queue lives now, as the SDK needs it.
@@ -181,4 +234,29 @@ pub struct ReportBatch {
 #[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 pub struct ReportAck {
     pub accepted: usize,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_holds_no_secret() {
+        let cluster = SdkCluster {
+            name: "east".into(),
+            sasl_mechanism: "SCRAM-SHA-512".into(),
+            sasl_username: "app".into(),
+            sasl_password: Some("hunter2-password".into()),
+            tls: Some(SdkTls {
+                ca_pem: Some("-----BEGIN CERTIFICATE-----".into()),
+                client_cert_pem: Some("-----BEGIN CERTIFICATE-----".into()),
+                client_key_pem: Some("-----BEGIN PRIVATE KEY----- secret-key".into()),
+            }),
+            ..Default::default()
+        };
+        let shown = format!("{cluster:?}");
+        assert!(shown.contains("east") && shown.contains("app"), "{shown}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(!shown.contains("secret-key"), "{shown}");
+    }
 }

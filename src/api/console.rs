@@ -151,6 +151,15 @@ pub struct ClusterForm {
     /// Empty for no limit.
     #[serde(default)]
     pub max_retention_hours: String,
+    /// `on` when the TLS box is ticked (an unticked box is not sent).
+    #[serde(default)]
+    pub tls: String,
+    #[serde(default)]
+    pub tls_ca_pem: String,
+    #[serde(default)]
+    pub tls_client_cert_pem: String,
+    #[serde(default)]
+    pub tls_client_key_pem: String,
 }
 
 impl ClusterForm {
@@ -200,6 +209,10 @@ impl From<ClusterForm> for ClusterInput {
             client_sasl_password: f.client_sasl_password,
             max_partitions: None,
             max_retention_hours: None,
+            tls: matches!(f.tls.as_str(), "on" | "true"),
+            tls_ca_pem: f.tls_ca_pem,
+            tls_client_cert_pem: f.tls_client_cert_pem,
+            tls_client_key_pem: f.tls_client_key_pem,
         }
     }
 }

@@ -15,13 +15,10 @@ pub struct ClusterHealth {
     /// How long the metadata round trip took.
     pub latency_ms: u64,
     pub cluster_id: Option<String>,
-    pub controller_id: Option<i32>,
     /// `id host:port` of every broker.
     pub brokers: Vec<String>,
     /// Topics, internal ones excluded.
     pub topics: usize,
-    /// How many API keys the answering broker offers.
-    pub api_keys: usize,
     /// Why the cluster could not be reached.
     pub error: Option<String>,
 }

@@ -254,7 +254,23 @@ pub struct ClusterInput {
     /// The longest retention (hours) a queue on this cluster may have; none for no limit.
     #[serde(default)]
     pub max_retention_hours: Option<i64>,
+    /// TLS to the brokers, on every path (the platform's and the SDK clients').
+    #[serde(default)]
+    pub tls: bool,
+    /// PEM certificates the brokers' chain must lead to; empty for the system's roots.
+    #[serde(default)]
+    pub tls_ca_pem: String,
+    /// PEM client certificate, for brokers that require one (mutual TLS).
+    #[serde(default)]
+    pub tls_client_cert_pem: String,
+    /// Write-only PEM private key of the client certificate. On edit, empty keeps the stored
+    /// key (and an empty certificate removes both).
+    #[serde(default)]
+    pub tls_client_key_pem: String,
 }
+
+/// The largest PEM text a cluster's TLS fields take.
+pub const MAX_PEM_LEN: usize = 64 * 1024;
 
 fn default_sasl() -> String {
     "none".into()
@@ -275,6 +291,11 @@ pub struct ClusterSpec {
     pub client_sasl_password: Option<String>,
     pub max_partitions: Option<i64>,
     pub max_retention_hours: Option<i64>,
+    pub tls: bool,
+    pub tls_ca_pem: String,
+    pub tls_client_cert_pem: String,
+    /// `None` keeps the stored key.
+    pub tls_client_key_pem: Option<String>,
 }
 
 impl std::fmt::Debug for ClusterSpec {
@@ -295,6 +316,11 @@ impl std::fmt::Debug for ClusterSpec {
             )
             .field("max_partitions", &self.max_partitions)
             .field("max_retention_hours", &self.max_retention_hours)
+            .field("tls", &self.tls)
+            .field(
+                "tls_client_key_pem",
+                &self.tls_client_key_pem.as_ref().map(|_| "[redacted]"),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -359,6 +385,35 @@ impl ClusterInput {
                 ));
             }
         }
+        for (field, value) in [
+            ("tls_ca_pem", &self.tls_ca_pem),
+            ("tls_client_cert_pem", &self.tls_client_cert_pem),
+            ("tls_client_key_pem", &self.tls_client_key_pem),
+        ] {
+            if value.len() > MAX_PEM_LEN {
+                v.push(FieldError::new(
+                    field,
+                    format!("must be at most {} KiB", MAX_PEM_LEN / 1024),
+                ));
+            } else if !value.trim().is_empty() && !self.tls {
+                v.push(FieldError::new(
+                    field,
+                    "needs TLS: switch TLS on, or leave this empty",
+                ));
+            } else if !value.trim().is_empty() && !value.contains("-----BEGIN ") {
+                v.push(FieldError::new(
+                    field,
+                    "must be PEM text (-----BEGIN …-----)",
+                ));
+            }
+        }
+        if !self.tls_client_key_pem.trim().is_empty() && self.tls_client_cert_pem.trim().is_empty()
+        {
+            v.push(FieldError::new(
+                "tls_client_cert_pem",
+                "is required with a client key",
+            ));
+        }
         v.finish()?;
         Ok(ClusterSpec {
             name: name.unwrap(),
@@ -373,6 +428,11 @@ impl ClusterInput {
             client_sasl_password: Some(self.client_sasl_password.clone()).filter(|p| !p.is_empty()),
             max_partitions: self.max_partitions,
             max_retention_hours: self.max_retention_hours,
+            tls: self.tls,
+            tls_ca_pem: self.tls_ca_pem.trim().to_string(),
+            tls_client_cert_pem: self.tls_client_cert_pem.trim().to_string(),
+            tls_client_key_pem: Some(self.tls_client_key_pem.trim().to_string())
+                .filter(|k| !k.is_empty()),
         })
     }
 }
@@ -400,6 +460,15 @@ pub struct ClusterView {
     pub max_partitions: Option<i64>,
     #[serde(default)]
     pub max_retention_hours: Option<i64>,
+    /// TLS to the brokers; the CA bundle and client certificate are public, the key is not.
+    #[serde(default)]
+    pub tls: bool,
+    #[serde(default)]
+    pub tls_ca_pem: String,
+    #[serde(default)]
+    pub tls_client_cert_pem: String,
+    #[serde(default)]
+    pub tls_client_key_set: bool,
     pub queue_count: i64,
     pub created_at: i64,
 }
@@ -709,6 +778,10 @@ mod tests {
             client_sasl_password: "client-pw".into(),
             max_partitions: None,
             max_retention_hours: None,
+            tls: false,
+            tls_ca_pem: String::new(),
+            tls_client_cert_pem: String::new(),
+            tls_client_key_pem: String::new(),
         };
         assert_eq!(c.parse().unwrap_err()[0].field, "sasl_username");
         c.sasl_username = "svc".into();

@@ -261,6 +261,7 @@ pub struct ClusterRecord {
     pub view: ClusterView,
     pub sasl_password_enc: Option<String>,
     pub client_sasl_password_enc: Option<String>,
+    pub tls_client_key_enc: Option<String>,
 }
 
 /// A cluster row ready to store: validated, password already encrypted.
@@ -278,6 +279,10 @@ pub struct ClusterRow {
     pub client_sasl_password_enc: Option<String>,
     pub max_partitions: Option<i64>,
     pub max_retention_hours: Option<i64>,
+    pub tls: bool,
+    pub tls_ca_pem: String,
+    pub tls_client_cert_pem: String,
+    pub tls_client_key_enc: Option<String>,
 }
 
 /// A queue row ready to store: names already resolved to ids.

@@ -220,6 +220,10 @@ pub async fn seed(cx: &Ctx, queues: usize, progress: bool) -> ServiceResult<()> 
                 },
                 max_partitions: Some(64),
                 max_retention_hours: Some(24 * 90),
+                tls: false,
+                tls_ca_pem: String::new(),
+                tls_client_cert_pem: String::new(),
+                tls_client_key_pem: String::new(),
             };
             clusters::create(cx, &input).await?;
         }

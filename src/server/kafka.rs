@@ -2,8 +2,8 @@
 //! the topic behind every queue on each of its clusters, and the end offsets and committed
 //! consumer-group offsets that give throughput and lag whether or not clients use the SDK.
 //!
-//! The wire work is the Stream-SDK's [`watershed_sdk::kafka`], so the platform and its clients
-//! speak to brokers through one implementation.
+//! The wire work is the Stream-SDK's [`watershed_sdk::kafka`] on librdkafka, so the platform
+//! and its clients speak to brokers through one client, with the same TLS and SASL.
 
 use crate::domain::{ClusterHealth, QueueView, SdkCluster};
 use crate::server::crypto::SecretBox;
@@ -11,9 +11,10 @@ use crate::server::db::kafka::{BrokerOffsetRow, GroupOffsetRow, ProvisionRow};
 use crate::server::db::StoreError;
 use crate::server::db::{now_millis, AuditEvent, ClusterRecord, Store};
 use std::collections::{BTreeSet, HashMap};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
-use watershed_sdk::kafka::{Admin, DataClient, KafkaError, TopicPlan};
+use watershed_sdk::kafka::{Admin, KafkaError, TopicPlan};
+use watershed_sdk::wire::SdkTls;
 
 /// Why the cluster agent could not do what was asked. The services turn it into their own
 /// error, so this module needs nothing from them.
@@ -99,6 +100,23 @@ pub fn cluster_access(
         ),
         None => None,
     };
+    let tls = if c.tls {
+        let key = match &record.tls_client_key_enc {
+            Some(sealed) => Some(
+                secrets
+                    .open(sealed)
+                    .map_err(|e| AgentError::Secret(e.to_string()))?,
+            ),
+            None => None,
+        };
+        Some(SdkTls {
+            ca_pem: Some(c.tls_ca_pem.clone()).filter(|p| !p.is_empty()),
+            client_cert_pem: Some(c.tls_client_cert_pem.clone()).filter(|p| !p.is_empty()),
+            client_key_pem: key,
+        })
+    } else {
+        None
+    };
     Ok(SdkCluster {
         name: c.name.clone(),
         kind: c.kind.to_string(),
@@ -106,40 +124,40 @@ pub fn cluster_access(
         sasl_mechanism: c.sasl_mechanism.to_string(),
         sasl_username: username.clone(),
         sasl_password: password,
+        tls,
     })
 }
 
 /// Asks a cluster for its metadata; never fails, an unreachable cluster is a health too.
-pub async fn probe(cluster: &SdkCluster) -> ClusterHealth {
+pub async fn probe(admin: &Admin) -> ClusterHealth {
     let started = Instant::now();
-    let answer = tokio::time::timeout(PROBE_TIMEOUT, Admin::new(cluster.clone()).describe()).await;
+    let answer = tokio::time::timeout(PROBE_TIMEOUT, admin.describe()).await;
     let mut health = ClusterHealth {
-        cluster: cluster.name.clone(),
+        cluster: admin.cluster().to_string(),
         reachable: false,
         checked_at: now_millis(),
         latency_ms: started.elapsed().as_millis() as u64,
         cluster_id: None,
-        controller_id: None,
         brokers: Vec::new(),
         topics: 0,
-        api_keys: 0,
         error: None,
     };
     match answer {
         Ok(Ok(info)) => {
             health.reachable = true;
             health.cluster_id = info.cluster_id;
-            health.controller_id = Some(info.controller_id);
             health.brokers = info
                 .brokers
                 .iter()
                 .map(|b| format!("{} {}:{}", b.id, b.host, b.port))
                 .collect();
             health.topics = info.topics.iter().filter(|t| !t.internal).count();
-            health.api_keys = info.api_versions;
         }
         Ok(Err(e)) => health.error = Some(e.to_string()),
-        Err(_) => health.error = Some(format!("no answer within {} s", PROBE_TIMEOUT.as_secs())),
+        Err(_) => {
+            health.error =
+                Some(admin.explain(format!("no answer within {} s", PROBE_TIMEOUT.as_secs())))
+        }
     }
     health
 }
@@ -150,6 +168,8 @@ pub struct ClusterAgent {
     secrets: Arc<SecretBox>,
     settings: KafkaSettings,
     health: RwLock<HashMap<String, ClusterHealth>>,
+    /// One set of librdkafka clients per cluster, made again when its registration changes.
+    admins: Mutex<HashMap<String, Arc<Admin>>>,
 }
 
 impl ClusterAgent {
@@ -165,6 +185,7 @@ impl ClusterAgent {
             secrets,
             settings,
             health: RwLock::default(),
+            admins: Mutex::default(),
         })
     }
 
@@ -183,16 +204,33 @@ impl ClusterAgent {
         jobs
     }
 
-    async fn access(&self, name: &str) -> AgentResult<(i64, SdkCluster)> {
+    async fn access(&self, name: &str) -> AgentResult<(i64, Arc<Admin>)> {
         let record = self
             .store
             .cluster(name)
             .await?
             .ok_or_else(|| AgentError::NotFound(name.to_string()))?;
-        Ok((
-            record.view.id,
-            cluster_access(&record, &self.secrets, Credential::Admin)?,
-        ))
+        let access = cluster_access(&record, &self.secrets, Credential::Admin)?;
+        Ok((record.view.id, self.admin(access)?))
+    }
+
+    /// The cluster's clients, made once per registration.
+    fn admin(&self, access: SdkCluster) -> AgentResult<Arc<Admin>> {
+        let mut admins = self.admins.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(a) = admins.get(&access.name).filter(|a| a.config() == &access) {
+            return Ok(a.clone());
+        }
+        let admin = Arc::new(Admin::new(&access).map_err(|e| unreachable(&access.name, e))?);
+        // A probe of the old registration says nothing about the new one.
+        self.health
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&access.name);
+        if let Some(old) = admins.insert(access.name.clone(), admin.clone()) {
+            // Closing librdkafka clients blocks while their threads stop.
+            tokio::task::spawn_blocking(move || drop(old));
+        }
+        Ok(admin)
     }
 
     fn remember(&self, health: ClusterHealth) -> ClusterHealth {
@@ -205,6 +243,8 @@ impl ClusterAgent {
 
     /// A cluster's health: the last probe if recent, else a new one.
     pub async fn health(&self, name: &str) -> AgentResult<ClusterHealth> {
+        // The clients first: a changed registration makes new ones and forgets the last probe.
+        let (_, admin) = self.access(name).await?;
         let cached = self
             .health
             .read()
@@ -215,14 +255,13 @@ impl ClusterAgent {
         if let Some(h) = cached {
             return Ok(h);
         }
-        let (_, access) = self.access(name).await?;
-        Ok(self.remember(probe(&access).await))
+        Ok(self.remember(probe(&admin).await))
     }
 
     /// Every topic on a cluster (internal ones excluded) with its partition count.
     pub async fn topics(&self, name: &str) -> AgentResult<Vec<(String, i32)>> {
-        let (_, access) = self.access(name).await?;
-        let info = tokio::time::timeout(PROBE_TIMEOUT, Admin::new(access).describe())
+        let (_, admin) = self.access(name).await?;
+        let info = tokio::time::timeout(PROBE_TIMEOUT, admin.describe())
             .await
             .map_err(|_| unreachable(name, "no answer in time"))?
             .map_err(|e| unreachable(name, e))?;
@@ -234,6 +273,21 @@ impl ClusterAgent {
             .collect();
         topics.sort();
         Ok(topics)
+    }
+
+    /// How long a topic keeps its data, in whole hours (rounded up); `None` when it keeps it
+    /// for ever or the cluster does not say.
+    pub async fn retention_hours(&self, name: &str, topic: &str) -> AgentResult<Option<i64>> {
+        let (_, admin) = self.access(name).await?;
+        let configs = tokio::time::timeout(PROBE_TIMEOUT, admin.topic_configs(topic))
+            .await
+            .map_err(|_| unreachable(name, "no answer in time"))?
+            .map_err(|e| unreachable(name, e))?;
+        Ok(configs
+            .get("retention.ms")
+            .and_then(|ms| ms.parse::<i64>().ok())
+            .filter(|ms| *ms > 0)
+            .map(|ms| (ms + 3_599_999) / 3_600_000))
     }
 
     /// Makes sure the queue's topic exists on each of its clusters, recording each outcome.
@@ -248,7 +302,7 @@ impl ClusterAgent {
             if done {
                 continue;
             }
-            let (cluster_id, access) = self.access(&name).await?;
+            let (cluster_id, admin) = self.access(&name).await?;
             let plan = TopicPlan {
                 name: queue.topic.clone(),
                 partitions: queue.partitions.clamp(1, i32::MAX as i64) as i32,
@@ -258,10 +312,14 @@ impl ClusterAgent {
                     (queue.retention_hours * 3_600_000).to_string(),
                 )],
             };
-            let outcome =
-                tokio::time::timeout(PROBE_TIMEOUT * 2, Admin::new(access).create_topic(&plan))
-                    .await
-                    .unwrap_or_else(|_| Err(KafkaError::Timeout { addr: name.clone() }));
+            let outcome = tokio::time::timeout(PROBE_TIMEOUT * 3, admin.create_topic(&plan))
+                .await
+                .unwrap_or_else(|_| {
+                    Err(KafkaError {
+                        cluster: name.clone(),
+                        message: admin.explain("no answer in time"),
+                    })
+                });
             let key = format!("{}/{}", queue.project, queue.name);
             let (status, message) = match &outcome {
                 Ok(true) => ("created", format!("{} partitions", plan.partitions)),
@@ -375,20 +433,28 @@ impl ClusterAgent {
         };
         for cluster in self.store.list_clusters().await? {
             let bound = self.store.queues_on_cluster(cluster.id).await?;
-            let access = match self.access(&cluster.name).await {
+            let admin = match self.access(&cluster.name).await {
                 Ok((_, a)) => a,
                 Err(e) => {
                     tracing::warn!(cluster = %cluster.name, error = %e, "cluster skipped");
                     continue;
                 }
             };
-            let health = self.remember(probe(&access).await);
+            let health = self.remember(probe(&admin).await);
             if bound.is_empty() || !health.reachable {
                 continue;
             }
+            // Groups SDK clients reported are read even where the cluster will not list its
+            // groups (an ACL without Describe on the cluster, say).
+            let mut known = std::collections::BTreeSet::new();
+            for q in &bound {
+                for c in self.store.queue_clients(q.queue_id, 1_000).await? {
+                    known.extend(c.consumer_group);
+                }
+            }
             match tokio::time::timeout(
                 every_cluster_limit(),
-                read_offsets(&access, &bound, cluster.id, bucket),
+                read_offsets(&admin, &bound, &known, cluster.id, bucket),
             )
             .await
             {
@@ -415,59 +481,74 @@ fn unreachable(name: &str, e: impl std::fmt::Display) -> AgentError {
 
 /// One cluster's end offsets per bound queue and committed offsets per (group, queue).
 async fn read_offsets(
-    access: &SdkCluster,
+    admin: &Admin,
     bound: &[crate::server::db::kafka::BoundQueue],
+    known: &std::collections::BTreeSet<String>,
     cluster_id: i64,
     bucket: i64,
 ) -> Result<(Vec<BrokerOffsetRow>, Vec<GroupOffsetRow>), KafkaError> {
-    let data = DataClient::connect(access, "watershed-collector").await?;
-    let admin = Admin::new(access.clone());
     let info = admin.describe().await?;
     let partitions: HashMap<&str, i32> = info
         .topics
         .iter()
         .map(|t| (t.name.as_str(), t.partitions))
         .collect();
-    let mut ends: HashMap<i64, HashMap<i32, i64>> = HashMap::new();
+    let topics: Vec<(String, Vec<i32>)> = bound
+        .iter()
+        .filter_map(|q| {
+            let n = *partitions.get(q.topic.as_str())?;
+            Some((q.topic.clone(), (0..n).collect()))
+        })
+        .collect::<std::collections::BTreeMap<_, _>>()
+        .into_iter()
+        .collect();
+    let ends = admin.end_offsets(&topics).await?;
+    let end_of = |topic: &str| -> Option<HashMap<i32, i64>> {
+        let n = *partitions.get(topic)?;
+        Some(
+            (0..n)
+                .filter_map(|p| Some((p, *ends.get(&(topic.to_string(), p))?)))
+                .collect(),
+        )
+    };
     let mut offsets = Vec::new();
     for q in bound {
-        let Some(&n) = partitions.get(q.topic.as_str()) else {
-            continue;
-        };
-        let ids: Vec<i32> = (0..n).collect();
-        let end = data.end_offsets(&q.topic, &ids).await?;
-        offsets.push(BrokerOffsetRow {
-            queue_id: q.queue_id,
-            cluster_id,
-            bucket,
-            end_offset: end.values().sum(),
-        });
-        ends.insert(q.queue_id, end);
+        if let Some(end) = end_of(&q.topic) {
+            offsets.push(BrokerOffsetRow {
+                queue_id: q.queue_id,
+                cluster_id,
+                bucket,
+                end_offset: end.values().sum(),
+            });
+        }
     }
     let mut groups = Vec::new();
-    let listed = admin.groups().await.unwrap_or_else(|e| {
-        tracing::warn!(cluster = %access.name, error = %e, "consumer groups not listed");
-        Vec::new()
-    });
+    let mut listed: std::collections::BTreeSet<String> =
+        admin.groups().await.map_or_else(
+            |e| {
+                tracing::warn!(cluster = %admin.cluster(), error = %e, "consumer groups not listed; reading the groups SDK clients reported");
+                Default::default()
+            },
+            |g| g.into_iter().collect(),
+        );
+    listed.extend(known.iter().cloned());
     for group in listed {
         // One group's trouble costs only that group's figures.
-        let committed = async {
-            let mut conn = admin.coordinator(&group).await?;
-            conn.committed_all(&group).await
-        };
-        let committed = match tokio::time::timeout(PROBE_TIMEOUT, committed).await {
+        let committed = match tokio::time::timeout(PROBE_TIMEOUT, admin.committed(&group, &topics))
+            .await
+        {
             Ok(Ok(c)) => c,
             Ok(Err(e)) => {
-                tracing::warn!(cluster = %access.name, %group, error = %e, "group offsets not read");
+                tracing::warn!(cluster = %admin.cluster(), %group, error = %e, "group offsets not read");
                 continue;
             }
             Err(_) => {
-                tracing::warn!(cluster = %access.name, %group, "group offsets not read in time");
+                tracing::warn!(cluster = %admin.cluster(), %group, "group offsets not read in time");
                 continue;
             }
         };
         for q in bound {
-            let Some(end) = ends.get(&q.queue_id) else {
+            let Some(end) = end_of(&q.topic) else {
                 continue;
             };
             let mine: Vec<(i32, i64)> = committed

@@ -121,6 +121,10 @@ fn config_version(
 ) -> String {
     let mut public = cluster.clone();
     public.sasl_password = None;
+    // The client key stays out of the hash (a changed key comes with a changed certificate).
+    if let Some(tls) = &mut public.tls {
+        tls.client_key_pem = None;
+    }
     let mut h = Sha256::new();
     h.update(serde_json::to_vec(&(public, sealed_password, topic, side)).unwrap_or_default());
     hex::encode(&h.finalize()[..8])
@@ -511,6 +515,7 @@ mod tests {
             sasl_mechanism: "none".into(),
             sasl_username: String::new(),
             sasl_password: None,
+            tls: None,
         };
         let v = config_version(&c, None, "t", "primary");
         assert_eq!(v, config_version(&c.clone(), None, "t", "primary"));
@@ -522,6 +527,12 @@ mod tests {
             ..c.clone()
         };
         assert_eq!(v, config_version(&with_password, None, "t", "primary"));
+        // Switching TLS on reroutes the clients.
+        let with_tls = SdkCluster {
+            tls: Some(Default::default()),
+            ..c.clone()
+        };
+        assert_ne!(v, config_version(&with_tls, None, "t", "primary"));
         assert_ne!(
             v,
             config_version(

@@ -120,6 +120,10 @@ fn form_of(c: &ClusterView) -> ClusterForm {
             .max_retention_hours
             .map(|n| n.to_string())
             .unwrap_or_default(),
+        tls: if c.tls { "on".into() } else { String::new() },
+        tls_ca_pem: c.tls_ca_pem.clone(),
+        tls_client_cert_pem: c.tls_client_cert_pem.clone(),
+        tls_client_key_pem: String::new(),
     }
 }
 
@@ -195,6 +199,28 @@ fn ClusterFields(initial: ClusterForm) -> impl IntoView {
             <input name="form[client_sasl_password]" type="password" autocomplete="new-password" />
             {field_msg(&errors, "client_sasl_password")}
         </label>
+        <label class="wide check">
+            <input type="checkbox" name="form[tls]" value="on" checked=initial.tls == "on" />
+            "TLS to the brokers (the broker's name is checked against its certificate)"
+            {field_msg(&errors, "tls")}
+        </label>
+        {certificate_field(
+            &errors,
+            "CA certificates, PEM (empty: the system's roots)",
+            "tls_ca_pem",
+            initial.tls_ca_pem.clone(),
+        )}
+        {certificate_field(
+            &errors,
+            "Client certificate, PEM (brokers that require one)",
+            "tls_client_cert_pem",
+            initial.tls_client_cert_pem.clone(),
+        )}
+        <label class="wide">
+            "Client key, PEM (empty keeps the stored one)"
+            <textarea name="form[tls_client_key_pem]" rows="3" autocomplete="off"></textarea>
+            {field_msg(&errors, "tls_client_key_pem")}
+        </label>
         <label>
             "Max partitions per queue (empty: no limit)"
             <input name="form[max_partitions]" value=initial.max_partitions.clone() inputmode="numeric" />
@@ -257,6 +283,24 @@ pub fn ClusterPage() -> impl IntoView {
                                         c.sasl_username,
                                         if c.sasl_password_set { " (password set)" } else { "" },
                                     )}
+                                </dd>
+                                <dt>"TLS"</dt>
+                                <dd data-testid="cluster-tls">
+                                    {if !c.tls {
+                                        "off".to_string()
+                                    } else {
+                                        format!(
+                                            "on, {}{}",
+                                            if c.tls_ca_pem.is_empty() { "system roots" } else { "own CA bundle" },
+                                            if c.tls_client_cert_pem.is_empty() {
+                                                ""
+                                            } else if c.tls_client_key_set {
+                                                ", client certificate (key set)"
+                                            } else {
+                                                ", client certificate (no key)"
+                                            },
+                                        )
+                                    }}
                                 </dd>
                                 <dt>"Client credential"</dt>
                                 <dd>
@@ -324,16 +368,10 @@ fn ClusterHealthFacts(health: crate::domain::ClusterHealth) -> impl IntoView {
             </dd>
             <dt>"Brokers"</dt>
             <dd data-testid="cluster-brokers">{format!("{}: {}", h.brokers.len(), h.brokers.join(", "))}</dd>
-            <dt>"Controller / cluster id"</dt>
-            <dd>
-                {format!(
-                    "{} / {}",
-                    h.controller_id.map(|c| c.to_string()).unwrap_or_else(|| "-".into()),
-                    h.cluster_id.clone().unwrap_or_else(|| "-".into()),
-                )}
-            </dd>
-            <dt>"Topics / API keys"</dt>
-            <dd>{format!("{} / {}", h.topics, h.api_keys)}</dd>
+            <dt>"Cluster id"</dt>
+            <dd>{h.cluster_id.clone().unwrap_or_else(|| "-".into())}</dd>
+            <dt>"Topics"</dt>
+            <dd>{h.topics}</dd>
             <dt>"Checked"</dt>
             <dd>{format_millis(h.checked_at)}</dd>
         </dl>
@@ -407,4 +445,22 @@ fn ClusterTopics(
         </details>
     }
     .into_any()
+}
+
+/// A text area of the cluster form for PEM certificates, with its field's error.
+fn certificate_field(
+    errors: &[crate::domain::FieldError],
+    label: &'static str,
+    field: &'static str,
+    value: String,
+) -> impl IntoView {
+    view! {
+        <label class="wide">
+            {label}
+            <textarea name=format!("form[{field}]") rows="4" placeholder="-----BEGIN CERTIFICATE-----">
+                {value}
+            </textarea>
+            {field_msg(errors, field)}
+        </label>
+    }
 }

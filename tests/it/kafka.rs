@@ -288,8 +288,10 @@ async fn queues_fail_over_between_real_brokers_without_losing_acknowledged_messa
         sasl_mechanism: "none".into(),
         sasl_username: String::new(),
         sasl_password: None,
+        tls: None,
     };
-    Admin::new(legacy)
+    Admin::new(&legacy)
+        .unwrap()
         .create_topic(&TopicPlan {
             name: "Legacy.Events".into(),
             partitions: 2,
@@ -499,15 +501,8 @@ async fn settled(fleet: &Fleet, cluster: &str, members: usize) {
     }
 }
 
-async fn wait_for(mut ok: impl FnMut() -> bool, what: &str) {
-    let started = Instant::now();
-    while !ok() {
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+async fn wait_for(ok: impl FnMut() -> bool, what: &str) {
+    drill::wait_until(ok, what, Duration::from_secs(30)).await
 }
 
 async fn wait_for_json(
@@ -550,4 +545,96 @@ fn peek(addr: &str, partition: i32, offset: i64) -> Option<(i64, Vec<u8>)> {
         }
     }
     None
+}
+
+/// A consumer from PyPI's confluent-kafka joins the group of two SDK consumers: the six
+/// partitions are shared among all three, and taken back by the SDK members when it leaves.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_confluent_kafka_consumer_shares_the_sdk_group() {
+    let Some(tansu) = drill::tansu_binary() else {
+        required("tansu");
+        return;
+    };
+    let Ok(python) = std::env::var("WATERSHED_TEST_PYTHON") else {
+        required("WATERSHED_TEST_PYTHON (confluent-kafka)");
+        return;
+    };
+    let rig = Rig::start(&tansu, HEARTBEAT.as_secs(), 6).await;
+    let (base, w) = (rig.platform.base.clone(), &rig.world);
+    let fleet = Fleet::start(
+        &base,
+        &w.app_token,
+        &rig.dir.path().join("sdk-cache"),
+        (1, 2),
+        10,
+        Duration::from_millis(20),
+    )
+    .await;
+    settled(&fleet, "east", 2).await;
+
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/clients/kafka_group_member.py"
+    );
+    let mut member = std::process::Command::new(python)
+        .args([script, &rig.east.addr, "shop.orders", "billing"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("start the confluent-kafka member");
+    let owned = std::sync::Arc::new(std::sync::Mutex::new(Vec::<i32>::new()));
+    let lines = std::io::BufRead::lines(std::io::BufReader::new(member.stdout.take().unwrap()));
+    let (o, last) = (
+        owned.clone(),
+        std::sync::Arc::new(std::sync::Mutex::new(String::new())),
+    );
+    let l = last.clone();
+    std::thread::spawn(move || {
+        for line in lines.map_while(Result::ok) {
+            if let Ok(parts) = serde_json::from_str::<Vec<i32>>(&line) {
+                *o.lock().unwrap() = parts;
+            }
+            *l.lock().unwrap() = line;
+        }
+    });
+
+    // All three own a share; no partition is owned twice, none is left out.
+    let started = Instant::now();
+    loop {
+        let python = owned.lock().unwrap().clone();
+        let sdk = fleet.members();
+        let mut all: Vec<i32> = sdk
+            .iter()
+            .flat_map(|(_, p)| p.clone())
+            .chain(python.iter().copied())
+            .collect();
+        all.sort_unstable();
+        if !python.is_empty()
+            && sdk.iter().all(|(c, p)| c == "east" && !p.is_empty())
+            && all == (0..6).collect::<Vec<_>>()
+        {
+            eprintln!("shared: confluent-kafka {python:?}, SDK {sdk:?}");
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "partitions not shared with confluent-kafka: it owns {python:?}, the SDK members {sdk:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // It leaves: the SDK members take its partitions back.
+    drop(member.stdin.take());
+    let status = tokio::task::spawn_blocking(move || member.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(status.success(), "the confluent-kafka member failed");
+    wait_for(
+        || last.lock().unwrap().contains("read"),
+        "the confluent-kafka member's tally",
+    )
+    .await;
+    settled(&fleet, "east", 2).await;
+    fleet.finish(Duration::from_secs(30)).await;
 }

@@ -17,5 +17,6 @@ mod notify;
 mod schemas;
 mod sdk;
 mod search;
+mod secure;
 mod storage;
 mod trust;

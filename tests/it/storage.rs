@@ -52,6 +52,10 @@ async fn seed(store: &dyn Store) -> (i64, i64) {
                 client_sasl_password_enc: None,
                 max_partitions: None,
                 max_retention_hours: None,
+                tls: false,
+                tls_ca_pem: String::new(),
+                tls_client_cert_pem: String::new(),
+                tls_client_key_enc: None,
             },
             &audit("cluster.create", "kafka-a"),
         )

@@ -26,7 +26,7 @@ pub fn tansu_binary() -> Option<PathBuf> {
     })
 }
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -68,14 +68,12 @@ impl Broker {
             sasl_mechanism: "none".into(),
             sasl_username: String::new(),
             sasl_password: None,
+            tls: None,
         };
+        let admin = watershed_sdk::kafka::Admin::new(&cluster).expect("admin client");
         let started = Instant::now();
         loop {
-            if watershed_sdk::kafka::Admin::new(cluster.clone())
-                .describe()
-                .await
-                .is_ok()
-            {
+            if admin.describe().await.is_ok() {
                 return broker;
             }
             assert!(
@@ -241,6 +239,25 @@ pub async fn world(
     west: &str,
     partitions: i64,
 ) -> World {
+    let plain = |name: &str, addr: &str| json!({"name": name, "kind": "kafka", "bootstrap_servers": [addr]});
+    world_on(
+        base,
+        ops,
+        dev,
+        [plain("east", east), plain("west", west)],
+        partitions,
+    )
+    .await
+}
+
+/// [`world`] on clusters registered with the given bodies (named `east` and `west`).
+pub async fn world_on(
+    base: &str,
+    ops: String,
+    dev: String,
+    clusters: [Value; 2],
+    partitions: i64,
+) -> World {
     use reqwest::Method as M;
     let http = reqwest::Client::new();
     let api = |p: &str| format!("{base}/api/v1{p}");
@@ -260,15 +277,8 @@ pub async fn world(
         json!({"name": "lab"}),
     )
     .await;
-    for (name, addr) in [("east", east), ("west", west)] {
-        call(
-            &http,
-            M::POST,
-            api("/clusters"),
-            &ops,
-            json!({"name": name, "kind": "kafka", "bootstrap_servers": [addr]}),
-        )
-        .await;
+    for body in clusters {
+        call(&http, M::POST, api("/clusters"), &ops, body).await;
     }
     call(
         &http,
@@ -673,5 +683,14 @@ impl Rig {
             world,
             dir,
         }
+    }
+}
+
+/// Waits until `ok`, failing the test with `what` after `limit`.
+pub async fn wait_until(mut ok: impl FnMut() -> bool, what: &str, limit: Duration) {
+    let started = Instant::now();
+    while !ok() {
+        assert!(started.elapsed() < limit, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }

@@ -71,6 +71,10 @@ pub(super) struct ClusterDbRow {
     pub(super) client_sasl_password_enc: Option<String>,
     max_partitions: Option<i64>,
     max_retention_hours: Option<i64>,
+    tls: bool,
+    tls_ca_pem: String,
+    tls_client_cert_pem: String,
+    pub(super) tls_client_key_enc: Option<String>,
     queue_count: i64,
     created_at: i64,
 }
@@ -95,6 +99,10 @@ impl ClusterDbRow {
             client_sasl_password_set: self.client_sasl_password_enc.is_some(),
             max_partitions: self.max_partitions,
             max_retention_hours: self.max_retention_hours,
+            tls: self.tls,
+            tls_ca_pem: self.tls_ca_pem.clone(),
+            tls_client_cert_pem: self.tls_client_cert_pem.clone(),
+            tls_client_key_set: self.tls_client_key_enc.is_some(),
             queue_count: self.queue_count,
             created_at: self.created_at,
         })
@@ -354,6 +362,7 @@ pub(super) const QUEUE_FILTER: &str = " WHERE ($1 IS NULL OR p.name = $1) \
 pub(super) const CLUSTER_SELECT: &str = "SELECT c.id, c.name, c.kind, c.bootstrap_servers, c.region, c.cloud, \
     c.sasl_mechanism, c.sasl_username, c.sasl_password_enc, c.client_sasl_username, \
     c.client_sasl_password_enc, c.max_partitions, c.max_retention_hours, c.created_at, \
+    c.tls, c.tls_ca_pem, c.tls_client_cert_pem, c.tls_client_key_enc, \
     (SELECT COUNT(*) FROM queues q WHERE q.primary_cluster_id = c.id OR q.backup_cluster_id = c.id) AS queue_count \
     FROM clusters c";
 

@@ -21,16 +21,20 @@ fn conflict(name: &str) -> impl Fn(StoreError) -> ServiceError + '_ {
     }
 }
 
-/// Registers a cluster; its SASL password is sealed before it is stored.
+/// Registers a cluster; its SASL passwords and TLS client key are sealed before they are stored.
 pub async fn create(cx: &Ctx, input: &ClusterInput) -> ServiceResult<ClusterView> {
     require_admin(&cx.actor, "register clusters")?;
     let spec = input.parse()?;
+    check_pem(&spec)?;
     let row = row_of(
         &spec,
         spec.sasl_password.as_deref().map(|p| cx.secrets.seal(p)),
         spec.client_sasl_password
             .as_deref()
             .map(|p| cx.secrets.seal(p)),
+        spec.tls_client_key_pem
+            .as_deref()
+            .map(|k| cx.secrets.seal(k)),
     );
     let audit = AuditEvent {
         actor: cx.actor.username.clone(),
@@ -50,6 +54,7 @@ pub async fn create(cx: &Ctx, input: &ClusterInput) -> ServiceResult<ClusterView
 pub async fn update(cx: &Ctx, name: &str, input: &ClusterInput) -> ServiceResult<ClusterView> {
     require_admin(&cx.actor, "edit clusters")?;
     let spec = input.parse()?;
+    check_pem(&spec)?;
     let existing = cx
         .store()
         .cluster(name)
@@ -63,7 +68,19 @@ pub async fn update(cx: &Ctx, name: &str, input: &ClusterInput) -> ServiceResult
         Some(p) => Some(cx.secrets.seal(p)),
         None => existing.client_sasl_password_enc.clone(),
     };
-    let row = row_of(&spec, sealed, client_sealed);
+    // A key is kept only beside a certificate; a new certificate needs its own key.
+    let key_sealed = match &spec.tls_client_key_pem {
+        Some(k) => Some(cx.secrets.seal(k)),
+        None if spec.tls_client_cert_pem.is_empty() => None,
+        None if spec.tls_client_cert_pem != existing.view.tls_client_cert_pem => {
+            return Err(ServiceError::Invalid(vec![FieldError::new(
+                "tls_client_key_pem",
+                "a new client certificate needs its private key",
+            )]))
+        }
+        None => existing.tls_client_key_enc.clone(),
+    };
+    let row = row_of(&spec, sealed, client_sealed, key_sealed);
     let before = ClusterRow {
         name: existing.view.name.clone(),
         kind: existing.view.kind.to_string(),
@@ -77,6 +94,10 @@ pub async fn update(cx: &Ctx, name: &str, input: &ClusterInput) -> ServiceResult
         client_sasl_password_enc: existing.client_sasl_password_enc.clone(),
         max_partitions: existing.view.max_partitions,
         max_retention_hours: existing.view.max_retention_hours,
+        tls: existing.view.tls,
+        tls_ca_pem: existing.view.tls_ca_pem.clone(),
+        tls_client_cert_pem: existing.view.tls_client_cert_pem.clone(),
+        tls_client_key_enc: existing.tls_client_key_enc.clone(),
     };
     let mut summary = change_summary(Some(&audit_fields(&before)), &audit_fields(&row));
     if spec.sasl_password.is_some() {
@@ -84,6 +105,9 @@ pub async fn update(cx: &Ctx, name: &str, input: &ClusterInput) -> ServiceResult
     }
     if spec.client_sasl_password.is_some() {
         summary.push_str("; client_sasl_password changed");
+    }
+    if spec.tls_client_key_pem.is_some() {
+        summary.push_str("; tls_client_key changed");
     }
     let audit = AuditEvent {
         actor: cx.actor.username.clone(),
@@ -104,6 +128,7 @@ fn row_of(
     spec: &ClusterSpec,
     sasl_password_enc: Option<String>,
     client_sasl_password_enc: Option<String>,
+    tls_client_key_enc: Option<String>,
 ) -> ClusterRow {
     ClusterRow {
         name: spec.name.to_string(),
@@ -118,6 +143,44 @@ fn row_of(
         client_sasl_password_enc,
         max_partitions: spec.max_partitions,
         max_retention_hours: spec.max_retention_hours,
+        tls: spec.tls,
+        tls_ca_pem: spec.tls_ca_pem.clone(),
+        tls_client_cert_pem: spec.tls_client_cert_pem.clone(),
+        tls_client_key_enc,
+    }
+}
+
+/// The TLS fields hold what they say: certificates, and a private key.
+fn check_pem(spec: &ClusterSpec) -> ServiceResult<()> {
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+    let mut errors = Vec::new();
+    for (field, text) in [
+        ("tls_ca_pem", &spec.tls_ca_pem),
+        ("tls_client_cert_pem", &spec.tls_client_cert_pem),
+    ] {
+        if text.is_empty() {
+            continue;
+        }
+        let certs: Result<Vec<_>, _> = CertificateDer::pem_slice_iter(text.as_bytes()).collect();
+        match certs {
+            Ok(c) if !c.is_empty() => {}
+            Ok(_) => errors.push(FieldError::new(field, "holds no CERTIFICATE block")),
+            Err(e) => errors.push(FieldError::new(field, format!("is not valid PEM: {e}"))),
+        }
+    }
+    if let Some(key) = &spec.tls_client_key_pem {
+        if let Err(e) = PrivateKeyDer::from_pem_slice(key.as_bytes()) {
+            errors.push(FieldError::new(
+                "tls_client_key_pem",
+                format!("holds no PEM private key: {e}"),
+            ));
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(ServiceError::Invalid(errors))
     }
 }
 
@@ -128,6 +191,8 @@ fn audit_fields(row: &ClusterRow) -> serde_json::Value {
         "region": row.region, "cloud": row.cloud, "sasl_mechanism": row.sasl_mechanism,
         "sasl_username": row.sasl_username, "client_sasl_username": row.client_sasl_username,
         "max_partitions": row.max_partitions, "max_retention_hours": row.max_retention_hours,
+        "tls": row.tls, "tls_ca_pem_bytes": row.tls_ca_pem.len(),
+        "tls_client_cert_pem_bytes": row.tls_client_cert_pem.len(),
     })
 }
 
@@ -259,8 +324,7 @@ pub async fn import(cx: &Ctx, name: &str, input: &ImportInput) -> ServiceResult<
             owner: owner.clone(),
             tags: vec!["imported".into()],
             partitions: partitions as i64,
-            // The topic's own retention is not read; the platform default stands until edited.
-            retention_hours: 168,
+            retention_hours: retention_of(cx, &cluster, topic).await,
             data_format: "bytes".into(),
             primary_cluster_id: cluster.id,
             backup_cluster_id: None,
@@ -287,6 +351,24 @@ pub async fn import(cx: &Ctx, name: &str, input: &ImportInput) -> ServiceResult<
         cx.store.create_queues(&rows, &audit).await?;
     }
     Ok(result)
+}
+
+/// An imported topic's retention as its brokers hold it, within what the platform and the
+/// cluster allow: a topic that keeps its data for ever gets the longest allowed. When the
+/// brokers do not say, the platform's default week stands until the owner edits it.
+async fn retention_of(cx: &Ctx, cluster: &ClusterView, topic: &str) -> i64 {
+    let longest = cluster
+        .max_retention_hours
+        .unwrap_or(crate::domain::MAX_RETENTION_HOURS)
+        .min(crate::domain::MAX_RETENTION_HOURS);
+    match cx.kafka.retention_hours(&cluster.name, topic).await {
+        Ok(Some(hours)) => hours.clamp(1, longest),
+        Ok(None) => longest,
+        Err(e) => {
+            tracing::warn!(cluster = %cluster.name, topic, error = %e, "topic retention not read; the default week stands");
+            168.min(longest)
+        }
+    }
 }
 
 /// The topic behind a queue on each of its clusters.

@@ -112,8 +112,10 @@ impl CatalogStore for This {
         let id: (i64,) = sqlx::query_as(
             "INSERT INTO clusters (name, kind, bootstrap_servers, region, cloud, sasl_mechanism, \
              sasl_username, sasl_password_enc, created_at, updated_at, client_sasl_username, \
-             client_sasl_password_enc, max_partitions, max_retention_hours) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11, $12, $13) RETURNING id",
+             client_sasl_password_enc, max_partitions, max_retention_hours, tls, tls_ca_pem, \
+             tls_client_cert_pem, tls_client_key_enc) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
+             RETURNING id",
         )
         .bind(&row.name)
         .bind(&row.kind)
@@ -128,6 +130,10 @@ impl CatalogStore for This {
         .bind(&row.client_sasl_password_enc)
         .bind(row.max_partitions)
         .bind(row.max_retention_hours)
+        .bind(row.tls)
+        .bind(&row.tls_ca_pem)
+        .bind(&row.tls_client_cert_pem)
+        .bind(&row.tls_client_key_enc)
         .fetch_one(&mut *tx)
         .await?;
         self.audit_in(&mut tx, audit).await?;
@@ -146,7 +152,8 @@ impl CatalogStore for This {
             "UPDATE clusters SET name = $1, kind = $2, bootstrap_servers = $3, region = $4, \
              cloud = $5, sasl_mechanism = $6, sasl_username = $7, sasl_password_enc = $8, \
              updated_at = $9, client_sasl_username = $11, client_sasl_password_enc = $12, \
-             max_partitions = $13, max_retention_hours = $14 WHERE id = $10",
+             max_partitions = $13, max_retention_hours = $14, tls = $15, tls_ca_pem = $16, \
+             tls_client_cert_pem = $17, tls_client_key_enc = $18 WHERE id = $10",
         )
         .bind(&row.name)
         .bind(&row.kind)
@@ -162,6 +169,10 @@ impl CatalogStore for This {
         .bind(&row.client_sasl_password_enc)
         .bind(row.max_partitions)
         .bind(row.max_retention_hours)
+        .bind(row.tls)
+        .bind(&row.tls_ca_pem)
+        .bind(&row.tls_client_cert_pem)
+        .bind(&row.tls_client_key_enc)
         .execute(&mut *tx)
         .await?;
         if done.rows_affected() == 0 {
@@ -198,6 +209,7 @@ impl CatalogStore for This {
                 view: r.view()?,
                 sasl_password_enc: r.sasl_password_enc,
                 client_sasl_password_enc: r.client_sasl_password_enc,
+                tls_client_key_enc: r.tls_client_key_enc,
             })
         })
         .transpose()
