@@ -23,6 +23,7 @@ const RESERVED: &[&str] = &[
     "group.id",
     "enable.auto.commit",
     "enable.auto.offset.store",
+    "enable.ssl.certificate.verification",
 ];
 
 /// librdkafka settings for `cluster`: its bootstrap servers, credentials and TLS, then the

@@ -429,12 +429,16 @@ impl ClusterInput {
             max_partitions: self.max_partitions,
             max_retention_hours: self.max_retention_hours,
             tls: self.tls,
-            tls_ca_pem: self.tls_ca_pem.trim().to_string(),
-            tls_client_cert_pem: self.tls_client_cert_pem.trim().to_string(),
-            tls_client_key_pem: Some(self.tls_client_key_pem.trim().to_string())
-                .filter(|k| !k.is_empty()),
+            tls_ca_pem: pem_text(&self.tls_ca_pem),
+            tls_client_cert_pem: pem_text(&self.tls_client_cert_pem),
+            tls_client_key_pem: Some(pem_text(&self.tls_client_key_pem)).filter(|k| !k.is_empty()),
         })
     }
+}
+
+/// PEM text as stored: trimmed, with line ends made `\n` (pasted from Windows, they are `\r\n`).
+fn pem_text(text: &str) -> String {
+    text.trim().replace("\r\n", "\n").replace('\r', "\n")
 }
 
 /// A cluster as shown to users: the SASL password never leaves the server.

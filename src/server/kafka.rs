@@ -287,7 +287,7 @@ impl ClusterAgent {
             .get("retention.ms")
             .and_then(|ms| ms.parse::<i64>().ok())
             .filter(|ms| *ms > 0)
-            .map(|ms| (ms + 3_599_999) / 3_600_000))
+            .map(|ms| (ms as u64).div_ceil(3_600_000) as i64))
     }
 
     /// Makes sure the queue's topic exists on each of its clusters, recording each outcome.
@@ -303,6 +303,9 @@ impl ClusterAgent {
                 continue;
             }
             let (cluster_id, admin) = self.access(&name).await?;
+            // A cluster that did not answer its last probe is not asked again for every queue:
+            // the outcome is recorded at once with the probe's reason, and retried later.
+            let health = self.health(&name).await?;
             let plan = TopicPlan {
                 name: queue.topic.clone(),
                 partitions: queue.partitions.clamp(1, i32::MAX as i64) as i32,
@@ -312,14 +315,23 @@ impl ClusterAgent {
                     (queue.retention_hours * 3_600_000).to_string(),
                 )],
             };
-            let outcome = tokio::time::timeout(PROBE_TIMEOUT * 3, admin.create_topic(&plan))
-                .await
-                .unwrap_or_else(|_| {
-                    Err(KafkaError {
-                        cluster: name.clone(),
-                        message: admin.explain("no answer in time"),
+            let outcome = if health.reachable {
+                tokio::time::timeout(PROBE_TIMEOUT * 3, admin.create_topic(&plan))
+                    .await
+                    .unwrap_or_else(|_| {
+                        Err(KafkaError {
+                            cluster: name.clone(),
+                            message: admin.explain("no answer in time"),
+                        })
                     })
-                });
+            } else {
+                Err(KafkaError {
+                    cluster: name.clone(),
+                    message: health
+                        .error
+                        .unwrap_or_else(|| "the cluster cannot be reached".into()),
+                })
+            };
             let key = format!("{}/{}", queue.project, queue.name);
             let (status, message) = match &outcome {
                 Ok(true) => ("created", format!("{} partitions", plan.partitions)),

@@ -13,6 +13,7 @@ use watershed::server::db::AuditEvent;
 on_both_backends!(
     an_unreachable_cluster_says_why,
     only_admins_import_and_bad_input_names_the_field,
+    tls_fields_take_only_what_they_name,
     provisions_and_broker_samples_are_stored_per_queue_and_cluster,
 );
 
@@ -91,6 +92,66 @@ async fn only_admins_import_and_bad_input_names_the_field(b: Backend) {
         .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
     assert_eq!(e["fields"][0]["field"], "range");
+}
+
+/// A private key pasted into a certificate field would be shown to every reader and handed to
+/// SDK clients: refused, naming the field, never quoting it; nothing stored changes.
+async fn tls_fields_take_only_what_they_name(b: Backend) {
+    let w = world(b).await;
+    let key = "-----BEGIN PRIVATE KEY-----\r\nMC4CAQAwBQYDK2VwBCIEIKeyBytesThatMustNotBeEchoed0000000000000\r\n-----END PRIVATE KEY-----";
+    let base =
+        json!({"name": "k9", "kind": "kafka", "bootstrap_servers": ["k9:9093"], "tls": true});
+    let mut cases = Vec::new();
+    for (field, text) in [
+        ("tls_ca_pem", key.to_string()),
+        ("tls_client_cert_pem", format!("{key}\n")),
+        ("tls_ca_pem", "not pem at all".to_string()),
+        (
+            "tls_ca_pem",
+            "-----BEGIN CERTIFICATE-----\n%%%\n-----END CERTIFICATE-----".to_string(),
+        ),
+    ] {
+        let mut body = base.clone();
+        body[field] = json!(text);
+        cases.push((field, body));
+    }
+    let mut body = base.clone();
+    body["tls_client_cert_pem"] = json!(crate::secure::test_certificate());
+    body["tls_client_key_pem"] = json!(
+        "-----BEGIN PRIVATE KEY-----\nKeyBytesThatMustNotBeEchoed\n-----END PRIVATE KEY-----"
+    );
+    cases.push(("tls_client_key_pem", body));
+    let (cert, other_key) = crate::secure::mismatched_certificate_and_key();
+    let mut body = base.clone();
+    body["tls_client_cert_pem"] = json!(cert);
+    body["tls_client_key_pem"] = json!(other_key);
+    cases.push(("tls_client_key_pem", body));
+    for (field, body) in cases {
+        let (s, e) = w
+            .call(M::POST, "/api/v1/clusters", &w.admin, Some(body))
+            .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{field}: {e}");
+        assert_eq!(e["fields"][0]["field"], field, "{e}");
+        assert!(
+            !e.to_string().contains("KeyBytesThatMustNotBeEchoed"),
+            "{e}"
+        );
+    }
+    let (s, _) = w.call(M::GET, "/api/v1/clusters/k9", &w.admin, None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "nothing was stored");
+    // Certificates pasted with Windows line ends are kept, with Unix ones.
+    let mut body = base.clone();
+    body["tls_ca_pem"] = json!(crate::secure::test_certificate().replace('\n', "\r\n"));
+    let (s, e) = w
+        .call(M::POST, "/api/v1/clusters", &w.admin, Some(body))
+        .await;
+    assert!(s.is_success(), "{e}");
+    let (_, c) = w.call(M::GET, "/api/v1/clusters/k9", &w.admin, None).await;
+    let ca = c["tls_ca_pem"].as_str().unwrap();
+    assert!(
+        ca.starts_with("-----BEGIN CERTIFICATE-----\n") && !ca.contains('\r'),
+        "{c}"
+    );
 }
 
 async fn provisions_and_broker_samples_are_stored_per_queue_and_cluster(b: Backend) {

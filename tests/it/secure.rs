@@ -55,6 +55,19 @@ impl Ca {
     }
 }
 
+/// A self-signed CA certificate as PEM, for tests of what the TLS fields accept.
+pub fn test_certificate() -> String {
+    Ca::new("watershed test").pem()
+}
+
+/// A client certificate and a PKCS#8 key that belongs to another certificate, as PEM.
+pub fn mismatched_certificate_and_key() -> (String, String) {
+    let ca = Ca::new("watershed test");
+    let (cert, _) = ca.issue("app", rcgen::ExtendedKeyUsagePurpose::ClientAuth);
+    let (_, other) = ca.issue("other", rcgen::ExtendedKeyUsagePurpose::ClientAuth);
+    (cert, other)
+}
+
 /// A TLS front on 127.0.0.1 that requires a client certificate from `client_ca` and passes
 /// the decrypted stream to `upstream`.
 async fn tls_front(

@@ -26,6 +26,7 @@ pub async fn create(cx: &Ctx, input: &ClusterInput) -> ServiceResult<ClusterView
     require_admin(&cx.actor, "register clusters")?;
     let spec = input.parse()?;
     check_pem(&spec)?;
+    check_with_librdkafka(&spec).await?;
     let row = row_of(
         &spec,
         spec.sasl_password.as_deref().map(|p| cx.secrets.seal(p)),
@@ -55,6 +56,7 @@ pub async fn update(cx: &Ctx, name: &str, input: &ClusterInput) -> ServiceResult
     require_admin(&cx.actor, "edit clusters")?;
     let spec = input.parse()?;
     check_pem(&spec)?;
+    check_with_librdkafka(&spec).await?;
     let existing = cx
         .store()
         .cluster(name)
@@ -150,10 +152,12 @@ fn row_of(
     }
 }
 
-/// The TLS fields hold what they say: certificates, and a private key.
+/// The TLS fields hold what they say: certificates only (a private key pasted into a
+/// certificate field would be shown to every reader and handed to SDK clients), and a private
+/// key. Errors never quote the text.
 fn check_pem(spec: &ClusterSpec) -> ServiceResult<()> {
-    use rustls_pki_types::pem::PemObject;
-    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+    use rustls_pki_types::pem::{PemObject, SectionKind};
+    use rustls_pki_types::PrivateKeyDer;
     let mut errors = Vec::new();
     for (field, text) in [
         ("tls_ca_pem", &spec.tls_ca_pem),
@@ -162,18 +166,28 @@ fn check_pem(spec: &ClusterSpec) -> ServiceResult<()> {
         if text.is_empty() {
             continue;
         }
-        let certs: Result<Vec<_>, _> = CertificateDer::pem_slice_iter(text.as_bytes()).collect();
-        match certs {
-            Ok(c) if !c.is_empty() => {}
-            Ok(_) => errors.push(FieldError::new(field, "holds no CERTIFICATE block")),
-            Err(e) => errors.push(FieldError::new(field, format!("is not valid PEM: {e}"))),
+        let sections: Result<Vec<_>, _> =
+            <(SectionKind, Vec<u8>)>::pem_slice_iter(text.as_bytes()).collect();
+        match sections {
+            _ if text.contains("PRIVATE KEY") => errors.push(FieldError::new(
+                field,
+                "holds a private key: only certificates go here (the key has its own field)",
+            )),
+            Ok(s) if s.is_empty() => {
+                errors.push(FieldError::new(field, "holds no CERTIFICATE block"))
+            }
+            Ok(s) if s.iter().any(|(kind, _)| *kind != SectionKind::Certificate) => errors.push(
+                FieldError::new(field, "holds a block other than CERTIFICATE"),
+            ),
+            Ok(_) => {}
+            Err(_) => errors.push(FieldError::new(field, "is not valid PEM")),
         }
     }
     if let Some(key) = &spec.tls_client_key_pem {
-        if let Err(e) = PrivateKeyDer::from_pem_slice(key.as_bytes()) {
+        if PrivateKeyDer::from_pem_slice(key.as_bytes()).is_err() {
             errors.push(FieldError::new(
                 "tls_client_key_pem",
-                format!("holds no PEM private key: {e}"),
+                "holds no PEM private key (PKCS#8, PKCS#1 or SEC1)",
             ));
         }
     }
@@ -182,6 +196,57 @@ fn check_pem(spec: &ClusterSpec) -> ServiceResult<()> {
     } else {
         Err(ServiceError::Invalid(errors))
     }
+}
+
+/// What librdkafka, which every connection to the cluster goes through, makes of the TLS
+/// settings: a key that is not one, or does not belong to the certificate, is refused here
+/// rather than on the first connection. The client is made for a port nothing listens on and
+/// dropped at once.
+async fn check_with_librdkafka(spec: &ClusterSpec) -> ServiceResult<()> {
+    use watershed_sdk::wire::{SdkCluster, SdkTls};
+    if !spec.tls {
+        return Ok(());
+    }
+    let key = spec.tls_client_key_pem.clone();
+    let cluster = SdkCluster {
+        name: spec.name.to_string(),
+        kind: "kafka".into(),
+        bootstrap_servers: vec!["127.0.0.1:1".into()],
+        sasl_mechanism: "none".into(),
+        sasl_username: String::new(),
+        sasl_password: None,
+        tls: Some(SdkTls {
+            ca_pem: Some(spec.tls_ca_pem.clone()).filter(|p| !p.is_empty()),
+            client_cert_pem: key.as_ref().map(|_| spec.tls_client_cert_pem.clone()),
+            client_key_pem: key,
+        }),
+    };
+    let made = tokio::task::spawn_blocking(move || {
+        watershed_sdk::kafka::Admin::new(&cluster)
+            .map(drop)
+            .map_err(|e| e.message)
+    })
+    .await
+    .map_err(|e| ServiceError::Internal(anyhow::anyhow!("checking TLS settings: {e}")))?;
+    let Err(why) = made else { return Ok(()) };
+    // librdkafka names the property it refused; the answer names the field, never its text.
+    let (field, message) = if why.contains("ssl.ca") {
+        ("tls_ca_pem", "is not a CA bundle librdkafka can load")
+    } else if why.contains("ssl.certificate") {
+        (
+            "tls_client_cert_pem",
+            "is not a certificate librdkafka can load",
+        )
+    } else if why.contains("ssl.key") || why.contains("key values mismatch") {
+        (
+            "tls_client_key_pem",
+            "is not a private key librdkafka can load, or does not belong to the certificate",
+        )
+    } else {
+        ("tls", "librdkafka refuses these TLS settings")
+    };
+    tracing::info!(cluster = %spec.name, field, "TLS settings refused");
+    Err(ServiceError::Invalid(vec![FieldError::new(field, message)]))
 }
 
 /// The audited fields of a cluster: never the password.
