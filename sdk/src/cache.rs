@@ -91,6 +91,7 @@ mod tests {
             active_side: "primary".into(),
             config_version: "v1".into(),
             heartbeat_interval_secs: 60,
+            recent: Vec::new(),
         }
     }
 

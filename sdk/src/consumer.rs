@@ -511,6 +511,22 @@ impl Consumer {
         }
         let same =
             |s: &Source| s.config.cluster == config.cluster && s.config.topic == config.topic;
+        let drain = self.link.config.drain.unwrap_or_else(|| {
+            2 * self
+                .link
+                .config
+                .heartbeat_interval
+                .unwrap_or(Duration::from_secs(config.heartbeat_interval_secs.max(1)))
+        });
+        if same(&self.current) {
+            // Back where it was (A to B and back within one heartbeat): this instance stays a
+            // member here, and drains what the queue passed through.
+            self.current.config = config.clone();
+            self.retry_switch = None;
+            self.mapping.borrow_and_update();
+            self.drain_recent(&config, drain).await;
+            return;
+        }
         if let Err(e) = self.current.commit().await {
             tracing::warn!(error = %e, "commit before the switch failed");
         }
@@ -535,13 +551,6 @@ impl Consumer {
         next.config = config.clone();
         self.retry_switch = None;
         self.mapping.borrow_and_update();
-        let drain = self.link.config.drain.unwrap_or_else(|| {
-            2 * self
-                .link
-                .config
-                .heartbeat_interval
-                .unwrap_or(Duration::from_secs(config.heartbeat_interval_secs.max(1)))
-        });
         let old = std::mem::replace(&mut self.current, next);
         tracing::info!(
             from = old.name(),
@@ -549,16 +558,52 @@ impl Consumer {
             drain_ms = drain.as_millis() as u64,
             "consumer switched cluster"
         );
-        if same(&old) {
-            // The same cluster and topic under a new version (say, new credentials).
-            old.leave().await;
-        } else {
-            self.draining.push(Drain {
-                source: old,
-                until: Instant::now() + drain,
-                checked: None,
-                failing_since: None,
-            });
+        self.draining.push(Drain {
+            source: old,
+            until: Instant::now() + drain,
+            checked: None,
+            failing_since: None,
+        });
+        self.drain_recent(&config, drain).await;
+    }
+
+    /// Joins the group on the clusters the queue passed through since this consumer last
+    /// looked (A to B to C within one heartbeat: B), to read what producers wrote there. A
+    /// cluster this consumer already reads or drains is left as it is; one that cannot be
+    /// reached is logged and counted, not waited for.
+    async fn drain_recent(&mut self, config: &SdkConfig, drain: Duration) {
+        for cluster in &config.recent {
+            let known = cluster.name == self.current.config.cluster.name
+                || self
+                    .draining
+                    .iter()
+                    .any(|d| d.source.config.cluster.name == cluster.name);
+            if known {
+                continue;
+            }
+            let passed = SdkConfig {
+                cluster: cluster.clone(),
+                config_version: format!("recent:{}", cluster.name),
+                recent: Vec::new(),
+                ..config.clone()
+            };
+            match Source::open(passed, &self.link, ResumePolicy::Earliest).await {
+                Ok(source) => {
+                    tracing::info!(cluster = %cluster.name,
+                        "draining a cluster the queue passed through");
+                    self.draining.push(Drain {
+                        source,
+                        until: Instant::now() + drain,
+                        checked: None,
+                        failing_since: None,
+                    });
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, cluster = %cluster.name,
+                        "cannot drain a cluster the queue passed through");
+                    self.link.count_error();
+                }
+            }
         }
     }
 

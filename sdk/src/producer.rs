@@ -209,6 +209,14 @@ async fn follow(
 ) {
     while mapping.changed().await.is_ok() {
         let config = mapping.borrow_and_update().clone();
+        {
+            // Only the version moved (the queue came back within one heartbeat): same client.
+            let mut current = route.write().await;
+            if current.config.cluster == config.cluster && current.config.topic == config.topic {
+                current.config = config;
+                continue;
+            }
+        }
         let mut attempt = 0u32;
         loop {
             let Some(l) = link.upgrade() else { return };

@@ -132,6 +132,12 @@ pub struct SdkConfig {
     /// Changes exactly when anything above changes; the SDK sends it back in heartbeats.
     pub config_version: String,
     pub heartbeat_interval_secs: u64,
+    /// Other clusters the queue lived on within the last few heartbeat intervals, newest
+    /// first. A consumer that switches drains each of them as well as the one it ran on, so
+    /// after a rapid double switch (A to B to C within one heartbeat) what producers wrote on
+    /// B is read too. Not part of the version.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub recent: Vec<SdkCluster>,
 }
 
 /// One queue a client uses, as a heartbeat lists it.

@@ -125,8 +125,8 @@ impl QueueForm {
     }
 }
 
-/// A cluster form as the browser sends it.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+/// A cluster form as the browser sends it. Its `Debug` leaves out the passwords and the key.
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ClusterForm {
     pub name: String,
     pub kind: String,
@@ -160,6 +160,20 @@ pub struct ClusterForm {
     pub tls_client_cert_pem: String,
     #[serde(default)]
     pub tls_client_key_pem: String,
+}
+
+impl std::fmt::Debug for ClusterForm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClusterForm")
+            .field("name", &self.name)
+            .field("kind", &self.kind)
+            .field("bootstrap_servers", &self.bootstrap_servers)
+            .field("sasl_mechanism", &self.sasl_mechanism)
+            .field("sasl_username", &self.sasl_username)
+            .field("client_sasl_username", &self.client_sasl_username)
+            .field("tls", &self.tls)
+            .finish_non_exhaustive()
+    }
 }
 
 impl ClusterForm {

@@ -220,8 +220,9 @@ pub const MAX_PARTITIONS: i64 = 10_000;
 /// The longest retention any queue may have (ten years), whatever its cluster allows.
 pub const MAX_RETENTION_HOURS: i64 = 24 * 365 * 10;
 
-/// What an operator submits to register or edit a cluster.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// What an operator submits to register or edit a cluster. Its `Debug` leaves out the
+/// passwords and the key.
+#[derive(Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ClusterInput {
     pub name: String,
@@ -267,6 +268,20 @@ pub struct ClusterInput {
     /// key (and an empty certificate removes both).
     #[serde(default)]
     pub tls_client_key_pem: String,
+}
+
+impl std::fmt::Debug for ClusterInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClusterInput")
+            .field("name", &self.name)
+            .field("kind", &self.kind)
+            .field("bootstrap_servers", &self.bootstrap_servers)
+            .field("sasl_mechanism", &self.sasl_mechanism)
+            .field("sasl_username", &self.sasl_username)
+            .field("client_sasl_username", &self.client_sasl_username)
+            .field("tls", &self.tls)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The largest PEM text a cluster's TLS fields take.
@@ -799,5 +814,9 @@ mod tests {
         assert!(!format!("{spec:?}").contains("client-pw"));
         assert_eq!(spec.kind, ClusterKind::CloudKafka);
         assert!(!format!("{spec:?}").contains("hunter2"));
+        c.tls_client_key_pem = "-----BEGIN PRIVATE KEY-----".into();
+        for secret in ["hunter2", "client-pw", "PRIVATE KEY"] {
+            assert!(!format!("{c:?}").contains(secret), "{secret} in {c:?}");
+        }
     }
 }

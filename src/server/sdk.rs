@@ -110,23 +110,25 @@ fn clear<K, V>(cache: &Cache<K, V>) {
 }
 
 /// Identifies a mapping: changes exactly when what a client connects to changes.
-/// A mapping's version: it changes with the cluster, topic, side or credential. The password
-/// enters only as its sealed form (random nonce), so the version, which any signed-in user
-/// may see in a rollout, is no offline oracle for guessing the password.
+/// A mapping's version: it changes with the cluster, topic, side or credential, and with
+/// every switch (a failover and failback within one heartbeat is a new version, so consumers
+/// hear of the cluster in between). The password
+/// and the TLS client key enter only in their sealed forms (random nonce), so the version,
+/// which any signed-in user may see in a rollout, is no offline oracle for guessing them.
 fn config_version(
     cluster: &SdkCluster,
-    sealed_password: Option<&str>,
+    sealed: [Option<&str>; 2],
     topic: &str,
     side: &str,
+    last_switch: Option<i64>,
 ) -> String {
     let mut public = cluster.clone();
     public.sasl_password = None;
-    // The client key stays out of the hash (a changed key comes with a changed certificate).
     if let Some(tls) = &mut public.tls {
         tls.client_key_pem = None;
     }
     let mut h = Sha256::new();
-    h.update(serde_json::to_vec(&(public, sealed_password, topic, side)).unwrap_or_default());
+    h.update(serde_json::to_vec(&(public, sealed, topic, side, last_switch)).unwrap_or_default());
     hex::encode(&h.finalize()[..8])
 }
 
@@ -222,15 +224,20 @@ impl SdkPlane {
             .await?
             .ok_or_else(|| ServiceError::NotFound(format!("cluster {}", q.active_cluster())))?;
         let cluster = cluster_access(&record, &self.secrets, Credential::Client)?;
+        let (last_switch, recent) = self.recent_clusters(q.id, q.active_cluster()).await?;
         let side = q.active_side.to_string();
         let entry = Arc::new(QueueEntry {
             queue_id: q.id,
             config: SdkConfig {
                 config_version: config_version(
                     &cluster,
-                    record.client_sasl_password_enc.as_deref(),
+                    [
+                        record.client_sasl_password_enc.as_deref(),
+                        record.tls_client_key_enc.as_deref(),
+                    ],
                     &q.topic,
                     &side,
+                    last_switch,
                 ),
                 project: q.project,
                 queue: q.name,
@@ -238,10 +245,44 @@ impl SdkPlane {
                 topic: q.topic,
                 active_side: side,
                 heartbeat_interval_secs: self.settings.heartbeat_secs,
+                recent,
             },
         });
         put(&self.queues, key, entry.clone());
         Ok(entry)
+    }
+
+    /// The queue's last switch, and the clusters other than `active` it lived on within the
+    /// last five heartbeat intervals (newest first): a consumer that last looked before the
+    /// first of two quick switches drains them all. A cluster since removed, or without a
+    /// client credential, is left out (nothing can be read there).
+    async fn recent_clusters(
+        &self,
+        queue_id: i64,
+        active: &str,
+    ) -> ServiceResult<(Option<i64>, Vec<SdkCluster>)> {
+        let since = now_millis() - 5 * 1000 * self.settings.heartbeat_secs as i64;
+        let switches = self.store.queue_switches(queue_id, 20).await?;
+        let last = switches.first().map(|s| s.id);
+        let mut names: Vec<String> = Vec::new();
+        for s in switches.into_iter().take_while(|s| s.at >= since) {
+            for name in [s.to_cluster, s.from_cluster] {
+                if name != active && !names.contains(&name) {
+                    names.push(name);
+                }
+            }
+        }
+        let mut out = Vec::new();
+        for name in names {
+            let Some(record) = self.store.cluster(&name).await? else {
+                continue;
+            };
+            match cluster_access(&record, &self.secrets, Credential::Client) {
+                Ok(c) => out.push(c),
+                Err(e) => tracing::warn!(cluster = %name, error = %e, "not drained by clients"),
+            }
+        }
+        Ok((last, out))
     }
 
     async fn grants(&self, app: &ApplicationView) -> ServiceResult<Arc<Vec<GrantView>>> {
@@ -517,22 +558,45 @@ mod tests {
             sasl_password: None,
             tls: None,
         };
-        let v = config_version(&c, None, "t", "primary");
-        assert_eq!(v, config_version(&c.clone(), None, "t", "primary"));
-        assert_ne!(v, config_version(&c, None, "t", "backup"));
+        let v = config_version(&c, [None, None], "t", "primary", None);
+        assert_eq!(
+            v,
+            config_version(&c.clone(), [None, None], "t", "primary", None)
+        );
+        assert_ne!(v, config_version(&c, [None, None], "t", "backup", None));
         // A new credential is a new version; the password itself does not enter it.
-        assert_ne!(v, config_version(&c, Some("v1:sealed"), "t", "primary"));
+        assert_ne!(
+            v,
+            config_version(&c, [Some("v1:sealed"), None], "t", "primary", None)
+        );
         let with_password = SdkCluster {
             sasl_password: Some("hunter2".into()),
             ..c.clone()
         };
-        assert_eq!(v, config_version(&with_password, None, "t", "primary"));
+        assert_eq!(
+            v,
+            config_version(&with_password, [None, None], "t", "primary", None)
+        );
         // Switching TLS on reroutes the clients.
         let with_tls = SdkCluster {
             tls: Some(Default::default()),
             ..c.clone()
         };
-        assert_ne!(v, config_version(&with_tls, None, "t", "primary"));
+        let tls_version = config_version(&with_tls, [None, None], "t", "primary", None);
+        assert_ne!(v, tls_version);
+        // Every switch is a new version, even back to where the queue was.
+        assert_ne!(v, config_version(&c, [None, None], "t", "primary", Some(7)));
+        // A new client key (sealed) is a new version too, even beside the same certificate.
+        assert_ne!(
+            tls_version,
+            config_version(
+                &with_tls,
+                [None, Some("v1:sealed-key")],
+                "t",
+                "primary",
+                None
+            )
+        );
         assert_ne!(
             v,
             config_version(
@@ -540,9 +604,10 @@ mod tests {
                     name: "b".into(),
                     ..c
                 },
-                None,
+                [None, None],
                 "t",
-                "primary"
+                "primary",
+                None
             )
         );
     }

@@ -638,3 +638,88 @@ async fn a_confluent_kafka_consumer_shares_the_sdk_group() {
     settled(&fleet, "east", 2).await;
     fleet.finish(Duration::from_secs(30)).await;
 }
+
+/// A failover and a failback within one of the consumer's heartbeats (A to B and back to A):
+/// a producer that heartbeated in between wrote to B, and the consumer, which never saw B,
+/// still reads it, because the platform names the clusters the queue passed through and the
+/// consumer drains them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_double_switch_within_one_heartbeat_drains_the_cluster_in_between() {
+    let Some(tansu) = drill::tansu_binary() else {
+        required("tansu");
+        return;
+    };
+    // The platform's interval is 8 s (the consumer's); the producer heartbeats every second.
+    let rig = Rig::start(&tansu, 8, 3).await;
+    let (base, w) = (rig.platform.base.clone(), &rig.world);
+    let cache = rig.dir.path().join("sdk-cache");
+    let started = Instant::now();
+    let mut consumer = watershed_sdk::Consumer::connect(
+        drill::client(&base, &w.app_token, &cache, "slow-consumer").with_consumer_group("billing"),
+    )
+    .await
+    .unwrap();
+    let producer = watershed_sdk::Producer::connect(
+        drill::client(&base, &w.app_token, &cache, "quick-producer")
+            .with_heartbeat_interval(Duration::from_secs(1)),
+    )
+    .await
+    .unwrap();
+    let mut sent = Vec::new();
+    let mut send = |tag: &'static str| {
+        let producer = &producer;
+        let batch: Vec<(Option<Vec<u8>>, Vec<u8>)> = (0..20)
+            .map(|i| (None, format!("{tag}-{i}").into_bytes()))
+            .collect();
+        sent.extend(
+            batch
+                .iter()
+                .map(|(_, v)| String::from_utf8(v.clone()).unwrap()),
+        );
+        async move { producer.send_batch(batch).await.unwrap() }
+    };
+    let on_east = send("east-before").await;
+    assert!(on_east.iter().all(|d| d.cluster == "east"));
+
+    drill::fail_over(&base, &w.ops, "backup").await;
+    drill::wait_until(
+        || futures_util::FutureExt::now_or_never(producer.cluster()) == Some("west".into()),
+        "the producer on west",
+        Duration::from_secs(3),
+    )
+    .await;
+    let on_west = send("west").await;
+    assert!(on_west.iter().all(|d| d.cluster == "west"), "written on B");
+    drill::fail_over(&base, &w.ops, "primary").await;
+    drill::wait_until(
+        || futures_util::FutureExt::now_or_never(producer.cluster()) == Some("east".into()),
+        "the producer back on east",
+        Duration::from_secs(3),
+    )
+    .await;
+    send("east-after").await;
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "both switches within the consumer's first heartbeat interval (took {:?})",
+        started.elapsed()
+    );
+    assert_eq!(consumer.cluster(), "east");
+
+    let mut read = std::collections::BTreeSet::new();
+    let limit = Instant::now() + Duration::from_secs(30);
+    while read.len() < sent.len() && Instant::now() < limit {
+        for m in consumer.poll(Duration::from_millis(200)).await.unwrap() {
+            read.insert(String::from_utf8(m.value.unwrap_or_default()).unwrap());
+        }
+    }
+    let missing: Vec<&String> = sent.iter().filter(|v| !read.contains(*v)).collect();
+    assert!(
+        missing.is_empty(),
+        "{} of {} never read, first {:?}",
+        missing.len(),
+        sent.len(),
+        missing.first()
+    );
+    assert_eq!(consumer.cluster(), "east");
+    consumer.close().await.unwrap();
+}
