@@ -245,6 +245,11 @@ impl ClusterAgent {
     pub async fn health(&self, name: &str) -> AgentResult<ClusterHealth> {
         // The clients first: a changed registration makes new ones and forgets the last probe.
         let (_, admin) = self.access(name).await?;
+        Ok(self.health_of(name, &admin).await)
+    }
+
+    /// The health of the cluster `admin` reaches: the last probe if recent, else a new one.
+    async fn health_of(&self, name: &str, admin: &Admin) -> ClusterHealth {
         let cached = self
             .health
             .read()
@@ -253,9 +258,9 @@ impl ClusterAgent {
             .filter(|h| now_millis() - h.checked_at < HEALTH_TTL.as_millis() as i64)
             .cloned();
         if let Some(h) = cached {
-            return Ok(h);
+            return h;
         }
-        Ok(self.remember(probe(&admin).await))
+        self.remember(probe(admin).await)
     }
 
     /// Every topic on a cluster (internal ones excluded) with its partition count.
@@ -305,7 +310,7 @@ impl ClusterAgent {
             let (cluster_id, admin) = self.access(&name).await?;
             // A cluster that did not answer its last probe is not asked again for every queue:
             // the outcome is recorded at once with the probe's reason, and retried later.
-            let health = self.health(&name).await?;
+            let health = self.health_of(&name, &admin).await;
             let plan = TopicPlan {
                 name: queue.topic.clone(),
                 partitions: queue.partitions.clamp(1, i32::MAX as i64) as i32,
