@@ -26,6 +26,15 @@ fi
 step "tansu 0.6 (Kafka-compatible broker for the end-to-end tests; built once)"
 cargo install tansu --version 0.6.0 --locked --features dynostore,libsql
 
+# The rocketmq-rust project's name server and broker, for the RocketMQ end-to-end tests:
+# installed once into cargo's bin directory like tansu. Test brokers need no top speed, so
+# they are built at opt-level 1 without LTO (about a third of the release build's time);
+# overflow checks stay off as in the project's own release build.
+step "rocketmq-rust 1.0 name server and broker (for the RocketMQ end-to-end tests; built once)"
+CARGO_PROFILE_RELEASE_OPT_LEVEL=1 CARGO_PROFILE_RELEASE_LTO=false \
+  CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 CARGO_PROFILE_RELEASE_DEBUG=false \
+  cargo install rocketmq-namesrv rocketmq-broker --version 1.0.0 --locked
+
 # A virtualenv with PyPI's confluent-kafka and openlineage-python: the third-party clients the
 # tests drive (the Rust failover test reads back through confluent-kafka too).
 PYENV="$CARGO_TARGET_DIR/pyenv"

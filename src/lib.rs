@@ -1,5 +1,5 @@
 //! Watershed: a self-hosted stream data platform.
-#![recursion_limit = "256"]
+#![recursion_limit = "512"]
 
 pub mod api;
 pub mod app;

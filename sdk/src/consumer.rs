@@ -60,6 +60,12 @@ impl Source {
     /// starts by `policy`.
     async fn open(config: SdkConfig, link: &Link, policy: ResumePolicy) -> Result<Self, SdkError> {
         let name = config.cluster.name.clone();
+        if config.cluster.kind == "rocketmq" {
+            return Err(kafka_error(
+                &name,
+                "consuming from a RocketMQ cluster is not in this SDK version yet (producing is)",
+            ));
+        }
         let group = link.config.consumer_group.clone().unwrap_or_default();
         let mut rd =
             native::rd_config(&config.cluster, &link.config.client_id, &link.config.kafka)?;

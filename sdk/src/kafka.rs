@@ -91,12 +91,12 @@ pub struct TopicPlan {
 /// One long-lived reader serves metadata and end offsets (the frequent calls); the rarer ones
 /// (creating topics, reading configs, listing groups, committed offsets) get a client of their
 /// own that lives for the call.
-pub struct Admin {
+pub struct KafkaAdmin {
     cluster: SdkCluster,
     reader: Arc<BaseConsumer<WatchContext>>,
 }
 
-impl Admin {
+impl KafkaAdmin {
     /// Clients for the cluster a platform config describes. Fails only on settings librdkafka
     /// refuses (a CA bundle that is not PEM, say); connecting happens on the first call.
     pub fn new(cluster: &SdkCluster) -> KafkaResult<Self> {
@@ -384,7 +384,7 @@ mod tests {
             sasl_mechanism: "none".into(),
             ..Default::default()
         };
-        let admin = Admin::new(&cluster).unwrap();
+        let admin = KafkaAdmin::new(&cluster).unwrap();
         let answer =
             tokio::time::timeout(std::time::Duration::from_secs(3), admin.describe()).await;
         assert!(

@@ -41,13 +41,20 @@
 //! partitions with cooperative-sticky rebalancing. [`ClientConfig::with_kafka_setting`]
 //! tunes librdkafka (batching, compression, timeouts); where the queue lives, the credentials
 //! and how offsets are kept stay the SDK's.
+//!
+//! Queues on RocketMQ clusters (feature `rocketmq`, on by default) are written through the
+//! rocketmq-rust project's client: the same [`Producer`] calls, the cluster found through its
+//! name servers. Reading them with [`Consumer`] is not in this version yet.
 
+#![recursion_limit = "512"]
 use serde::{Deserialize, Serialize};
 
 #[cfg(feature = "client")]
 mod cache;
 #[cfg(feature = "client")]
 mod client;
+#[cfg(feature = "client")]
+pub mod cluster;
 #[cfg(feature = "client")]
 mod consumer;
 #[cfg(feature = "client")]
@@ -58,6 +65,8 @@ mod native;
 mod platform;
 #[cfg(feature = "client")]
 mod producer;
+#[cfg(feature = "rocketmq")]
+pub mod rocketmq;
 pub mod wire;
 
 #[cfg(feature = "client")]

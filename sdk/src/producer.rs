@@ -20,14 +20,44 @@ pub struct Delivery {
 /// The cluster a producer sends to now.
 struct Route {
     config: SdkConfig,
-    producer: Arc<FutureProducer<WatchContext>>,
-    /// What librdkafka last reported about the connection, to explain a failed send.
-    last_error: Arc<LastError>,
+    client: Client,
 }
 
-/// A librdkafka producer for the queue's cluster, once the topic is known to be there.
+/// The native client for the route's cluster.
+enum Client {
+    Kafka {
+        producer: Arc<FutureProducer<WatchContext>>,
+        /// What librdkafka last reported about the connection, to explain a failed send.
+        last_error: Arc<LastError>,
+    },
+    #[cfg(feature = "rocketmq")]
+    RocketMq(Arc<crate::rocketmq::Sender>),
+}
+
+/// A producer for the queue's cluster (librdkafka, or RocketMQ's client for `rocketmq`
+/// clusters), once the topic is known to be there.
 async fn connect(config: SdkConfig, link: &Link) -> Result<Route, SdkError> {
     let name = config.cluster.name.clone();
+    if config.cluster.kind == "rocketmq" {
+        #[cfg(feature = "rocketmq")]
+        {
+            let sender = crate::rocketmq::Sender::connect(
+                &config.cluster,
+                &config.topic,
+                &link.config.client_id,
+            )
+            .await?;
+            return Ok(Route {
+                config,
+                client: Client::RocketMq(Arc::new(sender)),
+            });
+        }
+        #[cfg(not(feature = "rocketmq"))]
+        return Err(kafka_error(
+            &name,
+            "this build has no RocketMQ client (feature `rocketmq`)",
+        ));
+    }
     let mut rd = native::rd_config(&config.cluster, &link.config.client_id, &link.config.kafka)?;
     for (k, v) in PRODUCER_DEFAULTS {
         if !link.config.kafka.contains_key(*k) {
@@ -43,8 +73,10 @@ async fn connect(config: SdkConfig, link: &Link) -> Result<Route, SdkError> {
     native::partitions(producer.clone(), &last_error, &name, &config.topic).await?;
     Ok(Route {
         config,
-        producer,
-        last_error,
+        client: Client::Kafka {
+            producer,
+            last_error,
+        },
     })
 }
 
@@ -112,6 +144,38 @@ impl Producer {
             .iter()
             .map(|(k, v)| v.len() + k.as_ref().map_or(0, Vec::len))
             .sum();
+        let (producer, last_error) = match &route.client {
+            Client::Kafka {
+                producer,
+                last_error,
+            } => (producer, last_error),
+            #[cfg(feature = "rocketmq")]
+            Client::RocketMq(sender) => {
+                // One after another: keyed messages keep their order on their queue.
+                let mut out = Vec::with_capacity(count);
+                for (key, value) in &messages {
+                    match sender
+                        .send(&route.config.topic, key.as_deref(), value)
+                        .await
+                    {
+                        Ok((partition, offset)) => out.push(Delivery {
+                            cluster: cluster.clone(),
+                            partition,
+                            offset,
+                        }),
+                        Err(e) => {
+                            self.link.count_error();
+                            if !out.is_empty() {
+                                self.link.count(out.len(), 0);
+                            }
+                            return Err(e);
+                        }
+                    }
+                }
+                self.link.count(count, bytes);
+                return Ok(out);
+            }
+        };
         let mut pending = Vec::with_capacity(count);
         for (key, value) in &messages {
             let mut record = FutureRecord::<[u8], [u8]>::to(&route.config.topic).payload(value);
@@ -122,7 +186,7 @@ impl Producer {
             let started = std::time::Instant::now();
             let mut record = record;
             let future = loop {
-                match route.producer.send_result(record) {
+                match producer.send_result(record) {
                     Ok(f) => break f,
                     Err((
                         rdkafka::error::KafkaError::MessageProduction(
@@ -156,7 +220,7 @@ impl Producer {
         }
         if let Some(e) = failed {
             self.link.count_error();
-            let why = route.last_error.explain(e);
+            let why = last_error.explain(e);
             return Err(kafka_error(&cluster, why));
         }
         self.link.count(count, bytes);
@@ -166,7 +230,7 @@ impl Producer {
     /// Waits until every send in flight is acknowledged.
     pub async fn flush(&self) {
         let route = self.route.write().await;
-        flush(&route.producer).await;
+        flush(&route.client).await;
     }
 
     /// The cluster the producer sends to now.
@@ -183,6 +247,10 @@ impl Producer {
     pub async fn close(self) -> Result<(), SdkError> {
         self.flush().await;
         self.follower.abort();
+        #[cfg(feature = "rocketmq")]
+        if let Client::RocketMq(sender) = &self.route.read().await.client {
+            sender.close().await;
+        }
         self.link.report().await
     }
 }
@@ -194,9 +262,26 @@ impl Drop for Producer {
 }
 
 /// Waits (off the async threads) until librdkafka has delivered or failed everything queued.
-async fn flush(producer: &Arc<FutureProducer<WatchContext>>) {
-    let p = producer.clone();
-    let _ = tokio::task::spawn_blocking(move || p.flush(CALL_TIMEOUT)).await;
+/// RocketMQ sends are awaited one by one, so nothing is queued there.
+async fn flush(client: &Client) {
+    match client {
+        Client::Kafka { producer, .. } => {
+            let p = producer.clone();
+            let _ = tokio::task::spawn_blocking(move || p.flush(CALL_TIMEOUT)).await;
+        }
+        #[cfg(feature = "rocketmq")]
+        Client::RocketMq(_) => {}
+    }
+}
+
+/// Lets a route's client go: flushed first; a RocketMQ client is also shut down (its
+/// connections and background tasks).
+async fn retire(client: Client) {
+    flush(&client).await;
+    #[cfg(feature = "rocketmq")]
+    if let Client::RocketMq(sender) = client {
+        sender.close().await;
+    }
 }
 
 /// Switches the route whenever the platform announces a new mapping: connects to the new
@@ -229,7 +314,7 @@ async fn follow(
                         "producer switched cluster");
                     let old = std::mem::replace(&mut *current, next);
                     drop(current);
-                    flush(&old.producer).await;
+                    retire(old.client).await;
                     break;
                 }
                 Err(e) => {

@@ -364,6 +364,22 @@ impl ClusterInput {
                 "is required when a SASL mechanism is set",
             ));
         }
+        if kind == Some(ClusterKind::Rocketmq) {
+            // RocketMQ's ACL signs requests with an access key and a secret key, which the
+            // registration's PLAIN user name and password carry.
+            if mechanism.is_some_and(|m| !matches!(m, SaslMechanism::None | SaslMechanism::Plain)) {
+                v.push(FieldError::new(
+                    "sasl_mechanism",
+                    "must be none or PLAIN for a RocketMQ cluster (PLAIN: the ACL access key and secret key)",
+                ));
+            }
+            if self.tls {
+                v.push(FieldError::new(
+                    "tls",
+                    "is not supported for RocketMQ clusters yet: register it without TLS",
+                ));
+            }
+        }
         let client_username = v.check(parse_text(
             "client_sasl_username",
             &self.client_sasl_username,
@@ -818,5 +834,39 @@ mod tests {
         for secret in ["hunter2", "client-pw", "PRIVATE KEY"] {
             assert!(!format!("{c:?}").contains(secret), "{secret} in {c:?}");
         }
+    }
+
+    #[test]
+    fn a_rocketmq_cluster_takes_acl_keys_and_no_tls_yet() {
+        let mut c = ClusterInput {
+            name: "trade".into(),
+            kind: "rocketmq".into(),
+            bootstrap_servers: vec!["ns1:9876".into()],
+            region: String::new(),
+            cloud: String::new(),
+            sasl_mechanism: "SCRAM-SHA-256".into(),
+            sasl_username: "access-key".into(),
+            sasl_password: "secret-key".into(),
+            client_sasl_username: String::new(),
+            client_sasl_password: String::new(),
+            max_partitions: None,
+            max_retention_hours: None,
+            tls: true,
+            tls_ca_pem: String::new(),
+            tls_client_cert_pem: String::new(),
+            tls_client_key_pem: String::new(),
+        };
+        let fields: Vec<_> = c
+            .parse()
+            .unwrap_err()
+            .into_iter()
+            .map(|e| e.field)
+            .collect();
+        assert_eq!(fields, ["sasl_mechanism", "tls"]);
+        c.sasl_mechanism = "PLAIN".into();
+        c.tls = false;
+        let spec = c.parse().unwrap();
+        assert_eq!(spec.kind, ClusterKind::Rocketmq);
+        assert_eq!(spec.sasl_mechanism, SaslMechanism::Plain);
     }
 }

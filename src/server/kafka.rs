@@ -13,7 +13,8 @@ use crate::server::db::{now_millis, AuditEvent, ClusterRecord, Store};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
-use watershed_sdk::kafka::{Admin, KafkaError, TopicPlan};
+use watershed_sdk::cluster::Admin;
+use watershed_sdk::kafka::{KafkaError, TopicPlan};
 use watershed_sdk::wire::SdkTls;
 
 /// Why the cluster agent could not do what was asked. The services turn it into their own

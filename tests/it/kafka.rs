@@ -10,7 +10,8 @@ use crate::drill::{self, call, Fleet, Rig};
 use reqwest::Method as M;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
-use watershed_sdk::kafka::{Admin, TopicPlan};
+use watershed_sdk::cluster::Admin;
+use watershed_sdk::kafka::TopicPlan;
 
 /// Heartbeats are shortened to this in the test.
 const HEARTBEAT: Duration = Duration::from_secs(2);

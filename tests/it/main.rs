@@ -1,5 +1,6 @@
 //! Integration tests: one binary; every test runs on SQLite and, when
 //! `WATERSHED_TEST_POSTGRES_URL` is set, again on a fresh PostgreSQL database.
+#![recursion_limit = "512"]
 
 mod access;
 mod api;
@@ -14,6 +15,9 @@ mod kafka;
 mod lineage;
 mod matrix;
 mod notify;
+mod rocketmq;
+#[path = "../support/rocketmq.rs"]
+mod rocketmq_cluster;
 mod schemas;
 mod sdk;
 mod search;

@@ -70,7 +70,7 @@ impl Broker {
             sasl_password: None,
             tls: None,
         };
-        let admin = watershed_sdk::kafka::Admin::new(&cluster).expect("admin client");
+        let admin = watershed_sdk::kafka::KafkaAdmin::new(&cluster).expect("admin client");
         let started = Instant::now();
         loop {
             if admin.describe().await.is_ok() {

@@ -222,7 +222,7 @@ async fn check_with_librdkafka(spec: &ClusterSpec) -> ServiceResult<()> {
         }),
     };
     let made = tokio::task::spawn_blocking(move || {
-        watershed_sdk::kafka::Admin::new(&cluster)
+        watershed_sdk::kafka::KafkaAdmin::new(&cluster)
             .map(drop)
             .map_err(|e| e.message)
     })

@@ -1,0 +1,96 @@
+//! The platform's channel to any registered cluster: one [`Admin`] over librdkafka for
+//! Kafka-protocol clusters ([`crate::kafka`]) and over the RocketMQ client for RocketMQ clusters
+//! ([`crate::rocketmq`]), asking both the same questions.
+
+use crate::kafka::{ClusterInfo, KafkaAdmin, KafkaResult, TopicPlan};
+use crate::wire::SdkCluster;
+use std::collections::HashMap;
+
+/// Cluster-wide operations (metadata, topics, end offsets, consumer groups and what they
+/// consumed) on a cluster of either protocol. It never joins a consumer group.
+pub enum Admin {
+    Kafka(KafkaAdmin),
+    #[cfg(feature = "rocketmq")]
+    RocketMq(crate::rocketmq::Admin),
+}
+
+/// Runs the same call on whichever client the cluster has.
+macro_rules! each {
+    ($admin:expr, $a:ident => $call:expr) => {
+        match $admin {
+            Admin::Kafka($a) => $call,
+            #[cfg(feature = "rocketmq")]
+            Admin::RocketMq($a) => $call,
+        }
+    };
+}
+
+impl Admin {
+    /// The client for the cluster a platform config describes, by its kind: `rocketmq`
+    /// clusters through their name servers, every other kind through librdkafka. Fails only on
+    /// settings the client refuses; connecting happens on the first call.
+    pub fn new(cluster: &SdkCluster) -> KafkaResult<Self> {
+        if cluster.kind == "rocketmq" {
+            #[cfg(feature = "rocketmq")]
+            return crate::rocketmq::Admin::new(cluster).map(Admin::RocketMq);
+            #[cfg(not(feature = "rocketmq"))]
+            return Err(crate::kafka::KafkaError {
+                cluster: cluster.name.clone(),
+                message: "this build has no RocketMQ client (feature `rocketmq`)".into(),
+            });
+        }
+        KafkaAdmin::new(cluster).map(Admin::Kafka)
+    }
+
+    /// The cluster's registered name.
+    pub fn cluster(&self) -> &str {
+        each!(self, a => a.cluster())
+    }
+
+    /// What the client was made with.
+    pub fn config(&self) -> &SdkCluster {
+        each!(self, a => a.config())
+    }
+
+    /// `message`, with what the client knows of the connection's trouble.
+    pub fn explain(&self, message: impl std::fmt::Display) -> String {
+        each!(self, a => a.explain(message))
+    }
+
+    /// Brokers and topics.
+    pub async fn describe(&self) -> KafkaResult<ClusterInfo> {
+        each!(self, a => a.describe().await)
+    }
+
+    /// Creates a topic; `Ok(false)` when it already existed.
+    pub async fn create_topic(&self, plan: &TopicPlan) -> KafkaResult<bool> {
+        each!(self, a => a.create_topic(plan).await)
+    }
+
+    /// A topic's configuration (`retention.ms` and the like); RocketMQ topics have none.
+    pub async fn topic_configs(&self, topic: &str) -> KafkaResult<HashMap<String, String>> {
+        each!(self, a => a.topic_configs(topic).await)
+    }
+
+    /// The next offset to be written in each of `topics`' partitions.
+    pub async fn end_offsets(
+        &self,
+        topics: &[(String, Vec<i32>)],
+    ) -> KafkaResult<HashMap<(String, i32), i64>> {
+        each!(self, a => a.end_offsets(topics).await)
+    }
+
+    /// Every consumer group on the cluster.
+    pub async fn groups(&self) -> KafkaResult<Vec<String>> {
+        each!(self, a => a.groups().await)
+    }
+
+    /// What `group` has committed on `topics`' partitions.
+    pub async fn committed(
+        &self,
+        group: &str,
+        topics: &[(String, Vec<i32>)],
+    ) -> KafkaResult<HashMap<(String, i32), i64>> {
+        each!(self, a => a.committed(group, topics).await)
+    }
+}
