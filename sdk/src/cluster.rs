@@ -11,7 +11,7 @@ use std::collections::HashMap;
 pub enum Admin {
     Kafka(KafkaAdmin),
     #[cfg(feature = "rocketmq")]
-    RocketMq(crate::rocketmq::Admin),
+    RocketMq(Box<crate::rocketmq::Admin>),
 }
 
 /// Runs the same call on whichever client the cluster has.
@@ -32,7 +32,7 @@ impl Admin {
     pub fn new(cluster: &SdkCluster) -> KafkaResult<Self> {
         if cluster.kind == "rocketmq" {
             #[cfg(feature = "rocketmq")]
-            return crate::rocketmq::Admin::new(cluster).map(Admin::RocketMq);
+            return crate::rocketmq::Admin::new(cluster).map(|a| Admin::RocketMq(Box::new(a)));
             #[cfg(not(feature = "rocketmq"))]
             return Err(crate::kafka::KafkaError {
                 cluster: cluster.name.clone(),

@@ -106,6 +106,7 @@ fn internal_topic(topic: &str, names: &[String]) -> bool {
         || topic.starts_with("%DLQ%")
         || topic.starts_with("rmq_sys_")
         || topic == "TBW102"
+        || topic.ends_with("_REPLY_TOPIC")
         || topic == "BenchmarkTest"
         || topic == "SCHEDULE_TOPIC_XXXX"
         || names.iter().any(|n| n == topic)

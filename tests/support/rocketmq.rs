@@ -82,8 +82,9 @@ impl Cluster {
             format!(
                 "brokerClusterName = {name}\nbrokerName = broker-{name}\nbrokerId = 0\n\
                  listenPort = {port}\nstorePathRootDir = {}\nautoCreateTopicEnable = true\n\
-                 brokerIP1 = 127.0.0.1\n",
-                store.display()
+                 brokerIP1 = 127.0.0.1\nhaListenPort = {}\n",
+                store.display(),
+                port + 1
             ),
         )
         .unwrap();
@@ -114,16 +115,21 @@ impl Cluster {
         let admin = watershed_sdk::cluster::Admin::new(&self.sdk_cluster("probe")).unwrap();
         let started = Instant::now();
         loop {
-            if let Ok(info) = admin.describe().await {
-                if !info.brokers.is_empty() {
-                    return;
-                }
+            let last = match admin.describe().await {
+                Ok(info) if !info.brokers.is_empty() => return,
+                Ok(info) => format!("{info:?}"),
+                Err(e) => e.to_string(),
+            };
+            if started.elapsed() > Duration::from_secs(60) {
+                let log =
+                    std::fs::read_to_string(self.dir.path().join("broker.log")).unwrap_or_default();
+                let tail: Vec<_> = log.lines().rev().take(15).collect();
+                panic!(
+                    "the broker did not register with the name server within 60 s: {last}\n\
+                     its log ends:\n{}",
+                    tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+                );
             }
-            assert!(
-                started.elapsed() < Duration::from_secs(60),
-                "the broker did not register with the name server within 60 s; logs in {}",
-                self.dir.path().display()
-            );
             tokio::time::sleep(Duration::from_millis(300)).await;
         }
     }

@@ -3,13 +3,16 @@
 use super::Ctx;
 use super::{change_summary, projects, ServiceError, ServiceResult};
 use crate::domain::{
-    ActiveSide, FieldError, Page, QueueFilter, QueueInput, QueueSpec, QueueView, UserView,
+    default_topic, ActiveSide, ClusterKind, FieldError, Page, QueueFilter, QueueInput, QueueSpec,
+    QueueView, UserView,
 };
 use crate::server::db::{now_millis, Audience, AuditEvent, Notice, QueueRow, Store, StoreError};
 use crate::server::kafka::ClusterAgent;
 
 /// Resolves names in a validated queue to the ids it is stored with.
-async fn resolve(cx: &Ctx, spec: &QueueSpec) -> ServiceResult<QueueRow> {
+/// A new queue bound to RocketMQ gets a topic name RocketMQ accepts (`new`); an existing one
+/// keeps its topic, which must then already fit.
+async fn resolve(cx: &Ctx, spec: &QueueSpec, new: bool) -> ServiceResult<QueueRow> {
     let project = cx
         .store
         .project(spec.project.as_str())
@@ -27,14 +30,25 @@ async fn resolve(cx: &Ctx, spec: &QueueSpec) -> ServiceResult<QueueRow> {
             cx.store
                 .cluster(&name)
                 .await?
-                .map(|c| c.view.id)
+                .map(|c| (c.view.id, c.view.kind))
                 .ok_or_else(|| invalid(field, format!("there is no cluster named {name:?}")))
         }
     };
-    let primary_cluster_id = cluster_id("primary_cluster", spec.primary_cluster.as_str()).await?;
-    let backup_cluster_id = match &spec.backup_cluster {
-        Some(b) => Some(cluster_id("backup_cluster", b.as_str()).await?),
-        None => None,
+    let (primary_cluster_id, primary_kind) =
+        cluster_id("primary_cluster", spec.primary_cluster.as_str()).await?;
+    let (backup_cluster_id, backup_kind) = match &spec.backup_cluster {
+        Some(b) => {
+            let (id, kind) = cluster_id("backup_cluster", b.as_str()).await?;
+            (Some(id), Some(kind))
+        }
+        None => (None, None),
+    };
+    let on_rocketmq =
+        primary_kind == ClusterKind::Rocketmq || backup_kind == Some(ClusterKind::Rocketmq);
+    let topic = if on_rocketmq {
+        rocketmq_topic(spec, new)?
+    } else {
+        spec.topic.clone()
     };
     if cx.store.user_by_name(&spec.owner).await?.is_none() {
         return Err(invalid(
@@ -54,8 +68,28 @@ async fn resolve(cx: &Ctx, spec: &QueueSpec) -> ServiceResult<QueueRow> {
         primary_cluster_id,
         backup_cluster_id,
         active_side: spec.active_side.to_string(),
-        topic: spec.topic.clone(),
+        topic,
     })
+}
+
+/// The topic of a queue bound to a RocketMQ cluster, whose topic names allow only letters,
+/// digits, `-`, `_`, `%` and `|`: a new queue's default `project.queue` becomes
+/// `project_queue`; a topic the owner chose, or an existing queue's, must already fit.
+fn rocketmq_topic(spec: &QueueSpec, new: bool) -> ServiceResult<String> {
+    let fits = |t: &str| {
+        t.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '%' | '|'))
+    };
+    if fits(&spec.topic) {
+        return Ok(spec.topic.clone());
+    }
+    if new && spec.topic == default_topic(spec.project.as_str(), spec.name.as_str()) {
+        return Ok(format!("{}_{}", spec.project, spec.name));
+    }
+    Err(invalid(
+        "topic",
+        "must use only letters, digits, '-' and '_' on a RocketMQ cluster".into(),
+    ))
 }
 
 fn invalid(field: &str, message: String) -> ServiceError {
@@ -194,7 +228,7 @@ fn cluster_ids(row: &QueueRow) -> Vec<i64> {
 /// Creates a logical queue in a project the actor belongs to.
 pub async fn create(cx: &Ctx, input: &QueueInput) -> ServiceResult<QueueView> {
     let spec = input.parse(&cx.actor.username)?;
-    let row = resolve(cx, &spec).await?;
+    let row = resolve(cx, &spec, true).await?;
     if spec.active_side != ActiveSide::Primary {
         return Err(invalid(
             "active_side",
@@ -269,7 +303,7 @@ pub async fn update(
             "only the owners of project {project:?} and admins can change {what}"
         )));
     }
-    let row = resolve(cx, &spec).await?;
+    let row = resolve(cx, &spec, false).await?;
     check_quotas(cx.store(), &row, &spec).await?;
     if moved {
         ensure_topic_free(cx.store(), Some(before.id), &row.topic, &cluster_ids(&row)).await?;
