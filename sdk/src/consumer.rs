@@ -38,7 +38,7 @@ type GroupConsumer = StreamConsumer<GroupContext>;
 /// One cluster being read: this instance's membership of the group there.
 struct Source {
     config: SdkConfig,
-    consumer: Arc<GroupConsumer>,
+    reader: Reader,
     /// Received from librdkafka but not yet handed out (a `poll` cancelled midway leaves them
     /// here for the next one).
     buffer: VecDeque<Message>,
@@ -47,8 +47,21 @@ struct Source {
     handed_out: BTreeMap<i32, i64>,
     /// Offsets handed out since the last report (the group's position as this member sees it).
     positions: BTreeMap<i32, i64>,
+    /// RocketMQ: offsets stored for the next commit (librdkafka keeps its own).
+    #[cfg_attr(not(feature = "rocketmq"), allow(dead_code))]
+    stored: BTreeMap<i32, i64>,
+    /// RocketMQ: the partitions held at the last fetch.
+    #[cfg_attr(not(feature = "rocketmq"), allow(dead_code))]
+    held: Vec<i32>,
     /// Set once `leave` has served the revocation; otherwise dropping serves it (see `Drop`).
     left: bool,
+}
+
+/// The native consumer underneath.
+enum Reader {
+    Kafka(Arc<GroupConsumer>),
+    #[cfg(feature = "rocketmq")]
+    RocketMq(Arc<crate::rocketmq::Reader>),
 }
 
 impl Source {
@@ -60,13 +73,26 @@ impl Source {
     /// starts by `policy`.
     async fn open(config: SdkConfig, link: &Link, policy: ResumePolicy) -> Result<Self, SdkError> {
         let name = config.cluster.name.clone();
+        let group = link.config.consumer_group.clone().unwrap_or_default();
         if config.cluster.kind == "rocketmq" {
+            #[cfg(feature = "rocketmq")]
+            {
+                let reader = crate::rocketmq::Reader::open(
+                    &config.cluster,
+                    &config.topic,
+                    &group,
+                    policy == ResumePolicy::Earliest,
+                )
+                .await?;
+                tracing::info!(cluster = %name, topic = %config.topic, %group, "consumer joined its group (RocketMQ)");
+                return Ok(Self::with(config, Reader::RocketMq(Arc::new(reader))));
+            }
+            #[cfg(not(feature = "rocketmq"))]
             return Err(kafka_error(
                 &name,
-                "consuming from a RocketMQ cluster is not in this SDK version yet (producing is)",
+                "this build has no RocketMQ client (feature `rocketmq`)",
             ));
         }
-        let group = link.config.consumer_group.clone().unwrap_or_default();
         let mut rd =
             native::rd_config(&config.cluster, &link.config.client_id, &link.config.kafka)?;
         rd.set("group.id", &group)
@@ -96,21 +122,35 @@ impl Source {
             .subscribe(&[&config.topic])
             .map_err(|e| kafka_error(&name, e))?;
         tracing::info!(cluster = %name, topic = %config.topic, %group, "consumer joined its group");
-        Ok(Self {
+        Ok(Self::with(config, Reader::Kafka(consumer)))
+    }
+
+    fn with(config: SdkConfig, reader: Reader) -> Self {
+        Self {
             config,
-            consumer,
+            reader,
             buffer: VecDeque::new(),
             handed_out: BTreeMap::new(),
             positions: BTreeMap::new(),
+            stored: BTreeMap::new(),
+            held: Vec::new(),
             left: false,
-        })
+        }
     }
 
     /// Stores what earlier polls handed out, for the next commit. A partition this member no
     /// longer owns is skipped: its new owner reads it again from the last commit.
     fn store(&mut self) {
+        let consumer = match &self.reader {
+            Reader::Kafka(c) => c,
+            #[cfg(feature = "rocketmq")]
+            Reader::RocketMq(_) => {
+                self.stored.append(&mut self.handed_out);
+                return;
+            }
+        };
         for (p, next) in std::mem::take(&mut self.handed_out) {
-            if let Err(e) = self.consumer.store_offset(&self.config.topic, p, next - 1) {
+            if let Err(e) = consumer.store_offset(&self.config.topic, p, next - 1) {
                 tracing::debug!(cluster = %self.config.cluster.name, partition = p, error = %e,
                     "offset not stored (the partition moved to another member)");
             }
@@ -122,7 +162,14 @@ impl Source {
     /// consumer while one is.
     async fn commit(&mut self) -> Result<(), SdkError> {
         self.store();
-        let consumer = self.consumer.clone();
+        let consumer = match &self.reader {
+            Reader::Kafka(c) => c.clone(),
+            #[cfg(feature = "rocketmq")]
+            Reader::RocketMq(r) => {
+                r.commit(&std::mem::take(&mut self.stored)).await;
+                return Ok(());
+            }
+        };
         let committed =
             tokio::task::spawn_blocking(move || consumer.commit_consumer_state(CommitMode::Sync))
                 .await
@@ -136,17 +183,40 @@ impl Source {
     /// What is there, waiting at most `wait` for the first message. Messages go to the buffer
     /// as they arrive and leave it only when returned, so a cancelled call loses none.
     async fn fetch(&mut self, wait: Duration) -> Result<Vec<Message>, SdkError> {
+        let consumer = match &self.reader {
+            Reader::Kafka(c) => c.clone(),
+            #[cfg(feature = "rocketmq")]
+            Reader::RocketMq(r) => {
+                let r = r.clone();
+                if self.buffer.is_empty() {
+                    for m in r.poll(wait).await {
+                        self.buffer.push_back(Message {
+                            cluster: self.config.cluster.name.clone(),
+                            topic: self.config.topic.clone(),
+                            partition: m.partition,
+                            offset: m.offset,
+                            key: m.key,
+                            value: m.value,
+                            timestamp_ms: m.timestamp_ms,
+                            headers: m.headers,
+                        });
+                    }
+                }
+                self.held = r.assignment().await;
+                return Ok(self.hand_out());
+            }
+        };
         let deadline = Instant::now() + wait;
         let mut failure = None;
         while self.buffer.len() < MAX_BATCH {
             let next = if self.buffer.is_empty() {
                 let left = deadline.saturating_duration_since(Instant::now());
-                match tokio::time::timeout(left, self.consumer.recv()).await {
+                match tokio::time::timeout(left, consumer.recv()).await {
                     Ok(r) => r,
                     Err(_) => break,
                 }
             } else {
-                match futures_util::FutureExt::now_or_never(self.consumer.recv()) {
+                match futures_util::FutureExt::now_or_never(consumer.recv()) {
                     Some(r) => r,
                     None => break,
                 }
@@ -178,18 +248,28 @@ impl Source {
                 return Err(kafka_error(self.name(), e));
             }
         }
+        Ok(self.hand_out())
+    }
+
+    /// Hands out what the buffer holds, noting the offsets to commit once the application is
+    /// done with them.
+    fn hand_out(&mut self) -> Vec<Message> {
         let out: Vec<Message> = self.buffer.drain(..).collect();
         for m in &out {
             self.handed_out.insert(m.partition, m.offset + 1);
             self.positions.insert(m.partition, m.offset + 1);
         }
-        Ok(out)
+        out
     }
 
     /// The partitions this member owns now.
     fn assignment(&self) -> Vec<i32> {
-        let mut out: Vec<i32> = self
-            .consumer
+        let consumer = match &self.reader {
+            Reader::Kafka(c) => c,
+            #[cfg(feature = "rocketmq")]
+            Reader::RocketMq(_) => return self.held.clone(),
+        };
+        let mut out: Vec<i32> = consumer
             .assignment()
             .map(|l| l.elements().iter().map(|e| e.partition()).collect())
             .unwrap_or_default();
@@ -201,7 +281,11 @@ impl Source {
     /// queue: every partition's committed offset at its high watermark (or the partition
     /// empty). Asked by each member, so a member leaving never strands another's partitions.
     async fn group_drained(&self) -> Result<bool, SdkError> {
-        let consumer = self.consumer.clone();
+        let consumer = match &self.reader {
+            Reader::Kafka(c) => c.clone(),
+            #[cfg(feature = "rocketmq")]
+            Reader::RocketMq(r) => return r.group_drained().await,
+        };
         let topic = self.config.topic.clone();
         let answer = tokio::task::spawn_blocking(move || -> Result<bool, RdError> {
             let metadata = consumer.fetch_metadata(Some(&topic), CALL_TIMEOUT)?;
@@ -237,7 +321,12 @@ impl Source {
 
     /// Positions and lag per partition this member read, for the platform's reports.
     fn offsets(&self) -> Vec<PartitionOffset> {
-        let marks = self.consumer.context().high_watermarks();
+        // RocketMQ's client tells no end offsets: its lag comes from the platform's polling.
+        let marks = match &self.reader {
+            Reader::Kafka(c) => c.context().high_watermarks(),
+            #[cfg(feature = "rocketmq")]
+            Reader::RocketMq(_) => Default::default(),
+        };
         let owned = self.assignment();
         self.positions
             .iter()
@@ -258,10 +347,20 @@ impl Source {
                 "commit before leaving failed; the group re-reads from its last commit");
         }
         let name = self.config.cluster.name.clone();
-        let consumer = self.consumer.clone();
         self.left = true;
-        drop(self);
-        serve_revocation(consumer).await;
+        match &self.reader {
+            Reader::Kafka(c) => {
+                let consumer = c.clone();
+                drop(self);
+                serve_revocation(consumer).await;
+            }
+            #[cfg(feature = "rocketmq")]
+            Reader::RocketMq(r) => {
+                let reader = r.clone();
+                drop(self);
+                reader.close().await;
+            }
+        }
         tracing::info!(cluster = %name, "left the group on the old cluster");
     }
 }
@@ -293,7 +392,16 @@ impl Drop for Source {
             return;
         }
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-            runtime.spawn(serve_revocation(self.consumer.clone()));
+            match &self.reader {
+                Reader::Kafka(c) => {
+                    runtime.spawn(serve_revocation(c.clone()));
+                }
+                #[cfg(feature = "rocketmq")]
+                Reader::RocketMq(r) => {
+                    let reader = r.clone();
+                    runtime.spawn(async move { reader.close().await });
+                }
+            }
         }
     }
 }

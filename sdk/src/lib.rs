@@ -42,9 +42,10 @@
 //! tunes librdkafka (batching, compression, timeouts); where the queue lives, the credentials
 //! and how offsets are kept stay the SDK's.
 //!
-//! Queues on RocketMQ clusters (feature `rocketmq`, on by default) are written through the
-//! rocketmq-rust project's client: the same [`Producer`] calls, the cluster found through its
-//! name servers. Reading them with [`Consumer`] is not in this version yet.
+//! Queues on RocketMQ clusters (feature `rocketmq`, on by default) go through the rocketmq-rust
+//! project's client, found through the cluster's name servers: the same [`Producer`] and
+//! [`Consumer`] calls, a consumer being a member of its group there (RocketMQ's lite pull
+//! consumer in clustering mode), so a queue moves between Kafka and RocketMQ like any other.
 
 #![recursion_limit = "512"]
 use serde::{Deserialize, Serialize};

@@ -12,10 +12,11 @@ use crate::wire::SdkCluster;
 use cheetah_string::CheetahString;
 use rocketmq_client_rust::{
     AclClientRPCHook, ClientError, ClientRuntime, ClientRuntimeConfig, ConsumerAdmin,
-    DefaultMQAdminExt, DefaultMQProducer, RouteAdmin, SendStatus, SessionCredentials,
-    TelemetryHandle, TopicAdmin,
+    DefaultLitePullConsumer, DefaultMQAdminExt, DefaultMQProducer, RouteAdmin, SendStatus,
+    SessionCredentials, TelemetryHandle, TopicAdmin,
 };
 use rocketmq_model::common::config::TopicConfig;
+use rocketmq_model::common::consumer::consume_from_where::ConsumeFromWhere;
 use rocketmq_model::common::message::message_single::Message;
 use rocketmq_model::message::MessageQueue;
 use rocketmq_runtime::{RuntimeConfig, RuntimeOwner};
@@ -260,7 +261,7 @@ impl Admin {
     }
 
     /// `topic`'s readable message queues in partition order; none when the topic does not exist.
-    async fn queues(&self, topic: &str) -> KafkaResult<Queues> {
+    pub(crate) async fn queues(&self, topic: &str) -> KafkaResult<Queues> {
         let route = self
             .call("topic route", |c| c.examine_topic_route_info(topic.into()))
             .await?;
@@ -567,6 +568,192 @@ impl Sender {
         self.producer.clone().shutdown().await;
     }
 }
+
+/// This member of a consumer group on a RocketMQ topic: RocketMQ's lite pull consumer in
+/// clustering mode (the brokers share the topic's queues among the group's members and move
+/// them when members come and go), with offsets committed only for what the application was
+/// handed and is done with.
+pub(crate) struct Reader {
+    topic: String,
+    group: String,
+    consumer: DefaultLitePullConsumer,
+    /// The topic's message queues in partition order.
+    queues: Vec<MessageQueue>,
+    /// For the group's progress on the brokers (drain checks).
+    admin: Admin,
+}
+
+impl Reader {
+    /// Joins `group` on `cluster` for `topic`; where the group has no committed offset it
+    /// starts from the earliest message (`earliest`) or the latest.
+    pub(crate) async fn open(
+        cluster: &SdkCluster,
+        topic: &str,
+        group: &str,
+        earliest: bool,
+    ) -> Result<Self, crate::SdkError> {
+        let fail = |m: String| crate::client::kafka_error(&cluster.name, m);
+        let servers = name_servers(cluster).map_err(fail)?;
+        let runtime = runtime().map_err(fail)?;
+        let mut builder = DefaultLitePullConsumer::builder(runtime)
+            .name_server_addr(servers.as_str())
+            .consumer_group(group_name(group))
+            .consume_from_where(if earliest {
+                ConsumeFromWhere::ConsumeFromFirstOffset
+            } else {
+                ConsumeFromWhere::ConsumeFromLastOffset
+            })
+            .auto_commit(false)
+            .pull_batch_size(64)
+            .poll_timeout_millis(1_000);
+        if let Some(hook) = acl(cluster) {
+            builder = builder.rpc_hook(hook);
+        }
+        let consumer = builder.build().map_err(|e| fail(describe(&e)))?;
+        let queues = Admin::new(cluster).map_err(|e| fail(e.message))?;
+        let known = queues.queues(topic).await.map_err(|e| fail(e.message))?;
+        if known.is_empty() {
+            return Err(fail(format!("topic {topic} does not exist on the cluster")));
+        }
+        consumer
+            .subscribe(topic)
+            .await
+            .map_err(|e| fail(format!("topic {topic}: {}", describe(&e))))?;
+        consumer.start().await.map_err(|e| fail(describe(&e)))?;
+        let mut list: Vec<MessageQueue> = known
+            .iter()
+            .map(|(broker, id, _)| MessageQueue::from_parts(topic, broker.as_str(), *id))
+            .collect();
+        list.sort_by(|a, b| {
+            (a.broker_name().as_str(), a.queue_id()).cmp(&(b.broker_name().as_str(), b.queue_id()))
+        });
+        Ok(Self {
+            topic: topic.to_string(),
+            group: group_name(group),
+            consumer,
+            queues: list,
+            admin: queues,
+        })
+    }
+
+    fn partition_of(&self, broker: &str, queue_id: i32) -> Option<i32> {
+        self.queues
+            .iter()
+            .position(|q| q.broker_name().as_str() == broker && q.queue_id() == queue_id)
+            .map(|p| p as i32)
+    }
+
+    /// What arrived, waiting at most `wait` for the first message: (partition, offset, key,
+    /// value, timestamp, properties) per message.
+    pub(crate) async fn poll(&self, wait: Duration) -> Vec<Polled> {
+        let messages = self
+            .consumer
+            .poll_with_timeout(wait.as_millis().max(1) as u64)
+            .await;
+        messages
+            .into_iter()
+            .filter_map(|m| {
+                let partition = self.partition_of(m.broker_name(), m.queue_id())?;
+                let key = m
+                    .keys()
+                    .and_then(|k| k.into_iter().next())
+                    .map(String::into_bytes);
+                let headers = m
+                    .properties()
+                    .iter()
+                    .filter(|(k, _)| !SYSTEM_PROPERTIES.contains(&k.as_str()))
+                    .map(|(k, v)| (k.to_string(), v.as_bytes().to_vec()))
+                    .collect();
+                Some(Polled {
+                    partition,
+                    offset: m.queue_offset(),
+                    key,
+                    value: m.body().map(|b| b.to_vec()),
+                    timestamp_ms: m.born_timestamp(),
+                    headers,
+                })
+            })
+            .collect()
+    }
+
+    /// The partitions this member holds now.
+    pub(crate) async fn assignment(&self) -> Vec<i32> {
+        let held = self.consumer.assignment().await.unwrap_or_default();
+        let mut out: Vec<i32> = held
+            .iter()
+            .filter_map(|q| self.partition_of(q.broker_name().as_str(), q.queue_id()))
+            .collect();
+        out.sort_unstable();
+        out
+    }
+
+    /// Commits the next offsets to read of `offsets`' partitions (those this member still
+    /// holds: a queue that moved is its new owner's to commit) and persists them on the broker.
+    pub(crate) async fn commit(&self, offsets: &BTreeMap<i32, i64>) {
+        if offsets.is_empty() {
+            return;
+        }
+        let held = self.assignment().await;
+        let map: HashMap<MessageQueue, i64> = offsets
+            .iter()
+            .filter(|(p, _)| held.contains(p))
+            .filter_map(|(&p, &next)| Some((self.queues.get(p as usize)?.clone(), next)))
+            .collect();
+        if !map.is_empty() {
+            self.consumer.commit_sync_with_map(map, true).await;
+        }
+    }
+
+    /// Whether the group has consumed everything this cluster holds for the topic, as the
+    /// brokers see it.
+    pub(crate) async fn group_drained(&self) -> Result<bool, crate::SdkError> {
+        let partitions: Vec<i32> = (0..self.queues.len() as i32).collect();
+        let topics = [(self.topic.clone(), partitions.clone())];
+        let ends = self.admin.end_offsets(&topics).await?;
+        let done = self.admin.committed(&self.group, &topics).await?;
+        Ok(partitions.iter().all(|p| {
+            let end = ends.get(&(self.topic.clone(), *p)).copied().unwrap_or(0);
+            end == 0
+                || done
+                    .get(&(self.topic.clone(), *p))
+                    .is_some_and(|c| *c >= end)
+        }))
+    }
+
+    /// Leaves the group: the client persists its offsets and stops.
+    pub(crate) async fn close(&self) {
+        self.consumer.shutdown().await;
+    }
+}
+
+/// A message as RocketMQ's consumer handed it over, in partition terms.
+pub(crate) struct Polled {
+    pub partition: i32,
+    pub offset: i64,
+    pub key: Option<Vec<u8>>,
+    pub value: Option<Vec<u8>>,
+    pub timestamp_ms: i64,
+    pub headers: BTreeMap<String, Vec<u8>>,
+}
+
+/// Message properties RocketMQ sets for itself, not the application's headers.
+const SYSTEM_PROPERTIES: &[&str] = &[
+    "KEYS",
+    "TAGS",
+    "WAIT",
+    "UNIQ_KEY",
+    "MIN_OFFSET",
+    "MAX_OFFSET",
+    "CONSUME_START_TIME",
+    "REAL_TOPIC",
+    "REAL_QID",
+    "TRAN_MSG",
+    "CLUSTER",
+    "RETRY_TOPIC",
+    "__BORNHOST",
+    "DELAY",
+    "bname",
+];
 
 /// Groups RocketMQ brokers create for their own tools.
 fn system_group(group: &str) -> bool {

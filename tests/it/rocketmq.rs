@@ -215,8 +215,8 @@ async fn a_queue_lives_on_rocketmq_like_any_other() {
     );
 
     // A group that read part of the queue shows its progress and lag in the console.
-    let billing = read_with_rocketmq(&east, "shop_orders", "billing", 1).await;
-    assert!(!billing.is_empty());
+    let lagging = read_with_rocketmq(&east, "shop_orders", "lagging", 1).await;
+    assert!(!lagging.is_empty());
     let started = Instant::now();
     loop {
         let t = call(
@@ -237,12 +237,12 @@ async fn a_queue_lives_on_rocketmq_like_any_other() {
                         .any(|p| p[1].as_f64() > Some(0.0))
             })
         };
-        if has("messages", "in (brokers)") && has("lag", "billing (brokers)") {
+        if has("messages", "in (brokers)") && has("lag", "lagging (brokers)") {
             break;
         }
         assert!(
             started.elapsed() < Duration::from_secs(60),
-            "no broker traffic or lag for billing: {t}"
+            "no broker traffic or lag for lagging: {t}"
         );
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
@@ -285,6 +285,49 @@ async fn a_queue_lives_on_rocketmq_like_any_other() {
         "{q}"
     );
 
+    // A group of SDK consumers on RocketMQ follows a failover and a failback between the two
+    // clusters with a producer running, and reads everything acknowledged.
+    let fleet = drill::Fleet::start(
+        &base,
+        &w.app_token,
+        &cache,
+        (1, 2),
+        10,
+        Duration::from_millis(20),
+    )
+    .await;
+    drill::wait_until(
+        || fleet.read() >= 200,
+        "the SDK group reading",
+        Duration::from_secs(60),
+    )
+    .await;
+    for (to, cluster) in [("backup", "west"), ("primary", "east")] {
+        let clicked = Instant::now();
+        drill::fail_over(&base, &w.ops, to).await;
+        let took = fleet
+            .time_until_all_on(cluster, clicked, Duration::from_secs(20))
+            .await;
+        assert!(
+            took.is_some(),
+            "{to}: clients on {:?}",
+            fleet.clusters().await
+        );
+        let after = fleet.read();
+        drill::wait_until(
+            || fleet.read() >= after + 200,
+            "reading after the switch",
+            Duration::from_secs(60),
+        )
+        .await;
+    }
+    // RocketMQ's client shares queues by itself, on its own schedule: a member that joins reads
+    // alongside the member that held its queues until that one rebalances (the broker's notice,
+    // or RocketMQ's 20 s rebalance round). Two members starting together overlap for a while.
+    let tally = fleet.finish(Duration::from_secs(60)).await;
+    let (acked, dupes) = nothing_lost(&tally, 2);
+    eprintln!("RocketMQ group through failover and failback: acknowledged {acked}, lost 0, duplicates {dupes}");
+
     // An unknown name server is a clear error naming the cluster, on the page and in the SDK.
     let nowhere = watershed_sdk::wire::SdkCluster {
         name: "nowhere".into(),
@@ -301,4 +344,114 @@ async fn a_queue_lives_on_rocketmq_like_any_other() {
         e.message
     );
     drop(platform);
+}
+
+/// A live queue moves from a Kafka-protocol cluster (tansu) to a RocketMQ cluster: a producer
+/// and a group of two SDK consumers run through the switch, the consumers drain Kafka and go on
+/// reading on RocketMQ as one group there, and nothing acknowledged is lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_live_queue_migrates_from_kafka_to_rocketmq_with_nothing_lost() {
+    if crate::rocketmq_cluster::binaries().is_none() {
+        required("rocketmq-namesrv-rust and rocketmq-broker-rust");
+        return;
+    }
+    let Some(tansu) = drill::tansu_binary() else {
+        required("tansu");
+        return;
+    };
+    let kafka = drill::Broker::start(&tansu, "east").await;
+    let rocket = Cluster::start("west").await;
+    let dir = tempfile::tempdir().unwrap();
+    let db_url = format!("sqlite://{}", dir.path().join("platform.db").display());
+    let (ops, dev) = drill::users(&db_url).await;
+    let platform = Platform::start(&dir.path().join("data"), &db_url, 2).await;
+    let base = platform.base.clone();
+    let w = drill::world_on(
+        &base,
+        ops,
+        dev,
+        [
+            json!({"name": "east", "kind": "kafka", "bootstrap_servers": [kafka.addr]}),
+            json!({"name": "west", "kind": "rocketmq", "bootstrap_servers": [rocket.namesrv_addr]}),
+        ],
+        4,
+    )
+    .await;
+    let cache = dir.path().join("cache");
+    let fleet = drill::Fleet::start(
+        &base,
+        &w.app_token,
+        &cache,
+        (1, 2),
+        10,
+        Duration::from_millis(20),
+    )
+    .await;
+    drill::wait_until(
+        || fleet.read() >= 300,
+        "the group reading on Kafka",
+        Duration::from_secs(60),
+    )
+    .await;
+
+    let clicked = Instant::now();
+    drill::fail_over(&base, &w.ops, "backup").await;
+    let took = fleet
+        .time_until_all_on("west", clicked, Duration::from_secs(20))
+        .await;
+    assert!(took.is_some(), "clients on {:?}", fleet.clusters().await);
+    let after = fleet.acked();
+    drill::wait_until(
+        || fleet.acked() >= after + 300,
+        "traffic on RocketMQ",
+        Duration::from_secs(60),
+    )
+    .await;
+    // The two members share the RocketMQ topic's queues as one group.
+    let started = Instant::now();
+    loop {
+        let members = fleet.members();
+        let mut owned: Vec<i32> = members.iter().flat_map(|(_, p)| p.clone()).collect();
+        let every_one_holds = members.iter().all(|(c, p)| c == "west" && !p.is_empty());
+        owned.sort_unstable();
+        let before = owned.len();
+        owned.dedup();
+        if every_one_holds && owned.len() == before && owned == vec![0, 1, 2, 3] {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the group never shared the RocketMQ queues: {members:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let tally = fleet.finish(Duration::from_secs(60)).await;
+    let (acked, dupes) = nothing_lost(&tally, 4);
+    eprintln!(
+        "Kafka to RocketMQ: acknowledged {acked}, lost 0, duplicates {dupes}, switched in {took:?}"
+    );
+    drop(platform);
+}
+
+/// Asserts every acknowledged message was read and at most one in `share` was read twice;
+/// answers (acknowledged, duplicates).
+fn nothing_lost(tally: &drill::Tally, share: u64) -> (usize, u64) {
+    let lost = tally.lost();
+    assert!(
+        lost.is_empty(),
+        "{} of {} acknowledged messages never read, e.g. {:?}",
+        lost.len(),
+        tally.acked.len(),
+        lost.iter()
+            .take(5)
+            .map(|id| tally.explain(*id))
+            .collect::<Vec<_>>()
+    );
+    let dupes = tally.duplicates();
+    assert!(
+        dupes * share <= tally.acked.len() as u64,
+        "{dupes} duplicates of {} messages",
+        tally.acked.len()
+    );
+    (tally.acked.len(), dupes)
 }
