@@ -3,6 +3,7 @@
 //!
 //! Run with `cargo bench --bench console --features ssr` after `scripts/build.sh`
 //! (the wasm figures read `target/site/pkg`). Results go in BENCHMARKS.md.
+#![recursion_limit = "512"]
 
 mod support;
 

@@ -2,6 +2,7 @@
 //! latency in the engine and over HTTP, and how soon an edit becomes searchable.
 //!
 //! `cargo bench --bench datamap --features ssr -- 100000` (the argument is the queue count).
+#![recursion_limit = "512"]
 
 mod support;
 

@@ -7,6 +7,7 @@
 //! Run with `cargo bench --bench failover --features ssr [-- ROUNDS [HEARTBEAT_SECS]]`
 //! (default 10 rounds, 1 s heartbeats). Needs `tansu` on the PATH (the test command installs
 //! it). Results go in BENCHMARKS.md.
+#![recursion_limit = "512"]
 
 #[path = "../tests/support/kafka_drill.rs"]
 mod drill;

@@ -7,6 +7,7 @@
 //! reach thousands of nodes, not the whole graph. Closure sizes are printed with the latencies.
 //!
 //! Run with `cargo bench --bench lineage --features ssr`. Results go in BENCHMARKS.md.
+#![recursion_limit = "512"]
 
 mod support;
 

@@ -9,6 +9,7 @@
 //!
 //! Run with `cargo bench --bench sdk --features ssr [-- SECONDS]` (default 10 s per phase).
 //! Results go in BENCHMARKS.md.
+#![recursion_limit = "512"]
 
 mod support;
 

@@ -9,6 +9,7 @@
 //!
 //! Run with `cargo bench --bench throughput --features ssr [-- MESSAGES [SIZE]]` (default
 //! 200,000 messages of 512 bytes). Needs `tansu` on the PATH. Results go in BENCHMARKS.md.
+#![recursion_limit = "512"]
 
 #[path = "../tests/support/kafka_drill.rs"]
 mod drill;
@@ -100,10 +101,13 @@ async fn bare_produce(addr: &str, messages: usize, value: &[u8]) -> f64 {
     let started = Instant::now();
     let mut sent = 0;
     while sent < messages {
+        // The keys outlive the sends that borrow them.
+        let keys: Vec<String> = (sent..(sent + BATCH).min(messages))
+            .map(|i| i.to_string())
+            .collect();
         let mut pending = Vec::with_capacity(BATCH);
-        for i in sent..(sent + BATCH).min(messages) {
-            let key = i.to_string();
-            let record = FutureRecord::to(TOPIC).key(&key).payload(value);
+        for key in &keys {
+            let record = FutureRecord::to(TOPIC).key(key).payload(value);
             pending.push(producer.send(record, Duration::from_secs(10)));
         }
         sent += pending.len();

@@ -1,4 +1,5 @@
 //! `watershed`: wiring only. Config → database → migrations → the chosen subcommand.
+#![recursion_limit = "512"]
 
 use anyhow::Context;
 use clap::Parser;

@@ -6,6 +6,7 @@
 //! ```
 //! A missing grant is refused at once with the platform's reason; a failover moves the
 //! consumer to the other cluster, after it drained what was left on the old one.
+#![recursion_limit = "512"]
 
 use std::time::Duration;
 use watershed_sdk::{ClientConfig, Consumer, SdkError};

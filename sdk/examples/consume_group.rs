@@ -7,6 +7,7 @@
 //! WATERSHED_URL=http://127.0.0.1:3000 WATERSHED_TOKEN=wsa_… \
 //!   cargo run -p watershed-sdk --example consume_group -- shop orders billing billing-group --instances 3
 //! ```
+#![recursion_limit = "512"]
 
 use std::time::Duration;
 use watershed_sdk::{ClientConfig, Consumer};

@@ -6,6 +6,7 @@
 //! ```
 //! Fail the queue over in the console while it runs: the producer finishes what it has in
 //! flight and carries on on the other cluster within a heartbeat.
+#![recursion_limit = "512"]
 
 use std::time::Duration;
 use watershed_sdk::{ClientConfig, Producer};

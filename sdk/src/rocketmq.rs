@@ -810,6 +810,35 @@ mod tests {
         assert_eq!(key_text(&[0xff, 0x00]), "ff00");
     }
 
+    /// No broker needed: a name server nobody runs is an `SdkError` naming the cluster, for a
+    /// producer as for a consumer.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_unknown_name_server_is_an_error_naming_the_cluster() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let cluster = SdkCluster {
+            name: "trade".into(),
+            kind: "rocketmq".into(),
+            bootstrap_servers: vec![format!("127.0.0.1:{port}")],
+            sasl_mechanism: "none".into(),
+            ..Default::default()
+        };
+        let producer = Sender::connect(&cluster, "shop_orders", "billing-1").await;
+        let consumer = Reader::open(&cluster, "shop_orders", "billing", true).await;
+        for e in [producer.err().unwrap(), consumer.err().unwrap()] {
+            match e {
+                crate::SdkError::Kafka { cluster, message } => {
+                    assert_eq!(cluster, "trade");
+                    assert!(!message.is_empty());
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+
     #[test]
     fn a_cluster_without_name_servers_or_with_tls_is_refused_by_name() {
         let mut cluster = SdkCluster {
