@@ -109,6 +109,13 @@ impl LastError {
             Some(Code::Authentication) => "authentication failed",
             Some(Code::SaslAuthenticationFailed) => "the broker refused the credentials",
             Some(Code::SSL) => "TLS failed",
+            // librdkafka reports a failed handshake now as SSL, now as a transport failure
+            // whose reason is OpenSSL's.
+            Some(Code::BrokerTransportFailure)
+                if reason.contains("SSL routines") || reason.contains("SSL handshake") =>
+            {
+                "TLS failed"
+            }
             Some(Code::AllBrokersDown) => "no broker answers",
             Some(Code::Resolve) => "a broker address does not resolve",
             Some(Code::BrokerTransportFailure) => "the connection to a broker failed",

@@ -10,9 +10,18 @@ use crate::server::db::{now_millis, Audience, AuditEvent, Notice, QueueRow, Stor
 use crate::server::kafka::ClusterAgent;
 
 /// Resolves names in a validated queue to the ids it is stored with.
-/// A new queue bound to RocketMQ gets a topic name RocketMQ accepts (`new`); an existing one
-/// keeps its topic, which must then already fit.
-async fn resolve(cx: &Ctx, spec: &QueueSpec, new: bool) -> ServiceResult<QueueRow> {
+/// Which topic a queue bound to RocketMQ may have.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum TopicRule {
+    /// A new queue: its default topic is made one RocketMQ accepts.
+    New,
+    /// Its topic or clusters change: the topic must fit RocketMQ as it is.
+    Moved,
+    /// Neither changes: it keeps what it has.
+    Unchanged,
+}
+
+async fn resolve(cx: &Ctx, spec: &QueueSpec, rule: TopicRule) -> ServiceResult<QueueRow> {
     let project = cx
         .store
         .project(spec.project.as_str())
@@ -45,8 +54,8 @@ async fn resolve(cx: &Ctx, spec: &QueueSpec, new: bool) -> ServiceResult<QueueRo
     };
     let on_rocketmq =
         primary_kind == ClusterKind::Rocketmq || backup_kind == Some(ClusterKind::Rocketmq);
-    let topic = if on_rocketmq {
-        rocketmq_topic(spec, new)?
+    let topic = if on_rocketmq && rule != TopicRule::Unchanged {
+        rocketmq_topic(spec, rule == TopicRule::New)?
     } else {
         spec.topic.clone()
     };
@@ -228,7 +237,7 @@ fn cluster_ids(row: &QueueRow) -> Vec<i64> {
 /// Creates a logical queue in a project the actor belongs to.
 pub async fn create(cx: &Ctx, input: &QueueInput) -> ServiceResult<QueueView> {
     let spec = input.parse(&cx.actor.username)?;
-    let row = resolve(cx, &spec, true).await?;
+    let row = resolve(cx, &spec, TopicRule::New).await?;
     if spec.active_side != ActiveSide::Primary {
         return Err(invalid(
             "active_side",
@@ -303,7 +312,12 @@ pub async fn update(
             "only the owners of project {project:?} and admins can change {what}"
         )));
     }
-    let row = resolve(cx, &spec, false).await?;
+    let rule = if moved {
+        TopicRule::Moved
+    } else {
+        TopicRule::Unchanged
+    };
+    let row = resolve(cx, &spec, rule).await?;
     check_quotas(cx.store(), &row, &spec).await?;
     if moved {
         ensure_topic_free(cx.store(), Some(before.id), &row.topic, &cluster_ids(&row)).await?;
