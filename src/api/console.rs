@@ -306,7 +306,14 @@ mod ssr {
 
     impl Call {
         pub async fn new() -> Result<Self, AppError> {
-            let state = expect_context::<AppState>();
+            // A server function reached outside the console's routes (say, a fuzzer posting to
+            // it directly) has no state: an error, never a panic.
+            let state = use_context::<AppState>().ok_or_else(|| {
+                AppError::plain(
+                    500,
+                    "this call is served only by the console's routes".to_string(),
+                )
+            })?;
             let headers: HeaderMap = leptos_axum::extract()
                 .await
                 .map_err(|e| AppError::plain(500, e.to_string()))?;
