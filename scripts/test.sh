@@ -19,21 +19,22 @@ if (( ${#missing[@]} )); then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
+# Test brokers need no top speed: they are built at opt-level 1 without LTO (a fraction of a
+# release build's time on two cores); overflow checks stay off as in the crates' own release.
+test_broker_profile=(CARGO_PROFILE_RELEASE_OPT_LEVEL=1 CARGO_PROFILE_RELEASE_LTO=false
+  CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 CARGO_PROFILE_RELEASE_DEBUG=false)
+
 # tansu, a Kafka-compatible broker in Rust, for the end-to-end tests: installed once with cargo
-# into cargo's own bin directory (about 20 minutes on two cores). In-memory storage for most
-# tests; SQLite storage (libsql) for the SCRAM test, whose users must outlive a restart. Cargo
-# does nothing when this version is installed with these features, and rebuilds when not.
+# into cargo's own bin directory. In-memory storage for most tests; SQLite storage (libsql) for
+# the SCRAM test, whose users must outlive a restart. Cargo does nothing when this version is
+# installed with these features, and rebuilds when not.
 step "tansu 0.6 (Kafka-compatible broker for the end-to-end tests; built once)"
-cargo install tansu --version 0.6.0 --locked --features dynostore,libsql
+env "${test_broker_profile[@]}" cargo install tansu --version 0.6.0 --locked --features dynostore,libsql
 
 # The rocketmq-rust project's name server and broker, for the RocketMQ end-to-end tests:
-# installed once into cargo's bin directory like tansu. Test brokers need no top speed, so
-# they are built at opt-level 1 without LTO (about a third of the release build's time);
-# overflow checks stay off as in the project's own release build.
+# installed once into cargo's bin directory like tansu.
 step "rocketmq-rust 1.0 name server and broker (for the RocketMQ end-to-end tests; built once)"
-CARGO_PROFILE_RELEASE_OPT_LEVEL=1 CARGO_PROFILE_RELEASE_LTO=false \
-  CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 CARGO_PROFILE_RELEASE_DEBUG=false \
-  cargo install rocketmq-namesrv rocketmq-broker --version 1.0.0 --locked
+env "${test_broker_profile[@]}" cargo install rocketmq-namesrv rocketmq-broker --version 1.0.0 --locked
 
 # A virtualenv with PyPI's confluent-kafka and openlineage-python: the third-party clients the
 # tests drive (the Rust failover test reads back through confluent-kafka too).

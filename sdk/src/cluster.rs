@@ -80,9 +80,12 @@ impl Admin {
         each!(self, a => a.end_offsets(topics).await)
     }
 
-    /// Every consumer group on the cluster.
+    /// Every consumer group on the cluster, sorted, each once.
     pub async fn groups(&self) -> KafkaResult<Vec<String>> {
-        each!(self, a => a.groups().await)
+        let mut groups = each!(self, a => a.groups().await)?;
+        groups.sort();
+        groups.dedup();
+        Ok(groups)
     }
 
     /// What `group` has committed on `topics`' partitions.

@@ -189,18 +189,7 @@ impl Source {
             Reader::RocketMq(r) => {
                 let r = r.clone();
                 if self.buffer.is_empty() {
-                    for m in r.poll(wait).await {
-                        self.buffer.push_back(Message {
-                            cluster: self.config.cluster.name.clone(),
-                            topic: self.config.topic.clone(),
-                            partition: m.partition,
-                            offset: m.offset,
-                            key: m.key,
-                            value: m.value,
-                            timestamp_ms: m.timestamp_ms,
-                            headers: m.headers,
-                        });
-                    }
+                    self.buffer.extend(r.poll(wait).await);
                 }
                 self.held = r.assignment().await;
                 return Ok(self.hand_out());

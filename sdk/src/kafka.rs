@@ -299,7 +299,7 @@ impl KafkaAdmin {
         Ok(out)
     }
 
-    /// Every consumer group on the cluster.
+    /// Every consumer group on the cluster, in no particular order.
     pub async fn groups(&self) -> KafkaResult<Vec<String>> {
         // A client of its own, metadata first (librdkafka asks every broker the metadata
         // named): on the long-lived reader, listing was seen failing on SASL brokers while
@@ -325,13 +325,10 @@ impl KafkaAdmin {
         })
         .await
         .map_err(|e| self.error(e))?;
-        let mut groups = listed.map_err(|e| match why {
+        listed.map_err(|e| match why {
             Some(why) => self.error(format!("{e} ({why})")),
             None => self.error(e),
-        })?;
-        groups.sort();
-        groups.dedup();
-        Ok(groups)
+        })
     }
 
     /// What `group` has committed on `topics`' partitions; partitions it never committed are

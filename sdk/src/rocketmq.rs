@@ -290,13 +290,8 @@ impl Admin {
         Ok(queues)
     }
 
-    /// Creates `plan.name` on every master broker of the cluster, its partitions spread over
-    /// them (at least one queue each). Answers whether it was created (`false`: it existed).
-    /// RocketMQ has no replication factor or per-topic configs to set: both are broker-wide.
-    pub async fn create_topic(&self, plan: &TopicPlan) -> KafkaResult<bool> {
-        if !self.queues(&plan.name).await?.is_empty() {
-            return Ok(false);
-        }
+    /// The addresses of the cluster's master brokers (broker id 0), sorted.
+    async fn masters(&self) -> KafkaResult<Vec<CheetahString>> {
         let info = self
             .call("cluster info", |c| c.examine_broker_cluster_info())
             .await?;
@@ -307,6 +302,18 @@ impl Admin {
             .filter_map(|(_, b)| b.broker_addrs().get(&0).cloned())
             .collect();
         masters.sort();
+        masters.dedup();
+        Ok(masters)
+    }
+
+    /// Creates `plan.name` on every master broker of the cluster, its partitions spread over
+    /// them (at least one queue each). Answers whether it was created (`false`: it existed).
+    /// RocketMQ has no replication factor or per-topic configs to set: both are broker-wide.
+    pub async fn create_topic(&self, plan: &TopicPlan) -> KafkaResult<bool> {
+        if !self.queues(&plan.name).await?.is_empty() {
+            return Ok(false);
+        }
+        let masters = self.masters().await?;
         if masters.is_empty() {
             return Err(self.error("the name servers know no master broker to create the topic on"));
         }
@@ -359,19 +366,11 @@ impl Admin {
         Ok(out)
     }
 
-    /// Every consumer group the master brokers know, leaving out the cluster's own.
+    /// Every consumer group the master brokers know, leaving out the cluster's own, in no
+    /// particular order (a group on several brokers is named once per broker).
     pub async fn groups(&self) -> KafkaResult<Vec<String>> {
-        let info = self
-            .call("cluster info", |c| c.examine_broker_cluster_info())
-            .await?;
-        let masters: Vec<CheetahString> = info
-            .broker_addr_table
-            .iter()
-            .flatten()
-            .filter_map(|(_, b)| b.broker_addrs().get(&0).cloned())
-            .collect();
         let mut groups = Vec::new();
-        for addr in masters {
+        for addr in self.masters().await? {
             let wrapper = self
                 .call("consumer groups", |c| {
                     c.get_all_subscription_group(addr, CALL_TIMEOUT.as_millis() as u64)
@@ -385,8 +384,6 @@ impl Admin {
                     .filter(|g| !system_group(g)),
             );
         }
-        groups.sort();
-        groups.dedup();
         Ok(groups)
     }
 
@@ -643,9 +640,9 @@ impl Reader {
             .map(|p| p as i32)
     }
 
-    /// What arrived, waiting at most `wait` for the first message: (partition, offset, key,
-    /// value, timestamp, properties) per message.
-    pub(crate) async fn poll(&self, wait: Duration) -> Vec<Polled> {
+    /// What arrived, waiting at most `wait` for the first message, in partition terms (the
+    /// application's properties as headers).
+    pub(crate) async fn poll(&self, wait: Duration) -> Vec<crate::consumer::Message> {
         let messages = self
             .consumer
             .poll_with_timeout(wait.as_millis().max(1) as u64)
@@ -664,7 +661,9 @@ impl Reader {
                     .filter(|(k, _)| !SYSTEM_PROPERTIES.contains(&k.as_str()))
                     .map(|(k, v)| (k.to_string(), v.as_bytes().to_vec()))
                     .collect();
-                Some(Polled {
+                Some(crate::consumer::Message {
+                    cluster: self.admin.cluster().to_string(),
+                    topic: self.topic.clone(),
                     partition,
                     offset: m.queue_offset(),
                     key,
@@ -724,16 +723,6 @@ impl Reader {
     pub(crate) async fn close(&self) {
         self.consumer.shutdown().await;
     }
-}
-
-/// A message as RocketMQ's consumer handed it over, in partition terms.
-pub(crate) struct Polled {
-    pub partition: i32,
-    pub offset: i64,
-    pub key: Option<Vec<u8>>,
-    pub value: Option<Vec<u8>>,
-    pub timestamp_ms: i64,
-    pub headers: BTreeMap<String, Vec<u8>>,
 }
 
 /// Message properties RocketMQ sets for itself, not the application's headers.

@@ -15,6 +15,7 @@ on_both_backends!(
     only_admins_import_and_bad_input_names_the_field,
     tls_fields_take_only_what_they_name,
     provisions_and_broker_samples_are_stored_per_queue_and_cluster,
+    a_queue_on_rocketmq_gets_a_topic_rocketmq_accepts,
 );
 
 async fn an_unreachable_cluster_says_why(b: Backend) {
@@ -257,5 +258,76 @@ async fn provisions_and_broker_samples_are_stored_per_queue_and_cluster(b: Backe
             .unwrap()
             .len(),
         1
+    );
+}
+
+/// RocketMQ topic names take no dots: a new queue's default topic is rewritten; an existing
+/// queue moved onto RocketMQ keeps its topic only if it fits, and is refused naming `topic`
+/// otherwise, its stored binding untouched.
+async fn a_queue_on_rocketmq_gets_a_topic_rocketmq_accepts(b: Backend) {
+    let w = world(b).await;
+    let (s, e) = w
+        .call(
+            M::POST,
+            "/api/v1/clusters",
+            &w.admin,
+            Some(json!({"name": "r1", "kind": "rocketmq", "bootstrap_servers": ["r1:9876"]})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{e}");
+    let (s, q) = w
+        .call(
+            M::POST,
+            "/api/v1/queues",
+            &w.olga,
+            Some(json!({"project": "shop", "name": "returns", "primary_cluster": "r1"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{q}");
+    assert_eq!(q["topic"], "shop_returns");
+    let (s, e) = w
+        .call(
+            M::POST,
+            "/api/v1/queues",
+            &w.olga,
+            Some(
+                json!({"project": "shop", "name": "refunds", "primary_cluster": "r1",
+                        "topic": "legacy.refunds"}),
+            ),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+    assert_eq!(e["fields"][0]["field"], "topic", "{e}");
+
+    // shop/orders lives on k1 as shop.orders: moving it onto r1 must not rename it silently.
+    let (_, before) = w
+        .call(M::GET, "/api/v1/queues/shop/orders", &w.olga, None)
+        .await;
+    assert_eq!(before["topic"], "shop.orders");
+    let mut edit = before.clone();
+    edit["backup_cluster"] = json!("r1");
+    let (s, e) = w
+        .call(
+            M::PUT,
+            "/api/v1/queues/shop/orders",
+            &w.olga,
+            Some(edit.clone()),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+    assert_eq!(e["fields"][0]["field"], "topic", "{e}");
+    let (_, after) = w
+        .call(M::GET, "/api/v1/queues/shop/orders", &w.olga, None)
+        .await;
+    assert_eq!(after, before, "a refused edit changes nothing");
+    // With a topic RocketMQ takes, the move is accepted as asked.
+    edit["topic"] = json!("shop_orders");
+    let (s, q) = w
+        .call(M::PUT, "/api/v1/queues/shop/orders", &w.olga, Some(edit))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{q}");
+    assert_eq!(
+        (q["topic"].as_str(), q["backup_cluster"].as_str()),
+        (Some("shop_orders"), Some("r1"))
     );
 }

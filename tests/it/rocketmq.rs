@@ -287,21 +287,7 @@ async fn a_queue_lives_on_rocketmq_like_any_other() {
 
     // A group of SDK consumers on RocketMQ follows a failover and a failback between the two
     // clusters with a producer running, and reads everything acknowledged.
-    let fleet = drill::Fleet::start(
-        &base,
-        &w.app_token,
-        &cache,
-        (1, 2),
-        10,
-        Duration::from_millis(20),
-    )
-    .await;
-    drill::wait_until(
-        || fleet.read() >= 200,
-        "the SDK group reading",
-        Duration::from_secs(60),
-    )
-    .await;
+    let fleet = group_of_two(&base, &w, &cache, 200).await;
     for (to, cluster) in [("backup", "west"), ("primary", "east")] {
         let clicked = Instant::now();
         drill::fail_over(&base, &w.ops, to).await;
@@ -378,21 +364,7 @@ async fn a_live_queue_migrates_from_kafka_to_rocketmq_with_nothing_lost() {
     )
     .await;
     let cache = dir.path().join("cache");
-    let fleet = drill::Fleet::start(
-        &base,
-        &w.app_token,
-        &cache,
-        (1, 2),
-        10,
-        Duration::from_millis(20),
-    )
-    .await;
-    drill::wait_until(
-        || fleet.read() >= 300,
-        "the group reading on Kafka",
-        Duration::from_secs(60),
-    )
-    .await;
+    let fleet = group_of_two(&base, &w, &cache, 300).await;
 
     let clicked = Instant::now();
     drill::fail_over(&base, &w.ops, "backup").await;
@@ -431,6 +403,32 @@ async fn a_live_queue_migrates_from_kafka_to_rocketmq_with_nothing_lost() {
         "Kafka to RocketMQ: acknowledged {acked}, lost 0, duplicates {dupes}, switched in {took:?}"
     );
     drop(platform);
+}
+
+/// A producer and a group of two SDK consumers on shop/orders, once the group has read `read`
+/// messages.
+async fn group_of_two(
+    base: &str,
+    w: &drill::World,
+    cache: &std::path::Path,
+    read: usize,
+) -> drill::Fleet {
+    let fleet = drill::Fleet::start(
+        base,
+        &w.app_token,
+        cache,
+        (1, 2),
+        10,
+        Duration::from_millis(20),
+    )
+    .await;
+    drill::wait_until(
+        || fleet.read() >= read,
+        "the SDK group reading",
+        Duration::from_secs(60),
+    )
+    .await;
+    fleet
 }
 
 /// Asserts every acknowledged message was read and at most one in `share` was read twice;

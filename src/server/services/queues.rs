@@ -9,7 +9,6 @@ use crate::domain::{
 use crate::server::db::{now_millis, Audience, AuditEvent, Notice, QueueRow, Store, StoreError};
 use crate::server::kafka::ClusterAgent;
 
-/// Resolves names in a validated queue to the ids it is stored with.
 /// Which topic a queue bound to RocketMQ may have.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum TopicRule {
@@ -21,6 +20,7 @@ enum TopicRule {
     Unchanged,
 }
 
+/// Resolves names in a validated queue to the ids it is stored with.
 async fn resolve(cx: &Ctx, spec: &QueueSpec, rule: TopicRule) -> ServiceResult<QueueRow> {
     let project = cx
         .store
