@@ -2,7 +2,7 @@
 
 mod fleet;
 
-use super::db::{AuditEvent, QueueRow};
+use super::db::{now_millis, AuditEvent, QueueRow};
 use super::services::{accounts, clusters, projects, schemas, Ctx, ServiceResult};
 use crate::domain::{ClusterInput, ProjectInput, Role, SchemaInput};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -316,6 +316,26 @@ pub async fn seed(cx: &Ctx, queues: usize, progress: bool) -> ServiceResult<()> 
             );
         }
         fleet::seed(cx, &first).await?;
+        quiet_inboxes(cx).await?;
+    }
+    Ok(())
+}
+
+/// Marks the notifications the demo's own history wrote (requests filed and decided while
+/// seeding) read for everyone: a fresh demo starts with quiet inboxes.
+async fn quiet_inboxes(cx: &Ctx) -> ServiceResult<()> {
+    let store = cx.store();
+    for user in store.list_users().await? {
+        let audit = AuditEvent {
+            actor: cx.actor.username.clone(),
+            action: "notification.read",
+            target_kind: "user",
+            target: user.username.clone(),
+            summary: "the demo's seeded history, marked read".into(),
+        };
+        store
+            .mark_notifications_read(&user.username, now_millis(), &audit)
+            .await?;
     }
     Ok(())
 }

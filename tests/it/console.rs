@@ -152,6 +152,18 @@ async fn the_home_page_lists_queues_server_side(b: Backend) {
     watershed::server::demo::seed(&app.state.ctx(admin), 120, false)
         .await
         .unwrap();
+    // The demo's history (requests filed and decided while seeding) fills no inbox.
+    let store = &app.state.store;
+    let users = store.list_users().await.unwrap();
+    assert!(users.len() > 1, "the demo's people are seeded");
+    for user in users {
+        assert_eq!(
+            store.unread_notifications(&user.username).await.unwrap(),
+            0,
+            "{} starts with a quiet inbox",
+            user.username
+        );
+    }
     // Wait for the search index to take in the new queues.
     let all = watershed::domain::SearchRequest::default();
     while app.state.search.search(&all).unwrap().total < 120 {
