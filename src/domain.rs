@@ -6,6 +6,7 @@
 mod access;
 mod clusters;
 mod failover;
+mod health;
 mod lineage;
 mod names;
 mod notify;
@@ -18,6 +19,7 @@ mod search;
 pub use access::*;
 pub use clusters::*;
 pub use failover::*;
+pub use health::*;
 pub use lineage::*;
 pub use names::*;
 pub use notify::*;

@@ -134,6 +134,13 @@ async fn serve(common: &Common, store: Arc<dyn Store>, args: ServeArgs) -> anyho
                 },
                 args.notice_retention_days.max(1),
             )),
+            alerts: Some(match &args.smtp_url {
+                Some(url) => Some(
+                    watershed::server::health::mail::Mailer::new(url, &args.smtp_from)
+                        .context("alert e-mail")?,
+                ),
+                None => None,
+            }),
         },
     );
     // Tags are stored lowercase; a setting of `PII` must still match them.

@@ -6,6 +6,7 @@ pub mod collector;
 pub mod config;
 pub mod crypto;
 pub mod db;
+pub mod health;
 pub mod demo;
 pub mod kafka;
 pub mod lineage;

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod charts;
 pub mod clusters;
 pub mod failover;
+pub mod health;
 pub mod layout;
 pub mod lineage;
 pub mod login;

@@ -88,6 +88,15 @@ impl Admin {
         Ok(groups)
     }
 
+    /// Every consumer group on the cluster, sorted, each once, with its member count where the
+    /// cluster tells it.
+    pub async fn group_members(&self) -> KafkaResult<Vec<(String, Option<i64>)>> {
+        let mut groups = each!(self, a => a.group_members().await)?;
+        groups.sort();
+        groups.dedup_by(|a, b| a.0 == b.0);
+        Ok(groups)
+    }
+
     /// What `group` has committed on `topics`' partitions.
     pub async fn committed(
         &self,

@@ -301,6 +301,17 @@ impl KafkaAdmin {
 
     /// Every consumer group on the cluster, in no particular order.
     pub async fn groups(&self) -> KafkaResult<Vec<String>> {
+        Ok(self
+            .group_members()
+            .await?
+            .into_iter()
+            .map(|(g, _)| g)
+            .collect())
+    }
+
+    /// Every consumer group on the cluster with how many members it has now (as its
+    /// coordinator describes it), in no particular order.
+    pub async fn group_members(&self) -> KafkaResult<Vec<(String, Option<i64>)>> {
         // A client of its own, metadata first (librdkafka asks every broker the metadata
         // named): on the long-lived reader, listing was seen failing on SASL brokers while
         // metadata calls went through.
@@ -316,7 +327,7 @@ impl KafkaAdmin {
                     list.groups()
                         .iter()
                         .filter(|g| g.protocol_type().is_empty() || g.protocol_type() == "consumer")
-                        .map(|g| g.name().to_string())
+                        .map(|g| (g.name().to_string(), Some(g.members().len() as i64)))
                         .collect::<Vec<_>>()
                 });
             serve(&lister);

@@ -387,6 +387,11 @@ impl Admin {
         Ok(groups)
     }
 
+    /// Every consumer group with its member count, which is not asked of RocketMQ here (None).
+    pub async fn group_members(&self) -> KafkaResult<Vec<(String, Option<i64>)>> {
+        Ok(self.groups().await?.into_iter().map(|g| (g, None)).collect())
+    }
+
     /// What `group` has consumed on `topics`' partitions (the offset it will read next); queues
     /// it never consumed are left out.
     pub async fn committed(

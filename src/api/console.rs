@@ -12,6 +12,7 @@ use server_fn::error::{FromServerFnError, ServerFnErrorErr};
 
 mod access;
 mod failover;
+mod health;
 mod lineage;
 mod notify;
 mod people;
@@ -20,6 +21,7 @@ mod traffic;
 
 pub use access::*;
 pub use failover::*;
+pub use health::*;
 pub use lineage::*;
 pub use notify::*;
 pub use people::*;

@@ -1,6 +1,7 @@
 //! `/api/v1`: JSON over HTTP for applications and scripts, described by OpenAPI.
 
 mod failover;
+mod health;
 mod kafka;
 mod lineage;
 mod notify;
@@ -87,7 +88,10 @@ type ApiResult<T> = Result<Json<T>, ApiError>;
         lineage::neighbours, lineage::impact, lineage::path, lineage::export, lineage::run_event,
         failover::fail_over, failover::migrate, failover::switches, failover::rollout,
         failover::cluster_failover, kafka::health, kafka::topics, kafka::import,
-        kafka::queue_topics, kafka::queue_traffic
+        kafka::queue_topics, kafka::queue_traffic, health::queue_health, health::set_queue_rule,
+        health::reset_queue_rule, health::silence, health::end_silence,
+        health::application_health, health::application_rules, health::set_application_rule,
+        health::reset_application_rule, health::alerts, health::acknowledge, health::set_email
     ),
     components(schemas(ErrorBody, FieldError, Role, UserView, NewToken, TokenRequest, NewUser,
         UserAccount, PersonalTokenView, RevokedToken, ProjectPeopleInput)),
@@ -211,6 +215,7 @@ pub fn router() -> Router<AppState> {
         .merge(lineage::router())
         .merge(failover::router())
         .merge(kafka::router())
+        .merge(health::router())
         // An unknown API path is a JSON 404, never the console's page (which would render a
         // whole signed-in frame for a client that wanted JSON).
         .fallback(|| async { ApiError(ServiceError::NotFound("API endpoint".into())) })

@@ -92,6 +92,9 @@ pub struct LineageNode {
     pub health: Health,
     /// For a group: how many nodes it stands for.
     pub members: usize,
+    /// For a queue: the worst status of its consumer groups, where any is tracked.
+    #[serde(default)]
+    pub consumers: Option<super::GroupStatus>,
 }
 
 impl LineageNode {

@@ -153,6 +153,9 @@ pub struct QueueTraffic {
     pub bytes: Vec<Series>,
     /// Total lag per consumer group.
     pub lag: Vec<Series>,
+    /// Lag in time per consumer group: how old its oldest unread message was, in seconds.
+    #[serde(default)]
+    pub lag_seconds: Vec<Series>,
 }
 
 /// One client instance the platform has heard from.

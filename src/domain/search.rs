@@ -134,6 +134,9 @@ pub struct SearchHit {
     /// Schema fields whose names matched a word of the query (a few at most).
     #[serde(default)]
     pub matched_fields: Vec<String>,
+    /// The worst status of the queue's consumer groups, where any is tracked.
+    #[serde(default)]
+    pub health: Option<super::GroupStatus>,
 }
 
 /// The field paths in which some query word starts one of the path's words (split at dots and

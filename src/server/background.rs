@@ -4,7 +4,8 @@
 //! - the SDK plane's cache watcher (other processes' changes reach this one's caches);
 //! - the lineage graph's follower (new edges as the collector writes them);
 //! - the cluster agent's topic provisioning and offset polling, as its settings ask;
-//! - the grant sweeper (expiry and reminders) and the webhook deliverer, where asked for.
+//! - the grant sweeper (expiry and reminders) and the webhook deliverer, where asked for;
+//! - the alert judge, after every offset poll, where asked for.
 //!
 //! The collector's writer and pruner belong to the collector's own pipeline (its bounded queue
 //! has one writer) and start with it.
@@ -12,6 +13,7 @@
 use super::search::Follower;
 use super::services::access;
 use super::state::AppState;
+use super::health::{alerts, mail::Mailer};
 use super::webhooks::{self, WebhookPolicy};
 use tokio::task::JoinHandle;
 
@@ -24,6 +26,8 @@ pub struct Jobs {
     pub grant_sweeper: bool,
     /// Delivers webhooks, pruning notices older than the given days.
     pub webhooks: Option<(WebhookPolicy, i64)>,
+    /// Judges alert rules after every offset poll; e-mails through the mailer when there is one.
+    pub alerts: Option<Option<Mailer>>,
 }
 
 /// Starts every background task for `state`; they run until the process ends.
@@ -53,6 +57,14 @@ pub fn start(state: &AppState, jobs: Jobs) -> Vec<JoinHandle<()>> {
             policy,
             keep_days,
         )));
+    }
+    if let Some(mailer) = jobs.alerts {
+        handles.push(tokio::spawn(alerts::judge_forever(alerts::AlertContext {
+            store: state.store.clone(),
+            monitor: state.kafka.monitor.clone(),
+            config: Some(state.sdk.clone()),
+            mailer,
+        })));
     }
     handles
 }

@@ -202,6 +202,17 @@ pub struct ServeArgs {
     /// Create each queue's topic on its primary and backup clusters when it is created or rebound.
     #[arg(long, env = "WATERSHED_PROVISION_TOPICS", default_value_t = true, action = clap::ArgAction::Set)]
     pub provision_topics: bool,
+    /// The consumer-health evaluation window in seconds: a group is STALLED after a whole
+    /// window without a commit while it has lag.
+    #[arg(long, env = "WATERSHED_HEALTH_WINDOW_SECS", default_value_t = 600)]
+    pub health_window_secs: u64,
+    /// The SMTP relay alert e-mails go through, e.g. `smtp://mail.example.com:587?tls=required`
+    /// or `smtps://user:password@mail.example.com`; unset sends no e-mail.
+    #[arg(long, env = "WATERSHED_SMTP_URL")]
+    pub smtp_url: Option<String>,
+    /// The sender of alert e-mails.
+    #[arg(long, env = "WATERSHED_SMTP_FROM", default_value = "watershed@localhost")]
+    pub smtp_from: String,
 }
 
 impl ServeArgs {
@@ -228,6 +239,12 @@ impl ServeArgs {
                     .then(|| std::time::Duration::from_secs(self.kafka_poll_secs)),
                 provision: self.provision_topics,
                 retention_days: self.retention_minute_days,
+                health: crate::server::health::HealthSettings {
+                    window: std::time::Duration::from_secs(self.health_window_secs.max(1)),
+                    client_fresh: std::time::Duration::from_secs(
+                        3 * self.sdk_heartbeat_secs.max(1),
+                    ),
+                },
             },
         }
     }
@@ -253,6 +270,9 @@ impl std::fmt::Debug for ServeArgs {
             .field("collector_capacity", &self.collector_capacity)
             .field("kafka_poll_secs", &self.kafka_poll_secs)
             .field("provision_topics", &self.provision_topics)
+            .field("health_window_secs", &self.health_window_secs)
+            .field("smtp_url", &self.smtp_url.as_deref().map(redact_url))
+            .field("smtp_from", &self.smtp_from)
             .finish()
     }
 }

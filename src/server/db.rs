@@ -9,6 +9,7 @@
 //! has its own migrations directory.
 
 pub mod access;
+pub mod alerts;
 pub mod accounts;
 pub mod catalog;
 pub mod collector;
@@ -386,6 +387,7 @@ pub trait Store:
     + kafka::KafkaStore
     + lineage::LineageStore
     + trust::TrustStore
+    + alerts::AlertStore
     + Send
     + Sync
     + 'static

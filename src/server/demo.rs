@@ -45,39 +45,41 @@ const PROJECTS: [(&str, &str, &str); 6] = [
     ),
 ];
 
+/// Demo clusters have no brokers: their addresses are under `.invalid`, a name that never
+/// resolves (RFC 6761), and the platform says so instead of probing them.
 const CLUSTERS: [(&str, &str, &str, &str, &str); 5] = [
     (
         "kafka-bj-1",
         "kafka",
-        "kafka-bj-1a:9092,kafka-bj-1b:9092,kafka-bj-1c:9092",
+        "kafka-bj-1a.demo.invalid:9092,kafka-bj-1b.demo.invalid:9092,kafka-bj-1c.demo.invalid:9092",
         "beijing",
         "on-prem",
     ),
     (
         "kafka-sh-1",
         "kafka",
-        "kafka-sh-1a:9092,kafka-sh-1b:9092",
+        "kafka-sh-1a.demo.invalid:9092,kafka-sh-1b.demo.invalid:9092",
         "shanghai",
         "on-prem",
     ),
     (
         "automq-prod",
         "automq",
-        "automq-prod:9092",
+        "automq-prod.demo.invalid:9092",
         "beijing",
         "aliyun",
     ),
     (
         "msk-us-east",
         "cloud-kafka",
-        "b-1.msk.us-east-1:9096,b-2.msk.us-east-1:9096",
+        "b-1.msk.us-east-1.demo.invalid:9096,b-2.msk.us-east-1.demo.invalid:9096",
         "us-east-1",
         "aws",
     ),
     (
         "rocketmq-trade",
         "rocketmq",
-        "rmq-ns-1:9876,rmq-ns-2:9876",
+        "rmq-ns-1.demo.invalid:9876,rmq-ns-2.demo.invalid:9876",
         "shanghai",
         "on-prem",
     ),

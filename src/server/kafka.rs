@@ -10,6 +10,7 @@ use crate::server::crypto::SecretBox;
 use crate::server::db::kafka::{BrokerOffsetRow, GroupOffsetRow, ProvisionRow};
 use crate::server::db::StoreError;
 use crate::server::db::{now_millis, AuditEvent, ClusterRecord, Store};
+use crate::server::health::{ClusterPoll, GroupPeople, Monitor, PolledGroup, PolledQueue};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
@@ -54,6 +55,8 @@ pub struct KafkaSettings {
     pub provision: bool,
     /// Days broker samples are kept (the per-minute retention).
     pub retention_days: i64,
+    /// How consumer groups are judged from the polls.
+    pub health: crate::server::health::HealthSettings,
 }
 
 impl Default for KafkaSettings {
@@ -62,6 +65,7 @@ impl Default for KafkaSettings {
             poll_every: Some(Duration::from_secs(30)),
             provision: true,
             retention_days: 30,
+            health: Default::default(),
         }
     }
 }
@@ -129,8 +133,34 @@ pub fn cluster_access(
     })
 }
 
+/// Whether a cluster has no brokers by its own registration: every address is under the
+/// `.invalid` top-level domain, which never resolves (RFC 6761). The demo's clusters are such.
+pub fn without_brokers(config: &SdkCluster) -> bool {
+    !config.bootstrap_servers.is_empty()
+        && config.bootstrap_servers.iter().all(|a| {
+            let host = a.rsplit_once(':').map_or(a.as_str(), |(h, _)| h);
+            host.trim_end_matches('.').ends_with(".invalid")
+        })
+}
+
 /// Asks a cluster for its metadata; never fails, an unreachable cluster is a health too.
 pub async fn probe(admin: &Admin) -> ClusterHealth {
+    if without_brokers(admin.config()) {
+        return ClusterHealth {
+            cluster: admin.cluster().to_string(),
+            reachable: false,
+            checked_at: now_millis(),
+            latency_ms: 0,
+            cluster_id: None,
+            brokers: Vec::new(),
+            topics: 0,
+            error: Some(
+                "no brokers: this cluster's addresses are placeholders under .invalid (a demo \
+                 cluster); register a real cluster to use it"
+                    .into(),
+            ),
+        };
+    }
     let started = Instant::now();
     let answer = tokio::time::timeout(PROBE_TIMEOUT, admin.describe()).await;
     let mut health = ClusterHealth {
@@ -171,6 +201,8 @@ pub struct ClusterAgent {
     health: RwLock<HashMap<String, ClusterHealth>>,
     /// One set of librdkafka clients per cluster, made again when its registration changes.
     admins: Mutex<HashMap<String, Arc<Admin>>>,
+    /// Every consumer group's health, from the polls.
+    pub monitor: Arc<Monitor>,
 }
 
 impl ClusterAgent {
@@ -184,6 +216,7 @@ impl ClusterAgent {
         Arc::new(Self {
             store,
             secrets,
+            monitor: Arc::new(Monitor::new(settings.health.clone())),
             settings,
             health: RwLock::default(),
             admins: Mutex::default(),
@@ -449,17 +482,53 @@ impl ClusterAgent {
             let now = now_millis();
             now - now.rem_euclid(60_000)
         };
+        let fresh = now_millis() - self.settings.health.client_fresh.as_millis() as i64;
+        let mut people: HashMap<(i64, String), GroupPeople> = HashMap::new();
+        for g in self.store.group_applications(fresh).await? {
+            let p = people.entry((g.queue_id, g.consumer_group)).or_default();
+            p.applications.push(g.application);
+            p.application_ids.push(g.application_id);
+            p.owners.push(g.owner);
+            p.live_clients += g.live_clients;
+        }
+        let started = now_millis();
         for cluster in self.store.list_clusters().await? {
             let bound = self.store.queues_on_cluster(cluster.id).await?;
+            let mut poll = ClusterPoll {
+                cluster_id: cluster.id,
+                cluster: cluster.name.clone(),
+                at: now_millis(),
+                queues: bound
+                    .iter()
+                    .map(|q| PolledQueue {
+                        queue_id: q.queue_id,
+                        key: q.key.clone(),
+                        topic: q.topic.clone(),
+                        active: q.active,
+                    })
+                    .collect(),
+                ..Default::default()
+            };
             let admin = match self.access(&cluster.name).await {
                 Ok((_, a)) => a,
                 Err(e) => {
                     tracing::warn!(cluster = %cluster.name, error = %e, "cluster skipped");
+                    poll.unreachable = Some(e.to_string());
+                    self.monitor.observe(&poll, &people);
                     continue;
                 }
             };
+            if without_brokers(admin.config()) {
+                // Nothing to poll and nothing to alert on: it never had brokers.
+                continue;
+            }
             let health = self.remember(probe(&admin).await);
-            if bound.is_empty() || !health.reachable {
+            if !health.reachable {
+                poll.unreachable = Some(health.error.clone().unwrap_or_default());
+                self.monitor.observe(&poll, &people);
+                continue;
+            }
+            if bound.is_empty() {
                 continue;
             }
             // Groups SDK clients reported are read even where the cluster will not list its
@@ -476,8 +545,19 @@ impl ClusterAgent {
             )
             .await
             {
-                Ok(Ok((offsets, groups))) => {
-                    self.store.write_broker_offsets(&offsets, &groups).await?;
+                Ok(Ok(read)) => {
+                    poll.at = now_millis();
+                    poll.ends = read.ends;
+                    poll.groups = read.polled;
+                    poll.members = read.members;
+                    let seconds = self.monitor.observe(&poll, &people);
+                    let mut groups = read.groups;
+                    for g in &mut groups {
+                        g.lag_seconds = seconds
+                            .get(&(g.queue_id, g.consumer_group.clone()))
+                            .copied();
+                    }
+                    self.store.write_broker_offsets(&read.offsets, &groups).await?;
                 }
                 Ok(Err(e)) => {
                     tracing::warn!(cluster = %cluster.name, error = %e, "offsets not read")
@@ -485,8 +565,21 @@ impl ClusterAgent {
                 Err(_) => tracing::warn!(cluster = %cluster.name, "offsets not read in time"),
             }
         }
+        // Groups and queues not seen for a few windows are gone (deleted, or moved off).
+        let window = self.settings.health.window.as_millis() as i64;
+        self.monitor.forget_older_than(started - 3 * window.max(60_000));
+        self.monitor.polled();
         Ok(())
     }
+}
+
+/// What one cluster's offsets read gives: the per-minute rows, and per partition for health.
+struct OffsetsRead {
+    offsets: Vec<BrokerOffsetRow>,
+    groups: Vec<GroupOffsetRow>,
+    ends: HashMap<(String, i32), i64>,
+    polled: Vec<PolledGroup>,
+    members: HashMap<String, i64>,
 }
 
 fn every_cluster_limit() -> Duration {
@@ -504,7 +597,7 @@ async fn read_offsets(
     known: &std::collections::BTreeSet<String>,
     cluster_id: i64,
     bucket: i64,
-) -> Result<(Vec<BrokerOffsetRow>, Vec<GroupOffsetRow>), KafkaError> {
+) -> Result<OffsetsRead, KafkaError> {
     let info = admin.describe().await?;
     let partitions: HashMap<&str, i32> = info
         .topics
@@ -541,13 +634,24 @@ async fn read_offsets(
         }
     }
     let mut groups = Vec::new();
+    let mut polled = Vec::new();
+    let mut members = HashMap::new();
     let mut listed: std::collections::BTreeSet<String> =
-        admin.groups().await.map_or_else(
+        admin.group_members().await.map_or_else(
             |e| {
                 tracing::warn!(cluster = %admin.cluster(), error = %e, "consumer groups not listed; reading the groups SDK clients reported");
                 Default::default()
             },
-            |g| g.into_iter().collect(),
+            |g| {
+                g.into_iter()
+                    .map(|(name, n)| {
+                        if let Some(n) = n {
+                            members.insert(name.clone(), n);
+                        }
+                        name
+                    })
+                    .collect()
+            },
         );
     listed.extend(known.iter().cloned());
     for group in listed {
@@ -588,8 +692,20 @@ async fn read_offsets(
                 bucket,
                 committed: mine.iter().map(|(_, o)| o).sum(),
                 lag,
+                lag_seconds: None,
+            });
+            polled.push(PolledGroup {
+                queue_id: q.queue_id,
+                group: group.clone(),
+                committed: mine,
             });
         }
     }
-    Ok((offsets, groups))
+    Ok(OffsetsRead {
+        offsets,
+        groups,
+        ends,
+        polled,
+        members,
+    })
 }

@@ -228,6 +228,7 @@ impl LineageGraph {
             groups: n.groups.iter().cloned().collect(),
             health: self.health(i, now, since),
             members: 1,
+            consumers: None,
         }
     }
 
@@ -572,6 +573,7 @@ pub fn group_by_project(
             groups: Vec::new(),
             health: Health::Stale,
             members: 0,
+            consumers: None,
         });
         g.members += 1;
         g.health = match (g.health, n.health) {

@@ -348,6 +348,7 @@ impl QueueIndex {
                 Some(SearchHit {
                     id,
                     access: crate::domain::QueueAccess::None,
+                    health: None,
                     matched_fields: crate::domain::matching_fields(
                         &stored.fields,
                         &parsed.words,

@@ -9,6 +9,7 @@ pub mod audit;
 pub mod clusters;
 mod ctx;
 pub mod failover;
+pub mod health;
 pub mod lineage;
 pub mod notifications;
 pub mod projects;

@@ -105,7 +105,13 @@ async fn lineage_svg(
         selected: q.selected,
     };
     let (page, svg) =
-        super::services::lineage::page(state.store.as_ref(), &state.lineage, &input).await?;
+        super::services::lineage::page(
+            state.store.as_ref(),
+            &state.lineage,
+            &state.kafka.monitor,
+            &input,
+        )
+        .await?;
     let file = format!(
         "attachment; filename=\"lineage-{}.svg\"",
         page.focus
@@ -171,7 +177,7 @@ async fn prometheus(State(state): State<AppState>) -> impl IntoResponse {
     metrics::gauge!("watershed_collector_queue_depth").set(state.sdk.collector.depth() as f64);
     (
         [(http::header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        recorder().render(),
+        recorder().render() + &state.kafka.monitor.prometheus(),
     )
 }
 

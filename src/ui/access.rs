@@ -304,6 +304,8 @@ pub fn ApplicationPage() -> impl IntoView {
                             {tokens}
                             <h2>"Grants"</h2>
                             {grants}
+                            <h2>"Consumer groups"</h2>
+                            <super::health::GroupsTable groups=d.groups />
                         }
                             .into_any()
                     }

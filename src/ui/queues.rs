@@ -3,6 +3,7 @@
 use super::access::RequestAccessForm;
 use super::charts::LineChart;
 use super::failover::QueueSwitching;
+use super::health::QueueHealthSection;
 use super::layout::{
     current_user, field_msg, form_field_errors, ErrorBox, ListTable, Pager, QueryError,
 };
@@ -163,6 +164,7 @@ fn QueueDetail(q: QueueView) -> impl IntoView {
         <DataPathChanges project=q.project.clone() queue=q.name.clone() />
         <LineageStripSection project=q.project.clone() queue=q.name.clone() />
         <QueueActivitySection project=q.project.clone() queue=q.name.clone() />
+        <QueueHealthSection project=q.project.clone() queue=q.name.clone() />
         <QueueAsTable project=q.project.clone() queue=q.name.clone() />
         <RequestAccessForm queue_project=q.project.clone() queue=q.name.clone() />
     }
@@ -262,6 +264,7 @@ fn QueueActivitySection(project: String, queue: String) -> impl IntoView {
                                     <LineChart title="Messages per second".to_string() unit="msg/s" series=t.messages from=t.from to=t.to testid="chart-messages" />
                                     <LineChart title="Bytes per second".to_string() unit="B/s" series=t.bytes from=t.from to=t.to testid="chart-bytes" />
                                     <LineChart title="Consumer lag by group".to_string() unit="messages" series=t.lag from=t.from to=t.to testid="chart-lag" />
+                                    <LineChart title="Consumer lag in time by group".to_string() unit="seconds" series=t.lag_seconds from=t.from to=t.to testid="chart-lag-seconds" />
                                 </div>
                                 <h2>"Clients"</h2>
                                 <table class="list" data-testid="clients">

@@ -256,6 +256,11 @@ fn Hit(h: SearchHit) -> impl IntoView {
                 <span>{format!("{} ({})", h.cluster, h.cluster_kind)}</span>
                 <span>{h.format}</span>
                 {tags}
+                {h.health.map(|status| view! {
+                    <span title="The worst status of the queue's consumer groups" data-testid="hit-health">
+                        <super::health::StatusBadge status />
+                    </span>
+                })}
                 <span
                     class=format!("access access-{}", h.access)
                     data-testid="hit-access"

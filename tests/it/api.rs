@@ -386,9 +386,21 @@ async fn the_openapi_document_describes_the_api(b: Backend) {
         "/api/v1/requests",
         "/api/v1/requests/{id}/decision",
         "/api/v1/applications/{project}/{name}/tokens",
+        "/api/v1/queues/{project}/{name}/health",
+        "/api/v1/queues/{project}/{name}/alert-rules/{kind}",
+        "/api/v1/queues/{project}/{name}/silences",
+        "/api/v1/queues/{project}/{name}/silences/{id}",
+        "/api/v1/applications/{project}/{name}/health",
+        "/api/v1/applications/{project}/{name}/alert-rules",
+        "/api/v1/applications/{project}/{name}/alert-rules/{kind}",
+        "/api/v1/alerts",
+        "/api/v1/alerts/{id}/acknowledge",
+        "/api/v1/me/email",
     ] {
         assert!(doc["paths"][path].is_object(), "{path} missing");
     }
     assert!(doc["components"]["schemas"]["QueueInput"].is_object());
+    assert!(doc["components"]["schemas"]["GroupHealth"].is_object());
+    assert!(doc["components"]["schemas"]["AlertRuleInput"].is_object());
     assert!(doc["components"]["securitySchemes"]["token"].is_object());
 }

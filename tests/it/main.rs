@@ -11,6 +11,7 @@ mod drill;
 mod durability;
 mod failover;
 mod harness;
+mod health;
 mod kafka;
 mod lineage;
 mod matrix;

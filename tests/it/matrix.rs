@@ -97,6 +97,8 @@ struct Fixture {
     app_token_ids: Vec<i64>,
     /// Two personal tokens of each actor's own, to revoke through REST and the console.
     own_tokens: HashMap<&'static str, [i64; 2]>,
+    /// A firing alert on shop/orders, to acknowledge.
+    alert: i64,
 }
 
 async fn fixture(b: Backend) -> Fixture {
@@ -174,7 +176,32 @@ async fn fixture(b: Backend) -> Fixture {
         }
         own_tokens.insert(actor, ids);
     }
+    let orders_id = w.app.store().queue("shop", "orders").await.unwrap().unwrap().id;
+    let alert = w
+        .app
+        .store()
+        .open_alert(
+            &watershed::server::db::alerts::NewAlert {
+                queue_id: orders_id,
+                consumer_group: "billing".into(),
+                kind: watershed::domain::AlertKind::GroupStalled,
+                reason: "stalled".into(),
+                at: watershed::server::db::now_millis(),
+                silenced: false,
+            },
+            None,
+            &watershed::server::db::AuditEvent {
+                actor: "watershed".into(),
+                action: "alert.firing",
+                target_kind: "queue",
+                target: "shop/orders".into(),
+                summary: String::new(),
+            },
+        )
+        .await
+        .unwrap();
     Fixture {
+        alert,
         own_tokens,
         tokens,
         to_decide: d["id"].as_i64().unwrap(),
@@ -477,6 +504,61 @@ fn rest_ops(f: &Fixture) -> Vec<Op> {
                 Some(
                     json!({"project": "shop", "queue": "orders", "role": "producer", "app": "checkout", "client_id": "c", "host": "h", "sdk_version": "0"}),
                 ),
+            )
+        }),
+        op("set queue alert rule", Who::ShopOwners, |_| {
+            (
+                M::PUT,
+                "/api/v1/queues/shop/orders/alert-rules/lag_messages".into(),
+                Some(json!({"threshold": 1000, "for_seconds": 60})),
+            )
+        }),
+        op("reset queue alert rule", Who::ShopOwners, |_| {
+            (
+                M::DELETE,
+                "/api/v1/queues/shop/orders/alert-rules/lag_messages".into(),
+                None,
+            )
+        }),
+        op("silence queue alerts", Who::ShopOwners, |_| {
+            (
+                M::POST,
+                "/api/v1/queues/shop/orders/silences".into(),
+                Some(json!({"comment": "maintenance", "ends_at": watershed::server::db::now_millis() + 3_600_000})),
+            )
+        }),
+        op("end a silence", Who::ShopOwners, |_| {
+            (M::DELETE, "/api/v1/queues/shop/orders/silences/1".into(), None)
+        }),
+        op("set application alert rule", Who::LabOwners, |_| {
+            (
+                M::PUT,
+                "/api/v1/applications/lab/checkout/alert-rules/lag_seconds".into(),
+                Some(json!({"threshold": 600, "for_seconds": 300})),
+            )
+        }),
+        op("reset application alert rule", Who::LabOwners, |_| {
+            (
+                M::DELETE,
+                "/api/v1/applications/lab/checkout/alert-rules/lag_seconds".into(),
+                None,
+            )
+        }),
+        op("acknowledge alert", Who::ShopOwners, {
+            let alert = f.alert;
+            move |_| {
+                (
+                    M::POST,
+                    format!("/api/v1/alerts/{alert}/acknowledge"),
+                    Some(json!({"comment": "on it", "until": watershed::server::db::now_millis() + 600_000})),
+                )
+            }
+        }),
+        op("set my e-mail", Who::Everyone, |a| {
+            (
+                M::PUT,
+                "/api/v1/me/email".into(),
+                Some(json!({"email": format!("{a}@example.com")})),
             )
         }),
         op("sdk heartbeat", Who::Nobody, |_| {
@@ -782,6 +864,56 @@ fn console_ops(f: &Fixture) -> Vec<Op> {
                     ),
                 ]),
             )
+        }),
+        op("set alert rule", Who::ShopOwners, move |_| {
+            post(
+                sf::SetAlertRule::url(),
+                form(&[
+                    ("project", "shop"),
+                    ("queue", "orders"),
+                    ("kind", "lag_messages"),
+                    ("threshold", "500"),
+                    ("for_minutes", "5"),
+                ]),
+            )
+        }),
+        op("reset alert rule", Who::ShopOwners, move |_| {
+            post(
+                sf::ResetAlertRule::url(),
+                form(&[("project", "shop"), ("queue", "orders"), ("kind", "lag_messages")]),
+            )
+        }),
+        op("silence alerts", Who::ShopOwners, move |_| {
+            post(
+                sf::SilenceAlerts::url(),
+                form(&[
+                    ("project", "shop"),
+                    ("queue", "orders"),
+                    ("comment", "maintenance"),
+                    ("hours", "2"),
+                ]),
+            )
+        }),
+        op("end silence", Who::ShopOwners, move |_| {
+            post(
+                sf::EndSilence::url(),
+                form(&[("project", "shop"), ("queue", "orders"), ("id", "1")]),
+            )
+        }),
+        op("acknowledge alert", Who::ShopOwners, {
+            let alert = f.alert.to_string();
+            move |_| {
+                post(
+                    sf::AcknowledgeAlert::url(),
+                    form(&[
+                        ("project", "shop"),
+                        ("queue", "orders"),
+                        ("id", &alert),
+                        ("comment", "on it"),
+                        ("hours", "1"),
+                    ]),
+                )
+            }
         }),
         op("set compatibility", Who::ShopOwners, move |_| {
             post(

@@ -63,12 +63,12 @@ async fn a_new_request_tells_the_queue_owners_and_a_decision_tells_the_requester
 
 /// A webhook receiver on a loopback port that answers with the statuses it is given, in turn,
 /// and records what it received.
-struct Receiver {
-    url: String,
-    got: Arc<Mutex<Vec<(HeaderMap, String)>>>,
+pub(crate) struct Receiver {
+    pub url: String,
+    pub got: Arc<Mutex<Vec<(HeaderMap, String)>>>,
 }
 
-async fn receiver(answers: Vec<u16>) -> Receiver {
+pub(crate) async fn receiver(answers: Vec<u16>) -> Receiver {
     let got: Arc<Mutex<Vec<(HeaderMap, String)>>> = Arc::default();
     let answers = Arc::new(Mutex::new(answers.into_iter()));
     let seen = got.clone();
@@ -90,7 +90,7 @@ async fn receiver(answers: Vec<u16>) -> Receiver {
 }
 
 /// What a receiver does to check a delivery, written here from the documented scheme.
-fn signature_is_valid(secret: &str, header: &str, body: &str) -> bool {
+pub(crate) fn signature_is_valid(secret: &str, header: &str, body: &str) -> bool {
     let Some((t, v1)) = header
         .strip_prefix("t=")
         .and_then(|rest| rest.split_once(",v1="))

@@ -101,10 +101,22 @@ pub struct Platform {
     data: PathBuf,
     db_url: String,
     heartbeat_secs: u64,
+    /// More settings for the process, as environment variables.
+    env: Vec<(String, String)>,
 }
 
 impl Platform {
     pub async fn start(data: &Path, db_url: &str, heartbeat_secs: u64) -> Platform {
+        Self::start_with(data, db_url, heartbeat_secs, &[]).await
+    }
+
+    /// [`Platform::start`] with more settings in the environment.
+    pub async fn start_with(
+        data: &Path,
+        db_url: &str,
+        heartbeat_secs: u64,
+        env: &[(&str, String)],
+    ) -> Platform {
         let mut p = Platform {
             child: None,
             port: free_port(),
@@ -112,6 +124,7 @@ impl Platform {
             data: data.to_path_buf(),
             db_url: db_url.to_string(),
             heartbeat_secs,
+            env: env.iter().map(|(k, v)| (k.to_string(), v.clone())).collect(),
         };
         p.base = format!("http://127.0.0.1:{}", p.port);
         p.restart().await;
@@ -133,6 +146,7 @@ impl Platform {
             )
             .env("WATERSHED_KAFKA_POLL_SECS", "2")
             .env("RUST_LOG", "warn")
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             // The server logs to stdout; its warnings belong in the test's output.
             .stdout(Stdio::inherit())
             .stderr(Stdio::inherit())
@@ -667,6 +681,16 @@ impl Rig {
     /// Starts brokers `east` and `west` and the platform with `heartbeat_secs` heartbeats, and
     /// sets up shop/orders with `partitions` partitions on both.
     pub async fn start(tansu: &Path, heartbeat_secs: u64, partitions: i64) -> Rig {
+        Self::start_with(tansu, heartbeat_secs, partitions, &[]).await
+    }
+
+    /// [`Rig::start`] with more settings for the platform, as environment variables.
+    pub async fn start_with(
+        tansu: &Path,
+        heartbeat_secs: u64,
+        partitions: i64,
+        env: &[(&str, String)],
+    ) -> Rig {
         let (east, west) = (
             Broker::start(tansu, "east").await,
             Broker::start(tansu, "west").await,
@@ -674,7 +698,8 @@ impl Rig {
         let dir = tempfile::tempdir().unwrap();
         let db_url = format!("sqlite://{}", dir.path().join("platform.db").display());
         let (ops, dev) = users(&db_url).await;
-        let platform = Platform::start(&dir.path().join("data"), &db_url, heartbeat_secs).await;
+        let platform =
+            Platform::start_with(&dir.path().join("data"), &db_url, heartbeat_secs, env).await;
         let world = world(&platform.base, ops, dev, &east.addr, &west.addr, partitions).await;
         Rig {
             east,

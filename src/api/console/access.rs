@@ -34,6 +34,8 @@ pub struct ApplicationDetail {
     pub revocable: Vec<i64>,
     /// A token issued a moment ago, shown on this one page view and never again.
     pub new_token: Option<String>,
+    /// The consumer groups its SDK clients use, with status and lag in time.
+    pub groups: Vec<crate::domain::GroupHealth>,
 }
 
 #[cfg(feature = "ssr")]
@@ -180,7 +182,10 @@ pub async fn application_page(
         }
         None => None,
     };
+    let groups =
+        crate::server::services::health::application_groups(&cx, &project, &name).await?;
     Ok(ApplicationDetail {
+        groups,
         application,
         tokens,
         grants,

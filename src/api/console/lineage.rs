@@ -46,6 +46,7 @@ pub async fn draw_lineage(
     let (page, svg) = crate::server::services::lineage::page(
         call.state.store.as_ref(),
         &call.state.lineage,
+        &call.state.kafka.monitor,
         &input,
     )
     .await?;

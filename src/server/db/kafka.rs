@@ -34,6 +34,8 @@ pub struct GroupOffsetRow {
     pub bucket: i64,
     pub committed: i64,
     pub lag: i64,
+    /// How old the oldest unread message is, where known.
+    pub lag_seconds: Option<i64>,
 }
 
 /// A queue bound to a cluster: id, project/queue, physical topic, partitions, retention
@@ -66,6 +68,7 @@ pub struct GroupSample {
     pub first_committed: i64,
     pub committed: i64,
     pub lag: i64,
+    pub lag_seconds: Option<i64>,
 }
 
 /// Storage for cluster-side facts.

@@ -141,7 +141,10 @@ const STYLE: &str = "\
 .node.focus rect{stroke-width:3}\
 .node.sel rect{fill:#fff4e6}\
 .node text{font:12px system-ui,sans-serif;fill:#212529}\
-.node text.kind{font-size:10px;fill:#495057;text-transform:uppercase;letter-spacing:.05em}";
+.node text.kind{font-size:10px;fill:#495057;text-transform:uppercase;letter-spacing:.05em}\
+.node text.consumers{font-size:10px;font-weight:600;fill:#2b8a3e}\
+.c-warning text.consumers{fill:#a63e00}\
+.c-stalled text.consumers,.c-stopped text.consumers{fill:#c92a2a}";
 
 /// Escapes text for XML content and attribute values.
 fn xml(s: &str) -> String {
@@ -216,6 +219,9 @@ pub fn render_svg(
     for p in &d.nodes {
         let n = &p.node;
         let mut class = format!("node ln-{} h-{}", n.kind, n.health);
+        if let Some(status) = n.consumers {
+            let _ = write!(class, " c-{}", status.to_string().to_lowercase());
+        }
         if p.highlighted {
             class.push_str(" hl");
         }
@@ -231,15 +237,20 @@ pub fn render_svg(
         }
         let _ = write!(
             s,
-            r#"<g class="{class}" data-testid="lineage-node" data-key="{key}" data-highlighted="{hl}" transform="translate({x:.1},{y:.1})"><title>{title}</title><rect width="{w:.0}" height="{h:.0}" rx="{rx}"/><text class="kind" x="10" y="17">{kind}</text><text x="10" y="35">{label}</text></g>"#,
+            r#"<g class="{class}" data-testid="lineage-node" data-key="{key}" data-highlighted="{hl}" transform="translate({x:.1},{y:.1})"><title>{title}</title><rect width="{w:.0}" height="{h:.0}" rx="{rx}"/><text class="kind" x="10" y="17">{kind}</text><text x="10" y="35">{label}</text>{badge}</g>"#,
             key = xml(&n.key),
             hl = p.highlighted,
             x = p.x - p.width / 2.0,
             y = p.y - p.height / 2.0,
+            badge = n.consumers.map_or(String::new(), |status| format!(
+                r#"<text class="consumers" data-testid="node-consumers" x="{:.0}" y="17" text-anchor="end">{status}</text>"#,
+                p.width - 8.0
+            )),
             title = xml(&format!(
-                "{} ({}){}",
+                "{} ({}{}){}",
                 n.label(),
                 n.health,
+                n.consumers.map_or(String::new(), |s| format!(", consumers {s}")),
                 if n.owner.is_empty() {
                     String::new()
                 } else {

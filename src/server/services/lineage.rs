@@ -44,6 +44,7 @@ async fn known_node(
         groups: Vec::new(),
         health: Health::Stale,
         members: 1,
+        consumers: None,
     })
 }
 
@@ -262,6 +263,7 @@ pub async fn strip(
 pub async fn page(
     store: &dyn Store,
     lineage: &Lineage,
+    monitor: &crate::server::health::Monitor,
     input: &LineagePageInput,
 ) -> ServiceResult<(LineagePage, String)> {
     let q = input.query.parse()?;
@@ -276,6 +278,13 @@ pub async fn page(
         keep.insert(input.selected.clone());
         let keep_projects: HashSet<String> = expanded.iter().cloned().collect();
         (view, grouped) = group_by_project(&view, &keep, &keep_projects);
+    }
+    // Queues wear their consumers' health.
+    let statuses = monitor.statuses_by_key();
+    for n in &mut view.nodes {
+        if n.kind == NodeKind::Queue {
+            n.consumers = statuses.get(&format!("{}/{}", n.scope, n.name)).copied();
+        }
     }
     let selected = Some(input.selected.clone()).filter(|s| !s.is_empty());
     let mut drawing = layout(&view, selected.as_deref());

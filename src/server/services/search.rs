@@ -43,7 +43,9 @@ pub async fn search(cx: &Ctx, req: &SearchRequest) -> ServiceResult<SearchResult
         .store
         .queue_access(cx.actor.id, &ids, now_millis())
         .await?;
+    let health = cx.kafka.monitor.statuses();
     for hit in &mut results.hits {
+        hit.health = health.get(&hit.id).copied();
         hit.access = access
             .iter()
             .filter(|(id, _)| *id == hit.id)

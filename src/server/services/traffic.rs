@@ -101,6 +101,7 @@ pub async fn queue_traffic(
     // What the brokers say, for clients with or without the SDK: messages written from the
     // growth of end offsets, messages read from the growth of committed offsets, lag per group.
     let ends = store.broker_offsets(q.id, from - 60_000, to).await?;
+    let mut lag_seconds = Vec::new();
     if !ends.is_empty() {
         let written = growth(
             ends.iter().map(|e| {
@@ -133,6 +134,26 @@ pub async fn queue_traffic(
                 .or_default();
             *v = (*v).max(g.lag);
         }
+        let mut seconds: BTreeMap<String, BTreeMap<i64, i64>> = BTreeMap::new();
+        for g in &groups {
+            if let Some(s) = g.lag_seconds {
+                let slot = seconds.entry(g.consumer_group.clone()).or_default();
+                let v = slot
+                    .entry(g.bucket - g.bucket.rem_euclid(bucket))
+                    .or_default();
+                *v = (*v).max(s);
+            }
+        }
+        for (name, worst) in seconds {
+            lag_seconds.push(Series {
+                name,
+                points: (0..)
+                    .map(|i| from + i * bucket)
+                    .take_while(|b| *b < to)
+                    .map(|b| (b, worst.get(&b).copied().unwrap_or(0) as f64))
+                    .collect(),
+            });
+        }
         for (name, sums) in by_group {
             lag.push(Series {
                 name,
@@ -154,6 +175,7 @@ pub async fn queue_traffic(
             series("out", from, to, bucket, pick("out", true)),
         ],
         lag,
+        lag_seconds,
     })
 }
 

@@ -103,9 +103,10 @@ impl KafkaStore for This {
         for g in groups {
             sqlx::query(
                 "INSERT INTO broker_group_offsets (queue_id, cluster_id, consumer_group, bucket, \
-                 first_committed, committed, lag) VALUES ($1, $2, $3, $4, $5, $5, $6) \
+                 first_committed, committed, lag, lag_seconds) VALUES ($1, $2, $3, $4, $5, $5, $6, $7) \
                  ON CONFLICT (queue_id, cluster_id, consumer_group, bucket) \
-                 DO UPDATE SET committed = excluded.committed, lag = excluded.lag",
+                 DO UPDATE SET committed = excluded.committed, lag = excluded.lag, \
+                 lag_seconds = excluded.lag_seconds",
             )
             .bind(g.queue_id)
             .bind(g.cluster_id)
@@ -113,6 +114,7 @@ impl KafkaStore for This {
             .bind(g.bucket)
             .bind(g.committed)
             .bind(g.lag)
+            .bind(g.lag_seconds)
             .execute(&mut *tx)
             .await?;
         }
@@ -144,7 +146,7 @@ impl KafkaStore for This {
         to: i64,
     ) -> StoreResult<Vec<GroupSample>> {
         Ok(sqlx::query_as(
-            "SELECT bucket, consumer_group, cluster_id, first_committed, committed, lag \
+            "SELECT bucket, consumer_group, cluster_id, first_committed, committed, lag, lag_seconds \
              FROM broker_group_offsets \
              WHERE queue_id = $1 AND bucket >= $2 AND bucket < $3 \
              ORDER BY consumer_group, cluster_id, bucket",

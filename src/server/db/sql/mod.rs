@@ -6,6 +6,7 @@
 use super::backend;
 
 mod access;
+mod alerts;
 mod accounts;
 mod catalog;
 mod collector;
