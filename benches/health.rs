@@ -62,8 +62,8 @@ impl Fleet {
                 + g % PARTITIONS as usize;
             let end = self.ends[p.min(self.ends.len() - 1)];
             match g % 20 {
-                0 => {}                             // stopped
-                1 => *c += (end - *c) / 2,          // behind
+                0 => {}                                       // stopped
+                1 => *c += (end - *c) / 2,                    // behind
                 _ => *c = end - (self.rng.next() % 5) as i64, // keeping up
             }
             *c = (*c).clamp(0, end);
@@ -77,7 +77,10 @@ impl Fleet {
         for q in 0..QUEUES {
             let topic = format!("p{}.q{q}", q / 100);
             for p in 0..PARTITIONS {
-                ends.insert((topic.clone(), p), self.ends[q * PARTITIONS as usize + p as usize]);
+                ends.insert(
+                    (topic.clone(), p),
+                    self.ends[q * PARTITIONS as usize + p as usize],
+                );
             }
             queues.push(PolledQueue {
                 queue_id: q as i64,
@@ -193,7 +196,7 @@ fn main() {
         let t1 = Instant::now();
         let groups = monitor.groups();
         let queues = monitor.queues();
-        let held = engine.evaluate(at, &rules, &groups, &queues, &stale);
+        let held = engine.evaluate(at, &rules, &groups, &queues, &stale).held;
         let t2 = Instant::now();
         if i >= WINDOW_POLLS - TIMED as i64 {
             observe.push(t1 - t0);
@@ -212,7 +215,11 @@ fn main() {
     let (o50, o99) = support::percentiles(observe);
     let (j50, j99) = support::percentiles(judge);
     let (t50, tmax) = support::percentiles(total);
-    println!("groups judged: {} on {} queues; by status: {by_status:?}", groups.len(), statuses.len());
+    println!(
+        "groups judged: {} on {} queues; by status: {by_status:?}",
+        groups.len(),
+        statuses.len()
+    );
     println!("conditions holding past their rule's duration: {fired}");
     println!("monitor taking a poll: p50 {o50:.1} ms, max {o99:.1} ms");
     println!("alert judge over every rule: p50 {j50:.1} ms, max {j99:.1} ms");

@@ -389,7 +389,12 @@ impl Admin {
 
     /// Every consumer group with its member count, which is not asked of RocketMQ here (None).
     pub async fn group_members(&self) -> KafkaResult<Vec<(String, Option<i64>)>> {
-        Ok(self.groups().await?.into_iter().map(|g| (g, None)).collect())
+        Ok(self
+            .groups()
+            .await?
+            .into_iter()
+            .map(|g| (g, None))
+            .collect())
     }
 
     /// What `group` has consumed on `topics`' partitions (the offset it will read next); queues

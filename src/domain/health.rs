@@ -6,7 +6,16 @@ use serde::{Deserialize, Serialize};
 
 /// A consumer group's state on a queue, judged over the evaluation window.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, strum::Display,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    strum::Display,
     strum::EnumString,
 )]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
@@ -302,7 +311,10 @@ pub struct SilenceSpec {
 fn check_comment(comment: &str, errors: &mut Vec<FieldError>) -> String {
     let comment = comment.trim();
     if comment.is_empty() {
-        errors.push(FieldError::new("comment", "say why, for whoever looks next"));
+        errors.push(FieldError::new(
+            "comment",
+            "say why, for whoever looks next",
+        ));
     } else if comment.chars().count() > 1000 {
         errors.push(FieldError::new("comment", "at most 1000 characters"));
     }
@@ -523,10 +535,7 @@ mod tests {
             Some("ops@example.com")
         );
         for bad in ["ops", "@example.com", "ops@example", "o ps@example.com"] {
-            assert!(
-                EmailInput { email: bad.into() }.parse().is_err(),
-                "{bad}"
-            );
+            assert!(EmailInput { email: bad.into() }.parse().is_err(), "{bad}");
         }
     }
 }

@@ -10,10 +10,10 @@
 //! The collector's writer and pruner belong to the collector's own pipeline (its bounded queue
 //! has one writer) and start with it.
 
+use super::health::{alerts, mail::Mailer};
 use super::search::Follower;
 use super::services::access;
 use super::state::AppState;
-use super::health::{alerts, mail::Mailer};
 use super::webhooks::{self, WebhookPolicy};
 use tokio::task::JoinHandle;
 

@@ -211,7 +211,11 @@ pub struct ServeArgs {
     #[arg(long, env = "WATERSHED_SMTP_URL")]
     pub smtp_url: Option<String>,
     /// The sender of alert e-mails.
-    #[arg(long, env = "WATERSHED_SMTP_FROM", default_value = "watershed@localhost")]
+    #[arg(
+        long,
+        env = "WATERSHED_SMTP_FROM",
+        default_value = "watershed@localhost"
+    )]
     pub smtp_from: String,
 }
 

@@ -9,8 +9,8 @@
 //! has its own migrations directory.
 
 pub mod access;
-pub mod alerts;
 pub mod accounts;
+pub mod alerts;
 pub mod catalog;
 pub mod collector;
 pub mod failover;

@@ -93,6 +93,9 @@ pub struct GroupPeople {
 #[derive(Debug, Clone)]
 pub struct TrackedGroup {
     pub queue_id: i64,
+    /// Whether its status rests on enough polls (a whole window, or a moment caught up); not
+    /// right after a start.
+    pub settled: bool,
     pub health: GroupHealth,
     pub application_ids: Vec<i64>,
     pub owners: Vec<String>,
@@ -170,7 +173,10 @@ impl Monitor {
         let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
         st.names.insert(poll.cluster_id, poll.cluster.clone());
         if let Some(why) = &poll.unreachable {
-            let since = st.unreachable.get(&poll.cluster_id).map_or(poll.at, |u| u.0);
+            let since = st
+                .unreachable
+                .get(&poll.cluster_id)
+                .map_or(poll.at, |u| u.0);
             st.unreachable.insert(poll.cluster_id, (since, why.clone()));
             // Its queues are known all the same, so "cluster unreachable" can fire for them.
             for q in poll.queues.iter().filter(|q| q.active) {
@@ -276,18 +282,24 @@ impl Monitor {
                 committed: committed_sum,
                 lag,
             });
+            // The window keeps one poll at or before its start, so a whole window is covered
+            // whatever the polls' jitter.
             while track
                 .samples
-                .front()
-                .is_some_and(|s| poll.at - s.at > window_ms)
+                .get(1)
+                .is_some_and(|s| poll.at - s.at >= window_ms)
             {
                 track.samples.pop_front();
             }
-            let (status, reason) = status::judge(track.samples.make_contiguous(), window_ms, clients);
+            let samples = track.samples.make_contiguous();
+            let settled = samples.iter().any(|s| s.lag == 0)
+                || samples.last().map_or(0, |l| l.at) - samples[0].at >= window_ms;
+            let (status, reason) = status::judge(samples, window_ms, clients);
             let (project, queue) = q.key.split_once('/').unwrap_or(("", q.key.as_str()));
             track.seen_at = poll.at;
             track.tracked = Some(TrackedGroup {
                 queue_id: g.queue_id,
+                settled,
                 health: GroupHealth {
                     project: project.to_string(),
                     queue: queue.to_string(),
@@ -330,8 +342,11 @@ impl Monitor {
     /// Every tracked group, by queue then group.
     pub fn groups(&self) -> Vec<TrackedGroup> {
         let st = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        let mut out: Vec<TrackedGroup> =
-            st.groups.values().filter_map(|g| g.tracked.clone()).collect();
+        let mut out: Vec<TrackedGroup> = st
+            .groups
+            .values()
+            .filter_map(|g| g.tracked.clone())
+            .collect();
         out.sort_by(|a, b| {
             (a.queue_id, &a.health.consumer_group).cmp(&(b.queue_id, &b.health.consumer_group))
         });

@@ -557,7 +557,9 @@ impl ClusterAgent {
                             .get(&(g.queue_id, g.consumer_group.clone()))
                             .copied();
                     }
-                    self.store.write_broker_offsets(&read.offsets, &groups).await?;
+                    self.store
+                        .write_broker_offsets(&read.offsets, &groups)
+                        .await?;
                 }
                 Ok(Err(e)) => {
                     tracing::warn!(cluster = %cluster.name, error = %e, "offsets not read")
@@ -567,7 +569,8 @@ impl ClusterAgent {
         }
         // Groups and queues not seen for a few windows are gone (deleted, or moved off).
         let window = self.settings.health.window.as_millis() as i64;
-        self.monitor.forget_older_than(started - 3 * window.max(60_000));
+        self.monitor
+            .forget_older_than(started - 3 * window.max(60_000));
         self.monitor.polled();
         Ok(())
     }

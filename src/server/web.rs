@@ -104,14 +104,13 @@ async fn lineage_svg(
         expand: q.expand,
         selected: q.selected,
     };
-    let (page, svg) =
-        super::services::lineage::page(
-            state.store.as_ref(),
-            &state.lineage,
-            &state.kafka.monitor,
-            &input,
-        )
-        .await?;
+    let (page, svg) = super::services::lineage::page(
+        state.store.as_ref(),
+        &state.lineage,
+        &state.kafka.monitor,
+        &input,
+    )
+    .await?;
     let file = format!(
         "attachment; filename=\"lineage-{}.svg\"",
         page.focus

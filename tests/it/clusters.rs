@@ -213,6 +213,7 @@ async fn provisions_and_broker_samples_are_stored_per_queue_and_cluster(b: Backe
         bucket,
         committed,
         lag,
+        lag_seconds: Some(lag * 10),
     };
     store
         .write_broker_offsets(
@@ -246,9 +247,11 @@ async fn provisions_and_broker_samples_are_stored_per_queue_and_cluster(b: Backe
             g.consumer_group.as_str(),
             g.first_committed,
             g.committed,
-            g.lag
+            g.lag,
+            g.lag_seconds
         ),
-        ("billing", 5, 8, 2)
+        ("billing", 5, 8, 2, Some(20)),
+        "lag in seconds is kept beside lag in messages"
     );
     assert_eq!(store.prune_broker_offsets(100_000).await.unwrap(), 2);
     assert_eq!(

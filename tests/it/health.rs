@@ -125,7 +125,10 @@ async fn a_stalled_consumer_fires_one_alert_everywhere_and_resolves_once_when_it
         2,
         &[
             ("WATERSHED_HEALTH_WINDOW_SECS", WINDOW_SECS.to_string()),
-            ("WATERSHED_SMTP_URL", format!("smtp://127.0.0.1:{}", smtp.port)),
+            (
+                "WATERSHED_SMTP_URL",
+                format!("smtp://127.0.0.1:{}", smtp.port),
+            ),
             ("WATERSHED_SMTP_FROM", "watershed@example.com".into()),
             ("WATERSHED_WEBHOOK_ALLOW", "127.0.0.0/8".into()),
         ],
@@ -135,9 +138,30 @@ async fn a_stalled_consumer_fires_one_alert_everywhere_and_resolves_once_when_it
     let http = reqwest::Client::new();
     let api = |p: &str| format!("{base}/api/v1{p}");
     let secret = "a-very-secret-secret";
-    call(&http, M::PUT, api("/projects/shop/webhook"), &w.ops, json!({"url": hook.url, "secret": secret})).await;
-    call(&http, M::PUT, api("/me/email"), &w.ops, json!({"email": "ops@example.com"})).await;
-    call(&http, M::PUT, api("/me/email"), &w.dev, json!({"email": "dev@example.com"})).await;
+    call(
+        &http,
+        M::PUT,
+        api("/projects/shop/webhook"),
+        &w.ops,
+        json!({"url": hook.url, "secret": secret}),
+    )
+    .await;
+    call(
+        &http,
+        M::PUT,
+        api("/me/email"),
+        &w.ops,
+        json!({"email": "ops@example.com"}),
+    )
+    .await;
+    call(
+        &http,
+        M::PUT,
+        api("/me/email"),
+        &w.dev,
+        json!({"email": "dev@example.com"}),
+    )
+    .await;
     let rules = call(
         &http,
         M::PUT,
@@ -211,7 +235,10 @@ async fn a_stalled_consumer_fires_one_alert_everywhere_and_resolves_once_when_it
         {
             break;
         }
-        assert!(started.elapsed() < Duration::from_secs(60), "never consuming: {h}");
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "never consuming: {h}"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 
@@ -225,7 +252,10 @@ async fn a_stalled_consumer_fires_one_alert_everywhere_and_resolves_once_when_it
         if stalled_seen.is_none() && health_of(&h).as_deref() == Some("STALLED") {
             stalled_seen = Some(now_millis());
             let g = billing(&h).unwrap();
-            assert!(g["reason"].as_str().unwrap().contains("has not moved"), "{g}");
+            assert!(
+                g["reason"].as_str().unwrap().contains("has not moved"),
+                "{g}"
+            );
         }
         let firing = h["alerts"]
             .as_array()
@@ -305,24 +335,44 @@ async fn a_stalled_consumer_fires_one_alert_everywhere_and_resolves_once_when_it
                     .get("x-watershed-signature")
                     .and_then(|v| v.to_str().ok())
                     .unwrap_or("");
-                assert!(signature_is_valid(secret, sig, body), "bad signature on {body}");
+                assert!(
+                    signature_is_valid(secret, sig, body),
+                    "bad signature on {body}"
+                );
                 serde_json::from_str::<Value>(body).unwrap()["event"] == event
             })
             .count()
     };
-    drill::wait_until(|| hook_events("alert.firing") == 1, "the alert.firing webhook", Duration::from_secs(30)).await;
     drill::wait_until(
-        || smtp.count("ops@example.com", "FIRING") == 1 && smtp.count("dev@example.com", "FIRING") == 1,
+        || hook_events("alert.firing") == 1,
+        "the alert.firing webhook",
+        Duration::from_secs(30),
+    )
+    .await;
+    drill::wait_until(
+        || {
+            smtp.count("ops@example.com", "FIRING") == 1
+                && smtp.count("dev@example.com", "FIRING") == 1
+        },
         "the FIRING e-mails",
         Duration::from_secs(30),
     )
     .await;
-    let metrics = http.get(format!("{base}/metrics")).send().await.unwrap().text().await.unwrap();
+    let metrics = http
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(
         metrics.contains(r#"watershed_consumer_group_status{project="shop",queue="orders",group="billing",cluster="east"} 2"#),
         "no STALLED gauge in /metrics"
     );
-    assert!(metrics.contains(r#"watershed_consumer_lag_seconds{project="shop",queue="orders",group="billing""#));
+    assert!(metrics.contains(
+        r#"watershed_consumer_lag_seconds{project="shop",queue="orders",group="billing""#
+    ));
 
     // Resumed: it catches up, the alert resolves, once.
     paused.store(false, Ordering::Relaxed);
@@ -334,12 +384,20 @@ async fn a_stalled_consumer_fires_one_alert_everywhere_and_resolves_once_when_it
             assert_eq!(a.len(), 1, "one alert, fired once: {h}");
             break;
         }
-        assert!(started.elapsed() < Duration::from_secs(60), "never resolved: {h}");
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "never resolved: {h}"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     // A few more polls change nothing: no flood.
     tokio::time::sleep(3 * POLL).await;
-    drill::wait_until(|| hook_events("alert.resolved") == 1, "the alert.resolved webhook", Duration::from_secs(30)).await;
+    drill::wait_until(
+        || hook_events("alert.resolved") == 1,
+        "the alert.resolved webhook",
+        Duration::from_secs(30),
+    )
+    .await;
     drill::wait_until(
         || smtp.count("ops@example.com", "RESOLVED") == 1,
         "the RESOLVED e-mail",
@@ -350,7 +408,12 @@ async fn a_stalled_consumer_fires_one_alert_everywhere_and_resolves_once_when_it
     let h = get(&base, &w.ops, "/queues/shop/orders/health").await;
     assert_eq!(h["alerts"].as_array().unwrap().len(), 1, "{h}");
     let notes = get(&base, &w.ops, "/notifications").await;
-    let resolved = notes.as_array().unwrap().iter().filter(|n| n["event"] == "alert.resolved").count();
+    let resolved = notes
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["event"] == "alert.resolved")
+        .count();
     assert_eq!(resolved, 1, "{notes}");
     let audit = get(&base, &w.ops, "/audit?action=alert.firing").await;
     assert!(audit.to_string().contains("alert.firing"), "{audit}");
@@ -365,17 +428,59 @@ async fn a_stalled_consumer_fires_one_alert_everywhere_and_resolves_once_when_it
 async fn bad_alert_input_names_the_field(b: Backend) {
     let w = world(b).await;
     let cases = [
-        ("/api/v1/queues/shop/orders/alert-rules/lag_messages", M::PUT, json!({"threshold": -5, "for_seconds": 60}), "threshold"),
-        ("/api/v1/queues/shop/orders/alert-rules/lag_seconds", M::PUT, json!({"threshold": 10_000_000_000i64, "for_seconds": 60}), "threshold"),
-        ("/api/v1/queues/shop/orders/alert-rules/lag_seconds", M::PUT, json!({"threshold": 60, "for_seconds": 99_999_999}), "for_seconds"),
-        ("/api/v1/queues/shop/orders/alert-rules/group_stalled", M::PUT, json!({"threshold": 3, "for_seconds": 60}), "threshold"),
-        ("/api/v1/queues/shop/orders/alert-rules/everything", M::PUT, json!({"for_seconds": 60}), "kind"),
-        ("/api/v1/queues/shop/orders/silences", M::POST, json!({"comment": "deploy", "ends_at": now_millis() - 1000}), "ends_at"),
-        ("/api/v1/queues/shop/orders/silences", M::POST, json!({"comment": "", "ends_at": now_millis() + 60_000}), "comment"),
-        ("/api/v1/me/email", M::PUT, json!({"email": "not-an-address"}), "email"),
+        (
+            "/api/v1/queues/shop/orders/alert-rules/lag_messages",
+            M::PUT,
+            json!({"threshold": -5, "for_seconds": 60}),
+            "threshold",
+        ),
+        (
+            "/api/v1/queues/shop/orders/alert-rules/lag_seconds",
+            M::PUT,
+            json!({"threshold": 10_000_000_000i64, "for_seconds": 60}),
+            "threshold",
+        ),
+        (
+            "/api/v1/queues/shop/orders/alert-rules/lag_seconds",
+            M::PUT,
+            json!({"threshold": 60, "for_seconds": 99_999_999}),
+            "for_seconds",
+        ),
+        (
+            "/api/v1/queues/shop/orders/alert-rules/group_stalled",
+            M::PUT,
+            json!({"threshold": 3, "for_seconds": 60}),
+            "threshold",
+        ),
+        (
+            "/api/v1/queues/shop/orders/alert-rules/everything",
+            M::PUT,
+            json!({"for_seconds": 60}),
+            "kind",
+        ),
+        (
+            "/api/v1/queues/shop/orders/silences",
+            M::POST,
+            json!({"comment": "deploy", "ends_at": now_millis() - 1000}),
+            "ends_at",
+        ),
+        (
+            "/api/v1/queues/shop/orders/silences",
+            M::POST,
+            json!({"comment": "", "ends_at": now_millis() + 60_000}),
+            "comment",
+        ),
+        (
+            "/api/v1/me/email",
+            M::PUT,
+            json!({"email": "not-an-address"}),
+            "email",
+        ),
     ];
     for (path, method, body, field) in cases {
-        let (s, e) = w.call(method.clone(), path, &w.olga, Some(body.clone())).await;
+        let (s, e) = w
+            .call(method.clone(), path, &w.olga, Some(body.clone()))
+            .await;
         assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{path} {body}: {e}");
         assert_eq!(e["fields"][0]["field"], field, "{path} {body}: {e}");
     }
@@ -383,7 +488,14 @@ async fn bad_alert_input_names_the_field(b: Backend) {
         .call(M::GET, "/api/v1/queues/shop/orders/health", &w.olga, None)
         .await;
     assert_eq!(s, StatusCode::OK, "{e}");
-    assert!(e["rules"].as_array().unwrap().iter().all(|r| r["default"] == true), "{e}");
+    assert!(
+        e["rules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["default"] == true),
+        "{e}"
+    );
     assert!(e["silences"].as_array().unwrap().is_empty(), "{e}");
 }
 
@@ -409,15 +521,32 @@ async fn rules_silences_and_alerts_are_kept_and_audited(b: Backend) {
         )
         .await;
     assert_eq!(s, StatusCode::OK, "{e}");
-    let rule = e.as_array().unwrap().iter().find(|r| r["kind"] == "lag_seconds").unwrap().clone();
+    let rule = e
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["kind"] == "lag_seconds")
+        .unwrap()
+        .clone();
     assert_eq!(rule["threshold"], 60);
     assert_eq!(rule["muted"], true);
     assert_eq!(rule["updated_by"], "olga");
     let (s, e) = w
-        .call(M::DELETE, "/api/v1/queues/shop/orders/alert-rules/lag_seconds", &w.olga, None)
+        .call(
+            M::DELETE,
+            "/api/v1/queues/shop/orders/alert-rules/lag_seconds",
+            &w.olga,
+            None,
+        )
         .await;
     assert_eq!(s, StatusCode::OK, "{e}");
-    let rule = e.as_array().unwrap().iter().find(|r| r["kind"] == "lag_seconds").unwrap().clone();
+    let rule = e
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["kind"] == "lag_seconds")
+        .unwrap()
+        .clone();
     assert_eq!(rule["default"], true, "back to the default: {rule}");
 
     let (s, silence) = w
@@ -477,14 +606,26 @@ async fn rules_silences_and_alerts_are_kept_and_audited(b: Backend) {
     assert_eq!(s, StatusCode::OK, "{e}");
     assert_eq!(e["acknowledged_by"], "olga");
     assert_eq!(e["state"], "firing");
-    assert!(store.resolve_alert(id, now_millis(), None, &audit("alert.resolved")).await.unwrap());
+    assert!(store
+        .resolve_alert(id, now_millis(), None, &audit("alert.resolved"))
+        .await
+        .unwrap());
     assert!(
-        !store.resolve_alert(id, now_millis(), None, &audit("alert.resolved")).await.unwrap(),
+        !store
+            .resolve_alert(id, now_millis(), None, &audit("alert.resolved"))
+            .await
+            .unwrap(),
         "resolved once"
     );
-    let (_, h) = w.call(M::GET, "/api/v1/queues/shop/orders/health", &w.olga, None).await;
+    let (_, h) = w
+        .call(M::GET, "/api/v1/queues/shop/orders/health", &w.olga, None)
+        .await;
     assert_eq!(h["alerts"][0]["state"], "resolved", "{h}");
-    assert_eq!(h["silences"].as_array().unwrap().len(), 2, "the silence and the acknowledgement's: {h}");
+    assert_eq!(
+        h["silences"].as_array().unwrap().len(),
+        2,
+        "the silence and the acknowledgement's: {h}"
+    );
 
     let (s, e) = w
         .call(
@@ -495,10 +636,14 @@ async fn rules_silences_and_alerts_are_kept_and_audited(b: Backend) {
         )
         .await;
     assert_eq!(s, StatusCode::OK, "{e}");
-    let (_, h) = w.call(M::GET, "/api/v1/queues/shop/orders/health", &w.olga, None).await;
+    let (_, h) = w
+        .call(M::GET, "/api/v1/queues/shop/orders/health", &w.olga, None)
+        .await;
     assert_eq!(h["silences"].as_array().unwrap().len(), 1, "{h}");
 
-    let (_, log) = w.call(M::GET, "/api/v1/audit?limit=100", &w.admin, None).await;
+    let (_, log) = w
+        .call(M::GET, "/api/v1/audit?limit=100", &w.admin, None)
+        .await;
     let actions: Vec<&str> = log["items"]
         .as_array()
         .unwrap()
@@ -514,7 +659,10 @@ async fn rules_silences_and_alerts_are_kept_and_audited(b: Backend) {
         "alert.firing",
         "alert.resolved",
     ] {
-        assert!(actions.contains(&action), "{action} not audited: {actions:?}");
+        assert!(
+            actions.contains(&action),
+            "{action} not audited: {actions:?}"
+        );
     }
 }
 

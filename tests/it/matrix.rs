@@ -176,7 +176,14 @@ async fn fixture(b: Backend) -> Fixture {
         }
         own_tokens.insert(actor, ids);
     }
-    let orders_id = w.app.store().queue("shop", "orders").await.unwrap().unwrap().id;
+    let orders_id = w
+        .app
+        .store()
+        .queue("shop", "orders")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
     let alert = w
         .app
         .store()
@@ -524,11 +531,17 @@ fn rest_ops(f: &Fixture) -> Vec<Op> {
             (
                 M::POST,
                 "/api/v1/queues/shop/orders/silences".into(),
-                Some(json!({"comment": "maintenance", "ends_at": watershed::server::db::now_millis() + 3_600_000})),
+                Some(
+                    json!({"comment": "maintenance", "ends_at": watershed::server::db::now_millis() + 3_600_000}),
+                ),
             )
         }),
         op("end a silence", Who::ShopOwners, |_| {
-            (M::DELETE, "/api/v1/queues/shop/orders/silences/1".into(), None)
+            (
+                M::DELETE,
+                "/api/v1/queues/shop/orders/silences/1".into(),
+                None,
+            )
         }),
         op("set application alert rule", Who::LabOwners, |_| {
             (
@@ -550,7 +563,9 @@ fn rest_ops(f: &Fixture) -> Vec<Op> {
                 (
                     M::POST,
                     format!("/api/v1/alerts/{alert}/acknowledge"),
-                    Some(json!({"comment": "on it", "until": watershed::server::db::now_millis() + 600_000})),
+                    Some(
+                        json!({"comment": "on it", "until": watershed::server::db::now_millis() + 600_000}),
+                    ),
                 )
             }
         }),
@@ -880,7 +895,11 @@ fn console_ops(f: &Fixture) -> Vec<Op> {
         op("reset alert rule", Who::ShopOwners, move |_| {
             post(
                 sf::ResetAlertRule::url(),
-                form(&[("project", "shop"), ("queue", "orders"), ("kind", "lag_messages")]),
+                form(&[
+                    ("project", "shop"),
+                    ("queue", "orders"),
+                    ("kind", "lag_messages"),
+                ]),
             )
         }),
         op("silence alerts", Who::ShopOwners, move |_| {

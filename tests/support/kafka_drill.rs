@@ -124,7 +124,10 @@ impl Platform {
             data: data.to_path_buf(),
             db_url: db_url.to_string(),
             heartbeat_secs,
-            env: env.iter().map(|(k, v)| (k.to_string(), v.clone())).collect(),
+            env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect(),
         };
         p.base = format!("http://127.0.0.1:{}", p.port);
         p.restart().await;

@@ -182,8 +182,7 @@ pub async fn application_page(
         }
         None => None,
     };
-    let groups =
-        crate::server::services::health::application_groups(&cx, &project, &name).await?;
+    let groups = crate::server::services::health::application_groups(&cx, &project, &name).await?;
     Ok(ApplicationDetail {
         groups,
         application,

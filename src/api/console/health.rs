@@ -53,10 +53,7 @@ fn rename(
 
 /// A queue's consumer health for its page.
 #[server(prefix = "/console")]
-pub async fn queue_health_panel(
-    project: String,
-    queue: String,
-) -> Result<QueueHealth, AppError> {
+pub async fn queue_health_panel(project: String, queue: String) -> Result<QueueHealth, AppError> {
     let call = Call::new().await?;
     let cx = call.ctx()?;
     Ok(health::queue_health(&cx, &project, &queue).await?)

@@ -24,7 +24,10 @@ pub(super) fn router() -> Router<crate::server::state::AppState> {
             "/queues/{project}/{name}/silences/{id}",
             axum::routing::delete(end_silence),
         )
-        .route("/applications/{project}/{name}/health", get(application_health))
+        .route(
+            "/applications/{project}/{name}/health",
+            get(application_health),
+        )
         .route(
             "/applications/{project}/{name}/alert-rules",
             get(application_rules),
@@ -130,9 +133,7 @@ pub(super) async fn application_rules(
     cx: Ctx,
     Path((project, name)): Path<(String, String)>,
 ) -> ApiResult<Vec<AlertRuleView>> {
-    Ok(Json(
-        health::application_rules(&cx, &project, &name).await?,
-    ))
+    Ok(Json(health::application_rules(&cx, &project, &name).await?))
 }
 
 /// Sets the application's rule of one kind (`lag_messages`, `lag_seconds`, `group_stalled`):

@@ -57,8 +57,7 @@ pub trait AlertStore: Send + Sync {
     /// Every rule owners have set.
     async fn alert_rules(&self) -> StoreResult<Vec<RuleRow>>;
     /// The rules set on one queue or application.
-    async fn alert_rules_of(&self, scope: RuleScope, target_id: i64)
-        -> StoreResult<Vec<RuleRow>>;
+    async fn alert_rules_of(&self, scope: RuleScope, target_id: i64) -> StoreResult<Vec<RuleRow>>;
     /// Sets (creates or replaces) the rule of `kind` on a queue or application, audited.
     async fn set_alert_rule(
         &self,

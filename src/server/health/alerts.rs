@@ -51,7 +51,12 @@ impl Rules {
     /// queue's own (or its default) and each application's, muted ones left out.
     fn in_force(&self, queue_id: i64, apps: &[i64], kind: AlertKind) -> Vec<RuleSettings> {
         let mut out = Vec::new();
-        match self.queue.get(&(queue_id, kind)).copied().or(kind.default_rule()) {
+        match self
+            .queue
+            .get(&(queue_id, kind))
+            .copied()
+            .or(kind.default_rule())
+        {
             Some(s) if !s.muted => out.push(s),
             _ => {}
         }
@@ -76,6 +81,15 @@ pub struct Engine {
     loaded: bool,
 }
 
+/// What one evaluation found.
+#[derive(Debug, Default)]
+pub struct Evaluation {
+    /// Conditions that have held for their rule's duration: alerts fire for these.
+    pub held: HashMap<Subject, Holding>,
+    /// Subjects whose condition holds now, or cannot be told yet: their open alerts stay open.
+    pub keep: HashSet<Subject>,
+}
+
 /// What a pass did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct PassReport {
@@ -93,20 +107,36 @@ impl Engine {
         groups: &[TrackedGroup],
         queues: &[QueueFacts],
         stale: &HashMap<i64, i64>,
-    ) -> HashMap<Subject, Holding> {
+    ) -> Evaluation {
         let mut held: HashMap<Subject, Holding> = HashMap::new();
+        let mut keep: HashSet<Subject> = HashSet::new();
         let mut seen: HashSet<(Subject, Option<i64>)> = HashSet::new();
         let mut check = |subject: Subject,
                          settings: &RuleSettings,
-                         holds: bool,
+                         holds: Option<bool>,
                          since: Option<i64>,
                          reason: &dyn Fn() -> String,
                          who: &dyn Fn() -> (Vec<String>, Vec<String>)| {
-            if !holds {
-                return;
+            match holds {
+                Some(false) => return,
+                None => {
+                    // Not known yet (right after a start, say): an open alert stays open, a
+                    // pending condition keeps its start, nothing new fires.
+                    let key = (subject.clone(), settings.threshold);
+                    if self.pending.contains_key(&key) {
+                        seen.insert(key);
+                    }
+                    keep.insert(subject);
+                    return;
+                }
+                Some(true) => {}
             }
+            keep.insert(subject.clone());
             let key = (subject.clone(), settings.threshold);
-            let start = *self.pending.entry(key.clone()).or_insert(since.unwrap_or(now));
+            let start = *self
+                .pending
+                .entry(key.clone())
+                .or_insert(since.unwrap_or(now));
             seen.insert(key);
             if now - start >= settings.for_seconds * 1000 && !held.contains_key(&subject) {
                 let (owners, projects) = who();
@@ -138,9 +168,9 @@ impl Engine {
                 for s in rules.in_force(g.queue_id, &g.application_ids, kind) {
                     let subject = (g.queue_id, h.consumer_group.clone(), kind);
                     let threshold = s.threshold.unwrap_or(0);
-                    let (holds, reason): (bool, Box<dyn Fn() -> String>) = match kind {
+                    let (holds, reason): (Option<bool>, Box<dyn Fn() -> String>) = match kind {
                         AlertKind::LagMessages => (
-                            h.lag_messages > threshold,
+                            Some(h.lag_messages > threshold),
                             Box::new(move || {
                                 format!(
                                     "group {} is {} messages behind (rule: above {threshold})",
@@ -149,18 +179,25 @@ impl Engine {
                             }),
                         ),
                         AlertKind::LagSeconds => (
-                            h.lag_seconds > threshold,
+                            Some(h.lag_seconds > threshold),
                             Box::new(move || {
                                 format!(
                                     "group {} is {}{} s behind (rule: above {threshold} s)",
                                     h.consumer_group,
-                                    if h.lag_seconds_at_least { "at least " } else { "" },
+                                    if h.lag_seconds_at_least {
+                                        "at least "
+                                    } else {
+                                        ""
+                                    },
                                     h.lag_seconds
                                 )
                             }),
                         ),
                         _ => (
-                            matches!(h.status, GroupStatus::Stalled | GroupStatus::Stopped),
+                            g.settled.then_some(matches!(
+                                h.status,
+                                GroupStatus::Stalled | GroupStatus::Stopped
+                            )),
                             Box::new(move || {
                                 format!("group {} is {}: {}", h.consumer_group, h.status, h.reason)
                             }),
@@ -174,7 +211,8 @@ impl Engine {
         for q in queues {
             for s in rules.in_force(q.queue_id, &[], AlertKind::ProducerSilent) {
                 let silent_since = q.last_write;
-                let holds = silent_since.is_some();
+                // Unknown until a write has been seen since the start.
+                let holds = silent_since.map(|_| true);
                 let reason = || {
                     let secs = (now - silent_since.unwrap_or(now)) / 1000;
                     format!("nothing written to {} for {secs} s", q.key)
@@ -199,7 +237,7 @@ impl Engine {
                 check(
                     (q.queue_id, String::new(), AlertKind::ClusterUnreachable),
                     &s,
-                    q.unreachable.is_some(),
+                    Some(q.unreachable.is_some()),
                     q.unreachable.as_ref().map(|u| u.0),
                     &reason,
                     &nobody,
@@ -208,12 +246,15 @@ impl Engine {
             let behind = stale.get(&q.queue_id).copied().unwrap_or(0);
             for s in rules.in_force(q.queue_id, &[], AlertKind::StaleClients) {
                 let reason = || {
-                    format!("{behind} SDK clients of {} still run the mapping before its last switch", q.key)
+                    format!(
+                        "{behind} SDK clients of {} still run the mapping before its last switch",
+                        q.key
+                    )
                 };
                 check(
                     (q.queue_id, String::new(), AlertKind::StaleClients),
                     &s,
-                    behind > 0,
+                    Some(behind > 0),
                     None,
                     &reason,
                     &nobody,
@@ -221,7 +262,7 @@ impl Engine {
             }
         }
         self.pending.retain(|k, _| seen.contains(k));
-        held
+        Evaluation { held, keep }
     }
 
     /// One pass: reads rules, silences and the monitor, records and delivers transitions.
@@ -229,7 +270,8 @@ impl Engine {
         let store = cx.store.as_ref();
         if !self.loaded {
             for a in store.open_alerts().await? {
-                self.open.insert((a.queue_id, a.consumer_group, a.kind), a.id);
+                self.open
+                    .insert((a.queue_id, a.consumer_group, a.kind), a.id);
             }
             self.loaded = true;
         }
@@ -241,7 +283,7 @@ impl Engine {
             Some(config) => stale_clients(store, config.as_ref(), &queues).await?,
             None => HashMap::new(),
         };
-        let held = self.evaluate(now, &rules, &groups, &queues, &stale);
+        let Evaluation { held, keep } = self.evaluate(now, &rules, &groups, &queues, &stale);
         let silences = store.silences(None, now).await?;
         let mut keys: HashMap<i64, String> =
             queues.iter().map(|q| (q.queue_id, q.key.clone())).collect();
@@ -274,14 +316,19 @@ impl Engine {
             self.open.insert(subject.clone(), id);
             report.fired += 1;
             if !silenced {
-                cx.mail(store, &key, holding, &format!("[Watershed] FIRING: {}", holding.reason))
-                    .await;
+                cx.mail(
+                    store,
+                    &key,
+                    holding,
+                    &format!("[Watershed] FIRING: {}", holding.reason),
+                )
+                .await;
             }
         }
         let resolved: Vec<(Subject, i64)> = self
             .open
             .iter()
-            .filter(|(s, _)| !held.contains_key(*s))
+            .filter(|(s, _)| !keep.contains(*s))
             .map(|(s, id)| (s.clone(), *id))
             .collect();
         for (subject, id) in resolved {
@@ -317,8 +364,13 @@ impl Engine {
             {
                 report.resolved += 1;
                 if !silenced {
-                    cx.mail(store, &key, &holding, &format!("[Watershed] RESOLVED: {}", view.reason))
-                        .await;
+                    cx.mail(
+                        store,
+                        &key,
+                        &holding,
+                        &format!("[Watershed] RESOLVED: {}", view.reason),
+                    )
+                    .await;
                 }
             }
         }
@@ -392,7 +444,10 @@ async fn stale_clients(
     queues: &[QueueFacts],
 ) -> anyhow::Result<HashMap<i64, i64>> {
     let since = now_millis() - 3 * config.heartbeat_secs() as i64 * 1000;
-    let keys: HashMap<i64, &str> = queues.iter().map(|q| (q.queue_id, q.key.as_str())).collect();
+    let keys: HashMap<i64, &str> = queues
+        .iter()
+        .map(|q| (q.queue_id, q.key.as_str()))
+        .collect();
     let mut current: HashMap<i64, Option<String>> = HashMap::new();
     let mut out = HashMap::new();
     for (queue_id, version, clients) in store.client_versions(since).await? {
@@ -477,15 +532,200 @@ pub fn queue_rules_in_force(key: &str, own: &[RuleRow]) -> Vec<crate::domain::Al
                     updated_at: Some(r.updated_at),
                 });
             }
-            kind.default_rule().map(|settings| crate::domain::AlertRuleView {
-                scope: RuleScope::Queue,
-                target: key.to_string(),
-                kind,
-                settings,
-                default: true,
-                updated_by: None,
-                updated_at: None,
-            })
+            kind.default_rule()
+                .map(|settings| crate::domain::AlertRuleView {
+                    scope: RuleScope::Queue,
+                    target: key.to_string(),
+                    kind,
+                    settings,
+                    default: true,
+                    updated_by: None,
+                    updated_at: None,
+                })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::server::health::{
+        ClusterPoll, GroupPeople, HealthSettings, PolledGroup, PolledQueue,
+    };
+    use std::time::Duration;
+
+    fn poll(at: i64, end: i64, committed: i64) -> ClusterPoll {
+        ClusterPoll {
+            cluster_id: 1,
+            cluster: "east".into(),
+            at,
+            queues: vec![PolledQueue {
+                queue_id: 7,
+                key: "shop/orders".into(),
+                topic: "shop.orders".into(),
+                active: true,
+            }],
+            ends: HashMap::from([(("shop.orders".to_string(), 0), end)]),
+            groups: vec![PolledGroup {
+                queue_id: 7,
+                group: "billing".into(),
+                committed: vec![(0, committed)],
+            }],
+            ..Default::default()
+        }
+    }
+
+    fn stalled_rule(for_seconds: i64) -> Rules {
+        Rules::new(&[RuleRow {
+            scope: RuleScope::Queue,
+            target_id: 7,
+            target: "shop/orders".into(),
+            kind: AlertKind::GroupStalled,
+            settings: RuleSettings {
+                threshold: None,
+                for_seconds,
+                muted: false,
+            },
+            updated_by: "olga".into(),
+            updated_at: 0,
+        }])
+    }
+
+    fn people() -> HashMap<(i64, String), GroupPeople> {
+        HashMap::from([(
+            (7, "billing".to_string()),
+            GroupPeople {
+                live_clients: 1,
+                ..Default::default()
+            },
+        )])
+    }
+
+    fn subject() -> Subject {
+        (7, "billing".into(), AlertKind::GroupStalled)
+    }
+
+    #[test]
+    fn a_stalled_group_fires_once_after_window_and_duration_then_resolves() {
+        let monitor = Monitor::new(HealthSettings {
+            window: Duration::from_secs(10),
+            ..Default::default()
+        });
+        let rules = stalled_rule(20);
+        let mut engine = Engine::default();
+        let (mut fired_at, mut resolved_at) = (None, None);
+        let mut end = 0;
+        let mut committed = 0;
+        for step in 0..60 {
+            let at = step * 2_000;
+            end += 10;
+            // Reads along until 20 s, stops until 70 s, then catches up.
+            if at < 20_000 || at >= 70_000 {
+                committed = end;
+            }
+            monitor.observe(&poll(at, end, committed), &people());
+            let e = engine.evaluate(
+                at,
+                &rules,
+                &monitor.groups(),
+                &monitor.queues(),
+                &HashMap::new(),
+            );
+            let open = engine.open.contains_key(&subject());
+            if e.held.contains_key(&subject()) && !open {
+                assert!(fired_at.is_none(), "fired twice");
+                fired_at = Some(at);
+                engine.open.insert(subject(), 1);
+            } else if open && !e.keep.contains(&subject()) {
+                assert!(resolved_at.is_none(), "resolved twice");
+                resolved_at = Some(at);
+                engine.open.remove(&subject());
+            }
+        }
+        // Last commit at 18 s: STALLED once a window (10 s) has no commit, at 30 s at the
+        // earliest; the rule waits 20 s more.
+        let fired = fired_at.expect("fired");
+        assert!((50_000..=52_000).contains(&fired), "fired at {fired}");
+        assert_eq!(resolved_at, Some(70_000));
+    }
+
+    #[test]
+    fn an_open_alert_outlives_a_restart_until_the_figures_can_tell() {
+        let monitor = Monitor::new(HealthSettings {
+            window: Duration::from_secs(10),
+            ..Default::default()
+        });
+        let mut engine = Engine::default();
+        engine.open.insert(subject(), 1);
+        // Fresh state after a start: one poll, behind, not a whole window yet.
+        monitor.observe(&poll(0, 100, 40), &people());
+        let e = engine.evaluate(
+            0,
+            &stalled_rule(20),
+            &monitor.groups(),
+            &monitor.queues(),
+            &HashMap::new(),
+        );
+        assert!(e.keep.contains(&subject()), "kept open while unknown");
+        assert!(!e.held.contains_key(&subject()));
+        // Caught up: now it can tell, and the alert may resolve.
+        monitor.observe(&poll(2_000, 100, 100), &people());
+        let e = engine.evaluate(
+            2_000,
+            &stalled_rule(20),
+            &monitor.groups(),
+            &monitor.queues(),
+            &HashMap::new(),
+        );
+        assert!(!e.keep.contains(&subject()));
+    }
+
+    #[test]
+    fn a_muted_rule_and_a_silence_hold_back_what_they_should() {
+        let mut rows = vec![RuleRow {
+            scope: RuleScope::Queue,
+            target_id: 7,
+            target: "shop/orders".into(),
+            kind: AlertKind::GroupStalled,
+            settings: RuleSettings {
+                threshold: None,
+                for_seconds: 0,
+                muted: true,
+            },
+            updated_by: "olga".into(),
+            updated_at: 0,
+        }];
+        assert!(Rules::new(&rows)
+            .in_force(7, &[], AlertKind::GroupStalled)
+            .is_empty());
+        rows[0].settings.muted = false;
+        assert_eq!(
+            Rules::new(&rows)
+                .in_force(7, &[], AlertKind::GroupStalled)
+                .len(),
+            1
+        );
+        // Without a rule of its own, a queue has the default.
+        assert_eq!(
+            Rules::new(&[]).in_force(8, &[], AlertKind::GroupStalled)[0].for_seconds,
+            600
+        );
+        let silence = SilenceView {
+            id: 1,
+            project: "shop".into(),
+            queue: "orders".into(),
+            consumer_group: Some("billing".into()),
+            kind: None,
+            comment: "deploy".into(),
+            created_by: "olga".into(),
+            created_at: 0,
+            ends_at: i64::MAX,
+        };
+        assert!(silenced(&[silence.clone()], "shop/orders", &subject()));
+        assert!(!silenced(
+            &[silence],
+            "shop/orders",
+            &(7, "other".into(), AlertKind::GroupStalled)
+        ));
+    }
 }

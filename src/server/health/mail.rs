@@ -40,9 +40,9 @@ impl Mailer {
             .map_err(|e| MailError::Url(e.to_string()))?
             .timeout(Some(Duration::from_secs(10)))
             .build();
-        let from = from.parse().map_err(|e: lettre::address::AddressError| {
-            MailError::From(e.to_string())
-        })?;
+        let from = from
+            .parse()
+            .map_err(|e: lettre::address::AddressError| MailError::From(e.to_string()))?;
         Ok(Self { transport, from })
     }
 

@@ -3,8 +3,8 @@
 
 use super::{access, projects, queues, require_writer, Ctx, ServiceError, ServiceResult};
 use crate::domain::{
-    AcknowledgeInput, AlertKind, AlertRuleInput, AlertRuleView, AlertView, EmailInput,
-    GroupHealth, QueueHealth, QueueView, RuleScope, SilenceInput, SilenceView,
+    AcknowledgeInput, AlertKind, AlertRuleInput, AlertRuleView, AlertView, EmailInput, GroupHealth,
+    QueueHealth, QueueView, RuleScope, SilenceInput, SilenceView,
 };
 use crate::server::db::{now_millis, AuditEvent, StoreError};
 use crate::server::health::alerts::queue_rules_in_force;
@@ -100,7 +100,9 @@ pub async fn reset_queue_rule(
         .delete_alert_rule(RuleScope::Queue, q.id, kind, &ev)
         .await?
     {
-        return Err(ServiceError::NotFound(format!("a {kind} rule set on {key}")));
+        return Err(ServiceError::NotFound(format!(
+            "a {kind} rule set on {key}"
+        )));
     }
     let own = cx.store.alert_rules_of(RuleScope::Queue, q.id).await?;
     Ok(queue_rules_in_force(&key, &own))
@@ -109,7 +111,9 @@ pub async fn reset_queue_rule(
 fn rule_summary(kind: AlertKind, s: &crate::domain::RuleSettings) -> String {
     format!(
         "{kind}{} for {} s{}",
-        s.threshold.map(|t| format!(" above {t}")).unwrap_or_default(),
+        s.threshold
+            .map(|t| format!(" above {t}"))
+            .unwrap_or_default(),
         s.for_seconds,
         if s.muted { " (muted)" } else { "" }
     )
@@ -292,16 +296,11 @@ pub async fn acknowledge(cx: &Ctx, id: i64, input: &AcknowledgeInput) -> Service
         .await?
         .ok_or_else(|| ServiceError::NotFound(format!("alert {id}")))?;
     let q = queues::get(cx.store(), &alert.project, &alert.queue).await?;
-    let app_owner = cx
-        .kafka
-        .monitor
-        .groups()
-        .iter()
-        .any(|g| {
-            g.queue_id == q.id
-                && g.health.consumer_group == alert.consumer_group
-                && g.owners.contains(&cx.actor.username)
-        });
+    let app_owner = cx.kafka.monitor.groups().iter().any(|g| {
+        g.queue_id == q.id
+            && g.health.consumer_group == alert.consumer_group
+            && g.owners.contains(&cx.actor.username)
+    });
     if !app_owner && !queue_owner(cx, &q).await? {
         return Err(ServiceError::Forbidden(format!(
             "only owners of project {:?} or of the applications behind the group acknowledge its alerts",

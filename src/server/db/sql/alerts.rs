@@ -9,7 +9,17 @@ use crate::domain::{
 use crate::server::db::alerts::{AlertStore, GroupApplication, NewAlert, OpenAlert, RuleRow};
 use crate::server::db::{AuditEvent, Notice, StoreError, StoreResult};
 
-type RuleTuple = (String, i64, String, String, Option<i64>, i64, i64, String, i64);
+type RuleTuple = (
+    String,
+    i64,
+    String,
+    String,
+    Option<i64>,
+    i64,
+    i64,
+    String,
+    i64,
+);
 
 const RULES: &str = "SELECT r.scope, r.target_id, \
      COALESCE(pq.name || '/' || q.name, pa.name || '/' || a.name, ''), r.kind, r.threshold, \
@@ -121,11 +131,7 @@ impl AlertStore for This {
         rows.into_iter().map(rule).collect()
     }
 
-    async fn alert_rules_of(
-        &self,
-        scope: RuleScope,
-        target_id: i64,
-    ) -> StoreResult<Vec<RuleRow>> {
+    async fn alert_rules_of(&self, scope: RuleScope, target_id: i64) -> StoreResult<Vec<RuleRow>> {
         let rows: Vec<RuleTuple> = sqlx::query_as(&format!(
             "{RULES} WHERE r.scope = $1 AND r.target_id = $2 ORDER BY r.kind"
         ))
@@ -280,14 +286,13 @@ impl AlertStore for This {
         audit: &AuditEvent,
     ) -> StoreResult<bool> {
         let mut tx = self.pool.begin().await?;
-        let changed = sqlx::query(
-            "UPDATE alerts SET resolved_at = $1 WHERE id = $2 AND resolved_at IS NULL",
-        )
-        .bind(at)
-        .bind(id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+        let changed =
+            sqlx::query("UPDATE alerts SET resolved_at = $1 WHERE id = $2 AND resolved_at IS NULL")
+                .bind(at)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
         if changed == 0 {
             return Ok(false);
         }
@@ -460,12 +465,11 @@ impl AlertStore for This {
         .fetch_all(&self.pool)
         .await?;
         for user in users {
-            let row: Option<(String,)> = sqlx::query_as(
-                "SELECT email FROM users WHERE username = $1 AND email IS NOT NULL",
-            )
-            .bind(user)
-            .fetch_optional(&self.pool)
-            .await?;
+            let row: Option<(String,)> =
+                sqlx::query_as("SELECT email FROM users WHERE username = $1 AND email IS NOT NULL")
+                    .bind(user)
+                    .fetch_optional(&self.pool)
+                    .await?;
             out.extend(row);
         }
         let mut emails: Vec<String> = out.into_iter().map(|r| r.0).collect();

@@ -6,8 +6,8 @@
 use super::backend;
 
 mod access;
-mod alerts;
 mod accounts;
+mod alerts;
 mod catalog;
 mod collector;
 mod failover;
