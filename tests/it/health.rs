@@ -549,6 +549,31 @@ async fn rules_silences_and_alerts_are_kept_and_audited(b: Backend) {
         .clone();
     assert_eq!(rule["default"], true, "back to the default: {rule}");
 
+    // billing has been seen on orders (the brokers' figures say so).
+    let orders = w
+        .app
+        .store()
+        .queue("shop", "orders")
+        .await
+        .unwrap()
+        .unwrap();
+    let k1 = w.app.store().cluster("k1").await.unwrap().unwrap().view.id;
+    w.app
+        .store()
+        .write_broker_offsets(
+            &[],
+            &[watershed::server::db::kafka::GroupOffsetRow {
+                queue_id: orders.id,
+                cluster_id: k1,
+                consumer_group: "billing".into(),
+                bucket: now_millis() - now_millis() % 60_000,
+                committed: 5,
+                lag: 3,
+                lag_seconds: Some(40),
+            }],
+        )
+        .await
+        .unwrap();
     let (s, silence) = w
         .call(
             M::POST,

@@ -235,6 +235,18 @@ pub async fn silence(
     require_queue_owner(cx, &q).await?;
     let now = now_millis();
     let spec = input.parse(now)?;
+    if let Some(group) = &spec.consumer_group {
+        if !group_known(cx, q.id, group).await? {
+            return Err(vec![crate::domain::FieldError::new(
+                "consumer_group",
+                format!(
+                    "no consumer group {group:?} has been seen on {}/{}",
+                    q.project, q.name
+                ),
+            )]
+            .into());
+        }
+    }
     let ev = AuditEvent {
         actor: cx.actor.username.clone(),
         action: "alert.silence",
@@ -258,6 +270,36 @@ pub async fn silence(
         .into_iter()
         .find(|s| s.id == id)
         .ok_or_else(|| ServiceError::NotFound(format!("silence {id}")))
+}
+
+/// Whether a group was seen on the queue: judged by the monitor now, reported by SDK clients,
+/// or in the brokers' figures of the last week.
+async fn group_known(cx: &Ctx, queue_id: i64, group: &str) -> ServiceResult<bool> {
+    if cx
+        .kafka
+        .monitor
+        .queue_groups(queue_id)
+        .iter()
+        .any(|g| g.consumer_group == group)
+    {
+        return Ok(true);
+    }
+    if cx
+        .store
+        .queue_clients(queue_id, 1_000)
+        .await?
+        .iter()
+        .any(|c| c.consumer_group.as_deref() == Some(group))
+    {
+        return Ok(true);
+    }
+    let now = now_millis();
+    Ok(cx
+        .store
+        .broker_group_offsets(queue_id, now - 7 * 86_400_000, now + 60_000)
+        .await?
+        .iter()
+        .any(|g| g.consumer_group == group))
 }
 
 /// Ends a silence now (its queue's project owners).
