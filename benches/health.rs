@@ -57,11 +57,12 @@ impl Fleet {
                 *end += rate * dt / 1000;
             }
         }
-        for (g, c) in self.committed.iter_mut().enumerate() {
-            let p = g / GROUPS_PER_QUEUE * PARTITIONS as usize % self.ends.len()
-                + g % PARTITIONS as usize;
-            let end = self.ends[p.min(self.ends.len() - 1)];
-            match g % 20 {
+        // One committed offset per group and partition: group g of queue q reads q's partitions.
+        for (i, c) in self.committed.iter_mut().enumerate() {
+            let (group, partition) = (i / PARTITIONS as usize, i % PARTITIONS as usize);
+            let queue = group / GROUPS_PER_QUEUE;
+            let end = self.ends[queue * PARTITIONS as usize + partition];
+            match group % 20 {
                 0 => {}                                       // stopped
                 1 => *c += (end - *c) / 2,                    // behind
                 _ => *c = end - (self.rng.next() % 5) as i64, // keeping up
@@ -89,16 +90,12 @@ impl Fleet {
                 active: true,
             });
             for g in 0..GROUPS_PER_QUEUE {
-                let index = q * GROUPS_PER_QUEUE + g;
-                let base = self.committed[index];
+                let group = q * GROUPS_PER_QUEUE + g;
                 groups.push(PolledGroup {
                     queue_id: q as i64,
                     group: format!("group-{g}"),
                     committed: (0..PARTITIONS)
-                        .map(|p| {
-                            let end = self.ends[q * PARTITIONS as usize + p as usize];
-                            (p, base.min(end))
-                        })
+                        .map(|p| (p, self.committed[group * PARTITIONS as usize + p as usize]))
                         .collect(),
                 });
             }
@@ -167,7 +164,7 @@ fn main() {
     let rules = Rules::new(&rules);
     let mut fleet = Fleet {
         ends: vec![0; QUEUES * PARTITIONS as usize],
-        committed: vec![0; QUEUES * GROUPS_PER_QUEUE],
+        committed: vec![0; QUEUES * GROUPS_PER_QUEUE * PARTITIONS as usize],
         rng: Rng(0x9E37_79B9_7F4A_7C15),
     };
     let (rss_before, _) = support::rss_mb();

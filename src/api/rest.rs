@@ -76,7 +76,7 @@ type ApiResult<T> = Result<Json<T>, ApiError>;
     info(title = "Watershed", description = "Logical queues over many Kafka-protocol clusters"),
     paths(
         me, create_token, list_tokens, revoke_token, list_users, create_user, disable_user,
-        enable_user, set_project_people, list_projects, create_project, get_project,
+        enable_user, set_project_people, set_own_apps_access, list_projects, create_project, get_project,
         list_clusters, create_cluster, get_cluster, update_cluster, list_queues, create_queue,
         get_queue, update_queue, list_audit, search, create_application, list_applications,
         get_application, create_app_token, revoke_app_token, create_request, list_requests,
@@ -180,6 +180,10 @@ pub fn router() -> Router<AppState> {
         .route(
             "/projects/{name}/people",
             axum::routing::put(set_project_people),
+        )
+        .route(
+            "/projects/{name}/own-apps-access",
+            axum::routing::put(set_own_apps_access),
         )
         .route("/clusters", get(list_clusters).post(create_cluster))
         .route("/clusters/{name}", get(get_cluster).put(update_cluster))
@@ -293,6 +297,19 @@ async fn set_project_people(
     Json(input): Json<ProjectPeopleInput>,
 ) -> ApiResult<ProjectView> {
     Ok(Json(projects::set_people(&cx, &name, &input).await?))
+}
+
+/// Lets the project's own applications read and write its queues without an access request
+/// (`enabled: true`, the default), or requires requests of them like of anyone (its owners).
+#[utoipa::path(put, path = "/api/v1/projects/{name}/own-apps-access", params(("name" = String, Path)), request_body = crate::domain::OwnAppsAccessInput, responses((status = 200, body = ProjectView)))]
+async fn set_own_apps_access(
+    cx: Ctx,
+    Path(name): Path<String>,
+    Json(input): Json<crate::domain::OwnAppsAccessInput>,
+) -> ApiResult<ProjectView> {
+    Ok(Json(
+        projects::set_own_apps_access(&cx, &name, input.enabled).await?,
+    ))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]

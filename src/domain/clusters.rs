@@ -21,6 +21,10 @@ pub struct ClusterHealth {
     pub topics: usize,
     /// Why the cluster could not be reached.
     pub error: Option<String>,
+    /// The cluster has no brokers by its registration (placeholder addresses, as the demo's):
+    /// it was not probed.
+    #[serde(default)]
+    pub no_brokers: bool,
 }
 
 /// The topic behind a queue on one of its clusters.

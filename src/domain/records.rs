@@ -211,6 +211,21 @@ pub struct ProjectView {
     /// Where the project's events are sent, if anywhere.
     #[serde(default)]
     pub webhook_url: Option<String>,
+    /// The project's own applications read and write its queues without an access request.
+    #[serde(default = "own_apps_access_default")]
+    pub own_apps_access: bool,
+}
+
+fn own_apps_access_default() -> bool {
+    true
+}
+
+/// What a project's owners submit to let its own applications use its queues without a
+/// request, or not.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct OwnAppsAccessInput {
+    pub enabled: bool,
 }
 
 // ---------------------------------------------------------------- clusters

@@ -155,10 +155,11 @@ pub async fn probe(admin: &Admin) -> ClusterHealth {
             brokers: Vec::new(),
             topics: 0,
             error: Some(
-                "no brokers: this cluster's addresses are placeholders under .invalid (a demo \
-                 cluster); register a real cluster to use it"
+                "no brokers: its addresses are placeholders under .invalid (a demo cluster); \
+                 register a real cluster to use queues on it"
                     .into(),
             ),
+            no_brokers: true,
         };
     }
     let started = Instant::now();
@@ -172,6 +173,7 @@ pub async fn probe(admin: &Admin) -> ClusterHealth {
         brokers: Vec::new(),
         topics: 0,
         error: None,
+        no_brokers: false,
     };
     match answer {
         Ok(Ok(info)) => {

@@ -75,6 +75,8 @@ pub struct SdkPlane {
     queues: Cache<(String, String), Arc<QueueEntry>>,
     tokens: Cache<String, Option<ApplicationView>>,
     grants: Cache<i64, Arc<Vec<GrantView>>>,
+    /// Whether a project's own applications use its queues without a request.
+    own_access: Cache<String, bool>,
     epoch: AtomicU64,
     feed_seq: AtomicI64,
 }
@@ -161,6 +163,7 @@ impl SdkPlane {
             queues: RwLock::default(),
             tokens: RwLock::default(),
             grants: RwLock::default(),
+            own_access: RwLock::default(),
             epoch,
             feed_seq: AtomicI64::new(-1),
         })
@@ -193,6 +196,7 @@ impl SdkPlane {
             clear(&self.queues);
             clear(&self.tokens);
             clear(&self.grants);
+            clear(&self.own_access);
         }
     }
 
@@ -302,6 +306,20 @@ impl SdkPlane {
         queue: &str,
         role: SdkRole,
     ) -> ServiceResult<Result<(), String>> {
+        // A project's own applications use its queues, unless its owners switched that off.
+        if app.project == project {
+            let own = match get(&self.own_access, &app.project, Some(AUTH_TTL)) {
+                Some(own) => own,
+                None => {
+                    let own = self.store.own_apps_access(project).await?;
+                    put(&self.own_access, app.project.clone(), own);
+                    own
+                }
+            };
+            if own {
+                return Ok(Ok(()));
+            }
+        }
         let now = now_millis();
         let grants = self.grants(app).await?;
         let covering = |g: &&GrantView| {
@@ -320,8 +338,13 @@ impl SdkPlane {
             Some(_) => " (its grant expired)",
             None => "",
         };
+        let own = if app.project == project {
+            " (the project's owners switched off access for its own applications)"
+        } else {
+            ""
+        };
         Ok(Err(format!(
-            "application {}/{} has no live grant to {} queue {project}/{queue}{why}; request access in the console",
+            "application {}/{} has no live grant to {} queue {project}/{queue}{why}{own}; request access in the console",
             app.project,
             app.name,
             role.needs()

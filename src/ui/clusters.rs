@@ -352,6 +352,8 @@ fn ClusterHealthFacts(health: crate::domain::ClusterHealth) -> impl IntoView {
     let h = health;
     let state = if h.reachable {
         "reachable"
+    } else if h.no_brokers {
+        "no-brokers"
     } else {
         "unreachable"
     };
@@ -362,6 +364,8 @@ fn ClusterHealthFacts(health: crate::domain::ClusterHealth) -> impl IntoView {
             <dd class=format!("health {state}") data-testid="cluster-state">
                 {if h.reachable {
                     format!("reachable in {} ms", h.latency_ms)
+                } else if h.no_brokers {
+                    h.error.clone().unwrap_or_default()
                 } else {
                     format!("unreachable: {}", h.error.clone().unwrap_or_default())
                 }}

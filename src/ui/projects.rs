@@ -4,7 +4,8 @@ use super::layout::{field_msg, form_field_errors, ErrorBox, ListTable, QueryErro
 use super::notify::WebhookSection;
 use super::queues::QueueTable;
 use crate::api::console::{
-    get_project, list_projects, CreateApplication, CreateProject, SetProjectPeople,
+    get_project, list_projects, CreateApplication, CreateProject, SetOwnAppsAccess,
+    SetProjectPeople,
 };
 use crate::domain::format_millis;
 use crate::domain::{ApplicationView, ProjectView};
@@ -133,6 +134,7 @@ pub fn ProjectPage() -> impl IntoView {
                             {application_list(d.applications)}
                             {d.can_add_application.then(|| new_application_form(&p.name))}
                             {d.can_manage_people.then(|| people_form(&p))}
+                            {d.can_manage_people.then(|| own_apps_form(&p))}
                             <WebhookSection project=p.clone() />
                         }
                             .into_any()
@@ -194,6 +196,21 @@ fn people_form(p: &ProjectView) -> impl IntoView {
                 {field_msg(&errors, "members")}
             </label>
             <button type="submit">"Save people"</button>
+        </form>
+    }
+}
+
+/// Whether the project's own applications need access requests for its queues.
+fn own_apps_form(p: &ProjectView) -> impl IntoView {
+    view! {
+        <form method="post" action=SetOwnAppsAccess::url() class="form card" id="own-apps" data-testid="own-apps-form">
+            <h3>"Own applications"</h3>
+            <input type="hidden" name="project" value=p.name.clone() />
+            <label class="wide">
+                <input type="checkbox" name="enabled" value="on" checked=p.own_apps_access />
+                " This project's applications read and write its queues without an access request"
+            </label>
+            <button type="submit">"Save"</button>
         </form>
     }
 }

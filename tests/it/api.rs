@@ -396,6 +396,7 @@ async fn the_openapi_document_describes_the_api(b: Backend) {
         "/api/v1/alerts",
         "/api/v1/alerts/{id}/acknowledge",
         "/api/v1/me/email",
+        "/api/v1/projects/{name}/own-apps-access",
     ] {
         assert!(doc["paths"][path].is_object(), "{path} missing");
     }

@@ -513,6 +513,13 @@ fn rest_ops(f: &Fixture) -> Vec<Op> {
                 ),
             )
         }),
+        op("switch own applications' access", Who::ShopOwners, |_| {
+            (
+                M::PUT,
+                "/api/v1/projects/shop/own-apps-access".into(),
+                Some(json!({"enabled": true})),
+            )
+        }),
         op("set queue alert rule", Who::ShopOwners, |_| {
             (
                 M::PUT,
@@ -880,6 +887,16 @@ fn console_ops(f: &Fixture) -> Vec<Op> {
                 ]),
             )
         }),
+        op(
+            "switch own applications' access",
+            Who::ShopOwners,
+            move |_| {
+                post(
+                    sf::SetOwnAppsAccess::url(),
+                    form(&[("project", "shop"), ("enabled", "on")]),
+                )
+            },
+        ),
         op("set alert rule", Who::ShopOwners, move |_| {
             post(
                 sf::SetAlertRule::url(),

@@ -17,6 +17,7 @@ on_both_backends!(
     reports_are_durable_and_rolled_up_per_minute,
     a_full_collector_answers_429_with_retry_after,
     a_revoked_grant_or_token_bites_at_once,
+    a_projects_own_application_uses_its_queues_unless_the_owners_switch_it_off,
 );
 
 /// Grants lab/checkout `permission` on shop/`queue` and returns (grant id, app token).
@@ -391,4 +392,115 @@ async fn a_revoked_grant_or_token_bites_at_once(b: Backend) {
     }
     let (s, _) = sdk(&w, "config", &token, config_body("orders", "consumer")).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
+}
+
+/// One person can try the SDK: an application of shop reads and writes shop's queues with no
+/// request (nobody else has to approve it), until shop's owners switch that off (audited both
+/// ways), and on again. An application of another project still needs a grant.
+async fn a_projects_own_application_uses_its_queues_unless_the_owners_switch_it_off(b: Backend) {
+    let w = world(b).await;
+    let (s, e) = w
+        .call(
+            M::POST,
+            "/api/v1/applications",
+            &w.olga,
+            Some(json!({"project": "shop", "name": "fulfilment"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{e}");
+    let (_, t) = w
+        .call(
+            M::POST,
+            "/api/v1/applications/shop/fulfilment/tokens",
+            &w.olga,
+            None,
+        )
+        .await;
+    let own = t["token"].as_str().unwrap().to_string();
+    let body = |role: &str| {
+        let mut c = config_body("orders", role);
+        c["app"] = json!("fulfilment");
+        c
+    };
+    for role in ["producer", "consumer"] {
+        let (s, c) = sdk(&w, "config", &own, body(role)).await;
+        assert_eq!(s, StatusCode::OK, "{role}: {c}");
+        assert_eq!(c["topic"], "shop.orders");
+    }
+    // lab's application is not shop's own: still refused.
+    let lab = app_token(&w).await;
+    let (s, _) = sdk(&w, "config", &lab, config_body("orders", "consumer")).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    // The project says so, and the data map tells shop's people their applications may use it.
+    let (_, found) = w.call(M::GET, "/api/v1/projects/shop", &w.olga, None).await;
+    assert_eq!(found["own_apps_access"], true, "{found}");
+    let access = crate::harness::eventually(
+        "orders on the data map",
+        std::time::Duration::from_secs(10),
+        || async {
+            let (_, r) = w
+                .call(M::GET, "/api/v1/search?q=orders", &w.olga, None)
+                .await;
+            r["hits"]
+                .as_array()
+                .and_then(|h| h.iter().find(|h| h["name"] == "orders").cloned())
+                .map(|h| h["access"].clone())
+                .ok_or_else(|| r.to_string())
+        },
+    )
+    .await;
+    assert_eq!(access, "read_write");
+
+    // Only shop's owners decide; a developer of another project may not.
+    let off = json!({"enabled": false});
+    let (s, _) = w
+        .call(
+            M::PUT,
+            "/api/v1/projects/shop/own-apps-access",
+            &w.dev,
+            Some(off.clone()),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, p) = w
+        .call(
+            M::PUT,
+            "/api/v1/projects/shop/own-apps-access",
+            &w.olga,
+            Some(off),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{p}");
+    assert_eq!(p["own_apps_access"], false);
+    let (s, e) = sdk(&w, "config", &own, body("consumer")).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "switched off bites at once: {e}");
+    assert!(e["error"].as_str().unwrap().contains("switched off"), "{e}");
+
+    let (s, _) = w
+        .call(
+            M::PUT,
+            "/api/v1/projects/shop/own-apps-access",
+            &w.olga,
+            Some(json!({"enabled": true})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, c) = sdk(&w, "config", &own, body("consumer")).await;
+    assert_eq!(s, StatusCode::OK, "{c}");
+
+    let (_, log) = w
+        .call(M::GET, "/api/v1/audit?limit=100", &w.admin, None)
+        .await;
+    let switches: Vec<&str> = log["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "project.own_apps_access")
+        .map(|e| e["summary"].as_str().unwrap())
+        .collect();
+    assert_eq!(switches.len(), 2, "audited both ways: {switches:?}");
+    assert!(
+        switches.contains(&"on → off") && switches.contains(&"off → on"),
+        "{switches:?}"
+    );
 }

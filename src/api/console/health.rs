@@ -31,6 +31,13 @@ fn number(field: &str, value: &str) -> Result<Option<f64>, AppError> {
         })
 }
 
+/// The time `hours` from now (ms since the epoch); an empty or bad field names `hours`.
+#[cfg(feature = "ssr")]
+fn hours_from_now(hours: &str) -> Result<i64, AppError> {
+    let hours = number("hours", hours)?.unwrap_or(0.0);
+    Ok(crate::server::db::now_millis() + (hours * 3_600_000.0) as i64)
+}
+
 /// Renames a service's field errors to the form's fields.
 #[cfg(feature = "ssr")]
 fn rename(
@@ -118,7 +125,7 @@ pub async fn silence_alerts(
     let call = Call::new().await?;
     let result = async {
         let cx = call.ctx()?;
-        let hours = number("hours", &hours)?.unwrap_or(0.0);
+        let ends_at = hours_from_now(&hours)?;
         let kind = match kind.trim() {
             "" => None,
             k => Some(k.parse().map_err(|_| {
@@ -131,7 +138,7 @@ pub async fn silence_alerts(
             consumer_group,
             kind,
             comment,
-            ends_at: crate::server::db::now_millis() + (hours * 3_600_000.0) as i64,
+            ends_at,
         };
         health::silence(&cx, &project, &queue, &input)
             .await
@@ -166,10 +173,9 @@ pub async fn acknowledge_alert(
     let call = Call::new().await?;
     let result = async {
         let cx = call.ctx()?;
-        let hours = number("hours", &hours)?.unwrap_or(0.0);
         let input = crate::domain::AcknowledgeInput {
             comment,
-            until: crate::server::db::now_millis() + (hours * 3_600_000.0) as i64,
+            until: hours_from_now(&hours)?,
         };
         health::acknowledge(&cx, id, &input)
             .await

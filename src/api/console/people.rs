@@ -124,3 +124,18 @@ pub async fn set_project_people(
     .await;
     call.finish(result, |p| format!("/projects/{}", p.name))
 }
+
+/// Lets the project's own applications use its queues without a request, or not.
+#[server(prefix = "/console")]
+pub async fn set_own_apps_access(
+    project: String,
+    #[server(default)] enabled: Option<String>,
+) -> Result<ProjectView, AppError> {
+    let call = Call::new().await?;
+    let result = async {
+        let cx = call.ctx()?;
+        Ok(projects::set_own_apps_access(&cx, &project, enabled.is_some()).await?)
+    }
+    .await;
+    call.finish(result, |p| format!("/projects/{}#own-apps", p.name))
+}

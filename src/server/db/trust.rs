@@ -80,6 +80,16 @@ pub trait TrustStore: Send + Sync {
     ) -> StoreResult<bool>;
 
     /// Replaces a project's owners and members.
+    /// Lets a project's own applications use its queues without a request, or not; audited.
+    async fn set_own_apps_access(
+        &self,
+        project_id: i64,
+        enabled: bool,
+        audit: &AuditEvent,
+    ) -> StoreResult<()>;
+    /// Whether the project's own applications use its queues without a request (false for a
+    /// project that does not exist).
+    async fn own_apps_access(&self, project: &str) -> StoreResult<bool>;
     async fn set_project_people(
         &self,
         project_id: i64,

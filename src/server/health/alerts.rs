@@ -454,19 +454,21 @@ async fn stale_clients(
         let Some(key) = keys.get(&queue_id) else {
             continue;
         };
-        if !current.contains_key(&queue_id) {
-            let (project, queue) = key.split_once('/').unwrap_or(("", key));
-            let v = config
-                .current_config(project, queue)
-                .await
-                .ok()
-                .map(|c| c.config_version);
-            current.insert(queue_id, v);
-        }
-        if let Some(Some(now)) = current.get(&queue_id) {
-            if *now != version {
-                *out.entry(queue_id).or_insert(0) += clients;
+        let now = match current.get(&queue_id) {
+            Some(v) => v.clone(),
+            None => {
+                let (project, queue) = key.split_once('/').unwrap_or(("", key));
+                let v = config
+                    .current_config(project, queue)
+                    .await
+                    .ok()
+                    .map(|c| c.config_version);
+                current.insert(queue_id, v.clone());
+                v
             }
+        };
+        if now.is_some_and(|now| now != version) {
+            *out.entry(queue_id).or_insert(0) += clients;
         }
     }
     Ok(out)
@@ -620,7 +622,7 @@ mod tests {
             let at = step * 2_000;
             end += 10;
             // Reads along until 20 s, stops until 70 s, then catches up.
-            if at < 20_000 || at >= 70_000 {
+            if !(20_000..70_000).contains(&at) {
                 committed = end;
             }
             monitor.observe(&poll(at, end, committed), &people());
@@ -721,7 +723,11 @@ mod tests {
             created_at: 0,
             ends_at: i64::MAX,
         };
-        assert!(silenced(&[silence.clone()], "shop/orders", &subject()));
+        assert!(silenced(
+            std::slice::from_ref(&silence),
+            "shop/orders",
+            &subject()
+        ));
         assert!(!silenced(
             &[silence],
             "shop/orders",

@@ -143,9 +143,13 @@ pub async fn impact(
         };
         let live_grant = if n.kind == NodeKind::App {
             let grants = access::grants(store, &n.scope, &n.name).await?;
+            // A queue of the application's own project needs no grant while the project
+            // lets its own applications in.
+            let own = store.own_apps_access(&n.scope).await?;
             let reads_ok = via.iter().all(|queue| {
                 parse_node_key(queue).is_some_and(|(_, qp, qn)| {
-                    access::covers(&grants, qp, qn, Permission::Consume, now)
+                    (own && qp == n.scope)
+                        || access::covers(&grants, qp, qn, Permission::Consume, now)
                 })
             });
             Some(reads_ok)

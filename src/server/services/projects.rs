@@ -98,6 +98,37 @@ pub async fn is_owner(cx: &Ctx, project: &ProjectView) -> ServiceResult<bool> {
             == Some("owner"))
 }
 
+/// Lets the project's own applications read and write its queues without an access request,
+/// or requires requests of them like of anyone (its owners and admins).
+pub async fn set_own_apps_access(
+    cx: &Ctx,
+    name: &str,
+    enabled: bool,
+) -> ServiceResult<ProjectView> {
+    let before = get(cx.store(), name).await?;
+    require_writer(&cx.actor)?;
+    if !is_owner(cx, &before).await? {
+        return Err(ServiceError::Forbidden(format!(
+            "only owners of project {name:?} decide how its own applications reach its queues"
+        )));
+    }
+    let audit = AuditEvent {
+        actor: cx.actor.username.clone(),
+        action: "project.own_apps_access",
+        target_kind: "project",
+        target: before.name.clone(),
+        summary: format!(
+            "{} → {}",
+            if before.own_apps_access { "on" } else { "off" },
+            if enabled { "on" } else { "off" }
+        ),
+    };
+    cx.store
+        .set_own_apps_access(before.id, enabled, &audit)
+        .await?;
+    get_for(cx, name).await
+}
+
 /// Replaces a project's owners and members (its owners and admins). At least one owner stays.
 pub async fn set_people(
     cx: &Ctx,

@@ -124,46 +124,19 @@ pub async fn queue_traffic(
             bucket,
         );
         messages.push(series("out (brokers)", from, to, bucket, &read));
-        let mut by_group: BTreeMap<String, BTreeMap<i64, i64>> = BTreeMap::new();
-        for g in &groups {
-            let slot = by_group
-                .entry(format!("{} (brokers)", g.consumer_group))
-                .or_default();
-            let v = slot
-                .entry(g.bucket - g.bucket.rem_euclid(bucket))
-                .or_default();
-            *v = (*v).max(g.lag);
-        }
-        let mut seconds: BTreeMap<String, BTreeMap<i64, i64>> = BTreeMap::new();
-        for g in &groups {
-            if let Some(s) = g.lag_seconds {
-                let slot = seconds.entry(g.consumer_group.clone()).or_default();
-                let v = slot
-                    .entry(g.bucket - g.bucket.rem_euclid(bucket))
-                    .or_default();
-                *v = (*v).max(s);
-            }
-        }
-        for (name, worst) in seconds {
-            lag_seconds.push(Series {
-                name,
-                points: (0..)
-                    .map(|i| from + i * bucket)
-                    .take_while(|b| *b < to)
-                    .map(|b| (b, worst.get(&b).copied().unwrap_or(0) as f64))
-                    .collect(),
-            });
-        }
-        for (name, sums) in by_group {
-            lag.push(Series {
-                name,
-                points: (0..)
-                    .map(|i| from + i * bucket)
-                    .take_while(|b| *b < to)
-                    .map(|b| (b, sums.get(&b).copied().unwrap_or(0) as f64))
-                    .collect(),
-            });
-        }
+        lag.extend(worst_per_bucket(
+            groups
+                .iter()
+                .map(|g| (format!("{} (brokers)", g.consumer_group), g.bucket, g.lag)),
+            (from, to, bucket),
+        ));
+        lag_seconds = worst_per_bucket(
+            groups.iter().filter_map(|g| {
+                g.lag_seconds
+                    .map(|s| (g.consumer_group.clone(), g.bucket, s))
+            }),
+            (from, to, bucket),
+        );
     }
     Ok(QueueTraffic {
         from,
@@ -177,6 +150,33 @@ pub async fn queue_traffic(
         lag,
         lag_seconds,
     })
+}
+
+/// One series per name of the largest value in each bucket of `[from, to)` (0 where none).
+fn worst_per_bucket(
+    rows: impl Iterator<Item = (String, i64, i64)>,
+    (from, to, bucket): (i64, i64, i64),
+) -> Vec<Series> {
+    let mut by_name: BTreeMap<String, BTreeMap<i64, i64>> = BTreeMap::new();
+    for (name, at, value) in rows {
+        let v = by_name
+            .entry(name)
+            .or_default()
+            .entry(at - at.rem_euclid(bucket))
+            .or_default();
+        *v = (*v).max(value);
+    }
+    by_name
+        .into_iter()
+        .map(|(name, worst)| Series {
+            name,
+            points: (0..)
+                .map(|i| from + i * bucket)
+                .take_while(|b| *b < to)
+                .map(|b| (b, worst.get(&b).copied().unwrap_or(0) as f64))
+                .collect(),
+        })
+        .collect()
 }
 
 /// A queue's client instances, most recently seen first.

@@ -48,10 +48,10 @@ impl CatalogStore for This {
     }
 
     async fn list_projects(&self) -> StoreResult<Vec<ProjectView>> {
-        let rows: Vec<(i64, String, String, i64, i64, Option<String>)> = sqlx::query_as(
+        let rows: Vec<(i64, String, String, i64, i64, Option<String>, i64)> = sqlx::query_as(
             "SELECT p.id, p.name, p.description, p.created_at, \
-             (SELECT COUNT(*) FROM queues q WHERE q.project_id = p.id), p.webhook_url \
-             FROM projects p ORDER BY p.name",
+             (SELECT COUNT(*) FROM queues q WHERE q.project_id = p.id), p.webhook_url, \
+             p.own_apps_access FROM projects p ORDER BY p.name",
         )
         .fetch_all(&self.pool)
         .await?;
@@ -64,7 +64,7 @@ impl CatalogStore for This {
         Ok(rows
             .into_iter()
             .map(
-                |(id, name, description, created_at, queue_count, webhook_url)| {
+                |(id, name, description, created_at, queue_count, webhook_url, own)| {
                     let of = |role: &str| {
                         people
                             .iter()
@@ -81,6 +81,7 @@ impl CatalogStore for This {
                         queue_count,
                         created_at,
                         webhook_url,
+                        own_apps_access: own != 0,
                     }
                 },
             )

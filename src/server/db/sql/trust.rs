@@ -207,6 +207,31 @@ impl TrustStore for This {
         Ok(true)
     }
 
+    async fn set_own_apps_access(
+        &self,
+        project_id: i64,
+        enabled: bool,
+        audit: &AuditEvent,
+    ) -> StoreResult<()> {
+        self.update_audited(
+            sqlx::query("UPDATE projects SET own_apps_access = $1 WHERE id = $2")
+                .bind(i64::from(enabled))
+                .bind(project_id),
+            audit,
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn own_apps_access(&self, project: &str) -> StoreResult<bool> {
+        let row: Option<(i64,)> =
+            sqlx::query_as("SELECT own_apps_access FROM projects WHERE name = $1")
+                .bind(project)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(row.is_some_and(|r| r.0 != 0))
+    }
+
     async fn set_project_people(
         &self,
         project_id: i64,
