@@ -39,6 +39,9 @@ CREATE TABLE alerts (
 );
 CREATE INDEX alerts_queue ON alerts (queue_id, fired_at);
 CREATE INDEX alerts_open ON alerts (resolved_at);
+-- One open alert per subject, whichever replica judges it first.
+CREATE UNIQUE INDEX alerts_one_open ON alerts (queue_id, consumer_group, kind)
+    WHERE resolved_at IS NULL;
 
 CREATE TABLE alert_silences (
     id INTEGER PRIMARY KEY AUTOINCREMENT,

@@ -238,6 +238,7 @@ impl ServeArgs {
                 },
                 ..CollectorConfig::default()
             },
+            sensitive_tag: self.sensitive_tag.trim().to_lowercase(),
             kafka: crate::server::kafka::KafkaSettings {
                 poll_every: (self.kafka_poll_secs > 0)
                     .then(|| std::time::Duration::from_secs(self.kafka_poll_secs)),

@@ -192,6 +192,15 @@ impl Monitor {
                 track.cluster = poll.cluster.clone();
                 track.seen_at = poll.at;
             }
+            // Its groups are not gone, only unheard: kept as last judged until it answers.
+            for g in st.groups.values_mut() {
+                if g.tracked
+                    .as_ref()
+                    .is_some_and(|t| t.health.cluster == poll.cluster)
+                {
+                    g.seen_at = poll.at;
+                }
+            }
             return HashMap::new();
         }
         st.unreachable.remove(&poll.cluster_id);
@@ -327,6 +336,9 @@ impl Monitor {
         let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
         st.groups.retain(|_, g| g.seen_at >= before);
         st.queues.retain(|_, q| q.seen_at >= before);
+        // A table's last point is its last poll.
+        st.tables
+            .retain(|_, t| t.last_at().is_some_and(|at| at >= before));
     }
 
     /// Says a pass over every cluster is done.

@@ -39,6 +39,9 @@ pub struct SdkSettings {
     pub trusted_proxies: Vec<IpNet>,
     pub collector: CollectorConfig,
     pub kafka: KafkaSettings,
+    /// Queues with this tag are never open to their project's own applications without a
+    /// grant (they need an admin's approval like any request).
+    pub sensitive_tag: String,
 }
 
 impl Default for SdkSettings {
@@ -48,6 +51,7 @@ impl Default for SdkSettings {
             trusted_proxies: Vec::new(),
             collector: CollectorConfig::default(),
             kafka: KafkaSettings::default(),
+            sensitive_tag: crate::server::services::access::DEFAULT_SENSITIVE_TAG.to_string(),
         }
     }
 }
@@ -56,6 +60,8 @@ impl Default for SdkSettings {
 #[derive(Debug, Clone)]
 struct QueueEntry {
     queue_id: i64,
+    /// The queue's tags (a sensitive one keeps its project's own applications out).
+    tags: Vec<String>,
     config: SdkConfig,
 }
 
@@ -232,6 +238,7 @@ impl SdkPlane {
         let side = q.active_side.to_string();
         let entry = Arc::new(QueueEntry {
             queue_id: q.id,
+            tags: q.tags.clone(),
             config: SdkConfig {
                 config_version: config_version(
                     &cluster,
@@ -306,8 +313,15 @@ impl SdkPlane {
         queue: &str,
         role: SdkRole,
     ) -> ServiceResult<Result<(), String>> {
-        // A project's own applications use its queues, unless its owners switched that off.
-        if app.project == project {
+        // A project's own applications use its queues, unless its owners switched that off or
+        // the queue is sensitive (that needs an admin's approval, as any request for it).
+        if app.project == project
+            && !self
+                .queue(project, queue)
+                .await?
+                .tags
+                .contains(&self.settings.sensitive_tag)
+        {
             let own = match get(&self.own_access, &app.project, Some(AUTH_TTL)) {
                 Some(own) => own,
                 None => {

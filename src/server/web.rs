@@ -108,6 +108,7 @@ async fn lineage_svg(
         state.store.as_ref(),
         &state.lineage,
         &state.kafka.monitor,
+        &state.sensitive_tag,
         &input,
     )
     .await?;

@@ -610,7 +610,25 @@ async fn rules_silences_and_alerts_are_kept_and_audited(b: Backend) {
             &audit("alert.firing"),
         )
         .await
+        .unwrap()
+        .expect("no alert open on that subject yet");
+    // A second replica judging the same episode opens nothing: one open alert per subject.
+    let again = store
+        .open_alert(
+            &watershed::server::db::alerts::NewAlert {
+                queue_id: q.id,
+                consumer_group: "billing".into(),
+                kind: watershed::domain::AlertKind::GroupStalled,
+                reason: "group billing is STALLED".into(),
+                at: now_millis(),
+                silenced: false,
+            },
+            None,
+            &audit("alert.firing"),
+        )
+        .await
         .unwrap();
+    assert_eq!(again, None, "one open alert per subject");
     let (s, e) = w
         .call(
             M::POST,

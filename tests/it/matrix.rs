@@ -206,7 +206,8 @@ async fn fixture(b: Backend) -> Fixture {
             },
         )
         .await
-        .unwrap();
+        .unwrap()
+        .expect("no alert open on that subject yet");
     Fixture {
         alert,
         own_tokens,

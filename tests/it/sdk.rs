@@ -427,6 +427,11 @@ async fn a_projects_own_application_uses_its_queues_unless_the_owners_switch_it_
         assert_eq!(s, StatusCode::OK, "{role}: {c}");
         assert_eq!(c["topic"], "shop.orders");
     }
+    // A sensitive queue (tagged pii) of its own project still needs a granted request.
+    let mut sensitive = body("consumer");
+    sensitive["queue"] = json!("customers");
+    let (s, e) = sdk(&w, "config", &own, sensitive).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{e}");
     // lab's application is not shop's own: still refused.
     let lab = app_token(&w).await;
     let (s, _) = sdk(&w, "config", &lab, config_body("orders", "consumer")).await;

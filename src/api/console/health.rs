@@ -35,7 +35,8 @@ fn number(field: &str, value: &str) -> Result<Option<f64>, AppError> {
 #[cfg(feature = "ssr")]
 fn hours_from_now(hours: &str) -> Result<i64, AppError> {
     let hours = number("hours", hours)?.unwrap_or(0.0);
-    Ok(crate::server::db::now_millis() + (hours * 3_600_000.0) as i64)
+    // A float cast saturates; the sum must too (an absurd number is refused by the service).
+    Ok(crate::server::db::now_millis().saturating_add((hours * 3_600_000.0) as i64))
 }
 
 /// Renames a service's field errors to the form's fields.

@@ -47,6 +47,7 @@ pub async fn draw_lineage(
         call.state.store.as_ref(),
         &call.state.lineage,
         &call.state.kafka.monitor,
+        &call.state.sensitive_tag,
         &input,
     )
     .await?;
@@ -66,6 +67,7 @@ pub async fn queue_impact(project: String, queue: String) -> Result<ImpactView, 
     Ok(crate::server::services::lineage::impact(
         call.state.store.as_ref(),
         &call.state.lineage,
+        &call.state.sensitive_tag,
         &input,
     )
     .await?)

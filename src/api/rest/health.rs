@@ -179,7 +179,7 @@ pub(super) async fn alerts(cx: Ctx, Query(q): Query<AlertsQuery>) -> ApiResult<V
 }
 
 /// Acknowledges a firing alert with a comment and an end time: its notifications are held
-/// back until then (the queue's owners, or an owner of an application behind the group).
+/// back until then (the queue's project owners).
 #[utoipa::path(post, path = "/api/v1/alerts/{id}/acknowledge", params(("id" = i64, Path)),
     request_body = AcknowledgeInput, responses((status = 200, body = AlertView)))]
 pub(super) async fn acknowledge(

@@ -60,7 +60,7 @@ pub(super) async fn impact(
     Query(q): Query<LineageQueryInput>,
 ) -> ApiResult<ImpactView> {
     Ok(Json(
-        lineage::impact(s.store.as_ref(), &s.lineage, &q).await?,
+        lineage::impact(s.store.as_ref(), &s.lineage, &s.sensitive_tag, &q).await?,
     ))
 }
 

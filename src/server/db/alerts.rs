@@ -95,13 +95,14 @@ pub trait AlertStore: Send + Sync {
     /// Silences in force at `at`: of one queue, or of every queue.
     async fn silences(&self, queue_id: Option<i64>, at: i64) -> StoreResult<Vec<SilenceView>>;
     /// Records an alert that fired, its notice (when not silenced) and its audit entry in one
-    /// transaction; returns its id.
+    /// transaction; returns its id, or None when its subject has an open alert already (another
+    /// replica judged it first), in which case nothing is written.
     async fn open_alert(
         &self,
         alert: &NewAlert,
         notice: Option<&Notice>,
         audit: &AuditEvent,
-    ) -> StoreResult<i64>;
+    ) -> StoreResult<Option<i64>>;
     /// Marks an alert resolved, with its notice and audit entry in one transaction; false when
     /// it was resolved already.
     async fn resolve_alert(

@@ -90,6 +90,9 @@ pub trait TrustStore: Send + Sync {
     /// Whether the project's own applications use its queues without a request (false for a
     /// project that does not exist).
     async fn own_apps_access(&self, project: &str) -> StoreResult<bool>;
+    /// The projects `user_id` belongs to whose own applications (at least one) use their queues
+    /// without a request.
+    async fn own_access_projects(&self, user_id: i64) -> StoreResult<Vec<String>>;
     async fn set_project_people(
         &self,
         project_id: i64,

@@ -78,7 +78,6 @@ pub struct Engine {
     pending: HashMap<(Subject, Option<i64>), i64>,
     /// Open alerts by subject → id.
     open: HashMap<Subject, i64>,
-    loaded: bool,
 }
 
 /// What one evaluation found.
@@ -179,7 +178,15 @@ impl Engine {
                             }),
                         ),
                         AlertKind::LagSeconds => (
-                            Some(h.lag_seconds > threshold),
+                            // A lower bound under the threshold says nothing yet (right after
+                            // a start the tables reach back only so far).
+                            if h.lag_seconds > threshold {
+                                Some(true)
+                            } else if h.lag_seconds_at_least {
+                                None
+                            } else {
+                                Some(false)
+                            },
                             Box::new(move || {
                                 format!(
                                     "group {} is {}{} s behind (rule: above {threshold} s)",
@@ -211,8 +218,9 @@ impl Engine {
         for q in queues {
             for s in rules.in_force(q.queue_id, &[], AlertKind::ProducerSilent) {
                 let silent_since = q.last_write;
-                // Unknown until a write has been seen since the start.
-                let holds = silent_since.map(|_| true);
+                // Unknown until a write has been seen since the start; then silent once the
+                // last write is older than the rule's duration.
+                let holds = silent_since.map(|w| now - w >= s.for_seconds * 1000);
                 let reason = || {
                     let secs = (now - silent_since.unwrap_or(now)) / 1000;
                     format!("nothing written to {} for {secs} s", q.key)
@@ -268,13 +276,14 @@ impl Engine {
     /// One pass: reads rules, silences and the monitor, records and delivers transitions.
     pub async fn pass(&mut self, cx: &AlertContext) -> anyhow::Result<PassReport> {
         let store = cx.store.as_ref();
-        if !self.loaded {
-            for a in store.open_alerts().await? {
-                self.open
-                    .insert((a.queue_id, a.consumer_group, a.kind), a.id);
-            }
-            self.loaded = true;
-        }
+        // Read each pass: another replica on the same database may have opened or resolved
+        // alerts since.
+        self.open = store
+            .open_alerts()
+            .await?
+            .into_iter()
+            .map(|a| ((a.queue_id, a.consumer_group, a.kind), a.id))
+            .collect();
         let now = now_millis();
         let rules = Rules::new(&store.alert_rules().await?);
         let groups = cx.monitor.groups();
@@ -312,7 +321,10 @@ impl Engine {
             };
             let notice = (!silenced).then(|| notice("alert.firing", &key, &alert, holding, None));
             let audit = system_audit("alert.firing", &key, &holding.reason);
-            let id = store.open_alert(&alert, notice.as_ref(), &audit).await?;
+            // None: another replica opened it first (one open alert per subject).
+            let Some(id) = store.open_alert(&alert, notice.as_ref(), &audit).await? else {
+                continue;
+            };
             self.open.insert(subject.clone(), id);
             report.fired += 1;
             if !silenced {
@@ -332,21 +344,29 @@ impl Engine {
             .map(|(s, id)| (s.clone(), *id))
             .collect();
         for (subject, id) in resolved {
-            self.open.remove(&subject);
             let Some(view) = store.alert(id).await? else {
+                self.open.remove(&subject);
                 continue;
             };
             let key = format!("{}/{}", view.project, view.queue);
+            let group = groups
+                .iter()
+                .find(|g| g.queue_id == subject.0 && g.health.consumer_group == subject.1);
             let holding = Holding {
                 reason: format!("resolved: {}", view.reason),
-                owners: groups
-                    .iter()
-                    .find(|g| g.queue_id == subject.0 && g.health.consumer_group == subject.1)
-                    .map(|g| g.owners.clone())
+                owners: group.map(|g| g.owners.clone()).unwrap_or_default(),
+                projects: group
+                    .map(|g| {
+                        g.health
+                            .applications
+                            .iter()
+                            .filter_map(|a| a.split_once('/').map(|(p, _)| p.to_string()))
+                            .collect()
+                    })
                     .unwrap_or_default(),
-                projects: Vec::new(),
             };
-            let silenced = silenced(&silences, &key, &subject);
+            // Told as its firing was: silenced then, silent now.
+            let silenced = view.silenced;
             let alert = NewAlert {
                 queue_id: subject.0,
                 consumer_group: subject.1.clone(),
@@ -358,10 +378,12 @@ impl Engine {
             let notice =
                 (!silenced).then(|| notice("alert.resolved", &key, &alert, &holding, Some(id)));
             let audit = system_audit("alert.resolved", &key, &view.reason);
-            if store
+            let resolved = store
                 .resolve_alert(id, now, notice.as_ref(), &audit)
-                .await?
-            {
+                .await?;
+            // Forgotten only once stored: a failed write is tried again next pass.
+            self.open.remove(&subject);
+            if resolved {
                 report.resolved += 1;
                 if !silenced {
                     cx.mail(
@@ -680,6 +702,57 @@ mod tests {
             &HashMap::new(),
         );
         assert!(!e.keep.contains(&subject()));
+    }
+
+    #[test]
+    fn a_queue_fires_producer_silent_only_after_its_writes_stop_for_the_duration() {
+        let monitor = Monitor::new(HealthSettings {
+            window: Duration::from_secs(10),
+            ..Default::default()
+        });
+        let rules = Rules::new(&[RuleRow {
+            scope: RuleScope::Queue,
+            target_id: 7,
+            target: "shop/orders".into(),
+            kind: AlertKind::ProducerSilent,
+            settings: RuleSettings {
+                threshold: None,
+                for_seconds: 30,
+                muted: false,
+            },
+            updated_by: "olga".into(),
+            updated_at: 0,
+        }]);
+        let silent = (7, String::new(), AlertKind::ProducerSilent);
+        let mut engine = Engine::default();
+        let (mut fired, mut resolved) = (Vec::new(), Vec::new());
+        let mut end = 0;
+        for step in 0..60 {
+            let at = step * 2_000;
+            // Written to until 40 s, silent until 100 s, written again.
+            if !(40_000..100_000).contains(&at) {
+                end += 10;
+            }
+            monitor.observe(&poll(at, end, end), &people());
+            let e = engine.evaluate(
+                at,
+                &rules,
+                &monitor.groups(),
+                &monitor.queues(),
+                &HashMap::new(),
+            );
+            let open = engine.open.contains_key(&silent);
+            if e.held.contains_key(&silent) && !open {
+                fired.push(at);
+                engine.open.insert(silent.clone(), 1);
+            } else if open && !e.keep.contains(&silent) {
+                resolved.push(at);
+                engine.open.remove(&silent);
+            }
+        }
+        // The last write was seen at 38 s: silent for 30 s at 68 s; written again at 100 s.
+        assert_eq!(fired, [68_000]);
+        assert_eq!(resolved, [100_000]);
     }
 
     #[test]

@@ -86,6 +86,11 @@ impl EndOffsetTable {
         WrittenAt::At(t0 + ((t1 - t0) as f64 * fraction.clamp(0.0, 1.0)) as i64)
     }
 
+    /// When the latest point was recorded.
+    pub fn last_at(&self) -> Option<i64> {
+        self.points.last().map(|p| p.0)
+    }
+
     /// The latest end offset.
     pub fn end(&self) -> Option<i64> {
         self.points.last().map(|p| p.1)

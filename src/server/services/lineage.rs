@@ -96,6 +96,7 @@ pub async fn neighbours(
 pub async fn impact(
     store: &dyn Store,
     lineage: &Lineage,
+    sensitive_tag: &str,
     input: &LineageQueryInput,
 ) -> ServiceResult<ImpactView> {
     let q = input.parse()?;
@@ -144,14 +145,26 @@ pub async fn impact(
         let live_grant = if n.kind == NodeKind::App {
             let grants = access::grants(store, &n.scope, &n.name).await?;
             // A queue of the application's own project needs no grant while the project
-            // lets its own applications in.
+            // lets its own applications in and the queue is not sensitive.
             let own = store.own_apps_access(&n.scope).await?;
-            let reads_ok = via.iter().all(|queue| {
-                parse_node_key(queue).is_some_and(|(_, qp, qn)| {
-                    (own && qp == n.scope)
-                        || access::covers(&grants, qp, qn, Permission::Consume, now)
-                })
-            });
+            let mut reads_ok = true;
+            for queue in &via {
+                let Some((_, qp, qn)) = parse_node_key(queue) else {
+                    reads_ok = false;
+                    break;
+                };
+                let own_queue = own
+                    && qp == n.scope
+                    && !queues::get(store, qp, qn)
+                        .await?
+                        .tags
+                        .iter()
+                        .any(|t| t == sensitive_tag);
+                if !own_queue && !access::covers(&grants, qp, qn, Permission::Consume, now) {
+                    reads_ok = false;
+                    break;
+                }
+            }
             Some(reads_ok)
         } else {
             None
@@ -268,6 +281,7 @@ pub async fn page(
     store: &dyn Store,
     lineage: &Lineage,
     monitor: &crate::server::health::Monitor,
+    sensitive_tag: &str,
     input: &LineagePageInput,
 ) -> ServiceResult<(LineagePage, String)> {
     let q = input.query.parse()?;
@@ -302,6 +316,7 @@ pub async fn page(
     let impact = impact(
         store,
         lineage,
+        sensitive_tag,
         &LineageQueryInput {
             node: impact_of,
             days: Some(q.days.to_string()),

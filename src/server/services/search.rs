@@ -44,8 +44,11 @@ pub async fn search(cx: &Ctx, req: &SearchRequest) -> ServiceResult<SearchResult
         .queue_access(cx.actor.id, &ids, now_millis())
         .await?;
     let health = cx.kafka.monitor.statuses();
+    // The searcher's projects whose own applications use their (not sensitive) queues freely.
+    let own = cx.store.own_access_projects(cx.actor.id).await?;
     for hit in &mut results.hits {
         hit.health = health.get(&hit.id).copied();
+        let own_queue = own.contains(&hit.project) && !hit.tags.contains(&cx.sensitive_tag);
         hit.access = access
             .iter()
             .filter(|(id, _)| *id == hit.id)
@@ -55,7 +58,14 @@ pub async fn search(cx: &Ctx, req: &SearchRequest) -> ServiceResult<SearchResult
                 "both" => QueueAccess::ReadWrite,
                 _ => QueueAccess::Requested,
             })
-            .fold(QueueAccess::None, QueueAccess::merge);
+            .fold(
+                if own_queue {
+                    QueueAccess::ReadWrite
+                } else {
+                    QueueAccess::None
+                },
+                QueueAccess::merge,
+            );
     }
     Ok(results)
 }

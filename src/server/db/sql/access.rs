@@ -392,11 +392,7 @@ impl AccessStore for This {
              UNION SELECT r.queue_id, 'requested' FROM access_requests r \
              JOIN applications a ON a.id = r.application_id \
              JOIN project_members m ON m.project_id = a.project_id AND m.user_id = $1 \
-             WHERE r.queue_id IN ({ids}) AND r.status IN ('pending', 'owner_approved') \
-             UNION SELECT q.id, 'both' FROM queues q JOIN projects p ON p.id = q.project_id \
-             JOIN project_members m ON m.project_id = q.project_id AND m.user_id = $1 \
-             WHERE q.id IN ({ids}) AND p.own_apps_access = 1 \
-             AND EXISTS (SELECT 1 FROM applications a WHERE a.project_id = q.project_id)"
+             WHERE r.queue_id IN ({ids}) AND r.status IN ('pending', 'owner_approved')"
         ))
         .bind(user_id)
         .bind(now)

@@ -256,11 +256,11 @@ impl AlertStore for This {
         a: &NewAlert,
         notice: Option<&Notice>,
         audit: &AuditEvent,
-    ) -> StoreResult<i64> {
+    ) -> StoreResult<Option<i64>> {
         let mut tx = self.pool.begin().await?;
-        let (id,): (i64,) = sqlx::query_as(
+        let row: Option<(i64,)> = sqlx::query_as(
             "INSERT INTO alerts (queue_id, consumer_group, kind, reason, fired_at, silenced) \
-             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING id",
         )
         .bind(a.queue_id)
         .bind(&a.consumer_group)
@@ -268,14 +268,17 @@ impl AlertStore for This {
         .bind(&a.reason)
         .bind(a.at)
         .bind(i64::from(a.silenced))
-        .fetch_one(&mut *tx)
+        .fetch_optional(&mut *tx)
         .await?;
+        let Some((id,)) = row else {
+            return Ok(None);
+        };
         if let Some(n) = notice {
             Self::notice_in(&mut tx, n, a.at).await?;
         }
         self.audit_in(&mut tx, audit).await?;
         tx.commit().await?;
-        Ok(id)
+        Ok(Some(id))
     }
 
     async fn resolve_alert(

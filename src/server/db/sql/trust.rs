@@ -232,6 +232,19 @@ impl TrustStore for This {
         Ok(row.is_some_and(|r| r.0 != 0))
     }
 
+    async fn own_access_projects(&self, user_id: i64) -> StoreResult<Vec<String>> {
+        let rows: Vec<(String,)> = sqlx::query_as(
+            "SELECT p.name FROM projects p \
+             JOIN project_members m ON m.project_id = p.id AND m.user_id = $1 \
+             WHERE p.own_apps_access = 1 \
+             AND EXISTS (SELECT 1 FROM applications a WHERE a.project_id = p.id) ORDER BY p.name",
+        )
+        .bind(user_id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(|r| r.0).collect())
+    }
+
     async fn set_project_people(
         &self,
         project_id: i64,
