@@ -30,21 +30,10 @@ const WINDOW_POLLS: i64 = 25;
 const TIMED: usize = 10;
 const START: i64 = 1_800_000_000_000;
 
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-}
-
 struct Fleet {
     ends: Vec<i64>,
     committed: Vec<i64>,
-    rng: Rng,
+    rng: support::Rng,
 }
 
 impl Fleet {
@@ -165,7 +154,7 @@ fn main() {
     let mut fleet = Fleet {
         ends: vec![0; QUEUES * PARTITIONS as usize],
         committed: vec![0; QUEUES * GROUPS_PER_QUEUE * PARTITIONS as usize],
-        rng: Rng(0x9E37_79B9_7F4A_7C15),
+        rng: support::Rng(0x9E37_79B9_7F4A_7C15),
     };
     let (rss_before, _) = support::rss_mb();
     let started = Instant::now();

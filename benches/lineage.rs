@@ -23,46 +23,35 @@ const READS: usize = 16;
 const WRITES: usize = 4;
 const NOW: i64 = 1_800_000_000_000;
 
-/// A small deterministic generator (xorshift), so every run measures the same graph.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-}
-
 fn rows() -> Vec<AppEdgeRecord> {
-    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    let mut rng = support::Rng(0x9E37_79B9_7F4A_7C15);
     let mut rows = Vec::with_capacity(LAYERS * PER_LAYER * (READS + WRITES));
     for layer in 0..LAYERS {
         for a in 0..PER_LAYER {
             let app = format!("app-{layer}-{a}");
             let project = format!("p{}", a / 100);
-            let mut edge = |queue_layer: usize, q: usize, producer: bool, rng: &mut Rng| {
-                rows.push(AppEdgeRecord {
-                    app_project: project.clone(),
-                    app_name: app.clone(),
-                    app_owner: "owner".into(),
-                    queue_project: format!("p{}", q / 100),
-                    queue_name: format!("q-{queue_layer}-{q}"),
-                    queue_owner: "owner".into(),
-                    role: if producer { "producer" } else { "consumer" }.into(),
-                    consumer_group: if producer { String::new() } else { app.clone() },
-                    first_seen: NOW - 30 * 86_400_000,
-                    // Most edges are live; one in twenty went quiet a month ago.
-                    last_seen: if rng.next().is_multiple_of(20) {
-                        NOW - 30 * 86_400_000
-                    } else {
-                        NOW - 60_000
-                    },
-                    messages: 1_000,
-                    bytes: 100_000,
-                });
-            };
+            let mut edge =
+                |queue_layer: usize, q: usize, producer: bool, rng: &mut support::Rng| {
+                    rows.push(AppEdgeRecord {
+                        app_project: project.clone(),
+                        app_name: app.clone(),
+                        app_owner: "owner".into(),
+                        queue_project: format!("p{}", q / 100),
+                        queue_name: format!("q-{queue_layer}-{q}"),
+                        queue_owner: "owner".into(),
+                        role: if producer { "producer" } else { "consumer" }.into(),
+                        consumer_group: if producer { String::new() } else { app.clone() },
+                        first_seen: NOW - 30 * 86_400_000,
+                        // Most edges are live; one in twenty went quiet a month ago.
+                        last_seen: if rng.next().is_multiple_of(20) {
+                            NOW - 30 * 86_400_000
+                        } else {
+                            NOW - 60_000
+                        },
+                        messages: 1_000,
+                        bytes: 100_000,
+                    });
+                };
             // Distinct neighbours: each read or write picks one slot of its own window.
             let last = layer + 1 == LAYERS;
             let reads = if last { READS + WRITES } else { READS };
@@ -102,7 +91,7 @@ fn main() {
 
     // Downstream closure from 1,000 queues spread over the layers, 7-day window.
     let since = NOW - 7 * 86_400_000;
-    let mut rng = Rng(42);
+    let mut rng = support::Rng(42);
     let mut times = Vec::new();
     let mut sizes = Vec::new();
     for _ in 0..1_000 {

@@ -101,6 +101,17 @@ pub struct TrackedGroup {
     pub owners: Vec<String>,
 }
 
+impl TrackedGroup {
+    /// The projects of the applications behind the group (their webhooks hear its alerts).
+    pub fn application_projects(&self) -> Vec<String> {
+        self.health
+            .applications
+            .iter()
+            .filter_map(|a| a.split_once('/').map(|(p, _)| p.to_string()))
+            .collect()
+    }
+}
+
 /// What the queue-level alert rules read about one queue.
 #[derive(Debug, Clone)]
 pub struct QueueFacts {
@@ -376,11 +387,6 @@ impl Monitor {
             .collect();
         out.sort_by(|a, b| a.consumer_group.cmp(&b.consumer_group));
         out
-    }
-
-    /// The worst status of a queue's groups, if any is tracked (for badges).
-    pub fn queue_status(&self, queue_id: i64) -> Option<GroupStatus> {
-        self.queue_groups(queue_id).iter().map(|g| g.status).max()
     }
 
     /// The worst status per queue, for every tracked queue (for badges on many hits at once).

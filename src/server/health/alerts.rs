@@ -151,14 +151,7 @@ impl Engine {
         };
         for g in groups {
             let h = &g.health;
-            let who = || {
-                let projects = h
-                    .applications
-                    .iter()
-                    .filter_map(|a| a.split_once('/').map(|(p, _)| p.to_string()))
-                    .collect();
-                (g.owners.clone(), projects)
-            };
+            let who = || (g.owners.clone(), g.application_projects());
             for kind in [
                 AlertKind::LagMessages,
                 AlertKind::LagSeconds,
@@ -356,13 +349,7 @@ impl Engine {
                 reason: format!("resolved: {}", view.reason),
                 owners: group.map(|g| g.owners.clone()).unwrap_or_default(),
                 projects: group
-                    .map(|g| {
-                        g.health
-                            .applications
-                            .iter()
-                            .filter_map(|a| a.split_once('/').map(|(p, _)| p.to_string()))
-                            .collect()
-                    })
+                    .map(TrackedGroup::application_projects)
                     .unwrap_or_default(),
             };
             // Told as its firing was: silenced then, silent now.
