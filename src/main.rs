@@ -126,7 +126,7 @@ async fn serve(common: &Common, store: Arc<dyn Store>, args: ServeArgs) -> anyho
         &state,
         watershed::server::background::Jobs {
             follower: Some(follower),
-            grant_sweeper: true,
+            grant_sweeper: Some(args.request_reminder_days),
             webhooks: Some((
                 webhooks::WebhookPolicy {
                     allow: args.webhook_allow.clone(),
@@ -215,6 +215,20 @@ async fn user(store: &dyn Store, cmd: UserCommand) -> anyhow::Result<()> {
             let role = Role::parse(&role).with_context(|| format!("unknown role {role:?}"))?;
             accounts::set_role(store, None, &username, role).await?;
             println!("{username} is now {role}");
+        }
+        UserCommand::Token {
+            username,
+            name,
+            days,
+        } => {
+            let (view, token) =
+                accounts::issue_token_for(store, &username, &name, Some(days)).await?;
+            eprintln!(
+                "personal API token {:?} for {username}, expires {}",
+                view.name,
+                watershed::domain::format_millis(view.expires_at.unwrap_or_default())
+            );
+            println!("{token}");
         }
     }
     Ok(())

@@ -26,16 +26,16 @@ test('open a queue\'s lineage, expand a node and see its downstream path highlig
   const router = graph.locator(`[data-key="${ROUTER}"]`);
   await expect(router).toBeVisible();
   const before = await graph.getByTestId('lineage-node').count();
-  await expect(graph.locator(`path.edge[data-from="${ROUTER}"]`)).toHaveCount(0);
+  await expect(graph.locator(`g.edge[data-from="${ROUTER}"]`)).toHaveCount(0);
 
   // Clicking the router opens its neighbours and lights its paths.
   await router.click();
   await expect(page).toHaveURL(/selected=app%3Ashop%2Forder-router/);
   await expect(graph.locator(`[data-key="${ROUTER}"]`)).toHaveClass(/sel/);
   expect(await graph.getByTestId('lineage-node').count()).toBeGreaterThan(before);
-  const downstream = graph.locator(`path.edge.hl[data-from="${ROUTER}"]`);
+  const downstream = graph.locator(`g.edge.hl[data-from="${ROUTER}"]`);
   await expect(downstream.first()).toBeAttached();
-  const upstream = graph.locator(`path.edge.hl[data-to="${ROUTER}"]`);
+  const upstream = graph.locator(`g.edge.hl[data-to="${ROUTER}"]`);
   await expect(upstream.first()).toBeAttached();
   // The impact panel lists who to tell about a change to the router.
   await expect(page.getByTestId('impact')).toContainText('order-router');

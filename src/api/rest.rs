@@ -80,8 +80,8 @@ type ApiResult<T> = Result<Json<T>, ApiError>;
         list_clusters, create_cluster, get_cluster, update_cluster, list_queues, create_queue,
         get_queue, update_queue, list_audit, search, create_application, list_applications,
         get_application, create_app_token, revoke_app_token, create_request, list_requests,
-        get_request, decide_request, cancel_request, revoke_grant,
-        notify::list_notifications, notify::mark_notifications_read, notify::set_webhook,
+        get_request, decide_request, decide_requests, request_context, cancel_request,
+        revoke_grant, notify::list_notifications, notify::mark_notifications_read, notify::set_webhook,
         notify::ping_webhook, notify::list_deliveries, schemas::list_versions, schemas::publish,
         schemas::check, schemas::diff, schemas::get_version, schemas::set_mode, schemas::table,
         schemas::catalog, sdk::config, sdk::heartbeat, sdk::reports, lineage::graph,
@@ -206,6 +206,8 @@ pub fn router() -> Router<AppState> {
         )
         .route("/requests", get(list_requests).post(create_request))
         .route("/requests/{id}", get(get_request))
+        .route("/requests/decisions", axum::routing::post(decide_requests))
+        .route("/requests/{id}/context", get(request_context))
         .route(
             "/requests/{id}/decision",
             axum::routing::post(decide_request),
@@ -455,7 +457,7 @@ async fn search(cx: Ctx, Query(req): Query<SearchRequest>) -> ApiResult<SearchRe
 
 use crate::domain::{
     AccessRequestInput, AccessRequestView, AppTokenView, ApplicationInput, ApplicationView,
-    DecisionInput, GrantView,
+    BulkDecisionInput, BulkDecisionOutcome, DecisionInput, GrantView, RequestContext,
 };
 use crate::server::services::access;
 
@@ -581,6 +583,25 @@ async fn decide_request(
     Json(d): Json<DecisionInput>,
 ) -> ApiResult<AccessRequestView> {
     Ok(Json(access::decide(&cx, id, &d).await?))
+}
+
+/// Decides several requests at once with one decision and one comment. Each is checked,
+/// audited and notified on its own; the answer says what became of each (a refused one does
+/// not stop the others).
+#[utoipa::path(post, path = "/api/v1/requests/decisions", request_body = BulkDecisionInput, responses((status = 200, body = Vec<BulkDecisionOutcome>), (status = 422, body = ErrorBody)))]
+async fn decide_requests(
+    cx: Ctx,
+    Json(d): Json<BulkDecisionInput>,
+) -> ApiResult<Vec<BulkDecisionOutcome>> {
+    Ok(Json(access::decide_many(&cx, &d).await?))
+}
+
+/// What an approver decides with: what the requesting application already reads, writes and
+/// holds, and who else reads the queue (from lineage).
+#[utoipa::path(get, path = "/api/v1/requests/{id}/context", params(("id" = i64, Path)), responses((status = 200, body = RequestContext)))]
+async fn request_context(cx: Ctx, Path(id): Path<i64>) -> ApiResult<RequestContext> {
+    let req = access::request(cx.store(), id).await?;
+    Ok(Json(access::request_context(&cx, &req).await?))
 }
 
 /// The requester withdraws an open request.

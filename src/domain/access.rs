@@ -222,6 +222,104 @@ pub struct DecisionInput {
     pub comment: String,
 }
 
+/// The most requests one bulk decision takes.
+pub const MAX_BULK_DECISIONS: usize = 100;
+
+/// One decision, with one comment, for several requests: each is still checked and audited
+/// on its own.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct BulkDecisionInput {
+    /// The requests to decide (at most 100).
+    pub ids: Vec<i64>,
+    /// approve or reject
+    pub decision: String,
+    #[serde(default)]
+    pub comment: String,
+}
+
+impl BulkDecisionInput {
+    /// The distinct ids in the order given, the decision as `approve`/`reject`, and the
+    /// comment; every field's problem at once.
+    pub fn parse(&self) -> Result<(Vec<i64>, bool, String), Vec<FieldError>> {
+        let mut v = Validator::default();
+        let mut ids = Vec::with_capacity(self.ids.len());
+        for id in &self.ids {
+            if !ids.contains(id) {
+                ids.push(*id);
+            }
+        }
+        if ids.is_empty() {
+            v.push(FieldError::new("ids", "pick at least one request"));
+        } else if ids.len() > MAX_BULK_DECISIONS {
+            v.push(FieldError::new(
+                "ids",
+                format!("at most {MAX_BULK_DECISIONS} requests at once"),
+            ));
+        }
+        let approve = match self.decision.trim() {
+            "approve" => Some(true),
+            "reject" => Some(false),
+            other => {
+                v.push(FieldError::new(
+                    "decision",
+                    format!("{other:?} is not approve or reject"),
+                ));
+                None
+            }
+        };
+        let comment = self.comment.trim().to_string();
+        if approve == Some(false) && comment.is_empty() {
+            v.push(FieldError::new("comment", "a rejection needs a reason"));
+        }
+        v.finish()?;
+        Ok((ids, approve.unwrap_or(false), comment))
+    }
+}
+
+/// What became of one request of a bulk decision.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct BulkDecisionOutcome {
+    pub id: i64,
+    /// Its status after the decision; absent when it was not decided.
+    pub status: Option<RequestStatus>,
+    /// Why it was not decided.
+    pub error: Option<String>,
+}
+
+/// What an approver sees beside a request: what the asking application already reads and
+/// holds, and who else reads the queue (from lineage).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct RequestContext {
+    /// Queues the application read within the lineage window, as `project/queue`.
+    pub app_reads: Vec<String>,
+    /// Queues the application writes, as `project/queue`.
+    pub app_writes: Vec<String>,
+    /// The application's live grants.
+    pub app_grants: Vec<GrantView>,
+    /// Applications and jobs that read the queue within the window, as node keys.
+    pub queue_readers: Vec<String>,
+}
+
+/// How long something has waited, in words: `3 days`, `5 hours`, `12 minutes`.
+pub fn waited(since: i64, now: i64) -> String {
+    let mins = ((now - since).max(0) / 60_000) as u64;
+    let (n, unit) = if mins >= 2 * 24 * 60 {
+        (mins / (24 * 60), "days")
+    } else if mins >= 120 {
+        (mins / 60, "hours")
+    } else {
+        (mins, "minutes")
+    };
+    if n == 1 {
+        format!("1 {}", unit.trim_end_matches('s'))
+    } else {
+        format!("{n} {unit}")
+    }
+}
+
 /// Access an application holds on a queue.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]

@@ -119,6 +119,43 @@ pub struct LineageEdge {
     pub bytes: i64,
     /// Not seen within the window.
     pub stale: bool,
+    /// Messages per second between the last two reports of it (for jobs: runs); `None` until
+    /// two reports were seen since the server started.
+    #[serde(default)]
+    pub per_second: Option<f64>,
+}
+
+impl LineageEdge {
+    /// What flows along the edge, in words: the recent rate while it is active, else since
+    /// when it has been idle.
+    pub fn flow(&self, now: i64) -> String {
+        let last = super::format_millis(self.last_seen);
+        if self.last_seen < now - EDGE_IDLE_AFTER_MS {
+            return format!("idle, last seen {last}");
+        }
+        let rate = match self.per_second {
+            Some(r) => r,
+            // Before two reports: the average over the edge's life.
+            None => {
+                let secs = ((self.last_seen - self.first_seen) as f64 / 1000.0).max(1.0);
+                self.messages as f64 / secs
+            }
+        };
+        format!("{} msg/s, last seen {last}", round_rate(rate))
+    }
+}
+
+/// An edge not reported on for this long counts as idle (SDKs report every minute).
+pub const EDGE_IDLE_AFTER_MS: i64 = 5 * 60_000;
+
+fn round_rate(r: f64) -> String {
+    if r >= 100.0 {
+        format!("{r:.0}")
+    } else if r >= 1.0 {
+        format!("{r:.1}")
+    } else {
+        format!("{r:.2}")
+    }
 }
 
 /// Which way to follow edges.
@@ -209,6 +246,14 @@ pub fn parse_node_field(field: &str, key: &str) -> Result<String, FieldError> {
         )),
         Some(_) => Ok(key.to_string()),
     }
+}
+
+/// A window in days as typed (`days` in a URL): 1 to 365, default 7.
+pub fn parse_lineage_days(raw: &Option<String>) -> Result<u32, Vec<FieldError>> {
+    let mut v = Validator::default();
+    let days = bounded_number(&mut v, "days", raw, DEFAULT_LINEAGE_DAYS, MAX_LINEAGE_DAYS);
+    v.finish()?;
+    Ok(days)
 }
 
 impl LineageQueryInput {
@@ -333,6 +378,70 @@ pub struct LineagePage {
     pub expanded: Vec<String>,
     pub drawing: LineageDrawing,
     pub impact: ImpactView,
+    /// The edge whose panel is open.
+    pub edge: Option<LineageEdge>,
+    /// The link that reproduces this view exactly.
+    pub share: String,
+    /// When the page was drawn (what edges' flow is told against).
+    pub now: i64,
+}
+
+/// A queue ranked by how many nodes read it within the window.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReadQueue {
+    pub node: LineageNode,
+    /// Applications and jobs that read it within the window.
+    pub readers: usize,
+    /// Messages they read (running totals).
+    pub messages: i64,
+}
+
+/// A job known only from OpenLineage run events, with what it touches.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobSummary {
+    pub node: LineageNode,
+    pub reads: usize,
+    pub writes: usize,
+    pub last_seen: i64,
+}
+
+/// The graph at a glance: the lists on the lineage landing page.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LineageDigest {
+    pub nodes: usize,
+    pub edges: usize,
+    /// Most-read queues first.
+    pub most_read: Vec<ReadQueue>,
+    /// Edges first seen within the window, newest first.
+    pub new_edges: Vec<LineageEdge>,
+    /// Edges whose last report fell out of the window during the last window (seen in the
+    /// window before it, not since), most recently seen first.
+    pub went_stale: Vec<LineageEdge>,
+    pub jobs: Vec<JobSummary>,
+}
+
+/// The lineage landing page: a search, the whole graph folded by project, and the digest.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LineageLanding {
+    pub q: String,
+    /// What the search found (empty without a query).
+    pub found: Vec<LineageNode>,
+    pub days: u32,
+    /// Projects shown node by node.
+    pub expanded: Vec<String>,
+    pub drawing: LineageDrawing,
+    pub digest: LineageDigest,
+    /// When the page was drawn.
+    pub now: i64,
+}
+
+/// Where a node key points, without its kind: `shop/orders`, or `shop` for a group.
+pub fn node_label(key: &str) -> String {
+    match parse_node_key(key) {
+        Some((NodeKind::Group, scope, _)) => scope.to_string(),
+        Some((_, scope, name)) => format!("{scope}/{name}"),
+        None => key.to_string(),
+    }
 }
 
 /// A queue's direct writers and readers, for the strip on its page.
@@ -352,6 +461,9 @@ pub struct LineagePageInput {
     pub expand: String,
     /// The node whose paths to highlight (and whose impact to list).
     pub selected: String,
+    /// The edge whose panel to open: `from,to` node keys.
+    #[serde(default)]
+    pub edge: String,
 }
 
 /// Splits a comma-separated list, dropping blanks.

@@ -4,7 +4,8 @@
 //! - the SDK plane's cache watcher (other processes' changes reach this one's caches);
 //! - the lineage graph's follower (new edges as the collector writes them);
 //! - the cluster agent's topic provisioning and offset polling, as its settings ask;
-//! - the grant sweeper (expiry and reminders) and the webhook deliverer, where asked for;
+//! - the grant sweeper (expiry and reminders, and reminders of waiting requests) and the
+//!   webhook deliverer, where asked for;
 //! - the alert judge, after every offset poll, where asked for.
 //!
 //! The collector's writer and pruner belong to the collector's own pipeline (its bounded queue
@@ -22,8 +23,9 @@ use tokio::task::JoinHandle;
 pub struct Jobs {
     /// Follows the change feed into the search index.
     pub follower: Option<Follower>,
-    /// Expires grants and reminds their owners every minute.
-    pub grant_sweeper: bool,
+    /// Expires grants and reminds their owners every minute, and reminds approvers of
+    /// requests waiting this many days (0: never).
+    pub grant_sweeper: Option<u32>,
     /// Delivers webhooks, pruning notices older than the given days.
     pub webhooks: Option<(WebhookPolicy, i64)>,
     /// Judges alert rules after every offset poll; e-mails through the mailer when there is one.
@@ -45,9 +47,10 @@ pub fn start(state: &AppState, jobs: Jobs) -> Vec<JoinHandle<()>> {
     if let Some(follower) = jobs.follower {
         handles.push(tokio::spawn(follower.run()));
     }
-    if jobs.grant_sweeper {
+    if let Some(remind_after_days) = jobs.grant_sweeper {
         handles.push(tokio::spawn(access::sweep_grants_forever(
             state.store.clone(),
+            remind_after_days,
         )));
     }
     if let Some((policy, keep_days)) = jobs.webhooks {

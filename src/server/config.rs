@@ -206,6 +206,10 @@ pub struct ServeArgs {
     /// window without a commit while it has lag.
     #[arg(long, env = "WATERSHED_HEALTH_WINDOW_SECS", default_value_t = 600)]
     pub health_window_secs: u64,
+    /// Access requests waiting this many days remind their approvers, once a day until
+    /// decided; 0 sends no reminders.
+    #[arg(long, env = "WATERSHED_REQUEST_REMINDER_DAYS", default_value_t = 3)]
+    pub request_reminder_days: u32,
     /// The SMTP relay alert e-mails go through, e.g. `smtp://mail.example.com:587?tls=required`
     /// or `smtps://user:password@mail.example.com`; unset sends no e-mail.
     #[arg(long, env = "WATERSHED_SMTP_URL")]
@@ -276,6 +280,7 @@ impl std::fmt::Debug for ServeArgs {
             .field("kafka_poll_secs", &self.kafka_poll_secs)
             .field("provision_topics", &self.provision_topics)
             .field("health_window_secs", &self.health_window_secs)
+            .field("request_reminder_days", &self.request_reminder_days)
             .field("smtp_url", &self.smtp_url.as_deref().map(redact_url))
             .field("smtp_from", &self.smtp_from)
             .finish()
@@ -294,6 +299,17 @@ pub enum UserCommand {
     SetPassword { username: String },
     /// Change a user's role: admin, approver, developer or viewer.
     Role { username: String, role: String },
+    /// Issue a personal API token for a user and print it once (for scripts and the SDK
+    /// walkthrough; the console's "API tokens" page does the same).
+    Token {
+        username: String,
+        /// The token's name, shown in its list.
+        #[arg(long, default_value = "cli")]
+        name: String,
+        /// Days until it expires (1 to 365).
+        #[arg(long, default_value_t = 90)]
+        days: i64,
+    },
 }
 
 #[derive(Args, Debug, Clone)]

@@ -6,7 +6,8 @@
 pub mod layout;
 
 use crate::domain::{
-    node_key, Direction, Health, LineageEdge, LineageNode, LineageQuery, LineageView, NodeKind,
+    node_key, Direction, Health, JobSummary, LineageDigest, LineageEdge, LineageNode, LineageQuery,
+    LineageView, NodeKind, ReadQueue,
 };
 use crate::server::db::lineage::{AppEdgeRecord, JobEdgeRecord};
 use crate::server::db::Store;
@@ -45,6 +46,8 @@ struct Part {
     last_seen: i64,
     messages: i64,
     bytes: i64,
+    /// Messages per second between this row's last two reports (negative: not known yet).
+    per_second: f32,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -57,10 +60,32 @@ struct Edge {
 }
 
 impl Edge {
+    /// The sum of the parts' known recent rates; `None` while none is known.
+    fn per_second(&self) -> Option<f64> {
+        self.parts
+            .iter()
+            .filter(|p| p.per_second >= 0.0)
+            .fold(None, |sum, p| {
+                Some(sum.unwrap_or(0.0) + f64::from(p.per_second))
+            })
+    }
+}
+
+impl Edge {
     /// Sets one row's totals (rows carry running totals, so applying one twice is harmless).
-    fn set(&mut self, part: Part) {
+    fn set(&mut self, mut part: Part) {
         match self.parts.iter_mut().find(|p| p.group == part.group) {
-            Some(p) => *p = part,
+            Some(p) => {
+                // A newer report of the same row: the rate is what moved since the last one.
+                // The same report read twice (refreshes overlap) keeps the rate it had.
+                let secs = (part.last_seen - p.last_seen) as f64 / 1000.0;
+                part.per_second = if secs > 0.0 && part.messages >= p.messages {
+                    ((part.messages - p.messages) as f64 / secs) as f32
+                } else {
+                    p.per_second
+                };
+                *p = part
+            }
             None => self.parts.push(part),
         }
         self.first_seen = self.parts.iter().map(|p| p.first_seen).min().unwrap_or(0);
@@ -137,6 +162,7 @@ impl LineageGraph {
             last_seen,
             messages,
             bytes,
+            per_second: -1.0,
         });
     }
 
@@ -243,6 +269,7 @@ impl LineageGraph {
             messages: w.messages,
             bytes: w.bytes,
             stale: w.last_seen < since,
+            per_second: w.per_second(),
         }
     }
 
@@ -460,6 +487,213 @@ impl LineageGraph {
                 .map(|e| self.edge_view(e, since))
                 .collect(),
         }
+    }
+}
+
+impl LineageGraph {
+    /// The whole graph with every project not in `expanded` folded into one node, in one pass
+    /// over nodes and edges (the landing page draws it however large the graph is). Returns
+    /// the view and the folded projects.
+    pub fn folded(
+        &self,
+        days: u32,
+        now: i64,
+        expanded: &HashSet<String>,
+    ) -> (LineageView, Vec<String>) {
+        let since = now - days as i64 * DAY;
+        // Each graph node's place in the folded view.
+        let mut target: Vec<usize> = Vec::with_capacity(self.graph.node_count());
+        let mut nodes: Vec<LineageNode> = Vec::new();
+        let mut group_of: HashMap<&str, usize> = HashMap::new();
+        for i in self.graph.node_indices() {
+            let n = &self.graph[i];
+            if expanded.contains(&n.scope) {
+                target.push(nodes.len());
+                nodes.push(self.node_view(i, now, since));
+                continue;
+            }
+            let at = *group_of.entry(n.scope.as_str()).or_insert_with(|| {
+                nodes.push(LineageNode {
+                    key: node_key(NodeKind::Group, &n.scope, ""),
+                    kind: NodeKind::Group,
+                    scope: n.scope.clone(),
+                    name: String::new(),
+                    owner: String::new(),
+                    groups: Vec::new(),
+                    health: Health::Stale,
+                    members: 0,
+                    consumers: None,
+                });
+                nodes.len() - 1
+            });
+            nodes[at].members += 1;
+            target.push(at);
+        }
+        let mut last_seen = vec![0i64; nodes.len()];
+        let mut merged: HashMap<(usize, usize), usize> = HashMap::new();
+        let mut edges: Vec<LineageEdge> = Vec::new();
+        for e in self.graph.edge_indices() {
+            let (a, b) = self.graph.edge_endpoints(e).expect("edge of this graph");
+            let (from, to) = (target[a.index()], target[b.index()]);
+            let w = &self.graph[e];
+            for t in [from, to] {
+                last_seen[t] = last_seen[t].max(w.last_seen);
+            }
+            if from == to {
+                continue;
+            }
+            match merged.get(&(from, to)) {
+                Some(&m) => {
+                    let m = &mut edges[m];
+                    m.first_seen = m.first_seen.min(w.first_seen);
+                    m.last_seen = m.last_seen.max(w.last_seen);
+                    m.messages += w.messages;
+                    m.bytes += w.bytes;
+                    m.stale &= w.last_seen < since;
+                    m.per_second = match (m.per_second, w.per_second()) {
+                        (Some(x), Some(y)) => Some(x + y),
+                        (x, y) => x.or(y),
+                    };
+                }
+                None => {
+                    merged.insert((from, to), edges.len());
+                    edges.push(LineageEdge {
+                        from: nodes[from].key.clone(),
+                        to: nodes[to].key.clone(),
+                        first_seen: w.first_seen,
+                        last_seen: w.last_seen,
+                        messages: w.messages,
+                        bytes: w.bytes,
+                        stale: w.last_seen < since,
+                        per_second: w.per_second(),
+                    });
+                }
+            }
+        }
+        for (n, last) in nodes.iter_mut().zip(last_seen) {
+            if n.kind == NodeKind::Group {
+                n.health = if last >= now - HOUR {
+                    Health::Active
+                } else if last >= since {
+                    Health::Quiet
+                } else {
+                    Health::Stale
+                };
+            }
+        }
+        let mut folded: Vec<String> = group_of.keys().map(|s| s.to_string()).collect();
+        folded.sort();
+        let view = LineageView {
+            focus: String::new(),
+            nodes,
+            edges,
+        };
+        (view, folded)
+    }
+
+    /// The landing page's lists over the last `days`: the `limit` most-read queues, edges new
+    /// in the window and edges that went stale during it, and OpenLineage jobs.
+    pub fn digest(&self, days: u32, now: i64, limit: usize) -> LineageDigest {
+        let since = now - days as i64 * DAY;
+        let before = since - days as i64 * DAY;
+        let mut most_read = Vec::new();
+        let mut jobs = Vec::new();
+        for i in self.graph.node_indices() {
+            match self.graph[i].kind {
+                NodeKind::Queue => {
+                    let live = self
+                        .graph
+                        .edges_directed(i, Dir::Outgoing)
+                        .filter(|e| e.weight().last_seen >= since);
+                    let (readers, messages) =
+                        live.fold((0, 0), |(n, m), e| (n + 1, m + e.weight().messages));
+                    if readers > 0 {
+                        most_read.push((readers, messages, i));
+                    }
+                }
+                NodeKind::Job => {
+                    let reads = self.graph.edges_directed(i, Dir::Incoming).count();
+                    let writes = self.graph.edges_directed(i, Dir::Outgoing).count();
+                    let last_seen = self
+                        .graph
+                        .edges(i)
+                        .chain(self.graph.edges_directed(i, Dir::Incoming))
+                        .map(|e| e.weight().last_seen)
+                        .max()
+                        .unwrap_or(0);
+                    jobs.push((last_seen, reads, writes, i));
+                }
+                _ => {}
+            }
+        }
+        most_read.sort_by(|a, b| b.0.cmp(&a.0).then(b.1.cmp(&a.1)));
+        most_read.truncate(limit);
+        jobs.sort_by(|a, b| b.0.cmp(&a.0));
+        jobs.truncate(limit * 5);
+        let mut new_edges = Vec::new();
+        let mut went_stale = Vec::new();
+        for e in self.graph.edge_indices() {
+            let w = &self.graph[e];
+            if w.first_seen >= since {
+                new_edges.push((w.first_seen, e));
+            } else if w.last_seen < since && w.last_seen >= before {
+                went_stale.push((w.last_seen, e));
+            }
+        }
+        let newest = |mut list: Vec<(i64, EdgeIndex)>| {
+            list.sort_by(|a, b| b.0.cmp(&a.0));
+            list.truncate(limit * 2);
+            list.into_iter()
+                .map(|(_, e)| self.edge_view(e, since))
+                .collect::<Vec<_>>()
+        };
+        LineageDigest {
+            nodes: self.graph.node_count(),
+            edges: self.graph.edge_count(),
+            most_read: most_read
+                .into_iter()
+                .map(|(readers, messages, i)| ReadQueue {
+                    node: self.node_view(i, now, since),
+                    readers,
+                    messages,
+                })
+                .collect(),
+            new_edges: newest(new_edges),
+            went_stale: newest(went_stale),
+            jobs: jobs
+                .into_iter()
+                .map(|(last_seen, reads, writes, i)| JobSummary {
+                    node: self.node_view(i, now, since),
+                    reads,
+                    writes,
+                    last_seen,
+                })
+                .collect(),
+        }
+    }
+
+    /// Nodes whose `scope/name` holds every word of `q` (any case), exact names first, at
+    /// most `limit`.
+    pub fn find(&self, q: &str, days: u32, now: i64, limit: usize) -> Vec<LineageNode> {
+        let words: Vec<String> = q.split_whitespace().map(str::to_lowercase).collect();
+        if words.is_empty() {
+            return Vec::new();
+        }
+        let mut hits: Vec<(bool, &str, NodeIndex)> = Vec::new();
+        for i in self.graph.node_indices() {
+            let n = &self.graph[i];
+            let text = format!("{}/{}", n.scope, n.name).to_lowercase();
+            if words.iter().all(|w| text.contains(w.as_str())) {
+                let exact = words.len() == 1 && n.name.eq_ignore_ascii_case(&words[0]);
+                hits.push((!exact, n.key.as_str(), i));
+            }
+        }
+        hits.sort();
+        hits.truncate(limit);
+        let since = now - days as i64 * DAY;
+        hits.into_iter()
+            .map(|(_, _, i)| self.node_view(i, now, since))
+            .collect()
     }
 }
 

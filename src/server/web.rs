@@ -84,6 +84,8 @@ struct LineageSvgQuery {
     expand: String,
     #[serde(default)]
     selected: String,
+    #[serde(default)]
+    edge: String,
 }
 
 /// `GET /lineage.svg`: the lineage page's drawing as a standalone SVG file.
@@ -103,6 +105,7 @@ async fn lineage_svg(
         open: q.open,
         expand: q.expand,
         selected: q.selected,
+        edge: q.edge,
     };
     let (page, svg) = super::services::lineage::page(
         state.store.as_ref(),

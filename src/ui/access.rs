@@ -4,13 +4,15 @@
 use super::layout::{ErrorBox, ListTable, QueryError};
 use crate::api::console::{
     application_page, my_applications, request_page, requests_overview, CancelRequest,
-    DecideRequest, IssueAppToken, RequestAccess, RevokeAppToken, RevokeGrant,
+    DecideRequest, DecideRequests, IssueAppToken, RequestAccess, RevokeAppToken, RevokeGrant,
 };
-use crate::domain::{format_millis, AccessRequestView, AppTokenView, GrantView};
+use crate::domain::{
+    format_millis, node_label, waited, AccessRequestView, AppTokenView, GrantView, RequestContext,
+};
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
 use leptos_meta::Title;
-use leptos_router::hooks::use_params_map;
+use leptos_router::hooks::{use_params_map, use_query_map};
 
 /// "Request access" on a queue's page.
 #[component]
@@ -166,6 +168,14 @@ pub fn RequestPage() -> impl IntoView {
                                 <dd>{r.duration_days.map_or("permanent".to_string(), |d| format!("{d} days"))}</dd>
                                 <dt>"Requested by"</dt>
                                 <dd>{r.requester.clone()}</dd>
+                                <dt>"Waiting"</dt>
+                                <dd data-testid="request-waited">
+                                    {if r.status.is_open() {
+                                        waited(r.created_at, p.now)
+                                    } else {
+                                        format!("no: asked {}", format_millis(r.created_at))
+                                    }}
+                                </dd>
                                 <dt>"Reason"</dt>
                                 <dd>{r.reason.clone()}</dd>
                                 <dt>"Status"</dt>
@@ -173,6 +183,7 @@ pub fn RequestPage() -> impl IntoView {
                                 <dt>"Approvals"</dt>
                                 <dd>{if r.needs_admin { "owner, then an admin (sensitive queue)" } else { "owner or approver" }}</dd>
                             </dl>
+                            <ContextSection context=p.context application=format!("{}/{}", r.project, r.application) queue=format!("{}/{}", r.queue_project, r.queue) />
                             <h2>"Timeline"</h2>
                             <ol class="timeline">{timeline}</ol>
                             {decide}
@@ -184,6 +195,62 @@ pub fn RequestPage() -> impl IntoView {
                 }
             })}
         </Suspense>
+    }
+}
+
+/// Beside a request: what its application already reads, writes and holds, and who else
+/// reads the queue (from lineage).
+#[component]
+fn ContextSection(context: RequestContext, application: String, queue: String) -> impl IntoView {
+    let list = |items: Vec<String>, testid: &'static str, none: &'static str| {
+        if items.is_empty() {
+            return view! { <p class="muted" data-testid=testid>{none}</p> }.into_any();
+        }
+        let items = items
+            .into_iter()
+            .map(|i| {
+                let href = if i.contains(':') {
+                    format!("/lineage?node={i}")
+                } else {
+                    format!("/queues/{i}")
+                };
+                view! { <li><a href=href>{node_label(&i)}</a></li> }
+            })
+            .collect_view();
+        view! { <ul class="chips" data-testid=testid>{items}</ul> }.into_any()
+    };
+    let grants = context
+        .app_grants
+        .iter()
+        .map(|g| format!("{} on {}/{}", g.permission, g.queue_project, g.queue))
+        .collect::<Vec<_>>();
+    let grants = if grants.is_empty() {
+        view! { <p class="muted" data-testid="context-grants">"No live grant."</p> }.into_any()
+    } else {
+        let items = grants
+            .into_iter()
+            .map(|g| view! { <li>{g}</li> })
+            .collect_view();
+        view! { <ul data-testid="context-grants">{items}</ul> }.into_any()
+    };
+    view! {
+        <section class="request-context" data-testid="request-context">
+            <h2>"Context"</h2>
+            <div class="digest">
+                <div>
+                    <h3>{format!("{application} already reads")}</h3>
+                    {list(context.app_reads, "context-reads", "Nothing, in the last 7 days.")}
+                    <h3>{format!("{application} writes")}</h3>
+                    {list(context.app_writes, "context-writes", "Nothing, in the last 7 days.")}
+                    <h3>"Its grants"</h3>
+                    {grants}
+                </div>
+                <div>
+                    <h3>{format!("Who else reads {queue}")}</h3>
+                    {list(context.queue_readers, "context-readers", "Nobody, in the last 7 days.")}
+                </div>
+            </div>
+        </section>
     }
 }
 
@@ -214,6 +281,83 @@ fn request_rows(list: Vec<AccessRequestView>) -> impl IntoView {
     .into_any()
 }
 
+/// The inbox, longest waiting first, each row with a box to tick; one decision and one
+/// comment for every ticked request.
+fn inbox_form(list: Vec<AccessRequestView>, now: i64) -> impl IntoView {
+    if list.is_empty() {
+        return view! { <p class="empty">"None."</p> }.into_any();
+    }
+    let rows = list
+        .into_iter()
+        .map(|r| {
+            let id = r.id;
+            view! {
+                <tr data-testid="inbox-row" data-id=id>
+                    <td>
+                        <input type="checkbox" name=format!("picked[{id}]") value="on" aria-label=format!("Pick request {id}") data-testid="pick" />
+                    </td>
+                    <td><a href=format!("/requests/{id}")>{format!("#{id}")}</a></td>
+                    <td data-testid="waited">{waited(r.created_at, now)}</td>
+                    <td>{format!("{}/{}", r.project, r.application)}</td>
+                    <td>{format!("{}/{}", r.queue_project, r.queue)}</td>
+                    <td>{r.permission.to_string()}</td>
+                    <td>{r.requester.clone()}</td>
+                    <td>{r.status.to_string()}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <form method="post" action=DecideRequests::url() data-testid="bulk-form">
+            <ListTable headings=&["Pick", "Request", "Waiting", "Application", "Queue", "Permission", "Requester", "Status"]>{rows}</ListTable>
+            <div class="card form decision">
+                <label class="wide">
+                    "One comment for every ticked request (required to reject)"
+                    <textarea name="comment" rows="2"></textarea>
+                </label>
+                <button type="submit" name="decision" value="approve" data-testid="bulk-approve">"Approve ticked"</button>
+                <button type="submit" name="decision" value="reject" class="secondary" data-testid="bulk-reject">"Reject ticked"</button>
+            </div>
+        </form>
+    }
+    .into_any()
+}
+
+/// What the last bulk decision did, from the query string it came back with.
+#[component]
+fn BulkOutcome() -> impl IntoView {
+    let query = use_query_map();
+    let q = query.read_untracked();
+    let decided = q.get_all("decided").unwrap_or_default();
+    let refused = q.get_all("refused").unwrap_or_default();
+    (!decided.is_empty() || !refused.is_empty()).then(|| {
+        let decided = (!decided.is_empty()).then(|| {
+            let ids = decided
+                .iter()
+                .map(|d| format!("#{d}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            view! { <p data-testid="bulk-decided">{format!("Decided {ids}.")}</p> }
+        });
+        let refused = (!refused.is_empty()).then(|| {
+            let items = refused
+                .into_iter()
+                .map(|r| view! { <li>{format!("#{r}")}</li> })
+                .collect_view();
+            view! {
+                <p>"Not decided:"</p>
+                <ul data-testid="bulk-refused">{items}</ul>
+            }
+        });
+        view! {
+            <div class="notice" role="status" data-testid="bulk-outcome">
+                {decided}
+                {refused}
+            </div>
+        }
+    })
+}
+
 /// The inbox (requests waiting for the viewer) and the viewer's own requests.
 #[component]
 pub fn RequestsPage() -> impl IntoView {
@@ -221,13 +365,16 @@ pub fn RequestsPage() -> impl IntoView {
     view! {
         <Title text="Requests · Watershed" />
         <h1>"Access requests"</h1>
+        <QueryError />
+        <BulkOutcome />
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match lists.await {
                     Ok(l) => {
                         view! {
                             <h2 id="inbox">"Waiting for your decision"</h2>
-                            <div data-testid="inbox">{request_rows(l.inbox)}</div>
+                            <p class="muted">"Longest waiting first. Tick several to decide them with one comment; each is still checked and audited on its own."</p>
+                            <div data-testid="inbox">{inbox_form(l.inbox, l.now)}</div>
                             <h2 id="mine">"My requests"</h2>
                             <div data-testid="mine">{request_rows(l.mine)}</div>
                         }

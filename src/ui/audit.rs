@@ -27,9 +27,9 @@ pub fn AuditPage() -> impl IntoView {
         <Title text="Audit log · Watershed" />
         <h1>"Audit log"</h1>
         <form method="get" action="/audit" class="filters">
-            <input name="actor" placeholder="actor" value=value("actor") />
-            <input name="action" placeholder="action, e.g. queue.create" value=value("action") />
-            <select name="target_kind">
+            <input name="actor" placeholder="actor" aria-label="Actor" value=value("actor") />
+            <input name="action" placeholder="action, e.g. queue.create" aria-label="Action" value=value("action") />
+            <select name="target_kind" aria-label="Target kind">
                 <option value="">"any kind"</option>
                 {["project", "cluster", "queue", "user"]
                     .into_iter()
@@ -42,7 +42,7 @@ pub fn AuditPage() -> impl IntoView {
                     })
                     .collect_view()}
             </select>
-            <input name="target" placeholder="target contains" value=value("target") />
+            <input name="target" placeholder="target contains" aria-label="Target contains" value=value("target") />
             <button type="submit">"Filter"</button>
         </form>
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>

@@ -53,7 +53,7 @@ pub fn QueueSwitching(q: QueueView) -> impl IntoView {
                                     <input type="hidden" name="project" value=q.project.clone() />
                                     <input type="hidden" name="queue" value=q.name.clone() />
                                     <input type="hidden" name="to" value=to />
-                                    <input name="reason" placeholder="reason (for the history)" />
+                                    <input name="reason" placeholder="reason (for the history)" aria-label="Reason (for the history)" />
                                     <label class="check">
                                         <input type="checkbox" name="confirm" value="true" required />
                                         {format!(" Move every client of this queue to {target}")}
@@ -76,8 +76,8 @@ pub fn QueueSwitching(q: QueueView) -> impl IntoView {
                                 <form method="post" action=MigrateQueue::url() class="switch">
                                     <input type="hidden" name="project" value=q.project.clone() />
                                     <input type="hidden" name="queue" value=q.name.clone() />
-                                    <select name="cluster">{options}</select>
-                                    <input name="reason" placeholder="reason" />
+                                    <select name="cluster" aria-label="Target cluster">{options}</select>
+                                    <input name="reason" placeholder="reason" aria-label="Reason" />
                                     <label class="check">
                                         <input type="checkbox" name="confirm" value="true" required />
                                         " Move every client"
@@ -149,7 +149,7 @@ pub fn ClusterFailoverForm(cluster: String) -> impl IntoView {
     view! {
         <form method="post" action=FailOverCluster::url() class="switch" data-testid="cluster-failover">
             <input type="hidden" name="cluster" value=cluster.clone() />
-            <input name="reason" placeholder="reason (for every queue's history)" />
+            <input name="reason" placeholder="reason (for every queue's history)" aria-label="Reason (for every queue's history)" />
             <label class="check">
                 <input type="checkbox" name="confirm" value="true" required />
                 {format!(" Move every queue active on {cluster} that has a backup")}

@@ -67,6 +67,7 @@ fn Header(user: UserView, here: String) -> impl IntoView {
             <nav>
                 {link("/", "Data map")}
                 {link("/projects", "Projects")}
+                {link("/lineage", "Lineage")}
                 {link("/clusters", "Clusters")}
                 <CountLink
                     href="/requests"

@@ -2,10 +2,10 @@
 //! controls, the selected node's paths lit and its impact listed) and the queue page's strip.
 
 use super::layout::{ErrorBox, ListTable};
-use crate::api::console::{draw_lineage, queue_lineage};
+use crate::api::console::{draw_lineage, lineage_overview, queue_lineage};
 use crate::domain::{
-    node_key, Direction, ImpactView, LineageNode, NodeKind, DEFAULT_LINEAGE_DAYS,
-    DEFAULT_LINEAGE_DEPTH, MAX_LINEAGE_DEPTH,
+    format_millis, node_key, node_label, Direction, ImpactView, LineageEdge, LineageNode, NodeKind,
+    DEFAULT_LINEAGE_DAYS, DEFAULT_LINEAGE_DEPTH, MAX_LINEAGE_DEPTH,
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -21,9 +21,171 @@ fn node_href(n: &LineageNode) -> Option<String> {
     }
 }
 
-/// The lineage page of the node in `?node=`.
+/// `/lineage`: the landing page without `?node=`, the graph around the node with it.
 #[component]
 pub fn LineagePage() -> impl IntoView {
+    let query = use_query_map();
+    let landing = move || query.read().get("node").is_none_or(|n| n.trim().is_empty());
+    view! {
+        <Show when=landing fallback=|| view! { <LineageGraphPage /> }>
+            <LineageLandingPage />
+        </Show>
+    }
+}
+
+/// A node's link on the lineage pages: its lineage view.
+fn lineage_href(key: &str) -> String {
+    let key: String = url::form_urlencoded::byte_serialize(key.as_bytes()).collect();
+    format!("/lineage?node={key}")
+}
+
+/// An edge as a row: from → to (each a link to its lineage) and what flows.
+fn edge_row(e: LineageEdge, now: i64) -> impl IntoView {
+    let flow = e.flow(now);
+    view! {
+        <tr>
+            <td><a href=lineage_href(&e.from)>{node_label(&e.from)}</a></td>
+            <td><a href=lineage_href(&e.to)>{node_label(&e.to)}</a></td>
+            <td>{flow}</td>
+        </tr>
+    }
+}
+
+/// The lineage landing page: find any node, the whole graph folded by project, the most-read
+/// queues, edges new or gone stale in the window, and the jobs OpenLineage reported.
+#[component]
+fn LineageLandingPage() -> impl IntoView {
+    let query = use_query_map();
+    let screen = Resource::new(
+        move || {
+            let q = query.read();
+            (
+                q.get("q").unwrap_or_default(),
+                q.get("days"),
+                q.get("expand").unwrap_or_default(),
+            )
+        },
+        |(q, days, expand)| lineage_overview(q, days, expand),
+    );
+    view! {
+        <Title text="Lineage · Watershed" />
+        <div class="page-head"><h1>"Lineage"</h1></div>
+        <Suspense fallback=|| view! { <p class="loading">"Drawing the graph…"</p> }>
+            {move || Suspend::new(async move {
+                match screen.await {
+                    Ok(s) => {
+                        let l = s.landing;
+                        let now = l.now;
+                        let days = l.days;
+                        let d = l.digest;
+                        let found = (!l.q.is_empty()).then(|| {
+                            if l.found.is_empty() {
+                                return view! {
+                                    <p class="empty" data-testid="lineage-found">{format!("Nothing named like {:?}.", l.q)}</p>
+                                }.into_any();
+                            }
+                            let items = l.found.into_iter().map(|n| view! {
+                                <li>
+                                    <span class=format!("key ln-{}", n.kind)>{n.kind.to_string()}</span>
+                                    " "
+                                    <a href=lineage_href(&n.key)>{n.label()}</a>
+                                    {(!n.owner.is_empty()).then(|| view! { <span class="muted">" · " {n.owner.clone()}</span> })}
+                                </li>
+                            }).collect_view();
+                            view! { <ul class="found" data-testid="lineage-found">{items}</ul> }.into_any()
+                        });
+                        let most_read = if d.most_read.is_empty() {
+                            view! { <p class="empty">"No queue was read in this window."</p> }.into_any()
+                        } else {
+                            let rows = d.most_read.into_iter().map(|r| view! {
+                                <tr>
+                                    <td><a href=lineage_href(&r.node.key)>{r.node.label()}</a></td>
+                                    <td>{r.readers}</td>
+                                    <td>{r.messages}</td>
+                                </tr>
+                            }).collect_view();
+                            view! { <ListTable headings=&["Queue", "Readers", "Messages read"]>{rows}</ListTable> }.into_any()
+                        };
+                        let edges = |list: Vec<LineageEdge>, none: &'static str| {
+                            if list.is_empty() {
+                                return view! { <p class="empty">{none}</p> }.into_any();
+                            }
+                            let rows = list.into_iter().map(|e| edge_row(e, now)).collect_view();
+                            view! { <ListTable headings=&["From", "To", "Flow"]>{rows}</ListTable> }.into_any()
+                        };
+                        let jobs = if d.jobs.is_empty() {
+                            view! { <p class="empty">"No OpenLineage job has reported yet."</p> }.into_any()
+                        } else {
+                            let rows = d.jobs.into_iter().map(|j| view! {
+                                <tr>
+                                    <td><a href=lineage_href(&j.node.key)>{j.node.label()}</a></td>
+                                    <td>{j.reads}</td>
+                                    <td>{j.writes}</td>
+                                    <td>{format_millis(j.last_seen)}</td>
+                                </tr>
+                            }).collect_view();
+                            view! { <ListTable headings=&["Job", "Reads", "Writes", "Last seen"]>{rows}</ListTable> }.into_any()
+                        };
+                        let (w, h) = (l.drawing.width, l.drawing.height);
+                        let expanded = (!l.expanded.is_empty()).then(|| view! {
+                            <p class="notice">
+                                {format!("Shown node by node: {}. ", l.expanded.join(", "))}
+                                <a href=format!("/lineage?days={days}")>"Fold them again"</a>
+                            </p>
+                        });
+                        view! {
+                            <p class="muted" data-testid="lineage-size">
+                                {format!("{} nodes and {} edges reported by SDKs and OpenLineage.", d.nodes, d.edges)}
+                            </p>
+                            <form method="get" action="/lineage" class="filters" role="search">
+                                <label>"Find a queue, application or job "
+                                    <input type="search" name="q" value=l.q.clone() placeholder="orders, checkout, etl…" data-testid="lineage-search" />
+                                </label>
+                                <label>"Window "
+                                    <input type="number" name="days" min="1" max="365" value=days.to_string() />
+                                    " days"
+                                </label>
+                                <button type="submit">"Find"</button>
+                            </form>
+                            {found}
+                            <section data-testid="lineage-overview">
+                                <h2>"Every project"</h2>
+                                <p class="muted">"Each project is one node until you click it; click a queue, application or job to open its lineage."</p>
+                                {expanded}
+                                <PanZoom width=w height=h />
+                                <div id="lineage-canvas" class="lineage-canvas" inner_html=s.svg></div>
+                            </section>
+                            <div class="digest">
+                                <section data-testid="most-read">
+                                    <h2>"Most-read queues"</h2>
+                                    {most_read}
+                                </section>
+                                <section data-testid="new-edges">
+                                    <h2>{format!("New in the last {days} days")}</h2>
+                                    {edges(d.new_edges, "No new reader or writer.")}
+                                </section>
+                                <section data-testid="stale-edges">
+                                    <h2>{format!("Went stale in the last {days} days")}</h2>
+                                    {edges(d.went_stale, "Nothing stopped.")}
+                                </section>
+                                <section data-testid="jobs">
+                                    <h2>"Jobs known only from OpenLineage"</h2>
+                                    {jobs}
+                                </section>
+                            </div>
+                        }
+                            .into_any()
+                    }
+                    Err(e) => view! { <ErrorBox error=e /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// The lineage of the node in `?node=`.
+#[component]
+fn LineageGraphPage() -> impl IntoView {
     let query = use_query_map();
     let get = move |k: &str| query.read().get(k);
     let screen = Resource::new(
@@ -37,10 +199,13 @@ pub fn LineagePage() -> impl IntoView {
                 get("open").unwrap_or_default(),
                 get("expand").unwrap_or_default(),
                 get("selected").unwrap_or_default(),
+                get("edge").unwrap_or_default(),
             )
         },
-        |(node, direction, depth, days, stale, open, expand, selected)| {
-            draw_lineage(node, direction, depth, days, stale, open, expand, selected)
+        |(node, direction, depth, days, stale, open, expand, selected, edge)| {
+            draw_lineage(
+                node, direction, depth, days, stale, open, expand, selected, edge,
+            )
         },
     );
     view! {
@@ -54,7 +219,7 @@ pub fn LineagePage() -> impl IntoView {
                         let export = {
                             let q = query.read();
                             let mut url = url::form_urlencoded::Serializer::new(String::new());
-                            for k in ["node", "direction", "depth", "days", "stale", "open", "expand", "selected"] {
+                            for k in ["node", "direction", "depth", "days", "stale", "open", "expand", "selected", "edge"] {
                                 if let Some(v) = q.get(k) {
                                     url.append_pair(k, &v);
                                 }
@@ -105,6 +270,11 @@ pub fn LineagePage() -> impl IntoView {
                             </p>
                             <PanZoom width=w height=h />
                             <div id="lineage-canvas" class="lineage-canvas" inner_html=s.svg></div>
+                            <p class="share">
+                                <a href=p.share.clone() data-testid="lineage-share">"Link to this view"</a>
+                                <span class="muted">" (node, direction, depth, window, stale edges, opened and expanded nodes, selection)"</span>
+                            </p>
+                            {p.edge.map(|e| view! { <EdgePanel edge=e now=p.now /> })}
                             <ImpactPanel impact=p.impact />
                         }
                             .into_any()
@@ -218,6 +388,39 @@ fn PanZoom(width: f64, height: f64) -> impl IntoView {
             <button type="button" class="secondary" data-testid="zoom-out" on:click=move |_| zoom_about(0.8, 0.5, 0.5)>"−"</button>
             <button type="button" class="secondary" on:click=move |_| set_view_box.set((0.0, 0.0, 1.0))>"Fit"</button>
         </div>
+    }
+}
+
+/// What flows along one edge.
+#[component]
+fn EdgePanel(edge: LineageEdge, now: i64) -> impl IntoView {
+    let unit = if edge.from.starts_with("job:") || edge.to.starts_with("job:") {
+        "runs"
+    } else {
+        "messages"
+    };
+    view! {
+        <section class="edge-panel card" data-testid="edge-panel">
+            <h2>
+                <a href=lineage_href(&edge.from)>{node_label(&edge.from)}</a>
+                " → "
+                <a href=lineage_href(&edge.to)>{node_label(&edge.to)}</a>
+            </h2>
+            <dl class="facts">
+                <dt>"Flow"</dt>
+                <dd data-testid="edge-flow">{edge.flow(now)}</dd>
+                <dt>{format!("Total {unit}")}</dt>
+                <dd>{edge.messages}</dd>
+                <dt>"Bytes"</dt>
+                <dd>{edge.bytes}</dd>
+                <dt>"First seen"</dt>
+                <dd>{format_millis(edge.first_seen)}</dd>
+                <dt>"Last seen"</dt>
+                <dd>{format_millis(edge.last_seen)}</dd>
+                <dt>"Within the window"</dt>
+                <dd>{if edge.stale { "no (stale)" } else { "yes" }}</dd>
+            </dl>
+        </section>
     }
 }
 

@@ -67,7 +67,7 @@ pub fn SchemaPage() -> impl IntoView {
                             <form method="post" action=SetSchemaMode::url() class="inline">
                                 <input type="hidden" name="project" value=d.project.clone() />
                                 <input type="hidden" name="queue" value=d.queue.clone() />
-                                <select name="compatibility">{modes}</select>
+                                <select name="compatibility" aria-label="Compatibility mode">{modes}</select>
                                 <button type="submit" class="secondary">"Set mode"</button>
                             </form>
                         });

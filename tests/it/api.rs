@@ -385,6 +385,8 @@ async fn the_openapi_document_describes_the_api(b: Backend) {
         "/api/v1/search",
         "/api/v1/requests",
         "/api/v1/requests/{id}/decision",
+        "/api/v1/requests/decisions",
+        "/api/v1/requests/{id}/context",
         "/api/v1/applications/{project}/{name}/tokens",
         "/api/v1/queues/{project}/{name}/health",
         "/api/v1/queues/{project}/{name}/alert-rules/{kind}",

@@ -4,6 +4,7 @@
 
 mod access;
 mod api;
+mod approvals;
 mod clusters;
 mod console;
 #[path = "../support/kafka_drill.rs"]
@@ -25,3 +26,4 @@ mod search;
 mod secure;
 mod storage;
 mod trust;
+mod walkthrough;

@@ -93,6 +93,8 @@ struct Fixture {
     /// Two open requests for orders: one to decide, one to cancel.
     to_decide: i64,
     to_cancel: i64,
+    /// A third open request, for the bulk decision.
+    to_bulk: i64,
     grant: i64,
     app_token_ids: Vec<i64>,
     /// Two personal tokens of each actor's own, to revoke through REST and the console.
@@ -138,6 +140,7 @@ async fn fixture(b: Backend) -> Fixture {
     let (grant, _) = granted(&w, "orders", "consume").await;
     let (_, d) = w.request(&w.dev, "orders", "consume").await;
     let (_, c) = w.request(&w.dev, "orders", "produce").await;
+    let (_, bulk) = w.request(&w.dev, "orders", "both").await;
     let mut app_token_ids = Vec::new();
     for _ in 0..3 {
         let (_, t) = w
@@ -214,6 +217,7 @@ async fn fixture(b: Backend) -> Fixture {
         tokens,
         to_decide: d["id"].as_i64().unwrap(),
         to_cancel: c["id"].as_i64().unwrap(),
+        to_bulk: bulk["id"].as_i64().unwrap(),
         grant,
         app_token_ids,
         w,
@@ -296,7 +300,7 @@ impl AsyncSend for Rest {
 }
 
 fn rest_ops(f: &Fixture) -> Vec<Op> {
-    let (decide, cancel, grant) = (f.to_decide, f.to_cancel, f.grant);
+    let (decide, cancel, grant, bulk) = (f.to_decide, f.to_cancel, f.grant, f.to_bulk);
     let app_tokens = f.app_token_ids.clone();
     let queue = |name: &str, topic: Option<&str>| {
         let mut q = json!({"project": "shop", "name": name, "primary_cluster": "k1", "backup_cluster": "k2",
@@ -424,6 +428,13 @@ fn rest_ops(f: &Fixture) -> Vec<Op> {
                 M::POST,
                 format!("/api/v1/requests/{decide}/decision"),
                 Some(json!({"decision": "approve", "comment": "ok"})),
+            )
+        }),
+        op("decide requests at once", Who::QueueApprovers, move |_| {
+            (
+                M::POST,
+                "/api/v1/requests/decisions".into(),
+                Some(json!({"ids": [bulk], "decision": "approve", "comment": "ok"})),
             )
         }),
         op("cancel request", Who::Requester, move |_| {
@@ -648,7 +659,7 @@ impl AsyncSend for Console {
 }
 
 fn console_ops(f: &Fixture) -> Vec<Op> {
-    let (decide, cancel, grant) = (f.to_decide, f.to_cancel, f.grant);
+    let (decide, cancel, grant, bulk) = (f.to_decide, f.to_cancel, f.grant, f.to_bulk);
     let app_tokens = f.app_token_ids.clone();
     let form = |pairs: &[(&str, &str)]| {
         Some(Value::Object(
@@ -800,6 +811,17 @@ fn console_ops(f: &Fixture) -> Vec<Op> {
                 sf::DecideRequest::url(),
                 form(&[
                     ("id", &decide.to_string()),
+                    ("decision", "approve"),
+                    ("comment", "ok"),
+                ]),
+            )
+        }),
+        op("decide requests at once", Who::QueueApprovers, move |_| {
+            let picked = format!("picked[{bulk}]");
+            post(
+                sf::DecideRequests::url(),
+                form(&[
+                    (picked.as_str(), "on"),
                     ("decision", "approve"),
                     ("comment", "ok"),
                 ]),

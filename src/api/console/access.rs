@@ -3,7 +3,7 @@
 #[cfg(feature = "ssr")]
 use super::ssr::Call;
 use super::AppError;
-use crate::domain::{AccessRequestView, AppTokenView, ApplicationView, GrantView};
+use crate::domain::{AccessRequestView, AppTokenView, ApplicationView, GrantView, RequestContext};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -13,13 +13,18 @@ pub struct RequestDetail {
     pub request: AccessRequestView,
     pub can_decide: bool,
     pub can_cancel: bool,
+    /// What the application already reads and who else reads the queue.
+    pub context: RequestContext,
+    pub now: i64,
 }
 
 /// The viewer's own requests and those waiting for their decision.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RequestLists {
     pub mine: Vec<AccessRequestView>,
+    /// The longest waiting first.
     pub inbox: Vec<AccessRequestView>,
+    pub now: i64,
 }
 
 /// An application with its tokens and grants, and what the viewer may do with them.
@@ -90,10 +95,13 @@ pub async fn request_page(id: i64) -> Result<RequestDetail, AppError> {
     let request = access::request(store, id).await?;
     let can_decide = access::can_decide(&cx, &request).await?;
     let can_cancel = access::can_cancel(&cx.actor, &request);
+    let context = access::request_context(&cx, &request).await?;
     Ok(RequestDetail {
         request,
         can_decide,
         can_cancel,
+        context,
+        now: crate::server::db::now_millis(),
     })
 }
 
@@ -112,6 +120,47 @@ pub async fn decide_request(
     }
     .await;
     call.finish(result, |r| format!("/requests/{}", r.id))
+}
+
+/// Decides the requests ticked in the inbox (`picked[<id>]`) with one decision and comment,
+/// then shows the inbox with what became of each: `decided=<id>` and `refused=<id>: <why>`.
+#[server(prefix = "/console")]
+pub async fn decide_requests(
+    picked: Option<std::collections::HashMap<String, String>>,
+    decision: String,
+    comment: String,
+) -> Result<Vec<crate::domain::BulkDecisionOutcome>, AppError> {
+    let call = Call::new().await?;
+    let result = async {
+        let cx = call.ctx()?;
+        let mut ids = Vec::new();
+        for key in picked.unwrap_or_default().into_keys() {
+            ids.push(key.parse::<i64>().map_err(|_| {
+                AppError::from(vec![crate::domain::FieldError::new(
+                    "ids",
+                    format!("{key:?} is not a request id"),
+                )])
+            })?);
+        }
+        ids.sort_unstable();
+        let input = crate::domain::BulkDecisionInput {
+            ids,
+            decision,
+            comment,
+        };
+        Ok(access::decide_many(&cx, &input).await?)
+    }
+    .await;
+    call.finish(result, |outcomes| {
+        let mut url = form_urlencoded::Serializer::new(String::new());
+        for o in outcomes {
+            match &o.error {
+                None => url.append_pair("decided", &o.id.to_string()),
+                Some(why) => url.append_pair("refused", &format!("{}: {why}", o.id)),
+            };
+        }
+        format!("/requests?{}#inbox", url.finish())
+    })
 }
 
 /// Withdraws the viewer's own open request.
@@ -134,6 +183,7 @@ pub async fn requests_overview() -> Result<RequestLists, AppError> {
     Ok(RequestLists {
         mine: access::my_requests(&cx).await?,
         inbox: access::inbox(&cx).await?,
+        now: crate::server::db::now_millis(),
     })
 }
 

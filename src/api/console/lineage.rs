@@ -1,11 +1,11 @@
 //! Console server functions for lineage: the laid-out page and a queue's strip.
-// The page's URL has eight parameters, and the server macro's client half repeats them.
+// The page's URL has nine parameters, and the server macro's client half repeats them.
 #![allow(clippy::too_many_arguments)]
 
 #[cfg(feature = "ssr")]
 use super::ssr::Call;
 use super::AppError;
-use crate::domain::{ImpactView, LineagePage, LineageStrip};
+use crate::domain::{ImpactView, LineageLanding, LineagePage, LineageStrip};
 
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -28,6 +28,7 @@ pub async fn draw_lineage(
     open: String,
     expand: String,
     selected: String,
+    edge: String,
 ) -> Result<LineageScreen, AppError> {
     let input = crate::domain::LineagePageInput {
         query: crate::domain::LineageQueryInput {
@@ -40,6 +41,7 @@ pub async fn draw_lineage(
         open,
         expand,
         selected,
+        edge,
     };
     let call = Call::new().await?;
     call.actor()?;
@@ -52,6 +54,26 @@ pub async fn draw_lineage(
     )
     .await?;
     Ok(LineageScreen { page, svg })
+}
+
+/// The lineage landing page and its folded graph as SVG markup.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LineageLandingScreen {
+    pub landing: LineageLanding,
+    pub svg: String,
+}
+
+/// The lineage landing page: a search, the graph folded by project, the week's digest.
+#[server(prefix = "/console")]
+pub async fn lineage_overview(
+    q: String,
+    days: Option<String>,
+    expand: String,
+) -> Result<LineageLandingScreen, AppError> {
+    let call = Call::new().await?;
+    let cx = call.ctx()?;
+    let (landing, svg) = crate::server::services::lineage::landing(&cx, &q, days, &expand).await?;
+    Ok(LineageLandingScreen { landing, svg })
 }
 
 /// Everything downstream of a queue and the owners to tell (the schema page shows it beside

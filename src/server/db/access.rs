@@ -81,6 +81,16 @@ pub trait AccessStore: Send + Sync {
         until: i64,
         notice: NoticeFor<'_, GrantView>,
     ) -> StoreResult<Vec<GrantView>>;
+    /// Stamps `reminded_at` on open requests created at or before `waiting_since` and not
+    /// reminded after `again_after` (once each, even across replicas), with a timeline event,
+    /// an audit entry and a notice. Returns them.
+    async fn remind_requests(
+        &self,
+        now: i64,
+        waiting_since: i64,
+        again_after: i64,
+        notice: NoticeFor<'_, AccessRequestView>,
+    ) -> StoreResult<Vec<AccessRequestView>>;
     /// What the applications of the user's projects may do with each of `queue_ids`: rows of
     /// (queue id, `consume` | `produce` | `both` | `requested`).
     async fn queue_access(

@@ -3,7 +3,10 @@
 //! and one SVG renderer used by the console page and the "export as SVG" download alike.
 
 use super::paths_through;
-use crate::domain::{LineageDrawing, LineageNode, LineageView, NodeKind, PlacedEdge, PlacedNode};
+use crate::domain::{
+    node_label, LineageDrawing, LineageEdge, LineageNode, LineageView, NodeKind, PlacedEdge,
+    PlacedNode,
+};
 use petgraph::stable_graph::{NodeIndex, StableDiGraph};
 use std::collections::HashMap;
 use std::fmt::Write;
@@ -126,25 +129,32 @@ fn edge_path((x1, y1): (f64, f64), (x2, y2): (f64, f64)) -> String {
     }
 }
 
-/// The style an exported drawing carries with it (the console uses the same).
+/// The style an exported drawing carries with it (the console uses the same). Text is painted
+/// in `color` (what accessibility checkers read) through `fill:currentColor`; faded nodes fade
+/// their box only, and their text keeps at least 4.5:1 contrast (WCAG AA).
 const STYLE: &str = "\
-.edge{fill:none;stroke:#9aa4b2;stroke-width:1.5}\
-.edge.stale{stroke-dasharray:5 4;opacity:.6}\
-.edge.hl{stroke:#d9480f;stroke-width:3}\
+.edge path{fill:none}\
+.edge-line{stroke:#9aa4b2;stroke-width:1.5}\
+.edge-hit{stroke:transparent;stroke-width:12;pointer-events:stroke}\
+.edge.stale .edge-line{stroke-dasharray:5 4;opacity:.6}\
+.edge.hl .edge-line{stroke:#d9480f;stroke-width:3}\
+.edge.sel .edge-line{stroke:#1c7ed6;stroke-width:3.5}\
+.edge-link:hover .edge-line,.edge-link:focus .edge-line{stroke:#1c7ed6;stroke-width:3}\
 .node rect{stroke-width:1.5}\
 .ln-app rect{fill:#e7f0ff;stroke:#3b6fd8}\
 .ln-queue rect{fill:#e9f7ef;stroke:#2f9e44}\
 .ln-job rect{fill:#f3eafd;stroke:#8a4fd8}\
 .ln-group rect{fill:#f1f3f5;stroke:#868e96;stroke-dasharray:4 3}\
-.h-quiet{opacity:.8}.h-stale{opacity:.5}\
+.h-quiet rect{opacity:.8}.h-stale rect{opacity:.5}\
 .node.hl rect{stroke:#d9480f;stroke-width:3}\
 .node.focus rect{stroke-width:3}\
 .node.sel rect{fill:#fff4e6}\
-.node text{font:12px system-ui,sans-serif;fill:#212529}\
-.node text.kind{font-size:10px;fill:#495057;text-transform:uppercase;letter-spacing:.05em}\
-.node text.consumers{font-size:10px;font-weight:600;fill:#2b8a3e}\
-.c-warning text.consumers{fill:#a63e00}\
-.c-stalled text.consumers,.c-stopped text.consumers{fill:#c92a2a}";
+.node text{font:12px system-ui,sans-serif;fill:currentColor;color:#212529}\
+.node text.kind{font-size:10px;color:#495057;text-transform:uppercase;letter-spacing:.05em}\
+.node.h-quiet text,.node.h-stale text{color:#5e6878}\
+.node text.consumers{font-size:10px;font-weight:600;color:#247534}\
+.c-warning text.consumers{color:#a63e00}\
+.c-stalled text.consumers,.c-stopped text.consumers{color:#c92a2a}";
 
 /// Escapes text for XML content and attribute values.
 fn xml(s: &str) -> String {
@@ -180,40 +190,73 @@ fn kind_label(n: &LineageNode) -> String {
     }
 }
 
+/// Where a drawing's nodes and edges link, and what it marks.
+pub struct SvgLinks<'a> {
+    /// A node's link (none when empty).
+    pub node: &'a dyn Fn(&LineageNode) -> String,
+    /// An edge's link (none when empty).
+    pub edge: &'a dyn Fn(&LineageEdge) -> String,
+    /// The edge whose panel is open: (from, to).
+    pub selected_edge: Option<(&'a str, &'a str)>,
+    /// The time edges' flow is told against.
+    pub now: i64,
+}
+
 /// The drawing as a standalone SVG document. `link` gives each node's link (none when
 /// empty); `focus` and `selected` get their own marks.
 pub fn render_svg(
     d: &LineageDrawing,
     focus: &str,
     selected: Option<&str>,
-    link: &dyn Fn(&LineageNode) -> String,
+    links: &SvgLinks,
 ) -> String {
+    let link = links.node;
     let mut s = String::with_capacity(512 + d.nodes.len() * 600 + d.edges.len() * 200);
     let _ = write!(
         s,
-        r##"<svg xmlns="http://www.w3.org/2000/svg" id="lineage-svg" class="lineage" data-testid="lineage-graph" viewBox="0 0 {w:.0} {h:.0}" width="{w:.0}" height="{h:.0}" role="img" aria-label="Lineage graph"><style>{STYLE}</style><defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerUnits="userSpaceOnUse" markerWidth="9" markerHeight="9" orient="auto"><path d="M0,0L10,5L0,10z" fill="#9aa4b2"/></marker><marker id="arrow-hl" viewBox="0 0 10 10" refX="10" refY="5" markerUnits="userSpaceOnUse" markerWidth="11" markerHeight="11" orient="auto"><path d="M0,0L10,5L0,10z" fill="#d9480f"/></marker></defs><g id="lineage-viewport"><g class="edges">"##,
+        r##"<svg xmlns="http://www.w3.org/2000/svg" id="lineage-svg" class="lineage" data-testid="lineage-graph" viewBox="0 0 {w:.0} {h:.0}" width="{w:.0}" height="{h:.0}" role="group" aria-label="Lineage graph"><style>{STYLE}</style><defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerUnits="userSpaceOnUse" markerWidth="9" markerHeight="9" orient="auto"><path d="M0,0L10,5L0,10z" fill="#9aa4b2"/></marker><marker id="arrow-hl" viewBox="0 0 10 10" refX="10" refY="5" markerUnits="userSpaceOnUse" markerWidth="11" markerHeight="11" orient="auto"><path d="M0,0L10,5L0,10z" fill="#d9480f"/></marker></defs><g id="lineage-viewport"><g class="edges">"##,
         w = d.width,
         h = d.height
     );
     for e in &d.edges {
-        let class = match (e.highlighted, e.edge.stale) {
-            (true, true) => "edge hl stale",
-            (true, false) => "edge hl",
-            (false, true) => "edge stale",
-            (false, false) => "edge",
-        };
+        let mut class = String::from("edge");
+        if e.highlighted {
+            class.push_str(" hl");
+        }
+        if e.edge.stale {
+            class.push_str(" stale");
+        }
+        if links.selected_edge == Some((e.edge.from.as_str(), e.edge.to.as_str())) {
+            class.push_str(" sel");
+        }
+        // Hovering shows what flows; the wide invisible path under the line is what the
+        // pointer finds, and the link opens the edge's panel.
+        let title = xml(&format!(
+            "{} → {}: {}{}",
+            node_label(&e.edge.from),
+            node_label(&e.edge.to),
+            e.edge.flow(links.now),
+            if e.edge.stale { " (stale)" } else { "" }
+        ));
+        let href = (links.edge)(&e.edge);
+        if !href.is_empty() {
+            let _ = write!(
+                s,
+                r#"<a href="{}" class="edge-link" aria-label="{title}" data-testid="lineage-edge-link">"#,
+                xml(&href)
+            );
+        }
         let _ = write!(
             s,
-            r#"<path class="{class}" d="{}" marker-end="url(#{})" data-from="{}" data-to="{}"><title>{} → {}: {} messages{}</title></path>"#,
-            e.path,
-            if e.highlighted { "arrow-hl" } else { "arrow" },
-            xml(&e.edge.from),
-            xml(&e.edge.to),
-            xml(&e.edge.from),
-            xml(&e.edge.to),
-            e.edge.messages,
-            if e.edge.stale { " (stale)" } else { "" }
+            r#"<g class="{class}" data-testid="lineage-edge" data-from="{from}" data-to="{to}"><title>{title}</title><path class="edge-hit" d="{d}"/><path class="edge-line" d="{d}" marker-end="url(#{marker})"/></g>"#,
+            d = e.path,
+            marker = if e.highlighted { "arrow-hl" } else { "arrow" },
+            from = xml(&e.edge.from),
+            to = xml(&e.edge.to),
         );
+        if !href.is_empty() {
+            s.push_str("</a>");
+        }
     }
     s.push_str(r#"</g><g class="nodes">"#);
     for p in &d.nodes {

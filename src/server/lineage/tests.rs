@@ -1,4 +1,4 @@
-use super::layout::{layout, render_svg};
+use super::layout::{layout, render_svg, SvgLinks};
 use super::*;
 use crate::domain::{LineageQueryInput, NodeKind};
 
@@ -276,10 +276,25 @@ fn selecting_a_node_highlights_its_upstream_and_downstream_paths() {
         .collect();
     assert!(lit.contains("app:shop/checkout"), "upstream");
     assert!(lit.contains("app:bi/warehouse"), "downstream");
-    let svg = render_svg(&d, &v.focus, Some("app:billing/invoicer"), &|n| {
-        format!("/lineage?node={}", n.key)
-    });
+    let node_link = |n: &LineageNode| format!("/lineage?node={}", n.key);
+    let edge_link = |e: &LineageEdge| format!("/lineage?edge={},{}", e.from, e.to);
+    let links = SvgLinks {
+        node: &node_link,
+        edge: &edge_link,
+        selected_edge: Some(("queue:shop/orders", "app:billing/invoicer")),
+        now: NOW,
+    };
+    let svg = render_svg(&d, &v.focus, Some("app:billing/invoicer"), &links);
     assert!(svg.contains(r#"class="edge hl""#));
+    assert!(
+        svg.contains(r#"class="edge hl sel""#),
+        "the open edge is marked"
+    );
+    assert!(
+        svg.contains("shop/orders → billing/invoicer: "),
+        "an edge's title says what flows along it"
+    );
+    assert!(svg.contains(r#"href="/lineage?edge=queue:shop/orders,app:billing/invoicer""#));
     assert!(svg.contains("node ln-app h-active hl sel"));
     assert!(svg.starts_with("<svg xmlns"));
 }
@@ -302,4 +317,108 @@ fn layers_flow_left_to_right_without_overlaps() {
             }
         }
     }
+}
+
+#[test]
+fn the_whole_graph_folds_by_project_in_one_pass() {
+    let g = chain();
+    let (v, folded) = g.folded(7, NOW, &HashSet::from(["shop".to_string()]));
+    assert_eq!(folded, ["bi", "billing", "fraud"]);
+    let keys = keys(&v);
+    assert!(
+        keys.contains(&"queue:shop/orders".to_string()),
+        "shop stays expanded"
+    );
+    let billing = v.nodes.iter().find(|n| n.key == "group:billing").unwrap();
+    assert_eq!(billing.members, 2);
+    assert_eq!(billing.health, Health::Active);
+    let fraud = v.nodes.iter().find(|n| n.key == "group:fraud").unwrap();
+    assert_eq!(fraud.health, Health::Stale, "only read 30 days ago");
+    // Edges between the same two folded nodes merge; edges inside one project vanish.
+    let to_bi: Vec<_> = v.edges.iter().filter(|e| e.to == "group:bi").collect();
+    assert_eq!(to_bi.len(), 2, "from orders and from the billing group");
+    assert!(!v.edges.iter().any(|e| e.from == e.to));
+    // The same answer as folding an exported view.
+    let (slow, _) = group_by_project(
+        &g.export(7, NOW),
+        &HashSet::new(),
+        &HashSet::from(["shop".to_string()]),
+    );
+    assert_eq!(v.nodes.len(), slow.nodes.len());
+    assert_eq!(v.edges.len(), slow.edges.len());
+}
+
+#[test]
+fn the_digest_ranks_readers_and_finds_new_and_newly_stale_edges() {
+    let mut g = chain();
+    // fraud/scorer's read fell out of the window ten days ago: not "went stale this week".
+    // bi/auditor read orders until nine days ago: it went stale during the last week.
+    g.apply_app_edge(&edge(
+        "bi/auditor",
+        "shop/orders",
+        "consumer",
+        NOW - 9 * DAY,
+    ));
+    let mut fresh = edge("lab/newbie", "billing/invoices", "consumer", NOW - 1000);
+    fresh.first_seen = NOW - 2 * DAY;
+    fresh.messages = 5;
+    g.apply_app_edge(&fresh);
+    let d = g.digest(7, NOW, 10);
+    assert_eq!(d.most_read[0].node.key, "queue:shop/orders");
+    assert_eq!(
+        d.most_read[0].readers, 2,
+        "invoicer and warehouse; stale readers do not count"
+    );
+    assert_eq!(d.most_read[1].node.key, "queue:billing/invoices");
+    assert!(d
+        .new_edges
+        .iter()
+        .any(|e| e.from == "queue:billing/invoices" && e.to == "app:lab/newbie"));
+    assert!(d.new_edges.iter().all(|e| e.first_seen >= NOW - 7 * DAY));
+    let stale: Vec<&str> = d.went_stale.iter().map(|e| e.to.as_str()).collect();
+    assert_eq!(stale, ["app:bi/auditor"]);
+    assert!(d.jobs.is_empty());
+}
+
+#[test]
+fn find_matches_every_word_and_puts_exact_names_first() {
+    let g = chain();
+    let found: Vec<String> = g
+        .find("orders", 7, NOW, 10)
+        .into_iter()
+        .map(|n| n.key)
+        .collect();
+    assert_eq!(found, ["queue:shop/orders"]);
+    let found: Vec<String> = g
+        .find("BILLING inv", 7, NOW, 10)
+        .into_iter()
+        .map(|n| n.key)
+        .collect();
+    assert_eq!(found, ["app:billing/invoicer", "queue:billing/invoices"]);
+    assert!(g.find("  ", 7, NOW, 10).is_empty());
+}
+
+#[test]
+fn an_edge_tells_its_rate_between_two_reports() {
+    let mut g = LineageGraph::default();
+    let mut e = edge("shop/checkout", "shop/orders", "producer", NOW - 60_000);
+    e.messages = 1_000;
+    g.apply_app_edge(&e);
+    let rate = |g: &LineageGraph| g.export(7, NOW).edges[0].per_second;
+    assert_eq!(rate(&g), None, "one report tells no rate");
+    // A minute later 6,000 more messages: 100 per second.
+    e.last_seen = NOW;
+    e.messages = 7_000;
+    g.apply_app_edge(&e);
+    assert_eq!(rate(&g), Some(100.0));
+    // The same report read again (refreshes overlap) keeps the rate.
+    g.apply_app_edge(&e);
+    assert_eq!(rate(&g), Some(100.0));
+    let edge = &g.export(7, NOW).edges[0];
+    assert!(
+        edge.flow(NOW).starts_with("100 msg/s"),
+        "{}",
+        edge.flow(NOW)
+    );
+    assert!(edge.flow(NOW + 6 * 60_000).starts_with("idle"));
 }

@@ -12,8 +12,8 @@ use super::Ctx;
 use super::{projects, queues, require_writer, ServiceError, ServiceResult};
 use crate::domain::{
     AccessRequestInput, AccessRequestView, AppTokenView, ApplicationInput, ApplicationView,
-    DecisionInput, FieldError, GrantView, Permission, ProjectView, QueueView, RequestStatus,
-    UserView,
+    BulkDecisionInput, BulkDecisionOutcome, DecisionInput, FieldError, GrantView, Permission,
+    ProjectView, QueueView, RequestContext, RequestStatus, UserView,
 };
 use crate::server::db::{
     now_millis, AccessRequestRow, ApplicationRow, AuditEvent, RequestFilter, RequestTransition,
@@ -585,7 +585,7 @@ pub async fn my_requests(cx: &Ctx) -> ServiceResult<Vec<AccessRequestView>> {
         .await?)
 }
 
-/// Open requests waiting for the actor's decision.
+/// Open requests waiting for the actor's decision, the longest waiting first.
 pub async fn inbox(cx: &Ctx) -> ServiceResult<Vec<AccessRequestView>> {
     let open = cx
         .store()
@@ -606,6 +606,8 @@ pub async fn inbox(cx: &Ctx) -> ServiceResult<Vec<AccessRequestView>> {
             mine.push(r);
         }
     }
+    // Longest waiting first.
+    mine.sort_by_key(|r| (r.created_at, r.id));
     Ok(mine)
 }
 
@@ -689,15 +691,141 @@ pub async fn sweep_grants(store: &dyn Store, now: i64) -> ServiceResult<(usize, 
     Ok((expired.len(), reminded.len()))
 }
 
-/// Runs [`sweep_grants`] every minute until the process ends.
-pub async fn sweep_grants_forever(store: std::sync::Arc<dyn Store>) {
+/// Runs [`sweep_grants`] and [`remind_waiting_requests`] every minute until the process ends.
+pub async fn sweep_grants_forever(store: std::sync::Arc<dyn Store>, remind_after_days: u32) {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
     loop {
         tick.tick().await;
         if let Err(e) = sweep_grants(store.as_ref(), now_millis()).await {
             tracing::warn!(error = ?e, "grant expiry job");
         }
+        if let Err(e) =
+            remind_waiting_requests(store.as_ref(), now_millis(), remind_after_days).await
+        {
+            tracing::warn!(error = ?e, "request reminder job");
+        }
     }
+}
+
+const DAY_MS: i64 = 86_400_000;
+
+/// Reminds the approvers of every open request that has waited `after_days` or more, at most
+/// once a day per request (0: never). Several replicas may run it: a request's reminder is
+/// stamped conditionally, so only one of them sends it. Returns the requests reminded of.
+pub async fn remind_waiting_requests(
+    store: &dyn Store,
+    now: i64,
+    after_days: u32,
+) -> ServiceResult<Vec<AccessRequestView>> {
+    if after_days == 0 {
+        return Ok(Vec::new());
+    }
+    let reminded = store
+        .remind_requests(
+            now,
+            now - i64::from(after_days) * DAY_MS,
+            now - DAY_MS,
+            &|r| notices::waiting(r, now),
+        )
+        .await?;
+    for r in &reminded {
+        tracing::info!(request = r.id, "approvers reminded of a waiting request");
+    }
+    Ok(reminded)
+}
+
+/// Decides several requests with one decision and one comment. Each goes through [`decide`]
+/// on its own (checked, audited and notified like a single decision); one refused does not
+/// stop the others, and its outcome says why. When none could be decided, the first refusal
+/// is the answer.
+pub async fn decide_many(
+    cx: &Ctx,
+    input: &BulkDecisionInput,
+) -> ServiceResult<Vec<BulkDecisionOutcome>> {
+    require_writer(&cx.actor)?;
+    let (ids, approve, comment) = input.parse()?;
+    let one = DecisionInput {
+        decision: if approve { "approve" } else { "reject" }.into(),
+        comment,
+    };
+    let mut outcomes = Vec::with_capacity(ids.len());
+    let mut first_refusal = None;
+    for id in ids {
+        outcomes.push(match decide(cx, id, &one).await {
+            Ok(r) => BulkDecisionOutcome {
+                id,
+                status: Some(r.status),
+                error: None,
+            },
+            Err(ServiceError::Internal(e)) => return Err(ServiceError::Internal(e)),
+            Err(e) => {
+                let error = Some(e.to_string());
+                first_refusal.get_or_insert(e);
+                BulkDecisionOutcome {
+                    id,
+                    status: None,
+                    error,
+                }
+            }
+        });
+    }
+    // Nothing decided: the answer is the first refusal itself (a caller who may decide none
+    // of them is refused, as with one request).
+    match first_refusal {
+        Some(e) if outcomes.iter().all(|o| o.status.is_none()) => Err(e),
+        _ => Ok(outcomes),
+    }
+}
+
+/// What an approver decides with: what the asking application already reads, writes and
+/// holds, and who else reads the queue, from lineage over the default window.
+pub async fn request_context(cx: &Ctx, req: &AccessRequestView) -> ServiceResult<RequestContext> {
+    use crate::domain::{node_key, node_label, LineageQueryInput, NodeKind};
+    let app = node_key(NodeKind::App, &req.project, &req.application);
+    let around = super::lineage::neighbours(
+        cx.store(),
+        &cx.lineage,
+        &LineageQueryInput {
+            node: app.clone(),
+            ..Default::default()
+        },
+    )
+    .await?;
+    let live = |e: &&crate::domain::LineageEdge| !e.stale;
+    let app_reads = around
+        .edges
+        .iter()
+        .filter(live)
+        .filter(|e| e.to == app)
+        .map(|e| node_label(&e.from))
+        .collect();
+    let app_writes = around
+        .edges
+        .iter()
+        .filter(live)
+        .filter(|e| e.from == app)
+        .map(|e| node_label(&e.to))
+        .collect();
+    let now = now_millis();
+    let app_grants = grants(cx.store(), &req.project, &req.application)
+        .await?
+        .into_iter()
+        .filter(|g| g.is_live(now))
+        .collect();
+    let queue_readers =
+        super::lineage::strip(cx.store(), &cx.lineage, &req.queue_project, &req.queue)
+            .await?
+            .readers
+            .into_iter()
+            .map(|n| n.key)
+            .filter(|k| *k != app)
+            .collect();
+    Ok(RequestContext {
+        app_reads,
+        app_writes,
+        app_grants,
+        queue_readers,
+    })
 }
 
 /// Whether an application holds a live grant covering `needed` on a queue.

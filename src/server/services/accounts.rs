@@ -189,6 +189,26 @@ pub async fn issue_personal_token(
     issue_token(cx.store(), &cx.actor, name, days).await
 }
 
+/// Issues a personal token for `username` from the command line (the operator holds the
+/// database, as for `user set-password`); audited as the user's own token.
+pub async fn issue_token_for(
+    store: &dyn Store,
+    username: &str,
+    name: &str,
+    days: Option<i64>,
+) -> ServiceResult<(PersonalTokenView, String)> {
+    let user = store
+        .user_by_name(&username.trim().to_lowercase())
+        .await?
+        .ok_or_else(|| ServiceError::NotFound(format!("user {username:?}")))?;
+    if user.disabled_at.is_some() {
+        return Err(ServiceError::Forbidden(format!(
+            "user {username:?} is disabled"
+        )));
+    }
+    issue_token(store, &user.view()?, name, days).await
+}
+
 async fn issue_token(
     store: &dyn Store,
     actor: &UserView,

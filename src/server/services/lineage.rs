@@ -1,17 +1,19 @@
 //! Lineage use cases: views of the graph, impact analysis with owners and grants, paths, the
 //! console's laid-out page, and OpenLineage run events mapped onto queues.
 
+use super::search::{self, MAX_QUERY_LEN};
 use super::Ctx;
 use super::{access, queues, require_writer, ServiceError, ServiceResult};
 use crate::domain::{
-    comma_list, kafka_namespace_hosts, node_key, parse_node_field, parse_node_key, Direction,
-    Health, IgnoredDataset, ImpactView, ImpactedNode, LineageNode, LineagePage, LineagePageInput,
-    LineageQuery, LineageQueryInput, LineageStrip, LineageView, MappedDataset, NodeKind,
-    OpenLineageRunEvent, Permission, RunEventAck, MAX_VISIBLE_NODES,
+    comma_list, kafka_namespace_hosts, node_key, parse_lineage_days, parse_node_field,
+    parse_node_key, Direction, FieldError, Health, IgnoredDataset, ImpactView, ImpactedNode,
+    LineageEdge, LineageLanding, LineageNode, LineagePage, LineagePageInput, LineageQuery,
+    LineageQueryInput, LineageStrip, LineageView, MappedDataset, NodeKind, OpenLineageRunEvent,
+    Permission, RunEventAck, SearchRequest, MAX_VISIBLE_NODES,
 };
 use crate::server::db::lineage::JobEdgeRow;
 use crate::server::db::{now_millis, AuditEvent, Store};
-use crate::server::lineage::layout::{layout, render_svg};
+use crate::server::lineage::layout::{layout, render_svg, SvgLinks};
 use crate::server::lineage::{group_by_project, Lineage};
 use std::collections::{BTreeSet, HashMap, HashSet};
 
@@ -307,8 +309,25 @@ pub async fn page(
     let selected = Some(input.selected.clone()).filter(|s| !s.is_empty());
     let mut drawing = layout(&view, selected.as_deref());
     drawing.grouped = grouped;
-    let link = |n: &LineageNode| page_link(input, n);
-    let svg = render_svg(&drawing, &q.node, selected.as_deref(), &link);
+    // The open edge, as drawn (folded edges included): `from,to`.
+    let edge = input.edge.split_once(',').and_then(|(from, to)| {
+        view.edges
+            .iter()
+            .find(|e| e.from == from.trim() && e.to == to.trim())
+            .cloned()
+    });
+    let now = now_millis();
+    let svg = {
+        let node_link = |n: &LineageNode| page_link(input, n);
+        let edge_to = |e: &LineageEdge| edge_link(input, e);
+        let links = SvgLinks {
+            node: &node_link,
+            edge: &edge_to,
+            selected_edge: edge.as_ref().map(|e| (e.from.as_str(), e.to.as_str())),
+            now,
+        };
+        render_svg(&drawing, &q.node, selected.as_deref(), &links)
+    };
     let impact_of = selected
         .clone()
         .filter(|s| parse_node_field("selected", s).is_ok())
@@ -324,21 +343,128 @@ pub async fn page(
         },
     )
     .await?;
+    let mut page = LineagePage {
+        focus,
+        depth: q.depth,
+        days: q.days,
+        direction: q.direction,
+        include_stale: q.include_stale,
+        selected,
+        open,
+        expanded,
+        drawing,
+        impact,
+        edge,
+        share: String::new(),
+        now,
+    };
+    page.share = share_link(&page);
+    Ok((page, svg))
+}
+
+/// How many entries each of the landing page's lists shows.
+const LANDING_LIST: usize = 10;
+
+/// The lineage landing page: what a search for `q` finds (queues through the data map's
+/// index, applications and jobs by name in the graph), the whole graph folded by project
+/// (with `expand` shown node by node), and the digest of the last `days`.
+pub async fn landing(
+    cx: &Ctx,
+    q: &str,
+    days: Option<String>,
+    expand: &str,
+) -> ServiceResult<(LineageLanding, String)> {
+    let days = parse_lineage_days(&days)?;
+    let q = q.trim().to_string();
+    if q.len() > MAX_QUERY_LEN {
+        return Err(vec![FieldError::new(
+            "q",
+            format!("must be at most {MAX_QUERY_LEN} characters"),
+        )]
+        .into());
+    }
+    let expanded = comma_list(expand);
+    let now = now_millis();
+    let mut found = Vec::new();
+    if !q.is_empty() {
+        let hits = search::search(
+            cx,
+            &SearchRequest {
+                q: Some(q.clone()),
+                limit: Some(LANDING_LIST),
+                ..Default::default()
+            },
+        )
+        .await?
+        .hits;
+        let g = cx.lineage.read();
+        for h in hits {
+            let key = node_key(NodeKind::Queue, &h.project, &h.name);
+            found.push(g.node(&key, days, now).unwrap_or(LineageNode {
+                key,
+                kind: NodeKind::Queue,
+                scope: h.project,
+                name: h.name,
+                owner: h.owner,
+                groups: Vec::new(),
+                health: Health::Stale,
+                members: 1,
+                consumers: None,
+            }));
+        }
+        let listed: HashSet<String> = found.iter().map(|n| n.key.clone()).collect();
+        found.extend(
+            g.find(&q, days, now, 3 * LANDING_LIST)
+                .into_iter()
+                .filter(|n| !listed.contains(&n.key)),
+        );
+    }
+    let (view, digest) = {
+        let g = cx.lineage.read();
+        let keep: HashSet<String> = expanded.iter().cloned().collect();
+        let (view, _) = g.folded(days, now, &keep);
+        (view, g.digest(days, now, LANDING_LIST))
+    };
+    let mut drawing = layout(&view, None);
+    let node_link = |n: &LineageNode| {
+        if n.kind == NodeKind::Group {
+            let mut open = expanded.clone();
+            if !open.contains(&n.scope) {
+                open.push(n.scope.clone());
+            }
+            let mut url = url::form_urlencoded::Serializer::new(String::new());
+            url.append_pair("days", &days.to_string());
+            url.append_pair("expand", &open.join(","));
+            format!("/lineage?{}", url.finish())
+        } else {
+            format!("/lineage?node={}", urlencode(&n.key))
+        }
+    };
+    let no_link = |_: &LineageEdge| String::new();
+    let links = SvgLinks {
+        node: &node_link,
+        edge: &no_link,
+        selected_edge: None,
+        now,
+    };
+    let svg = render_svg(&drawing, "", None, &links);
+    drawing.grouped = Vec::new();
     Ok((
-        LineagePage {
-            focus,
-            depth: q.depth,
-            days: q.days,
-            direction: q.direction,
-            include_stale: q.include_stale,
-            selected,
-            open,
+        LineageLanding {
+            q,
+            found,
+            days,
             expanded,
             drawing,
-            impact,
+            digest,
+            now,
         },
         svg,
     ))
+}
+
+fn urlencode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
 /// Where clicking a node leads: the same page with the node selected and its neighbours
@@ -379,6 +505,63 @@ pub fn page_link(input: &LineagePageInput, n: &LineageNode) -> String {
     }
     if !selected.is_empty() {
         url.append_pair("selected", &selected);
+    }
+    format!("/lineage?{}", url.finish())
+}
+
+/// Where clicking an edge leads: the same page with the edge's panel open.
+pub fn edge_link(input: &LineagePageInput, e: &LineageEdge) -> String {
+    let mut url = url::form_urlencoded::Serializer::new(String::new());
+    let q = &input.query;
+    url.append_pair("node", &q.node);
+    for (k, v) in [
+        ("direction", q.direction.clone().unwrap_or_default()),
+        ("depth", q.depth.clone().unwrap_or_default()),
+        ("days", q.days.clone().unwrap_or_default()),
+        (
+            "stale",
+            if q.stale == Some(true) {
+                "true".into()
+            } else {
+                String::new()
+            },
+        ),
+        ("open", input.open.clone()),
+        ("expand", input.expand.clone()),
+        ("selected", input.selected.clone()),
+    ] {
+        if !v.is_empty() {
+            url.append_pair(k, &v);
+        }
+    }
+    url.append_pair("edge", &format!("{},{}", e.from, e.to));
+    format!("/lineage?{}", url.finish())
+}
+
+/// The link that reproduces a page exactly: every setting spelled out, defaults included, so
+/// the view does not change if a default does.
+pub fn share_link(p: &LineagePage) -> String {
+    let mut url = url::form_urlencoded::Serializer::new(String::new());
+    url.append_pair("node", &p.focus.key);
+    url.append_pair("direction", p.direction.as_ref());
+    url.append_pair("depth", &p.depth.to_string());
+    url.append_pair("days", &p.days.to_string());
+    url.append_pair("stale", if p.include_stale { "true" } else { "false" });
+    for (k, v) in [
+        ("open", p.open.join(",")),
+        ("expand", p.expanded.join(",")),
+        ("selected", p.selected.clone().unwrap_or_default()),
+        (
+            "edge",
+            p.edge
+                .as_ref()
+                .map(|e| format!("{},{}", e.from, e.to))
+                .unwrap_or_default(),
+        ),
+    ] {
+        if !v.is_empty() {
+            url.append_pair(k, &v);
+        }
     }
     format!("/lineage?{}", url.finish())
 }

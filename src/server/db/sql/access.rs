@@ -367,6 +367,64 @@ impl AccessStore for This {
         Ok(marked)
     }
 
+    async fn remind_requests(
+        &self,
+        now: i64,
+        waiting_since: i64,
+        again_after: i64,
+        notice: NoticeFor<'_, AccessRequestView>,
+    ) -> StoreResult<Vec<AccessRequestView>> {
+        let mut tx = self.pool.begin().await?;
+        let due: Vec<RequestDbRow> = sqlx::query_as(&format!(
+            "{REQUEST_SELECT} WHERE r.status IN ('pending', 'owner_approved') AND r.created_at <= $1 \
+             AND (r.reminded_at IS NULL OR r.reminded_at <= $2) ORDER BY r.id"
+        ))
+        .bind(waiting_since)
+        .bind(again_after)
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut reminded = Vec::with_capacity(due.len());
+        for row in due {
+            let r = AccessRequestView::try_from(row)?;
+            // Conditional, so a replica that read the same rows sends nothing twice.
+            let done = sqlx::query(
+                "UPDATE access_requests SET reminded_at = $1 WHERE id = $2 \
+                 AND status IN ('pending', 'owner_approved') \
+                 AND (reminded_at IS NULL OR reminded_at <= $3)",
+            )
+            .bind(now)
+            .bind(r.id)
+            .bind(again_after)
+            .execute(&mut *tx)
+            .await?;
+            if done.rows_affected() == 0 {
+                continue;
+            }
+            let waited = crate::domain::waited(r.created_at, now);
+            Self::event_in(
+                &mut tx,
+                r.id,
+                now,
+                "system",
+                "reminded",
+                &format!("waiting {waited}"),
+            )
+            .await?;
+            let ev = AuditEvent {
+                actor: "system".into(),
+                action: "access_request.remind",
+                target_kind: "access_request",
+                target: format!("request {}", r.id),
+                summary: format!("{} waiting {waited}", r.status),
+            };
+            self.audit_in(&mut tx, &ev).await?;
+            Self::notice_in(&mut tx, &notice(&r), now).await?;
+            reminded.push(r);
+        }
+        tx.commit().await?;
+        Ok(reminded)
+    }
+
     async fn queue_access(
         &self,
         user_id: i64,

@@ -2,7 +2,8 @@
 //!
 //! New requests go to the queue's approvers; decisions to the requester and the application's
 //! owner; a sensitive queue's owner approval to the admins; expiry and its reminder to the
-//! requester, the application's owner and the owners of both projects. Webhooks go to the
+//! requester, the application's owner and the owners of both projects; a request waiting long
+//! reminds whoever takes its next decision, once a day. Webhooks go to the
 //! queue's project and the application's project.
 
 use crate::domain::{format_millis, AccessRequestView, GrantView, RequestStatus, Role};
@@ -100,6 +101,34 @@ pub fn decided(r: &AccessRequestView, to: RequestStatus, actor: &str, comment: &
         link: format!("/requests/{}", r.id),
         audience,
         except: Some(actor.to_string()),
+        webhook_projects: vec![r.queue_project.clone(), r.project.clone()],
+        payload,
+    }
+}
+
+/// A request has waited long: the people who can take its next decision are reminded.
+pub fn waiting(r: &AccessRequestView, now: i64) -> Notice {
+    let event = "access_request.reminder";
+    let waited = crate::domain::waited(r.created_at, now);
+    let audience = if r.status == RequestStatus::OwnerApproved {
+        vec![Audience::Role(Role::Admin)]
+    } else {
+        vec![
+            Audience::ProjectOwners(r.queue_project.clone()),
+            Audience::Role(Role::Approver),
+        ]
+    };
+    let mut payload = envelope(event, "system", "request", request_json(r));
+    payload["waited_ms"] = json!(now - r.created_at);
+    Notice {
+        event,
+        message: format!(
+            "Waiting {waited} for a decision: {} asks for {} on {}/{} for {}/{}",
+            r.requester, r.permission, r.queue_project, r.queue, r.project, r.application
+        ),
+        link: format!("/requests/{}", r.id),
+        audience,
+        except: Some(r.requester.clone()),
         webhook_projects: vec![r.queue_project.clone(), r.project.clone()],
         payload,
     }
