@@ -4,7 +4,7 @@ import type { NodeResult, Result } from 'axe-core';
 import { ADMIN_PASSWORD, signIn } from './helpers';
 
 // Every kind of console page, checked with axe-core against WCAG 2 A and AA, hydrated and
-// with JavaScript off. The demo data: ads/orders-events is the demo's first queue (two schema
+// as served to a browser with JavaScript off. The demo data: ads/orders-events is the demo's first queue (two schema
 // versions, the lineage hub), shop/order-router reads it (its grants came through requests),
 // kafka-bj-1 is a demo cluster.
 const QUEUE = '/queues/ads/orders-events';
@@ -39,6 +39,11 @@ const PAGES: Target[] = [
     name: 'lineage with a selected node',
     path: '/lineage?node=queue:ads/orders-events&selected=app:shop/order-router',
   },
+  {
+    name: 'lineage with an open edge',
+    path: '/lineage?node=queue:ads/orders-events&edge=app:shop/checkout-api,queue:ads/orders-events',
+  },
+  { name: 'lineage landing with a project opened', path: '/lineage?expand=shop&q=orders' },
   { name: 'requests', path: '/requests' },
   {
     name: 'request',
@@ -98,7 +103,29 @@ function summary(v: Result): string {
   return [`${v.id} (${v.impact}, ${v.nodes.length} element(s)): ${v.help}`, ...shown].join('\n');
 }
 
+/** axe is itself a script, so it cannot run where JavaScript is off. For the "ssr" run the
+ * page is shown as a browser without JavaScript shows it instead: every `<script>` dropped
+ * (and script files refused), `<noscript>` content shown; only axe runs. */
+async function asWithoutJavaScript(page: Page) {
+  await page.route('**/*', async (route) => {
+    const kind = route.request().resourceType();
+    if (kind === 'script') {
+      return route.abort();
+    }
+    if (kind !== 'document') {
+      return route.continue();
+    }
+    const response = await route.fetch({ maxRedirects: 0 });
+    const body = (await response.text())
+      .replace(/<script\b[^>]*>[\s\S]*?<\/script>/gi, '')
+      .replace(/<\/?noscript>/gi, '');
+    await route.fulfill({ response, body });
+  });
+}
+
 test.describe('axe-core finds no WCAG 2 A or AA violation', () => {
+  // axe needs JavaScript in both runs; the "ssr" run keeps the page's own scripts out.
+  test.use({ javaScriptEnabled: true });
   for (const p of PAGES) {
     test(p.name, async ({ page }, info) => {
       if (!p.anonymous) {
@@ -106,7 +133,14 @@ test.describe('axe-core finds no WCAG 2 A or AA violation', () => {
       }
       const path = typeof p.path === 'string' ? p.path : await p.path(page);
       test.skip(path === undefined, `the demo data has no ${p.name} page`);
+      if (info.project.name === 'ssr') {
+        await asWithoutJavaScript(page);
+      }
       await page.goto(path!);
+      if (info.project.name === 'ssr') {
+        // Nothing hydrated it: no script of the page ran.
+        expect(await page.evaluate(() => document.querySelectorAll('script').length)).toBe(0);
+      }
       if (info.project.name === 'hydrated' && p.frame !== false) {
         await hydrated(page);
       }

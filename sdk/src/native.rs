@@ -188,26 +188,40 @@ pub(crate) async fn partitions<C>(
 where
     C: MetadataSource + Send + Sync + 'static,
 {
-    let t = topic.to_string();
-    let asked = client.clone();
-    let found = match tokio::task::spawn_blocking(move || asked.topic_partitions(&t))
-        .await
-        .map_err(|e| kafka_error(cluster, e))?
-    {
-        Ok(found) => found,
-        Err(e) => {
-            client.serve_events().await;
-            return Err(kafka_error(cluster, last_error.explain(e)));
+    // A queue created a moment ago gets its topic from the platform within a second or two,
+    // and brokers take a moment more to tell it in their metadata: a missing topic is asked
+    // for again until TOPIC_APPEARS_WITHIN has passed.
+    let deadline = tokio::time::Instant::now() + TOPIC_APPEARS_WITHIN;
+    loop {
+        let t = topic.to_string();
+        let asked = client.clone();
+        let found = match tokio::task::spawn_blocking(move || asked.topic_partitions(&t))
+            .await
+            .map_err(|e| kafka_error(cluster, e))?
+        {
+            Ok(found) => found,
+            Err(e) => {
+                client.serve_events().await;
+                return Err(kafka_error(cluster, last_error.explain(e)));
+            }
+        };
+        match found {
+            Some(p) if !p.is_empty() => return Ok(p),
+            _ if tokio::time::Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+            _ => {
+                return Err(kafka_error(
+                    cluster,
+                    format!("the cluster has no topic {topic:?}"),
+                ))
+            }
         }
-    };
-    match found {
-        Some(p) if !p.is_empty() => Ok(p),
-        _ => Err(kafka_error(
-            cluster,
-            format!("the cluster has no topic {topic:?}"),
-        )),
     }
 }
+
+/// How long a topic that is not there yet is waited for before a client gives up on it.
+const TOPIC_APPEARS_WITHIN: Duration = Duration::from_secs(10);
 
 /// A client that can answer a topic's partitions (producers and consumers alike).
 pub(crate) trait MetadataSource {

@@ -628,7 +628,7 @@ impl LineageGraph {
         }
         most_read.sort_by(|a, b| b.0.cmp(&a.0).then(b.1.cmp(&a.1)));
         most_read.truncate(limit);
-        jobs.sort_by(|a, b| b.0.cmp(&a.0));
+        jobs.sort_by_key(|j| std::cmp::Reverse(j.0));
         jobs.truncate(limit * 5);
         let mut new_edges = Vec::new();
         let mut went_stale = Vec::new();
@@ -641,7 +641,7 @@ impl LineageGraph {
             }
         }
         let newest = |mut list: Vec<(i64, EdgeIndex)>| {
-            list.sort_by(|a, b| b.0.cmp(&a.0));
+            list.sort_by_key(|e| std::cmp::Reverse(e.0));
             list.truncate(limit * 2);
             list.into_iter()
                 .map(|(_, e)| self.edge_view(e, since))

@@ -153,7 +153,7 @@ fn LineageLandingPage() -> impl IntoView {
                                 <p class="muted">"Each project is one node until you click it; click a queue, application or job to open its lineage."</p>
                                 {expanded}
                                 <PanZoom width=w height=h />
-                                <div id="lineage-canvas" class="lineage-canvas" inner_html=s.svg></div>
+                                <div id="lineage-canvas" class="lineage-canvas overview" inner_html=s.svg></div>
                             </section>
                             <div class="digest">
                                 <section data-testid="most-read">

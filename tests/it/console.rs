@@ -176,6 +176,38 @@ async fn the_home_page_lists_queues_server_side(b: Backend) {
     };
     let html = get("/").await;
     assert!(html.contains("Data map"));
+    // Lineage has a front door: the header links to it, and the demo fleet's week shows there:
+    // a reader new two days ago, one that stopped nine days ago.
+    assert!(
+        html.contains(r#"href="/lineage""#),
+        "the header links to lineage"
+    );
+    let section = |page: &str, from: &str, to: &str| {
+        let start = page
+            .find(from)
+            .unwrap_or_else(|| panic!("{from:?} in {page}"));
+        let end = start
+            + page[start..]
+                .find(to)
+                .unwrap_or_else(|| panic!("{to:?} in {page}"));
+        page[start..end].to_string()
+    };
+    let started = std::time::Instant::now();
+    let landing = loop {
+        let landing = get("/lineage").await;
+        if landing.contains("suggest-builder") || started.elapsed().as_secs() > 20 {
+            break landing;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
+    assert!(landing.contains("Most-read queues"));
+    assert!(section(&landing, "New in the last 7 days", "Went stale").contains("suggest-builder"));
+    let stale = section(&landing, "Went stale in the last 7 days", "Jobs known only");
+    assert!(stale.contains("ranker-trainer"), "{stale}");
+    assert!(
+        !stale.contains("spell-model"),
+        "stale for a month: not this week's news"
+    );
     assert!(
         html.contains("120 queues"),
         "the total is rendered on the server"

@@ -260,7 +260,8 @@ fn wobble(f: usize, m: i64) -> f64 {
 }
 
 /// Reports for every flow: each minute of the last hour, each hour of the last week before
-/// that; stale flows only once, a month ago.
+/// that; one application new two days ago, one stopped nine days ago, one stale flow only
+/// once, a month ago.
 async fn report(
     store: &dyn Store,
     apps: &[ApplicationView],
@@ -295,11 +296,20 @@ async fn report(
             entries.push(row(now - 30 * DAY, base, 60.0));
             continue;
         }
+        // The ranker trainer stopped nine days ago: its read went stale during the last week.
+        if a == 13 {
+            for h in 0..48 {
+                entries.push(row(now - 9 * DAY - h * HOUR, base * wobble(f, h), 60.0));
+            }
+            continue;
+        }
+        // The suggest builder is new: it started two days ago.
+        let hours = if a == 15 { 2 * 24 } else { 7 * 24 };
         for m in 0..60 {
             let at = hour_ago + m * MINUTE;
             entries.push(row(at, base * wobble(f, m), 1.0));
         }
-        for h in 1..=(7 * 24) {
+        for h in 1..=hours {
             let at = hour_ago - h * HOUR;
             entries.push(row(at, base * wobble(f, h), 60.0));
         }
