@@ -18,6 +18,8 @@ type Target = {
   anonymous?: boolean;
   /** Pages outside the signed-in frame have no header, so no user menu to tell hydration by. */
   frame?: boolean;
+  /** A part the page must show, so the check covers it (a test id). */
+  shows?: string;
 };
 
 const PAGES: Target[] = [
@@ -42,8 +44,13 @@ const PAGES: Target[] = [
   {
     name: 'lineage with an open edge',
     path: '/lineage?node=queue:ads/orders-events&edge=app:shop/checkout-api,queue:ads/orders-events',
+    shows: 'edge-panel',
   },
-  { name: 'lineage landing with a project opened', path: '/lineage?expand=shop&q=orders' },
+  {
+    name: 'lineage landing with a project opened',
+    path: '/lineage?expand=shop&q=orders',
+    shows: 'lineage-found',
+  },
   { name: 'requests', path: '/requests' },
   {
     name: 'request',
@@ -143,6 +150,9 @@ test.describe('axe-core finds no WCAG 2 A or AA violation', () => {
       }
       if (info.project.name === 'hydrated' && p.frame !== false) {
         await hydrated(page);
+      }
+      if (p.shows) {
+        await expect(page.getByTestId(p.shows)).toBeVisible();
       }
       const results = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa']).analyze();
       if (results.violations.length) {

@@ -243,19 +243,23 @@ impl BulkDecisionInput {
     /// comment; every field's problem at once.
     pub fn parse(&self) -> Result<(Vec<i64>, bool, String), Vec<FieldError>> {
         let mut v = Validator::default();
-        let mut ids = Vec::with_capacity(self.ids.len());
-        for id in &self.ids {
-            if !ids.contains(id) {
-                ids.push(*id);
-            }
-        }
-        if ids.is_empty() {
+        let mut ids = Vec::new();
+        if self.ids.is_empty() {
             v.push(FieldError::new("ids", "pick at least one request"));
-        } else if ids.len() > MAX_BULK_DECISIONS {
+        } else if self.ids.len() > MAX_BULK_DECISIONS {
+            // Counted before anything else is done with them.
             v.push(FieldError::new(
                 "ids",
                 format!("at most {MAX_BULK_DECISIONS} requests at once"),
             ));
+        } else {
+            let mut seen = std::collections::HashSet::new();
+            ids = self
+                .ids
+                .iter()
+                .copied()
+                .filter(|id| seen.insert(*id))
+                .collect();
         }
         let approve = match self.decision.trim() {
             "approve" => Some(true),

@@ -7,7 +7,7 @@ pub mod layout;
 
 use crate::domain::{
     node_key, Direction, Health, JobSummary, LineageDigest, LineageEdge, LineageNode, LineageQuery,
-    LineageView, NodeKind, ReadQueue,
+    LineageView, NodeKind, ReadQueue, EDGE_IDLE_AFTER_MS, MAX_VISIBLE_NODES,
 };
 use crate::server::db::lineage::{AppEdgeRecord, JobEdgeRecord};
 use crate::server::db::Store;
@@ -60,11 +60,12 @@ struct Edge {
 }
 
 impl Edge {
-    /// The sum of the parts' known recent rates; `None` while none is known.
+    /// The sum of the known recent rates of the parts still reporting (a consumer group that
+    /// stopped long before the edge's last report adds nothing); `None` while none is known.
     fn per_second(&self) -> Option<f64> {
         self.parts
             .iter()
-            .filter(|p| p.per_second >= 0.0)
+            .filter(|p| p.per_second >= 0.0 && p.last_seen >= self.last_seen - EDGE_IDLE_AFTER_MS)
             .fold(None, |sum, p| {
                 Some(sum.unwrap_or(0.0) + f64::from(p.per_second))
             })
@@ -491,23 +492,41 @@ impl LineageGraph {
 }
 
 impl LineageGraph {
-    /// The whole graph with every project not in `expanded` folded into one node, in one pass
-    /// over nodes and edges (the landing page draws it however large the graph is). Returns
-    /// the view and the folded projects.
+    /// The whole graph with every project not in `expand` folded into one node, in one pass
+    /// over nodes and edges (the landing page draws it however large the graph is). Projects
+    /// are opened in the order asked while their nodes together stay within
+    /// [`MAX_VISIBLE_NODES`]; unknown ones are ignored. Returns the view, the folded projects
+    /// and the opened ones.
     pub fn folded(
         &self,
         days: u32,
         now: i64,
-        expanded: &HashSet<String>,
-    ) -> (LineageView, Vec<String>) {
+        expand: &[String],
+    ) -> (LineageView, Vec<String>, Vec<String>) {
         let since = now - days as i64 * DAY;
+        let mut sizes: HashMap<&str, usize> = HashMap::new();
+        for n in self.graph.node_weights() {
+            *sizes.entry(n.scope.as_str()).or_default() += 1;
+        }
+        let mut opened = Vec::new();
+        let mut budget = MAX_VISIBLE_NODES;
+        for scope in expand {
+            match sizes.get(scope.as_str()) {
+                Some(&n) if n <= budget && !opened.contains(scope) => {
+                    budget -= n;
+                    opened.push(scope.clone());
+                }
+                _ => {}
+            }
+        }
+        let expanded: HashSet<&str> = opened.iter().map(String::as_str).collect();
         // Each graph node's place in the folded view.
         let mut target: Vec<usize> = Vec::with_capacity(self.graph.node_count());
         let mut nodes: Vec<LineageNode> = Vec::new();
         let mut group_of: HashMap<&str, usize> = HashMap::new();
         for i in self.graph.node_indices() {
             let n = &self.graph[i];
-            if expanded.contains(&n.scope) {
+            if expanded.contains(n.scope.as_str()) {
                 target.push(nodes.len());
                 nodes.push(self.node_view(i, now, since));
                 continue;
@@ -542,6 +561,10 @@ impl LineageGraph {
             if from == to {
                 continue;
             }
+            // Only edges still reporting add to the folded edge's rate.
+            let rate = w
+                .per_second()
+                .filter(|_| w.last_seen >= now - EDGE_IDLE_AFTER_MS);
             match merged.get(&(from, to)) {
                 Some(&m) => {
                     let m = &mut edges[m];
@@ -550,7 +573,7 @@ impl LineageGraph {
                     m.messages += w.messages;
                     m.bytes += w.bytes;
                     m.stale &= w.last_seen < since;
-                    m.per_second = match (m.per_second, w.per_second()) {
+                    m.per_second = match (m.per_second, rate) {
                         (Some(x), Some(y)) => Some(x + y),
                         (x, y) => x.or(y),
                     };
@@ -565,7 +588,7 @@ impl LineageGraph {
                         messages: w.messages,
                         bytes: w.bytes,
                         stale: w.last_seen < since,
-                        per_second: w.per_second(),
+                        per_second: rate,
                     });
                 }
             }
@@ -588,7 +611,7 @@ impl LineageGraph {
             nodes,
             edges,
         };
-        (view, folded)
+        (view, folded, opened)
     }
 
     /// The landing page's lists over the last `days`: the `limit` most-read queues, edges new

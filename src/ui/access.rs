@@ -210,7 +210,8 @@ fn ContextSection(context: RequestContext, application: String, queue: String) -
             .into_iter()
             .map(|i| {
                 let href = if i.contains(':') {
-                    format!("/lineage?node={i}")
+                    let key: String = url::form_urlencoded::byte_serialize(i.as_bytes()).collect();
+                    format!("/lineage?node={key}")
                 } else {
                     format!("/queues/{i}")
                 };
@@ -342,11 +343,12 @@ fn BulkOutcome() -> impl IntoView {
         let refused = (!refused.is_empty()).then(|| {
             let items = refused
                 .into_iter()
-                .map(|r| view! { <li>{format!("#{r}")}</li> })
+                .filter(|r| r.parse::<i64>().is_ok())
+                .map(|r| view! { <li><a href=format!("/requests/{r}")>{format!("#{r}")}</a></li> })
                 .collect_view();
             view! {
-                <p>"Not decided:"</p>
-                <ul data-testid="bulk-refused">{items}</ul>
+                <p>"Not decided (open each to see why: decided meanwhile, or not yours to decide):"</p>
+                <ul class="chips" data-testid="bulk-refused">{items}</ul>
             }
         });
         view! {

@@ -156,7 +156,7 @@ async fn a_waiting_request_reminds_whoever_decides_next_once_a_day(b: Backend) {
         .call(M::GET, &format!("/api/v1/requests/{id}"), &w.dev, None)
         .await;
     let kinds = crate::harness::strs(&r["events"], "kind");
-    assert_eq!(kinds, ["created", "reminded", "reminded"]);
+    assert_eq!(kinds, ["created", "reminder", "reminder"]);
 
     // Decided: no more reminders.
     w.decide(&w.olga, id, "approve", "").await;
@@ -170,7 +170,6 @@ async fn a_waiting_request_reminds_whoever_decides_next_once_a_day(b: Backend) {
     let (s, d) = w.decide(&w.olga, sensitive, "approve", "").await;
     assert_eq!(s, StatusCode::OK, "{d}");
     assert_eq!(d["status"], "owner_approved");
-    let before_ann = notices(&w, &w.ann).await.len();
     assert_eq!(
         reminded(remind_waiting_requests(store, at(20, 0), 3).await.unwrap()),
         [sensitive]
@@ -179,9 +178,11 @@ async fn a_waiting_request_reminds_whoever_decides_next_once_a_day(b: Backend) {
         .await
         .iter()
         .any(|m| m.starts_with("Waiting") && m.contains("shop/customers")));
-    assert_eq!(
-        notices(&w, &w.ann).await.len(),
-        before_ann,
+    assert!(
+        !notices(&w, &w.ann)
+            .await
+            .iter()
+            .any(|m| m.starts_with("Waiting") && m.contains("shop/customers")),
         "an approver cannot give the admin's approval: not reminded"
     );
 }

@@ -123,7 +123,7 @@ pub async fn decide_request(
 }
 
 /// Decides the requests ticked in the inbox (`picked[<id>]`) with one decision and comment,
-/// then shows the inbox with what became of each: `decided=<id>` and `refused=<id>: <why>`.
+/// then shows the inbox with what became of each: `decided=<id>` and `refused=<id>`.
 #[server(prefix = "/console")]
 pub async fn decide_requests(
     picked: Option<std::collections::HashMap<String, String>>,
@@ -133,8 +133,18 @@ pub async fn decide_requests(
     let call = Call::new().await?;
     let result = async {
         let cx = call.ctx()?;
+        let picked = picked.unwrap_or_default();
+        if picked.len() > crate::domain::MAX_BULK_DECISIONS {
+            return Err(AppError::from(vec![crate::domain::FieldError::new(
+                "ids",
+                format!(
+                    "at most {} requests at once",
+                    crate::domain::MAX_BULK_DECISIONS
+                ),
+            )]));
+        }
         let mut ids = Vec::new();
-        for key in picked.unwrap_or_default().into_keys() {
+        for key in picked.into_keys() {
             ids.push(key.parse::<i64>().map_err(|_| {
                 AppError::from(vec![crate::domain::FieldError::new(
                     "ids",
@@ -153,11 +163,14 @@ pub async fn decide_requests(
     .await;
     call.finish(result, |outcomes| {
         let mut url = form_urlencoded::Serializer::new(String::new());
+        // Ids only: each request's page says why it was not decided.
         for o in outcomes {
-            match &o.error {
-                None => url.append_pair("decided", &o.id.to_string()),
-                Some(why) => url.append_pair("refused", &format!("{}: {why}", o.id)),
+            let key = if o.error.is_none() {
+                "decided"
+            } else {
+                "refused"
             };
+            url.append_pair(key, &o.id.to_string());
         }
         format!("/requests?{}#inbox", url.finish())
     })

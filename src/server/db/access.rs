@@ -81,9 +81,10 @@ pub trait AccessStore: Send + Sync {
         until: i64,
         notice: NoticeFor<'_, GrantView>,
     ) -> StoreResult<Vec<GrantView>>;
-    /// Stamps `reminded_at` on open requests created at or before `waiting_since` and not
-    /// reminded after `again_after` (once each, even across replicas), with a timeline event,
-    /// an audit entry and a notice. Returns them.
+    /// Stamps `reminded_at` on open requests whose last transition was at or before
+    /// `waiting_since` and that were not reminded after `again_after` (once each, even across
+    /// replicas; a bounded number per call), with a timeline event, an audit entry and a
+    /// notice. Returns them.
     async fn remind_requests(
         &self,
         now: i64,

@@ -322,8 +322,9 @@ fn layers_flow_left_to_right_without_overlaps() {
 #[test]
 fn the_whole_graph_folds_by_project_in_one_pass() {
     let g = chain();
-    let (v, folded) = g.folded(7, NOW, &HashSet::from(["shop".to_string()]));
+    let (v, folded, opened) = g.folded(7, NOW, &["shop".to_string(), "nowhere".to_string()]);
     assert_eq!(folded, ["bi", "billing", "fraud"]);
+    assert_eq!(opened, ["shop"], "an unknown project is not opened");
     let keys = keys(&v);
     assert!(
         keys.contains(&"queue:shop/orders".to_string()),
@@ -421,4 +422,17 @@ fn an_edge_tells_its_rate_between_two_reports() {
         edge.flow(NOW)
     );
     assert!(edge.flow(NOW + 6 * 60_000).starts_with("idle"));
+}
+
+#[test]
+fn the_landing_opens_projects_only_within_the_node_budget() {
+    let mut g = LineageGraph::default();
+    for i in 0..=MAX_VISIBLE_NODES {
+        g.apply_app_edge(&edge(&format!("big/app-{i}"), "small/q", "producer", NOW));
+    }
+    let asked = ["big".to_string(), "small".to_string()];
+    let (v, _, opened) = g.folded(7, NOW, &asked);
+    assert_eq!(opened, ["small"], "300 apps and more do not fit");
+    assert!(v.nodes.len() <= MAX_VISIBLE_NODES);
+    assert!(v.nodes.iter().any(|n| n.key == "group:big"));
 }

@@ -757,7 +757,22 @@ pub async fn decide_many(
                 status: Some(r.status),
                 error: None,
             },
-            Err(ServiceError::Internal(e)) => return Err(ServiceError::Internal(e)),
+            Err(ServiceError::Internal(e)) => {
+                // What was decided stays decided: say so, and stop here.
+                if outcomes
+                    .iter()
+                    .all(|o: &BulkDecisionOutcome| o.status.is_none())
+                {
+                    return Err(ServiceError::Internal(e));
+                }
+                tracing::error!(error = ?e, request = id, "bulk decision stopped");
+                outcomes.push(BulkDecisionOutcome {
+                    id,
+                    status: None,
+                    error: Some("the server failed; this and the rest were not decided".into()),
+                });
+                break;
+            }
             Err(e) => {
                 let error = Some(e.to_string());
                 first_refusal.get_or_insert(e);

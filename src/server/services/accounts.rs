@@ -176,7 +176,7 @@ pub async fn create_api_token(
     actor: &UserView,
     name: &str,
 ) -> ServiceResult<String> {
-    Ok(issue_token(store, actor, name, None).await?.1)
+    Ok(issue_token(store, actor, None, name, None).await?.1)
 }
 
 /// Creates a personal API token for the actor that lives `days` (90 when `None`, at most 365).
@@ -186,7 +186,7 @@ pub async fn issue_personal_token(
     name: &str,
     days: Option<i64>,
 ) -> ServiceResult<(PersonalTokenView, String)> {
-    issue_token(cx.store(), &cx.actor, name, days).await
+    issue_token(cx.store(), &cx.actor, None, name, days).await
 }
 
 /// Issues a personal token for `username` from the command line (the operator holds the
@@ -206,12 +206,15 @@ pub async fn issue_token_for(
             "user {username:?} is disabled"
         )));
     }
-    issue_token(store, &user.view()?, name, days).await
+    issue_token(store, &user.view()?, Some("system"), name, days).await
 }
 
+/// Issues `actor` a personal token; `by` names who did it when not the user (the command
+/// line), for the audit log.
 async fn issue_token(
     store: &dyn Store,
     actor: &UserView,
+    by: Option<&str>,
     name: &str,
     days: Option<i64>,
 ) -> ServiceResult<(PersonalTokenView, String)> {
@@ -237,11 +240,18 @@ async fn issue_token(
         expires_at: now + days * 86_400_000,
     };
     let audit = AuditEvent {
-        actor: actor.username.clone(),
+        actor: by.map_or_else(|| actor.username.clone(), str::to_string),
         action: "token.create",
         target_kind: "user",
         target: actor.username.clone(),
-        summary: format!("personal API token {name:?} ({prefix}…), {days} days"),
+        summary: format!(
+            "personal API token {name:?} ({prefix}…), {days} days{}",
+            if by.is_some() {
+                ", issued from the command line"
+            } else {
+                ""
+            }
+        ),
     };
     let id = store.create_personal_token(&row, &audit).await?;
     let view = PersonalTokenView {

@@ -419,25 +419,26 @@ pub async fn landing(
                 .filter(|n| !listed.contains(&n.key)),
         );
     }
-    let (view, digest) = {
+    let (view, digest, expanded) = {
         let g = cx.lineage.read();
-        let keep: HashSet<String> = expanded.iter().cloned().collect();
-        let (view, _) = g.folded(days, now, &keep);
-        (view, g.digest(days, now, LANDING_LIST))
+        let (view, _, opened) = g.folded(days, now, &expanded);
+        (view, g.digest(days, now, LANDING_LIST), opened)
     };
     let mut drawing = layout(&view, None);
+    let opened = expanded.join(",");
     let node_link = |n: &LineageNode| {
         if n.kind == NodeKind::Group {
-            let mut open = expanded.clone();
-            if !open.contains(&n.scope) {
-                open.push(n.scope.clone());
-            }
+            let open = if opened.is_empty() {
+                n.scope.clone()
+            } else {
+                format!("{opened},{}", n.scope)
+            };
             let mut url = url::form_urlencoded::Serializer::new(String::new());
             url.append_pair("days", &days.to_string());
-            url.append_pair("expand", &open.join(","));
+            url.append_pair("expand", &open);
             format!("/lineage?{}", url.finish())
         } else {
-            format!("/lineage?node={}", urlencode(&n.key))
+            format!("/lineage?node={}&days={days}", urlencode(&n.key))
         }
     };
     let no_link = |_: &LineageEdge| String::new();

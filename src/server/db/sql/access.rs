@@ -16,6 +16,10 @@ use crate::server::db::{
 
 use crate::server::db::access::AccessStore;
 
+/// The most requests one reminder pass stamps (the sweeper runs every minute), so a first
+/// deployment over a long backlog does not remind of everything in one transaction.
+const REMIND_PER_PASS: i64 = 100;
+
 #[async_trait::async_trait]
 impl AccessStore for This {
     async fn create_application(
@@ -376,8 +380,8 @@ impl AccessStore for This {
     ) -> StoreResult<Vec<AccessRequestView>> {
         let mut tx = self.pool.begin().await?;
         let due: Vec<RequestDbRow> = sqlx::query_as(&format!(
-            "{REQUEST_SELECT} WHERE r.status IN ('pending', 'owner_approved') AND r.created_at <= $1 \
-             AND (r.reminded_at IS NULL OR r.reminded_at <= $2) ORDER BY r.id"
+            "{REQUEST_SELECT} WHERE r.status IN ('pending', 'owner_approved') AND r.updated_at <= $1 \
+             AND (r.reminded_at IS NULL OR r.reminded_at <= $2) ORDER BY r.id LIMIT {REMIND_PER_PASS}"
         ))
         .bind(waiting_since)
         .bind(again_after)
@@ -388,12 +392,12 @@ impl AccessStore for This {
             let r = AccessRequestView::try_from(row)?;
             // Conditional, so a replica that read the same rows sends nothing twice.
             let done = sqlx::query(
-                "UPDATE access_requests SET reminded_at = $1 WHERE id = $2 \
-                 AND status IN ('pending', 'owner_approved') \
-                 AND (reminded_at IS NULL OR reminded_at <= $3)",
+                "UPDATE access_requests SET reminded_at = $1 WHERE id = $2 AND status = $3 \
+                 AND (reminded_at IS NULL OR reminded_at <= $4)",
             )
             .bind(now)
             .bind(r.id)
+            .bind(r.status.to_string())
             .bind(again_after)
             .execute(&mut *tx)
             .await?;
@@ -406,7 +410,7 @@ impl AccessStore for This {
                 r.id,
                 now,
                 "system",
-                "reminded",
+                "reminder",
                 &format!("waiting {waited}"),
             )
             .await?;
