@@ -130,3 +130,42 @@ test('an approver sees what a request waits for and decides several with one com
   await page.getByTestId('bulk-approve').click();
   await expect(page.getByRole('alert')).toContainText('pick at least one request');
 });
+
+// The newcomer: a fresh account starts with a quiet inbox, the demo's clusters say plainly
+// that they have no brokers, and one person's own application uses their own queue without
+// asking anyone, until the project's owner switches that off.
+test('a newcomer tries the platform alone: quiet inbox, honest clusters, own queue without a request', async ({ page }, info) => {
+  const me = unique('newbie', info);
+  const project = unique('tryout', info);
+  await signIn(page, 'admin', ADMIN_PASSWORD);
+  await api(page, '/api/v1/users', { username: me, password: 'newbie-password', role: 'developer' });
+  await page.context().clearCookies();
+
+  await signIn(page, me, 'newbie-password');
+  await expect(page.getByTestId('notice-badge')).toHaveCount(0);
+  await page.goto('/clusters');
+  await expect(page.locator('body')).not.toContainText('failed to lookup');
+  await page.goto('/clusters/kafka-bj-1');
+  await expect(page.getByTestId('cluster-state')).toContainText('no brokers');
+
+  await api(page, '/api/v1/projects', { name: project });
+  await api(page, '/api/v1/queues', { project, name: 'greetings', primary_cluster: 'kafka-bj-1' });
+  await api(page, '/api/v1/applications', { project, name: 'hello' });
+  const access = async () => {
+    await page.goto(`/?q=project:${project}`);
+    return page.getByTestId('hit-access');
+  };
+  await expect(async () => {
+    await expect(await access()).toHaveText('read & write', { timeout: 1000 });
+  }).toPass({ timeout: 10000 });
+
+  // The owner switches it off on the project page: now a request is needed.
+  await page.goto(`/projects/${project}`);
+  await page.getByTestId('own-apps-form').locator('input[name="enabled"]').uncheck();
+  await page.getByTestId('own-apps-form').getByRole('button', { name: 'Save' }).click();
+  await expect(page.getByTestId('own-apps-form').locator('input[name="enabled"]')).not.toBeChecked();
+  await expect(async () => {
+    await expect(await access()).not.toHaveText('read & write', { timeout: 1000 });
+  }).toPass({ timeout: 10000 });
+  await expect(page.locator('a.request-link')).toBeVisible();
+});
