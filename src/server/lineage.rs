@@ -532,17 +532,7 @@ impl LineageGraph {
                 continue;
             }
             let at = *group_of.entry(n.scope.as_str()).or_insert_with(|| {
-                nodes.push(LineageNode {
-                    key: node_key(NodeKind::Group, &n.scope, ""),
-                    kind: NodeKind::Group,
-                    scope: n.scope.clone(),
-                    name: String::new(),
-                    owner: String::new(),
-                    groups: Vec::new(),
-                    health: Health::Stale,
-                    members: 0,
-                    consumers: None,
-                });
+                nodes.push(group_node(&n.scope));
                 nodes.len() - 1
             });
             nodes[at].members += 1;
@@ -803,6 +793,21 @@ impl Lineage {
     }
 }
 
+/// A project's group node, before it counts its members.
+fn group_node(scope: &str) -> LineageNode {
+    LineageNode {
+        key: node_key(NodeKind::Group, scope, ""),
+        kind: NodeKind::Group,
+        scope: scope.to_string(),
+        name: String::new(),
+        owner: String::new(),
+        groups: Vec::new(),
+        health: Health::Stale,
+        members: 0,
+        consumers: None,
+    }
+}
+
 /// Folds the nodes of each project not in `keep_projects` (and not in `keep`) into one group
 /// node per project, merging the edges that then join the same two nodes.
 pub fn group_by_project(
@@ -821,17 +826,9 @@ pub fn group_by_project(
         }
         let key = node_key(NodeKind::Group, &n.scope, "");
         target.insert(&n.key, key.clone());
-        let g = groups.entry(key.clone()).or_insert_with(|| LineageNode {
-            key,
-            kind: NodeKind::Group,
-            scope: n.scope.clone(),
-            name: String::new(),
-            owner: String::new(),
-            groups: Vec::new(),
-            health: Health::Stale,
-            members: 0,
-            consumers: None,
-        });
+        let g = groups
+            .entry(key.clone())
+            .or_insert_with(|| group_node(&n.scope));
         g.members += 1;
         g.health = match (g.health, n.health) {
             (Health::Active, _) | (_, Health::Active) => Health::Active,
