@@ -82,6 +82,20 @@ for client in confluent_registry confluent_protobuf openlineage_events; do
   "$PYENV/bin/python" "$ROOT/tests/clients/$client.py" "http://127.0.0.1:$PORT" "$WATERSHED_ADMIN_PASSWORD"
 done
 
+step "Messages to peek at: a local tansu broker, orders written with confluent-kafka's AvroSerializer"
+PEEK_BROKER_PORT=$("$PYENV/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+tansu --listener-url "tcp://127.0.0.1:$PEEK_BROKER_PORT" --advertised-listener-url "tcp://127.0.0.1:$PEEK_BROKER_PORT" \
+  --storage-engine memory://tansu/ --cluster-id peek >"$E2E_DIR/tansu.log" 2>&1 &
+PEEK_BROKER=$!
+trap 'kill $SERVER $PEEK_BROKER 2>/dev/null || true' EXIT
+for _ in $(seq 1 100); do
+  (exec 3<>"/dev/tcp/127.0.0.1/$PEEK_BROKER_PORT") 2>/dev/null && break
+  sleep 0.1
+done
+"$PYENV/bin/python" "$ROOT/tests/clients/peek_seed.py" "http://127.0.0.1:$PORT" "$WATERSHED_ADMIN_PASSWORD" \
+  "127.0.0.1:$PEEK_BROKER_PORT"
+export WATERSHED_E2E_PEEK=1
+
 step "Hostile suite: schemathesis fuzzes every /api/v1 operation of the OpenAPI document"
 # A server of its own, so fuzzed data stays out of the end2end run. It talks to no broker
 # (provisioning and polling off). Left out: operations that make the server connect to
@@ -93,7 +107,7 @@ rm -rf "$FUZZ_DIR" && mkdir -p "$FUZZ_DIR"
 FUZZ_PORT="${WATERSHED_FUZZ_PORT:-3401}"
 serve_demo "$FUZZ_DIR" "$FUZZ_PORT" WATERSHED_PROVISION_TOPICS=false WATERSHED_KAFKA_POLL_SECS=0
 FUZZ_SERVER=$SERVED
-trap 'kill $SERVER $FUZZ_SERVER 2>/dev/null || true' EXIT
+trap 'kill $SERVER $FUZZ_SERVER $PEEK_BROKER 2>/dev/null || true' EXIT
 FUZZ_TOKEN=$(cd "$ROOT/tests/clients" && "$PYENV/bin/python" -c \
   'import sys; from session import Session; print(Session(sys.argv[1], sys.argv[2]).token("fuzz"))' \
   "http://127.0.0.1:$FUZZ_PORT" "$WATERSHED_ADMIN_PASSWORD")
@@ -101,7 +115,7 @@ FUZZ_TOKEN=$(cd "$ROOT/tests/clients" && "$PYENV/bin/python" -c \
   -H "Authorization: Bearer $FUZZ_TOKEN" \
   --checks not_a_server_error,response_schema_conformance,status_code_conformance,content_type_conformance \
   --exclude-operation-id-regex '^(create_cluster|update_cluster|import|set_webhook|health|topics)$' \
-  --phases examples,coverage,fuzzing --max-time "${WATERSHED_FUZZ_SECS:-150}" --workers 2 --seed 1 \
+  --phases examples,coverage,fuzzing --max-time "${WATERSHED_FUZZ_SECS:-150}" --workers 1 --seed 1 \
   --suppress-health-check all --warnings off --no-color
 kill $FUZZ_SERVER 2>/dev/null || true
 if grep -q "panicked" "$FUZZ_DIR/server.log"; then

@@ -10,6 +10,7 @@ use crate::ui::{
     lineage::LineagePage,
     login::LoginPage,
     notify::NotificationsPage,
+    peek::QueueMessagesPage,
     projects::{ProjectNewPage, ProjectPage, ProjectsPage},
     queues::{QueueEditPage, QueueNewPage, QueuePage},
     schemas::SchemaPage,
@@ -65,6 +66,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("queues/:project/:name") view=QueuePage ssr=SsrMode::InOrder />
                     <Route path=path!("queues/:project/:name/edit") view=QueueEditPage ssr=SsrMode::InOrder />
                     <Route path=path!("queues/:project/:name/schema") view=SchemaPage ssr=SsrMode::InOrder />
+                    <Route path=path!("queues/:project/:name/messages") view=QueueMessagesPage ssr=SsrMode::InOrder />
                     <Route path=path!("lineage") view=LineagePage ssr=SsrMode::InOrder />
                     <Route path=path!("requests") view=RequestsPage ssr=SsrMode::InOrder />
                     <Route path=path!("requests/:id") view=RequestPage ssr=SsrMode::InOrder />

@@ -11,6 +11,7 @@ pub mod layout;
 pub mod lineage;
 pub mod login;
 pub mod notify;
+pub mod peek;
 pub mod projects;
 pub mod queues;
 pub mod schemas;

@@ -34,6 +34,12 @@ const PAGES: Target[] = [
   { name: 'queue edit', path: `${QUEUE}/edit` },
   { name: 'queue schema', path: `${QUEUE}/schema` },
   { name: 'queue schema diff', path: `${QUEUE}/schema?from=1&to=2` },
+  {
+    name: 'queue messages',
+    // Seeded by scripts/test.sh on a local broker (tests/clients/peek_seed.py).
+    path: async () => (process.env.WATERSHED_E2E_PEEK ? '/queues/peeks/orders/messages' : undefined),
+    shows: 'peek-result',
+  },
   { name: 'application', path: APP },
   { name: 'lineage landing', path: '/lineage' },
   { name: 'lineage of a queue', path: '/lineage?node=queue:ads/orders-events' },

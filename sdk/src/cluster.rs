@@ -2,7 +2,9 @@
 //! Kafka-protocol clusters ([`crate::kafka`]) and over the RocketMQ client for RocketMQ clusters
 //! ([`crate::rocketmq`]), asking both the same questions.
 
-use crate::kafka::{ClusterInfo, KafkaAdmin, KafkaResult, TopicPlan};
+use crate::kafka::{
+    ClusterInfo, KafkaAdmin, KafkaResult, PlanProblem, RawMessage, ReadPlan, ReadReport, TopicPlan,
+};
 use crate::wire::SdkCluster;
 use std::collections::HashMap;
 
@@ -104,5 +106,22 @@ impl Admin {
         topics: &[(String, Vec<i32>)],
     ) -> KafkaResult<HashMap<(String, i32), i64>> {
         each!(self, a => a.committed(group, topics).await)
+    }
+
+    /// Reads a topic's messages without joining a consumer group (see
+    /// [`KafkaAdmin::read`]); Kafka-protocol clusters only.
+    pub async fn read(
+        &self,
+        plan: ReadPlan,
+        keep: impl FnMut(RawMessage) -> bool + Send + 'static,
+    ) -> KafkaResult<Result<ReadReport, PlanProblem>> {
+        match self {
+            Admin::Kafka(a) => a.read(plan, keep).await,
+            #[cfg(feature = "rocketmq")]
+            Admin::RocketMq(a) => Err(crate::kafka::KafkaError {
+                cluster: a.cluster().to_string(),
+                message: "reading messages of a RocketMQ cluster is not supported yet".into(),
+            }),
+        }
     }
 }

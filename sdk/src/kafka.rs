@@ -14,6 +14,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
+mod read;
+pub use read::{PartitionSpan, PlanProblem, RawMessage, ReadFrom, ReadPlan, ReadReport, ReadStop};
+
 /// How long one call to a cluster may take before it counts as unreachable.
 pub const CALL_TIMEOUT: Duration = Duration::from_secs(10);
 

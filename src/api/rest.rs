@@ -5,6 +5,7 @@ mod health;
 mod kafka;
 mod lineage;
 mod notify;
+mod peek;
 mod schemas;
 mod sdk;
 
@@ -91,7 +92,9 @@ type ApiResult<T> = Result<Json<T>, ApiError>;
         kafka::queue_topics, kafka::queue_traffic, health::queue_health, health::set_queue_rule,
         health::reset_queue_rule, health::silence, health::end_silence,
         health::application_health, health::application_rules, health::set_application_rule,
-        health::reset_application_rule, health::alerts, health::acknowledge, health::set_email
+        health::reset_application_rule, health::alerts, health::acknowledge, health::set_email,
+        peek::peek_messages, peek::download_messages, schemas::sensitive_fields,
+        schemas::set_sensitive_fields
     ),
     components(schemas(ErrorBody, FieldError, Role, UserView, NewToken, TokenRequest, NewUser,
         UserAccount, PersonalTokenView, RevokedToken, ProjectPeopleInput)),
@@ -222,6 +225,7 @@ pub fn router() -> Router<AppState> {
         .merge(failover::router())
         .merge(kafka::router())
         .merge(health::router())
+        .merge(peek::router())
         // An unknown API path is a JSON 404, never the console's page (which would render a
         // whole signed-in frame for a client that wanted JSON).
         .fallback(|| async { ApiError(ServiceError::NotFound("API endpoint".into())) })

@@ -15,7 +15,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 use watershed_sdk::cluster::Admin;
-use watershed_sdk::kafka::{KafkaError, TopicPlan};
+use watershed_sdk::kafka::{KafkaError, PlanProblem, RawMessage, ReadPlan, ReadReport, TopicPlan};
 use watershed_sdk::wire::SdkTls;
 
 /// Why the cluster agent could not do what was asked. The services turn it into their own
@@ -329,6 +329,33 @@ impl ClusterAgent {
             .and_then(|ms| ms.parse::<i64>().ok())
             .filter(|ms| *ms > 0)
             .map(|ms| (ms as u64).div_ceil(3_600_000) as i64))
+    }
+
+    /// Reads a topic's messages on a cluster without joining a consumer group (see
+    /// [`Admin::read`]); the whole read is bounded by the plan's time budget and a little
+    /// slack. `Ok(Err(_))` when the plan does not fit the topic.
+    pub async fn read(
+        &self,
+        name: &str,
+        plan: ReadPlan,
+        keep: impl FnMut(RawMessage) -> bool + Send + 'static,
+    ) -> AgentResult<Result<ReadReport, PlanProblem>> {
+        let (_, admin) = self.access(name).await?;
+        if without_brokers(admin.config()) {
+            return Err(AgentError::Unavailable(format!(
+                "cluster {name} has no brokers (its addresses are placeholders), so it holds no messages"
+            )));
+        }
+        if admin.config().kind == crate::domain::ClusterKind::Rocketmq.to_string() {
+            return Err(AgentError::Unavailable(format!(
+                "cluster {name} is a RocketMQ cluster: looking inside its queues is not supported yet"
+            )));
+        }
+        let bound = plan.max_time + Duration::from_secs(2);
+        tokio::time::timeout(bound, admin.read(plan, keep))
+            .await
+            .map_err(|_| unreachable(name, "no answer in time"))?
+            .map_err(|e| unreachable(name, e))
     }
 
     /// Makes sure the queue's topic exists on each of its clusters, recording each outcome.

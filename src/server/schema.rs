@@ -295,6 +295,24 @@ impl Parsed {
     }
 }
 
+/// Why a JSON value does not fit a JSON Schema version; empty when it fits (and for other
+/// formats).
+pub fn json_errors(parsed: &Parsed, value: &Value) -> Vec<String> {
+    match parsed {
+        Parsed::Json { raw } => json::sample_errors(raw, value),
+        _ => Vec::new(),
+    }
+}
+
+/// Where `value` breaks a JSON Schema and which rule, without quoting any of the value (for
+/// readers from whom parts of it are masked).
+pub fn json_error_places(parsed: &Parsed, value: &Value) -> Vec<String> {
+    match parsed {
+        Parsed::Json { raw } => json::sample_error_places(raw, value),
+        _ => Vec::new(),
+    }
+}
+
 /// Whether data of type `writer` can be read as `reader`; the error says why not.
 pub fn readable(writer: &Ty, reader: &Ty) -> Result<(), String> {
     match (writer, reader) {

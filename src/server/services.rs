@@ -12,6 +12,7 @@ pub mod failover;
 pub mod health;
 pub mod lineage;
 pub mod notifications;
+pub mod peek;
 pub mod projects;
 pub mod queues;
 pub mod schemas;

@@ -121,6 +121,10 @@ fn QueueDetail(q: QueueView) -> impl IntoView {
                     "Schema"
                 </a>
                 " "
+                <a class="button secondary" href=format!("/queues/{}/{}/messages", q.project, q.name)>
+                    "Messages"
+                </a>
+                " "
                 <a class="button" href=edit>
                     "Edit"
                 </a>

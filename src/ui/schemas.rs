@@ -4,7 +4,7 @@
 use super::layout::{ErrorBox, QueryError};
 use super::lineage::ImpactPanel;
 use crate::api::console::{
-    check_schema_draft, queue_impact, schema_page, PublishSchema, SetSchemaMode,
+    check_schema_draft, queue_impact, schema_page, PublishSchema, SetSchemaMode, SetSensitiveFields,
 };
 use crate::domain::{format_millis, Compatibility, LineChange, SchemaCheck, SideBySideRow};
 use leptos::prelude::set_timeout_with_handle;
@@ -147,14 +147,31 @@ pub fn SchemaPage() -> impl IntoView {
                                 "Compatibility: " <strong data-testid="schema-mode">{d.mode.to_string()}</strong> " " {mode_form}
                             </p>
                             {latest.map(|v| {
-                                let fields = d.fields.iter().map(|f| view! {
-                                    <tr>
-                                        <td class="code">{f.path.clone()}</td>
-                                        <td class="code">{f.ty.clone()}</td>
-                                        <td>{if f.nullable { "yes" } else { "no" }}</td>
-                                        <td class="code">{f.default.clone().unwrap_or_default()}</td>
-                                        <td>{f.doc.clone().unwrap_or_default()}</td>
-                                    </tr>
+                                let can_mark = d.can_set_mode;
+                                let fields = d.fields.iter().enumerate().map(|(i, f)| {
+                                    let in_schema = d.sensitive_in_schema.contains(&f.path);
+                                    let marked = d.sensitive_marked.contains(&f.path);
+                                    let sensitive = if in_schema {
+                                        view! { <span>"yes (schema)"</span> }.into_any()
+                                    } else if can_mark {
+                                        view! {
+                                            <input type="checkbox" name=format!("marked[{i}]")
+                                                value=f.path.clone() checked=marked
+                                                aria-label=format!("{} is sensitive", f.path) />
+                                        }.into_any()
+                                    } else {
+                                        view! { <span>{if marked { "yes" } else { "no" }}</span> }.into_any()
+                                    };
+                                    view! {
+                                        <tr>
+                                            <td class="code">{f.path.clone()}</td>
+                                            <td class="code">{f.ty.clone()}</td>
+                                            <td>{if f.nullable { "yes" } else { "no" }}</td>
+                                            <td class="code">{f.default.clone().unwrap_or_default()}</td>
+                                            <td>{f.doc.clone().unwrap_or_default()}</td>
+                                            <td data-testid="field-sensitive">{sensitive}</td>
+                                        </tr>
+                                    }
                                 }).collect_view();
                                 let imports = (!v.references.is_empty()).then(|| {
                                     let items = v.references.iter().map(|r| {
@@ -173,10 +190,20 @@ pub fn SchemaPage() -> impl IntoView {
                                 });
                                 view! {
                                     <h2>{format!("Version {} · {}", v.version, v.format)}</h2>
-                                    <table class="list" data-testid="schema-fields">
-                                        <thead><tr><th>"Field"</th><th>"Type"</th><th>"Nullable"</th><th>"Default"</th><th>"Doc"</th></tr></thead>
-                                        <tbody>{fields}</tbody>
-                                    </table>
+                                    <form method="post" action=SetSensitiveFields::url()>
+                                        <input type="hidden" name="project" value=d.project.clone() />
+                                        <input type="hidden" name="queue" value=d.queue.clone() />
+                                        <table class="list" data-testid="schema-fields">
+                                            <thead><tr><th>"Field"</th><th>"Type"</th><th>"Nullable"</th><th>"Default"</th><th>"Doc"</th><th>"Sensitive"</th></tr></thead>
+                                            <tbody>{fields}</tbody>
+                                        </table>
+                                        {can_mark.then(|| view! {
+                                            <p class="muted small">
+                                                "Sensitive fields are masked when people look at the queue's messages, for everyone but the project's owners. "
+                                                <button type="submit" class="secondary">"Save sensitive fields"</button>
+                                            </p>
+                                        })}
+                                    </form>
                                     {imports}
                                     <details class="raw" data-testid="schema-raw">
                                         <summary>"Definition"</summary>
@@ -378,7 +405,7 @@ pub fn FlinkDdl(ddl: String) -> impl IntoView {
 
 /// Copies `text` to the clipboard; says so for two seconds.
 #[island]
-fn CopyButton(text: String) -> impl IntoView {
+pub(crate) fn CopyButton(text: String) -> impl IntoView {
     let (copied, set_copied) = signal(false);
     let on_click = move |_| {
         let _ = window().navigator().clipboard().write_text(&text);

@@ -399,11 +399,15 @@ async fn the_openapi_document_describes_the_api(b: Backend) {
         "/api/v1/alerts/{id}/acknowledge",
         "/api/v1/me/email",
         "/api/v1/projects/{name}/own-apps-access",
+        "/api/v1/queues/{project}/{name}/messages",
+        "/api/v1/queues/{project}/{name}/messages/download",
+        "/api/v1/queues/{project}/{name}/sensitive-fields",
     ] {
         assert!(doc["paths"][path].is_object(), "{path} missing");
     }
     assert!(doc["components"]["schemas"]["QueueInput"].is_object());
     assert!(doc["components"]["schemas"]["GroupHealth"].is_object());
     assert!(doc["components"]["schemas"]["AlertRuleInput"].is_object());
+    assert!(doc["components"]["schemas"]["Peek"].is_object());
     assert!(doc["components"]["securitySchemes"]["token"].is_object());
 }

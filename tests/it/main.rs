@@ -17,6 +17,7 @@ mod kafka;
 mod lineage;
 mod matrix;
 mod notify;
+mod peek;
 mod rocketmq;
 #[path = "../support/rocketmq.rs"]
 mod rocketmq_cluster;

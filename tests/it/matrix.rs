@@ -41,6 +41,9 @@ enum Who {
     ShopOwners,
     LabOwners,
     QueueApprovers,
+    /// Who may read shop/orders' messages: its project's people, admins, and lab's owner, whose
+    /// application holds a consume grant on it.
+    OrdersReaders,
     Requester,
     Admins,
     /// Application tokens only: no person's credential works.
@@ -57,6 +60,7 @@ impl Who {
             Who::LabOwners => matches!(actor, "other_owner" | "admin"),
             // Four eyes: never the requester (other_owner) nor anyone owning lab but an admin.
             Who::QueueApprovers => matches!(actor, "owner" | "approver" | "admin"),
+            Who::OrdersReaders => matches!(actor, "member" | "owner" | "other_owner" | "admin"),
             Who::Requester => actor == "other_owner",
             Who::Admins => actor == "admin",
             Who::Nobody => false,
@@ -469,6 +473,27 @@ fn rest_ops(f: &Fixture) -> Vec<Op> {
                 )
             })
         },
+        // Reads, but audited: the cluster here cannot be reached (503), so only refusals count.
+        Op {
+            must_succeed: false,
+            ..op("peek messages", Who::OrdersReaders, |_| {
+                (
+                    M::GET,
+                    "/api/v1/queues/shop/orders/messages?max_secs=1".into(),
+                    None,
+                )
+            })
+        },
+        Op {
+            must_succeed: false,
+            ..op("download messages", Who::OrdersReaders, |_| {
+                (
+                    M::GET,
+                    "/api/v1/queues/shop/orders/messages/download?max_secs=1".into(),
+                    None,
+                )
+            })
+        },
         Op {
             must_succeed: false,
             ..op("import topics", Who::Admins, |_| {
@@ -514,6 +539,13 @@ fn rest_ops(f: &Fixture) -> Vec<Op> {
                 M::PUT,
                 "/api/v1/queues/shop/orders/compatibility".into(),
                 Some(json!({"compatibility": "FULL"})),
+            )
+        }),
+        op("mark sensitive fields", Who::ShopOwners, |_| {
+            (
+                M::PUT,
+                "/api/v1/queues/shop/orders/sensitive-fields".into(),
+                Some(json!({"fields": ["id"]})),
             )
         }),
         op("sdk config", Who::Nobody, |_| {
@@ -873,6 +905,19 @@ fn console_ops(f: &Fixture) -> Vec<Op> {
         },
         Op {
             must_succeed: false,
+            ..op("peek messages", Who::OrdersReaders, move |_| {
+                post(
+                    sf::PeekQueue::url(),
+                    form(&[
+                        ("project", "shop"),
+                        ("queue", "orders"),
+                        ("input[max_secs]", "1"),
+                    ]),
+                )
+            })
+        },
+        Op {
+            must_succeed: false,
             ..op("import topics", Who::Admins, move |_| {
                 post(
                     sf::ImportTopics::url(),
@@ -981,6 +1026,16 @@ fn console_ops(f: &Fixture) -> Vec<Op> {
                     ("project", "shop"),
                     ("queue", "orders"),
                     ("compatibility", "FULL"),
+                ]),
+            )
+        }),
+        op("mark sensitive fields", Who::ShopOwners, move |_| {
+            post(
+                sf::SetSensitiveFields::url(),
+                form(&[
+                    ("project", "shop"),
+                    ("queue", "orders"),
+                    ("marked[0]", "id"),
                 ]),
             )
         }),

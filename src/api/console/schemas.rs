@@ -34,6 +34,9 @@ pub struct SchemaOverview {
     /// The format a first version starts in: the queue's data format where it has a schema
     /// language, else Avro.
     pub default_format: String,
+    /// Fields the latest version marks sensitive itself, and those the owners marked.
+    pub sensitive_in_schema: Vec<String>,
+    pub sensitive_marked: Vec<String>,
 }
 
 /// A queue's schema versions, mode, a diff between two versions (the last two by default),
@@ -82,9 +85,12 @@ pub async fn schema_page(
         f @ ("avro" | "json" | "protobuf") => f.to_string(),
         _ => "avro".to_string(),
     };
+    let (sensitive_in_schema, sensitive_marked) = schemas::sensitive_fields(store, &q).await?;
     Ok(SchemaOverview {
         fields,
         default_format,
+        sensitive_in_schema,
+        sensitive_marked,
         mode: schemas::mode(store, &q).await?,
         can_publish,
         can_set_mode,
@@ -162,4 +168,23 @@ pub async fn queue_table(project: String, queue: String) -> Result<Option<Catalo
     let call = Call::new().await?;
     call.actor()?;
     Ok(schemas::table(call.state.store.as_ref(), &project, &queue).await?)
+}
+
+/// Marks the fields ticked on the schema page sensitive, and no others (owners). Each ticked
+/// box sends `marked[<n>]=<path>`: paths hold brackets (`lines[].sku`), so they travel as
+/// values, not in names.
+#[server(prefix = "/console")]
+pub async fn set_sensitive_fields(
+    project: String,
+    queue: String,
+    marked: Option<std::collections::HashMap<String, String>>,
+) -> Result<Vec<String>, AppError> {
+    let call = Call::new().await?;
+    let result = async {
+        let cx = call.ctx()?;
+        let paths: Vec<String> = marked.unwrap_or_default().into_values().collect();
+        Ok(schemas::set_sensitive_fields(&cx, &project, &queue, &paths).await?)
+    }
+    .await;
+    call.finish(result, |_| schema_path(&project, &queue))
 }

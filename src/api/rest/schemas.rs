@@ -2,7 +2,10 @@
 
 use super::{ApiResult, ErrorBody};
 use crate::api::actor::Actor;
-use crate::domain::{CatalogTable, FieldChange, SchemaCheck, SchemaInput, SchemaVersionView};
+use crate::domain::{
+    CatalogTable, FieldChange, SchemaCheck, SchemaInput, SchemaVersionView, SensitiveFields,
+    SensitiveFieldsInput,
+};
 use crate::server::services::schemas;
 use crate::server::services::Ctx;
 use crate::server::state::AppState;
@@ -24,6 +27,10 @@ pub(super) fn router() -> Router<AppState> {
             get(get_version),
         )
         .route("/queues/{project}/{name}/compatibility", put(set_mode))
+        .route(
+            "/queues/{project}/{name}/sensitive-fields",
+            get(sensitive_fields).put(set_sensitive_fields),
+        )
         .route("/queues/{project}/{name}/table", get(table))
         .route("/catalog/tables", get(catalog))
 }
@@ -112,6 +119,32 @@ pub(super) async fn set_mode(
     Ok(Json(ModeBody {
         compatibility: mode.to_string(),
     }))
+}
+
+/// The queue's sensitive fields: marked in its latest schema, and marked by its owners.
+#[utoipa::path(get, path = "/api/v1/queues/{project}/{name}/sensitive-fields", params(("project" = String, Path), ("name" = String, Path)), responses((status = 200, body = SensitiveFields), (status = 404, body = ErrorBody)))]
+pub(super) async fn sensitive_fields(
+    State(s): State<AppState>,
+    _actor: Actor,
+    Path((project, name)): Path<(String, String)>,
+) -> ApiResult<SensitiveFields> {
+    let q = crate::server::services::queues::get(s.store.as_ref(), &project, &name).await?;
+    let (in_schema, marked) = schemas::sensitive_fields(s.store.as_ref(), &q).await?;
+    Ok(Json(SensitiveFields { in_schema, marked }))
+}
+
+/// Marks exactly these fields of the latest version sensitive (owners of its project, admins);
+/// peeks mask them for everyone but the project's owners. Audited.
+#[utoipa::path(put, path = "/api/v1/queues/{project}/{name}/sensitive-fields", params(("project" = String, Path), ("name" = String, Path)), request_body = SensitiveFieldsInput, responses((status = 200, body = SensitiveFields), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub(super) async fn set_sensitive_fields(
+    cx: Ctx,
+    Path((project, name)): Path<(String, String)>,
+    Json(input): Json<SensitiveFieldsInput>,
+) -> ApiResult<SensitiveFields> {
+    schemas::set_sensitive_fields(&cx, &project, &name, &input.fields).await?;
+    let q = crate::server::services::queues::get(cx.store(), &project, &name).await?;
+    let (in_schema, marked) = schemas::sensitive_fields(cx.store(), &q).await?;
+    Ok(Json(SensitiveFields { in_schema, marked }))
 }
 
 /// The queue as a table: columns and Flink SQL DDL (404 without a schema).

@@ -21,4 +21,13 @@ pub trait SchemaStore: Send + Sync {
         mode: &str,
         audit: &AuditEvent,
     ) -> StoreResult<()>;
+    /// The field paths the queue's owners marked sensitive, sorted.
+    async fn sensitive_fields(&self, queue_id: i64) -> StoreResult<Vec<String>>;
+    /// Replaces the marked field paths, audited.
+    async fn set_sensitive_fields(
+        &self,
+        queue_id: i64,
+        paths: &[String],
+        audit: &AuditEvent,
+    ) -> StoreResult<()>;
 }

@@ -167,20 +167,35 @@ pub(super) fn readable(writer: &Ty, reader: &Ty) -> Result<(), String> {
     Ok(())
 }
 
+/// Where `value` breaks the schema, each as the value's location and the schema rule that
+/// failed (`/email: fails /properties/email/type`), quoting nothing of the value.
+pub(super) fn sample_error_places(schema: &Value, value: &Value) -> Vec<String> {
+    validation_errors(schema, value, |e| {
+        let at = e.instance_path().to_string();
+        let at = if at.is_empty() { "/" } else { at.as_str() };
+        format!("{at}: fails {}", e.schema_path())
+    })
+}
+
 /// Every way a sample breaks the schema, with where.
 pub(super) fn sample_errors(schema: &Value, value: &Value) -> Vec<String> {
+    validation_errors(schema, value, |e| {
+        let at = e.instance_path().to_string();
+        if at.is_empty() {
+            e.to_string()
+        } else {
+            format!("{at}: {e}")
+        }
+    })
+}
+
+fn validation_errors(
+    schema: &Value,
+    value: &Value,
+    describe: impl Fn(&jsonschema::ValidationError) -> String,
+) -> Vec<String> {
     let Ok(validator) = jsonschema::validator_for(schema) else {
         return vec!["the schema itself is not valid".into()];
     };
-    validator
-        .iter_errors(value)
-        .map(|e| {
-            let at = e.instance_path().to_string();
-            if at.is_empty() {
-                e.to_string()
-            } else {
-                format!("{at}: {e}")
-            }
-        })
-        .collect()
+    validator.iter_errors(value).map(|e| describe(&e)).collect()
 }

@@ -9,6 +9,7 @@ use crate::domain::{
 };
 use crate::server::db::{AuditEvent, SchemaRow, Store, StoreError};
 use crate::server::schema::{self, Parsed, TableTarget};
+use std::collections::BTreeSet;
 
 /// A queue's versions, oldest first.
 pub async fn versions(
@@ -51,7 +52,7 @@ pub async fn mode(store: &dyn Store, queue: &QueueView) -> ServiceResult<Compati
         .unwrap_or_default())
 }
 
-fn parsed(v: &SchemaVersionView) -> ServiceResult<Parsed> {
+pub(crate) fn parsed(v: &SchemaVersionView) -> ServiceResult<Parsed> {
     schema::parse_with(v.format, &v.definition, &v.imports).map_err(|e| {
         ServiceError::Internal(anyhow::anyhow!(
             "stored schema {} no longer parses: {e}",
@@ -390,6 +391,92 @@ pub async fn set_mode(
     };
     cx.store.set_compatibility(q.id, mode.as_ref(), &ev).await?;
     Ok(mode)
+}
+
+/// The most fields owners may mark sensitive on one queue.
+pub const MAX_SENSITIVE_FIELDS: usize = 200;
+
+/// A queue's sensitive fields: those its latest schema version marks itself (Avro
+/// `"sensitive": true`, JSON Schema `"x-sensitive": true`) and those its owners ticked.
+pub async fn sensitive_fields(
+    store: &dyn Store,
+    queue: &QueueView,
+) -> ServiceResult<(Vec<String>, Vec<String>)> {
+    let in_schema = match store.schema_versions(queue.id).await?.last() {
+        Some(v) => crate::server::peek::sensitive_paths(&parsed(v)?)
+            .into_iter()
+            .collect(),
+        None => Vec::new(),
+    };
+    Ok((in_schema, store.sensitive_fields(queue.id).await?))
+}
+
+/// Marks exactly `paths` (fields of the latest version) sensitive on the queue (its project's
+/// owners and admins); audited with what changed.
+pub async fn set_sensitive_fields(
+    cx: &Ctx,
+    project: &str,
+    queue: &str,
+    paths: &[String],
+) -> ServiceResult<Vec<String>> {
+    require_writer(&cx.actor)?;
+    if paths.len() > MAX_SENSITIVE_FIELDS {
+        return Err(vec![FieldError::new(
+            "fields",
+            format!("at most {MAX_SENSITIVE_FIELDS} fields, not {}", paths.len()),
+        )]
+        .into());
+    }
+    let q = queues::get(cx.store(), project, queue).await?;
+    let p = projects::get(cx.store(), &q.project).await?;
+    if !projects::is_owner(cx, &p).await? {
+        return Err(ServiceError::Forbidden(format!(
+            "only owners of project {:?} mark its queues' fields sensitive",
+            p.name
+        )));
+    }
+    let versions = cx.store.schema_versions(q.id).await?;
+    let Some(latest) = versions.last() else {
+        return Err(vec![FieldError::new(
+            "fields",
+            format!("{project}/{queue} has no schema yet, so no fields to mark"),
+        )]
+        .into());
+    };
+    let known: BTreeSet<String> = parsed(latest)?
+        .fields()
+        .into_iter()
+        .map(|f| f.path)
+        .collect();
+    let wanted: BTreeSet<String> = paths.iter().map(|p| p.trim().to_string()).collect();
+    if let Some(unknown) = wanted.iter().find(|p| !known.contains(*p)) {
+        return Err(vec![FieldError::new(
+            "fields",
+            format!(
+                "{unknown:?} is not a field of version {} of {project}/{queue}",
+                latest.version
+            ),
+        )]
+        .into());
+    }
+    let before: BTreeSet<String> = cx.store.sensitive_fields(q.id).await?.into_iter().collect();
+    let list = |s: &BTreeSet<String>| {
+        if s.is_empty() {
+            "none".to_string()
+        } else {
+            s.iter().cloned().collect::<Vec<_>>().join(", ")
+        }
+    };
+    let ev = AuditEvent {
+        actor: cx.actor.username.clone(),
+        action: "schema.sensitive_fields",
+        target_kind: "queue",
+        target: format!("{project}/{queue}"),
+        summary: format!("marked {} (were {})", list(&wanted), list(&before)),
+    };
+    let wanted: Vec<String> = wanted.into_iter().collect();
+    cx.store.set_sensitive_fields(q.id, &wanted, &ev).await?;
+    Ok(wanted)
 }
 
 /// The field-level changes from version `from` to version `to`.

@@ -94,4 +94,36 @@ impl SchemaStore for This {
         tx.commit().await?;
         Ok(())
     }
+
+    async fn sensitive_fields(&self, queue_id: i64) -> StoreResult<Vec<String>> {
+        let rows: Vec<(String,)> =
+            sqlx::query_as("SELECT path FROM sensitive_fields WHERE queue_id = $1 ORDER BY path")
+                .bind(queue_id)
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(rows.into_iter().map(|r| r.0).collect())
+    }
+
+    async fn set_sensitive_fields(
+        &self,
+        queue_id: i64,
+        paths: &[String],
+        audit: &AuditEvent,
+    ) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM sensitive_fields WHERE queue_id = $1")
+            .bind(queue_id)
+            .execute(&mut *tx)
+            .await?;
+        for path in paths {
+            sqlx::query("INSERT INTO sensitive_fields (queue_id, path) VALUES ($1, $2)")
+                .bind(queue_id)
+                .bind(path)
+                .execute(&mut *tx)
+                .await?;
+        }
+        self.audit_in(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(())
+    }
 }
