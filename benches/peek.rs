@@ -53,7 +53,10 @@ fn main() {
         let note = "n".repeat(950);
         let producer: FutureProducer = rdkafka::ClientConfig::new()
             .set("bootstrap.servers", &rig.east.addr)
-            .set("linger.ms", "5")
+            // One message a batch: tansu 0.6's in-memory storage answers a partition's end
+            // offset as the last batch's first offset + 1 (real Kafka counts every message).
+            .set("linger.ms", "0")
+            .set("batch.num.messages", "1")
             .create()
             .unwrap();
         let started = Instant::now();

@@ -126,3 +126,6 @@ step "end2end (Playwright)"
 cd "$ROOT/end2end"
 [[ -d node_modules/@playwright/test ]] || PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund
 WATERSHED_E2E_URL="http://127.0.0.1:$PORT" npx playwright test
+
+step "No consumer group on the peek broker after the console's looks (its own group list)"
+"$PYENV/bin/python" "$ROOT/tests/clients/peek_groups.py" "127.0.0.1:$PEEK_BROKER_PORT"

@@ -44,16 +44,16 @@ test('filters by a field, and names a field that is masked or malformed', async 
   await signIn(page, 'peek-member', 'peek-password');
   await page.goto(MESSAGES);
   await page.fill('input[name="field"]', 'country = "DE"');
-  await page.getByRole('button', { name: 'Peek' }).click();
+  await page.getByRole('button', { name: 'Peek', exact: true }).click();
   await expect(page).toHaveURL(/field=country/);
   await expect(page.getByTestId('peek-message')).toHaveCount(5);
   for (const v of await values(page)) expect(v).toContain('"country": "DE"');
   await page.fill('input[name="field"]', 'email = "buyer1@example.com"');
-  await page.getByRole('button', { name: 'Peek' }).click();
+  await page.getByRole('button', { name: 'Peek', exact: true }).click();
   await expect(page.getByTestId('peek-invalid')).toContainText('email is sensitive');
   await page.fill('input[name="field"]', '');
   await page.fill('input[name="from_time"]', '2999-01-01T00:00:00Z');
-  await page.getByRole('button', { name: 'Peek' }).click();
+  await page.getByRole('button', { name: 'Peek', exact: true }).click();
   await expect(page.getByTestId('peek-invalid')).toContainText('from_time');
 });
 
@@ -63,7 +63,7 @@ test('the owner shows sensitive fields in the clear, and every look is audited',
   await expect(page.getByTestId('peek-message')).toHaveCount(20);
   expect((await values(page)).join('\n')).not.toContain('@example.com');
   await page.check('input[name="unmask"]');
-  await page.getByRole('button', { name: 'Peek' }).click();
+  await page.getByRole('button', { name: 'Peek', exact: true }).click();
   await expect(page).toHaveURL(/unmask=true/);
   const orders = page.getByTestId('peek-message').filter({ hasNotText: 'wire format' });
   await expect(orders.first()).toContainText('@example.com');
