@@ -83,10 +83,21 @@ fn avro_names<'a>(
         Value::Object(o) => {
             let mut ns = namespace;
             if let Some(name) = o.get("name").and_then(Value::as_str) {
-                ns = o.get("namespace").and_then(Value::as_str).or(ns);
-                named.insert(name.to_string(), ty);
-                if let (Some(ns), false) = (ns, name.contains('.')) {
-                    named.insert(format!("{ns}.{name}"), ty);
+                // A dotted name carries its namespace; else the type's own or the enclosing one.
+                let short = match name.rsplit_once('.') {
+                    Some((space, short)) => {
+                        ns = Some(space);
+                        short
+                    }
+                    None => {
+                        ns = o.get("namespace").and_then(Value::as_str).or(ns);
+                        name
+                    }
+                };
+                // Under its short and its full name: references may use either.
+                named.insert(short.to_string(), ty);
+                if let Some(ns) = ns.filter(|n| !n.is_empty()) {
+                    named.insert(format!("{ns}.{short}"), ty);
                 }
             }
             for f in o
@@ -204,8 +215,30 @@ fn json_sensitive(
             json_sensitive(root, sub, &join(prefix, name), out, depth + 1);
         }
     }
-    if let Some(items) = o.get("items") {
-        json_sensitive(root, items, &format!("{prefix}[]"), out, depth + 1);
+    let item = format!("{prefix}[]");
+    for key in ["items", "prefixItems", "additionalItems"] {
+        match o.get(key) {
+            Some(Value::Array(each)) => {
+                for sub in each {
+                    json_sensitive(root, sub, &item, out, depth + 1);
+                }
+            }
+            Some(sub) => json_sensitive(root, sub, &item, out, depth + 1),
+            None => {}
+        }
+    }
+    for key in ["if", "then", "else", "not"] {
+        if let Some(sub) = o.get(key) {
+            json_sensitive(root, sub, prefix, out, depth + 1);
+        }
+    }
+    for sub in o
+        .get("dependentSchemas")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flat_map(|m| m.values())
+    {
+        json_sensitive(root, sub, prefix, out, depth + 1);
     }
     if let Some(extra) = o.get("additionalProperties").filter(|e| e.is_object()) {
         json_sensitive(root, extra, &format!("{prefix}{{}}"), out, depth + 1);
@@ -516,11 +549,16 @@ impl Decoder {
                 let d = self.decode(bytes);
                 let mut masked = Vec::new();
                 let value = match d.json {
+                    // JSON that breaks its schema: where its sensitive parts are is not known.
+                    Some(json) if d.problem.is_some() && self.masks_any() => {
+                        masked.push(String::new());
+                        masked_text("text", &json.to_string())
+                    }
                     Some(mut json) => {
                         if !self.unmask {
                             mask(
                                 &mut json,
-                                "",
+                                &[String::new()],
                                 &self.sensitive,
                                 self.mask_all,
                                 &mut masked,
@@ -565,8 +603,9 @@ impl Decoder {
                 }),
             })
             .collect();
-        // Nothing to copy where something is masked, or for a tombstone (no value to write).
-        let producer_command = (masked_fields.is_empty() && !mask_keys)
+        // Nothing to copy where anything may be masked (the bytes can hold what the decoded
+        // view dropped, such as a repeated key), or for a tombstone (no value to write).
+        let producer_command = (masked_fields.is_empty() && !mask_keys && !self.masks_any())
             .then_some(raw.value.as_deref())
             .flatten()
             .map(|value| producer_command(raw.key.as_deref(), value));
@@ -621,45 +660,68 @@ fn mask_leaf(v: &Value) -> Value {
 }
 
 /// Masks `v` in place where its path is sensitive (or everywhere with `all`), naming each
-/// masked path in `masked`.
+/// masked path in `masked`. An object's key may be a record's field (`a.b`) or a map's value
+/// (`a{}`), so a value carries every path it may have that still leads to a sensitive field;
+/// a plain value where sensitive fields were expected below is masked too.
 fn mask(
     v: &mut Value,
-    path: &str,
+    paths: &[String],
     sensitive: &BTreeSet<String>,
     all: bool,
     masked: &mut Vec<String>,
     depth: usize,
 ) {
-    if !path.is_empty() && (all || sensitive.contains(path)) || depth > MAX_DEPTH {
+    let hide = |v: &mut Value, path: &str, masked: &mut Vec<String>| {
         if !v.is_null() {
             *v = mask_leaf(v);
             if !masked.iter().any(|m| m == path) {
                 masked.push(path.to_string());
             }
         }
+    };
+    let hit = paths
+        .iter()
+        .find(|p| !p.is_empty() && (all || sensitive.contains(p.as_str())));
+    if let Some(p) = hit.or(paths.first().filter(|_| depth > MAX_DEPTH)) {
+        hide(v, p, masked);
         return;
     }
+    // Paths with a sensitive field below them (`a` for `a.b`, `a[]` or `a{}.c`).
+    let leads = |p: &str| {
+        sensitive.iter().any(|s| {
+            s.len() > p.len()
+                && s.starts_with(p)
+                && (p.is_empty() || matches!(s.as_bytes()[p.len()], b'.' | b'[' | b'{'))
+        })
+    };
+    let live: Vec<&String> = paths.iter().filter(|p| all || leads(p)).collect();
+    let Some(first) = live.first() else {
+        return;
+    };
     match v {
         Value::Object(o) => {
-            // A map's values share one path (`attrs{}`); a record's fields have their names.
-            let map = format!("{path}{{}}");
-            let is_map = sensitive.iter().any(|s| s.starts_with(&map));
             for (k, sub) in o.iter_mut() {
-                let at = if is_map { map.clone() } else { join(path, k) };
-                mask(sub, &at, sensitive, all, masked, depth + 1);
+                let mut next: Vec<String> = Vec::new();
+                for p in &live {
+                    for at in [join(p, k), format!("{p}{{}}")] {
+                        if !next.contains(&at) {
+                            next.push(at);
+                        }
+                    }
+                }
+                mask(sub, &next, sensitive, all, masked, depth + 1);
             }
         }
         Value::Array(items) => {
-            let at = format!("{path}[]");
+            let next: Vec<String> = live.iter().map(|p| format!("{p}[]")).collect();
             for sub in items {
-                mask(sub, &at, sensitive, all, masked, depth + 1);
+                mask(sub, &next, sensitive, all, masked, depth + 1);
             }
         }
-        _ if all => {
-            *v = mask_leaf(v);
-            masked.push(path.to_string());
+        _ => {
+            let at = first.to_string();
+            hide(v, &at, masked);
         }
-        _ => {}
     }
 }
 

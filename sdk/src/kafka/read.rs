@@ -293,7 +293,7 @@ fn read_blocking(
             done.add_partition(&plan.topic, partition);
             let _ = reader.pause(&done);
         }
-        if report.bytes >= plan.max_bytes {
+        if report.bytes >= plan.max_bytes && !open.is_empty() {
             report.stopped = ReadStop::Bytes;
             break;
         }

@@ -128,6 +128,46 @@ fn sensitive_fields_are_named_as_the_schema_page_names_them_through_arrays_maps_
 }
 
 #[test]
+fn fields_beside_a_map_and_plain_values_where_records_were_expected_are_masked() {
+    let json = parse(
+        SchemaFormat::Json,
+        r#"{"type":"object","properties":{"ssn":{"type":"string","x-sensitive":true},
+            "owner":{"type":"object","properties":{"email":{"type":"string","x-sensitive":true}}}},
+            "additionalProperties":{"type":"object","properties":{
+              "pin":{"type":"string","x-sensitive":true}}}}"#,
+    )
+    .unwrap();
+    let d = Decoder::new(vec![Version::new(1, 1, json)], false, false);
+    let m = d.message(&raw(
+        None,
+        br#"{"ssn":"123","owner":{"email":"a@b.c"},"x":{"pin":"9876"}}"#,
+    ));
+    assert_eq!(m.problem, None);
+    for secret in ["123", "a@b.c", "9876"] {
+        assert!(!m.value.contains(secret), "{secret} in {}", m.value);
+    }
+    assert_eq!(m.masked_fields, ["owner.email", "ssn", "{}.pin"]);
+    // `owner` as a plain string breaks the schema: the whole value is masked.
+    let m = d.message(&raw(None, br#"{"owner":"Ann, ann@b.c"}"#));
+    assert!(m.problem.is_some());
+    assert!(!m.value.contains("ann@b.c"), "{}", m.value);
+    assert_eq!(m.producer_command, None);
+    // Without a schema problem, a plain value where fields were expected is masked too.
+    let v = Version::new(
+        2,
+        1,
+        parse(
+            SchemaFormat::Json,
+            r#"{"properties":{"owner":{"properties":{"email":{"x-sensitive":true}}}}}"#,
+        )
+        .unwrap(),
+    );
+    let m = Decoder::new(vec![v], false, false).message(&raw(None, br#"{"owner":"ann@b.c"}"#));
+    assert!(!m.value.contains("ann@b.c"), "{}", m.value);
+    assert_eq!(m.masked_fields, ["owner"]);
+}
+
+#[test]
 fn a_field_marked_in_a_later_version_is_masked_in_messages_of_earlier_ones() {
     let plain = ORDER.replace(r#","sensitive":true"#, "");
     let v1 = Version::new(11, 1, parse(SchemaFormat::Avro, &plain).unwrap());

@@ -438,7 +438,8 @@ fn nullable(f: &FieldDescriptor) -> bool {
 }
 
 /// Every field of `m` by path, following message fields into their messages, except into a
-/// message already on the way down (recursion), below [`MAX_DEPTH`], or past [`MAX_ROWS`].
+/// message already on the way down (recursion), a well-known type, below [`MAX_DEPTH`], or
+/// past [`MAX_ROWS`].
 fn flatten(
     m: &MessageDescriptor,
     prefix: &str,
@@ -473,7 +474,11 @@ fn flatten(
             (f.kind(), ".")
         };
         if let Kind::Message(child) = inner {
-            if on_path.iter().any(|n| n == child.full_name()) {
+            // Well-known types (Timestamp, StringValue, Any, Struct…) read as one value in
+            // protobuf's JSON; their inner fields are not the data's own.
+            if on_path.iter().any(|n| n == child.full_name())
+                || child.package_name() == "google.protobuf"
+            {
                 continue;
             }
             on_path.push(child.full_name().to_string());
