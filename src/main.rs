@@ -50,7 +50,7 @@ async fn main() -> anyhow::Result<()> {
         Command::User(cmd) => user(store.as_ref(), cmd).await,
         Command::Reindex => {
             let (index, mut follower) =
-                search::start(Some(&cli.common.index_dir()), store.clone()).await?;
+                search::open(Some(&cli.common.index_dir()), store.clone()).await?;
             let n = follower.rebuild(true).await?;
             let (docs, segments) = index.stats();
             println!("indexed {n} queues ({docs} documents in {segments} segments)");
@@ -90,6 +90,9 @@ async fn demo_actor(store: &dyn Store) -> anyhow::Result<UserView> {
         .context("no admin account: start `watershed serve` once, or add one with `watershed user add NAME --role admin`")
 }
 
+/// Catalogues up to this many queues get their search index built before the server answers.
+const BUILD_BEFORE_SERVING_UP_TO: i64 = 10_000;
+
 async fn serve(common: &Common, store: Arc<dyn Store>, args: ServeArgs) -> anyhow::Result<()> {
     let secrets = SecretBox::for_database(
         common.secret_key.as_deref(),
@@ -113,7 +116,13 @@ async fn serve(common: &Common, store: Arc<dyn Store>, args: ServeArgs) -> anyho
         .site_pkg_dir("pkg")
         .site_addr(args.addr)
         .build();
-    let (index, follower) = search::start(Some(&common.index_dir()), store.clone()).await?;
+    // A missing index is built in the background, so the console answers at once; a small
+    // catalogue (well under a second) is built first, so a fresh install never shows a data
+    // map that is still filling.
+    let (index, mut follower) = search::open(Some(&common.index_dir()), store.clone()).await?;
+    if store.list_queues(&Default::default()).await?.total <= BUILD_BEFORE_SERVING_UP_TO {
+        follower.build_if_needed().await?;
+    }
     let mut state = AppState::with_sdk(
         store,
         secrets,
@@ -155,7 +164,7 @@ async fn serve(common: &Common, store: Arc<dyn Store>, args: ServeArgs) -> anyho
     tracing::info!("listening on http://{}", listener.local_addr()?);
     let collector = state.sdk.collector.clone();
     axum::serve(
-        listener,
+        web::no_delay(listener),
         web::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown_signal())

@@ -11,6 +11,7 @@ pub mod health;
 pub mod kafka;
 pub mod lineage;
 pub mod loadgen;
+pub mod memo;
 pub mod peek;
 pub mod schema;
 pub mod sdk;

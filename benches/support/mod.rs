@@ -12,6 +12,9 @@ use watershed::server::services::accounts;
 /// A migrated SQLite database in a temporary directory, its admin, and a secret box.
 pub struct Fixture {
     pub dir: tempfile::TempDir,
+    /// Where the database (and a benchmark's index) live: `dir`, or the directory named by
+    /// `WATERSHED_BENCH_DIR`, kept between runs so a large seed is made once.
+    pub data: std::path::PathBuf,
     pub store: Arc<dyn Store>,
     pub admin: UserView,
     pub secrets: SecretBox,
@@ -24,8 +27,15 @@ pub async fn fixture() -> Fixture {
 /// A fixture on SQLite, or on a new database of the PostgreSQL server at `postgres_url`.
 pub async fn fixture_on(postgres_url: Option<&str>) -> Fixture {
     let dir = tempfile::tempdir().unwrap();
+    let data = match std::env::var_os("WATERSHED_BENCH_DIR") {
+        Some(kept) if postgres_url.is_none() => {
+            std::fs::create_dir_all(&kept).unwrap();
+            std::path::PathBuf::from(kept)
+        }
+        _ => dir.path().to_path_buf(),
+    };
     let url = match postgres_url {
-        None => format!("sqlite://{}", dir.path().join("bench.db").display()),
+        None => format!("sqlite://{}", data.join("bench.db").display()),
         Some(admin_url) => fresh_postgres(admin_url).await,
     };
     let store = db::connect(&url).await.unwrap();
@@ -41,6 +51,7 @@ pub async fn fixture_on(postgres_url: Option<&str>) -> Fixture {
     };
     Fixture {
         dir,
+        data,
         store,
         admin,
         secrets: SecretBox::from_bytes(&[1; 32]).unwrap(),
@@ -121,7 +132,7 @@ pub async fn serve(router: axum::Router) -> String {
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
         axum::serve(
-            listener,
+            watershed::server::web::no_delay(listener),
             router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
         )
         .await

@@ -321,7 +321,12 @@ mod ssr {
             let headers: HeaderMap = leptos_axum::extract()
                 .await
                 .map_err(|e| AppError::plain(500, e.to_string()))?;
-            let user = auth::user_from_headers(&state, &headers).await?;
+            // A page's render carries the user its guard found; a call of its own (a form
+            // post, a hydrated island) looks the session up.
+            let user = match leptos_axum::extract::<axum::Extension<auth::SignedIn>>().await {
+                Ok(axum::Extension(auth::SignedIn(user))) => Some(user),
+                Err(_) => auth::user_from_headers(&state, &headers).await?,
+            };
             let peer = leptos_axum::extract::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
                 .await
                 .map_or(std::net::Ipv4Addr::UNSPECIFIED.into(), |c| c.0.ip());
@@ -344,6 +349,35 @@ mod ssr {
         /// The use-case context for the signed-in user (an error sends the browser to sign in).
         pub fn ctx(&self) -> Result<crate::server::services::Ctx, AppError> {
             Ok(self.state.ctx(self.actor()?.clone()))
+        }
+
+        /// `read`'s answer to `kind` of `key`, kept for a moment (`server::memo`). The caller
+        /// has authorised already; an answer that depends on the viewer has them in `key`.
+        pub async fn kept<T, F, Fut>(
+            &self,
+            kind: &'static str,
+            key: &str,
+            read: F,
+        ) -> Result<T, AppError>
+        where
+            T: Clone + Send + Sync + 'static,
+            F: FnOnce() -> Fut,
+            Fut: std::future::Future<Output = crate::server::services::ServiceResult<T>>,
+        {
+            Ok(self.state.memo.get_or(kind, key, read).await?)
+        }
+
+        /// A queue, kept for a moment (every section of its page asks for it).
+        pub async fn queue(
+            &self,
+            project: &str,
+            name: &str,
+        ) -> Result<crate::domain::QueueView, AppError> {
+            let store = self.state.store.as_ref();
+            self.kept("queue", &format!("{project}/{name}"), || {
+                crate::server::services::queues::get(store, project, name)
+            })
+            .await
         }
 
         /// A plain HTML form post (JavaScript off) rather than a call from the hydrated app.
@@ -472,7 +506,7 @@ pub async fn logout() -> Result<(), AppError> {
 pub async fn get_queue(project: String, name: String) -> Result<QueueView, AppError> {
     let call = Call::new().await?;
     call.actor()?;
-    Ok(queues::get(call.state.store.as_ref(), &project, &name).await?)
+    call.queue(&project, &name).await
 }
 
 /// Projects and clusters to choose from in the queue form.
@@ -541,7 +575,11 @@ pub async fn queue_data_path_changes(
 ) -> Result<Vec<AuditEntry>, AppError> {
     let call = Call::new().await?;
     call.actor()?;
-    Ok(queues::data_path_changes(call.state.store.as_ref(), &project, &name).await?)
+    let store = call.state.store.as_ref();
+    call.kept("data_path_changes", &format!("{project}/{name}"), || {
+        queues::data_path_changes(store, &project, &name)
+    })
+    .await
 }
 
 /// A project and its queues.

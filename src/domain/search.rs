@@ -172,6 +172,18 @@ pub struct SearchResults {
     pub offset: usize,
     pub limit: usize,
     pub took_ms: f64,
+    /// Set while the index is being built from the database (a first start, or an upgrade):
+    /// what it holds so far, which may be nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub building: Option<IndexBuild>,
+}
+
+/// How far a build of the search index has come.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct IndexBuild {
+    pub indexed: u64,
+    pub total: u64,
 }
 
 /// Whether a text word matches a query word: as a prefix, or within one edit for words of

@@ -6,6 +6,11 @@ use crate::domain::UserView;
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use http::HeaderMap;
 
+/// The user the page guard found for a request, kept in its extensions so the page's server
+/// functions (a dozen on the queue page) do not each look the session up again.
+#[derive(Clone, Debug)]
+pub struct SignedIn(pub UserView);
+
 /// The user behind a request's `Authorization` (a personal token as `Bearer <token>`, or as the
 /// password of `Basic`, which Schema Registry clients send) or session cookie, if any.
 pub async fn user_from_headers(

@@ -14,7 +14,7 @@ use crate::server::db::Store;
 use petgraph::graph::{DiGraph, EdgeIndex, NodeIndex};
 use petgraph::visit::{EdgeRef, VisitMap, Visitable};
 use petgraph::Direction as Dir;
-use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -25,23 +25,52 @@ const HOUR: i64 = 3_600_000;
 /// Edges written up to this long before the newest one seen are read again on refresh: a
 /// report's time is when it arrived, and it may be committed a little later.
 const REFRESH_OVERLAP: i64 = 60_000;
+/// Rows applied under one write lock while the graph is built or refreshed.
+const REFRESH_CHUNK: usize = 10_000;
 /// How often the database is asked for edges other processes wrote.
 pub const REFRESH_EVERY: Duration = Duration::from_secs(5);
 
+/// An interned string: scopes, owners and consumer groups repeat across many nodes and edges,
+/// so each is held once and nodes and edges carry its number.
+type Sym = u32;
+
+#[derive(Debug, Default)]
+struct Names {
+    all: Vec<Arc<str>>,
+    ids: HashMap<Arc<str>, Sym>,
+}
+
+impl Names {
+    fn intern(&mut self, s: &str) -> Sym {
+        if let Some(&id) = self.ids.get(s) {
+            return id;
+        }
+        let id = self.all.len() as Sym;
+        let s: Arc<str> = s.into();
+        self.all.push(s.clone());
+        self.ids.insert(s, id);
+        id
+    }
+
+    fn get(&self, id: Sym) -> &str {
+        &self.all[id as usize]
+    }
+}
+
 #[derive(Debug, Clone)]
 struct Node {
-    key: String,
     kind: NodeKind,
-    scope: String,
-    name: String,
-    owner: String,
-    groups: BTreeSet<String>,
+    scope: Sym,
+    owner: Sym,
+    name: Box<str>,
+    /// The consumer groups an application reads in, unordered and distinct.
+    groups: Vec<Sym>,
 }
 
 /// One stored row's contribution to an edge (an edge joins the rows of every consumer group).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Copy)]
 struct Part {
-    group: Box<str>,
+    group: Sym,
     first_seen: i64,
     last_seen: i64,
     messages: i64,
@@ -50,57 +79,123 @@ struct Part {
     per_second: f32,
 }
 
-#[derive(Debug, Clone, Default)]
-struct Edge {
-    parts: Vec<Part>,
-    first_seen: i64,
-    last_seen: i64,
-    messages: i64,
-    bytes: i64,
+/// Edge attributes in columns, indexed by edge index (edges are never removed, so indexes
+/// are stable). Nearly every edge is one row (one consumer group): its part is the columns
+/// themselves; only edges of several groups keep their parts in `parts`.
+#[derive(Debug, Default)]
+struct Edges {
+    first_seen: Vec<i64>,
+    last_seen: Vec<i64>,
+    messages: Vec<i64>,
+    bytes: Vec<i64>,
+    /// The group and rate of a one-part edge.
+    group: Vec<Sym>,
+    per_second: Vec<f32>,
+    parts: HashMap<u32, Vec<Part>>,
 }
 
-impl Edge {
+impl Edges {
+    fn push(&mut self, p: Part) {
+        self.first_seen.push(p.first_seen);
+        self.last_seen.push(p.last_seen);
+        self.messages.push(p.messages);
+        self.bytes.push(p.bytes);
+        self.group.push(p.group);
+        self.per_second.push(p.per_second);
+    }
+
+    /// The only part of a one-part edge.
+    fn single(&self, e: usize) -> Part {
+        Part {
+            group: self.group[e],
+            first_seen: self.first_seen[e],
+            last_seen: self.last_seen[e],
+            messages: self.messages[e],
+            bytes: self.bytes[e],
+            per_second: self.per_second[e],
+        }
+    }
+
+    fn last_seen(&self, e: EdgeIndex) -> i64 {
+        self.last_seen[e.index()]
+    }
+
+    fn messages(&self, e: EdgeIndex) -> i64 {
+        self.messages[e.index()]
+    }
+
+    /// An edge's totals over its parts (`group` and `per_second` are not summed: unset).
+    fn sums(&self, e: EdgeIndex) -> Part {
+        let mut p = self.single(e.index());
+        p.per_second = -1.0;
+        p
+    }
+
     /// The sum of the known recent rates of the parts still reporting (a consumer group that
     /// stopped long before the edge's last report adds nothing); `None` while none is known.
-    fn per_second(&self) -> Option<f64> {
-        self.parts
-            .iter()
-            .filter(|p| p.per_second >= 0.0 && p.last_seen >= self.last_seen - EDGE_IDLE_AFTER_MS)
-            .fold(None, |sum, p| {
+    fn per_second(&self, e: EdgeIndex) -> Option<f64> {
+        let i = e.index();
+        let last_seen = self.last_seen[i];
+        let known = |p: &Part| p.per_second >= 0.0 && p.last_seen >= last_seen - EDGE_IDLE_AFTER_MS;
+        match self.parts.get(&(i as u32)) {
+            Some(parts) => parts.iter().filter(|p| known(p)).fold(None, |sum, p| {
                 Some(sum.unwrap_or(0.0) + f64::from(p.per_second))
-            })
-    }
-}
-
-impl Edge {
-    /// Sets one row's totals (rows carry running totals, so applying one twice is harmless).
-    fn set(&mut self, mut part: Part) {
-        match self.parts.iter_mut().find(|p| p.group == part.group) {
-            Some(p) => {
-                // A newer report of the same row: the rate is what moved since the last one.
-                // The same report read twice (refreshes overlap) keeps the rate it had.
-                let secs = (part.last_seen - p.last_seen) as f64 / 1000.0;
-                part.per_second = if secs > 0.0 && part.messages >= p.messages {
-                    ((part.messages - p.messages) as f64 / secs) as f32
-                } else {
-                    p.per_second
-                };
-                *p = part
-            }
-            None => self.parts.push(part),
+            }),
+            None => Some(self.single(i))
+                .filter(known)
+                .map(|p| f64::from(p.per_second)),
         }
-        self.first_seen = self.parts.iter().map(|p| p.first_seen).min().unwrap_or(0);
-        self.last_seen = self.parts.iter().map(|p| p.last_seen).max().unwrap_or(0);
-        self.messages = self.parts.iter().map(|p| p.messages).sum();
-        self.bytes = self.parts.iter().map(|p| p.bytes).sum();
+    }
+
+    /// Sets one row's totals (rows carry running totals, so applying one twice is harmless).
+    fn set(&mut self, e: EdgeIndex, mut part: Part) {
+        let i = e.index();
+        // A newer report of the same row: the rate is what moved since the last one. The same
+        // report read twice (refreshes overlap) keeps the rate it had.
+        let rate = |old: &Part, new: &Part| {
+            let secs = (new.last_seen - old.last_seen) as f64 / 1000.0;
+            if secs > 0.0 && new.messages >= old.messages {
+                ((new.messages - old.messages) as f64 / secs) as f32
+            } else {
+                old.per_second
+            }
+        };
+        if !self.parts.contains_key(&(i as u32)) {
+            let only = self.single(i);
+            if only.group == part.group {
+                part.per_second = rate(&only, &part);
+                self.first_seen[i] = part.first_seen;
+                self.last_seen[i] = part.last_seen;
+                self.messages[i] = part.messages;
+                self.bytes[i] = part.bytes;
+                self.per_second[i] = part.per_second;
+                return;
+            }
+            self.parts.insert(i as u32, vec![only]);
+        }
+        let parts = self.parts.get_mut(&(i as u32)).expect("just ensured");
+        match parts.iter_mut().find(|p| p.group == part.group) {
+            Some(p) => {
+                part.per_second = rate(p, &part);
+                *p = part;
+            }
+            None => parts.push(part),
+        }
+        self.first_seen[i] = parts.iter().map(|p| p.first_seen).min().unwrap_or(0);
+        self.last_seen[i] = parts.iter().map(|p| p.last_seen).max().unwrap_or(0);
+        self.messages[i] = parts.iter().map(|p| p.messages).sum();
+        self.bytes[i] = parts.iter().map(|p| p.bytes).sum();
     }
 }
 
-/// The graph itself; see the module doc.
+/// The graph itself; see the module doc. Nodes and edges carry no strings of their own
+/// beyond a node's name: keys are made when asked for, and repeated names are interned.
 #[derive(Debug, Default)]
 pub struct LineageGraph {
-    graph: DiGraph<Node, Edge>,
-    index: HashMap<String, NodeIndex>,
+    graph: DiGraph<Node, ()>,
+    edges: Edges,
+    names: Names,
+    index: HashMap<Box<str>, NodeIndex>,
 }
 
 /// A node to add or find.
@@ -122,22 +217,32 @@ impl LineageGraph {
 
     fn node_id(&mut self, spec: &NodeSpec) -> NodeIndex {
         let key = node_key(spec.kind, spec.scope, spec.name);
-        if let Some(&i) = self.index.get(&key) {
-            if !spec.owner.is_empty() && self.graph[i].owner != spec.owner {
-                self.graph[i].owner = spec.owner.to_string();
+        if let Some(&i) = self.index.get(key.as_str()) {
+            if !spec.owner.is_empty() && self.names.get(self.graph[i].owner) != spec.owner {
+                self.graph[i].owner = self.names.intern(spec.owner);
             }
             return i;
         }
-        let i = self.graph.add_node(Node {
-            key: key.clone(),
+        let node = Node {
             kind: spec.kind,
-            scope: spec.scope.to_string(),
-            name: spec.name.to_string(),
-            owner: spec.owner.to_string(),
-            groups: BTreeSet::new(),
-        });
-        self.index.insert(key, i);
+            scope: self.names.intern(spec.scope),
+            owner: self.names.intern(spec.owner),
+            name: spec.name.into(),
+            groups: Vec::new(),
+        };
+        let i = self.graph.add_node(node);
+        self.index.insert(key.into_boxed_str(), i);
         i
+    }
+
+    /// A node's key, made from its parts.
+    fn key(&self, i: NodeIndex) -> String {
+        let n = &self.graph[i];
+        node_key(n.kind, self.names.get(n.scope), &n.name)
+    }
+
+    fn scope(&self, i: NodeIndex) -> &str {
+        self.names.get(self.graph[i].scope)
     }
 
     /// Adds or refreshes the edge `from → to` with one row's totals.
@@ -153,18 +258,21 @@ impl LineageGraph {
         bytes: i64,
     ) {
         let (a, b) = (self.node_id(from), self.node_id(to));
-        let e = match self.graph.find_edge(a, b) {
-            Some(e) => e,
-            None => self.graph.add_edge(a, b, Edge::default()),
-        };
-        self.graph[e].set(Part {
-            group: group.into(),
+        let part = Part {
+            group: self.names.intern(group),
             first_seen,
             last_seen,
             messages,
             bytes,
             per_second: -1.0,
-        });
+        };
+        match self.graph.find_edge(a, b) {
+            Some(e) => self.edges.set(e, part),
+            None => {
+                self.graph.add_edge(a, b, ());
+                self.edges.push(part);
+            }
+        }
     }
 
     /// Applies an application edge as stored.
@@ -196,8 +304,11 @@ impl LineageGraph {
             r.bytes,
         );
         if !r.consumer_group.is_empty() {
-            let i = self.index[&node_key(NodeKind::App, &r.app_project, &r.app_name)];
-            self.graph[i].groups.insert(r.consumer_group.clone());
+            let i = self.index[node_key(NodeKind::App, &r.app_project, &r.app_name).as_str()];
+            let group = self.names.intern(&r.consumer_group);
+            if !self.graph[i].groups.contains(&group) {
+                self.graph[i].groups.push(group);
+            }
         }
     }
 
@@ -232,7 +343,7 @@ impl LineageGraph {
             .graph
             .edges_directed(i, Dir::Outgoing)
             .chain(self.graph.edges_directed(i, Dir::Incoming))
-            .map(|e| e.weight().last_seen)
+            .map(|e| self.edges.last_seen(e.id()))
             .max()
             .unwrap_or(0);
         if last >= now - HOUR {
@@ -246,13 +357,19 @@ impl LineageGraph {
 
     fn node_view(&self, i: NodeIndex, now: i64, since: i64) -> LineageNode {
         let n = &self.graph[i];
+        let mut groups: Vec<String> = n
+            .groups
+            .iter()
+            .map(|g| self.names.get(*g).to_string())
+            .collect();
+        groups.sort();
         LineageNode {
-            key: n.key.clone(),
+            key: self.key(i),
             kind: n.kind,
-            scope: n.scope.clone(),
-            name: n.name.clone(),
-            owner: n.owner.clone(),
-            groups: n.groups.iter().cloned().collect(),
+            scope: self.scope(i).to_string(),
+            name: n.name.to_string(),
+            owner: self.names.get(n.owner).to_string(),
+            groups,
             health: self.health(i, now, since),
             members: 1,
             consumers: None,
@@ -261,16 +378,16 @@ impl LineageGraph {
 
     fn edge_view(&self, e: EdgeIndex, since: i64) -> LineageEdge {
         let (a, b) = self.graph.edge_endpoints(e).expect("edge of this graph");
-        let w = &self.graph[e];
+        let w = self.edges.sums(e);
         LineageEdge {
-            from: self.graph[a].key.clone(),
-            to: self.graph[b].key.clone(),
+            from: self.key(a),
+            to: self.key(b),
             first_seen: w.first_seen,
             last_seen: w.last_seen,
             messages: w.messages,
             bytes: w.bytes,
             stale: w.last_seen < since,
-            per_second: w.per_second(),
+            per_second: self.edges.per_second(e),
         }
     }
 
@@ -299,7 +416,7 @@ impl LineageGraph {
                 continue;
             }
             for e in self.graph.edges_directed(n, dir) {
-                if since.is_some_and(|s| e.weight().last_seen < s) {
+                if since.is_some_and(|s| self.edges.last_seen(e.id()) < s) {
                     continue;
                 }
                 let next = if dir == Dir::Outgoing {
@@ -318,7 +435,7 @@ impl LineageGraph {
     /// The part of the graph a query asks for, plus the direct neighbours of each `open` node.
     /// `None` when the node is not in the graph.
     pub fn view(&self, q: &LineageQuery, open: &[String], now: i64) -> Option<LineageView> {
-        let start = *self.index.get(&q.node)?;
+        let start = *self.index.get(q.node.as_str())?;
         let since = now - q.days as i64 * DAY;
         let filter = (!q.include_stale).then_some(since);
         let mut nodes: Vec<NodeIndex> = vec![start];
@@ -342,7 +459,7 @@ impl LineageGraph {
             self.walk(start, d, q.depth, filter, |e, n, _| take(e, n));
         }
         for key in open {
-            if let Some(&i) = self.index.get(key) {
+            if let Some(&i) = self.index.get(key.as_str()) {
                 for d in [Dir::Incoming, Dir::Outgoing] {
                     self.walk(i, d, 1, filter, |e, n, _| take(e, n));
                 }
@@ -374,7 +491,7 @@ impl LineageGraph {
         loop {
             for (n, hops) in frontier.drain(..) {
                 for e in self.graph.edges_directed(n, Dir::Outgoing) {
-                    if e.weight().last_seen >= since && seen.visit(e.target()) {
+                    if self.edges.last_seen(e.id()) >= since && seen.visit(e.target()) {
                         found.push((e.target(), hops + 1));
                     }
                 }
@@ -385,12 +502,7 @@ impl LineageGraph {
             frontier.extend_from_slice(&found[next..]);
             next = found.len();
         }
-        Some(
-            found
-                .into_iter()
-                .map(|(n, d)| (self.graph[n].key.clone(), d))
-                .collect(),
-        )
+        Some(found.into_iter().map(|(n, d)| (self.key(n), d)).collect())
     }
 
     /// The queues `reader` reads (over edges seen since `since`) that are among `queues`.
@@ -400,10 +512,11 @@ impl LineageGraph {
         };
         self.graph
             .edges_directed(n, Dir::Incoming)
-            .filter(|e| e.weight().last_seen >= since)
-            .map(|e| &self.graph[e.source()])
-            .filter(|q| q.kind == NodeKind::Queue && queues.contains(q.key.as_str()))
-            .map(|q| q.key.clone())
+            .filter(|e| self.edges.last_seen(e.id()) >= since)
+            .map(|e| e.source())
+            .filter(|&q| self.graph[q].kind == NodeKind::Queue)
+            .map(|q| self.key(q))
+            .filter(|key| queues.contains(key.as_str()))
             .collect()
     }
 
@@ -441,7 +554,7 @@ impl LineageGraph {
                     return Some(path);
                 }
                 for e in self.graph.edges_directed(n, Dir::Outgoing) {
-                    if e.weight().last_seen >= since && seen.insert(e.target()) {
+                    if self.edges.last_seen(e.id()) >= since && seen.insert(e.target()) {
                         came.insert(e.target(), e.id());
                         queue.push_back(e.target());
                     }
@@ -506,7 +619,7 @@ impl LineageGraph {
         let since = now - days as i64 * DAY;
         let mut sizes: HashMap<&str, usize> = HashMap::new();
         for n in self.graph.node_weights() {
-            *sizes.entry(n.scope.as_str()).or_default() += 1;
+            *sizes.entry(self.names.get(n.scope)).or_default() += 1;
         }
         let mut opened = Vec::new();
         let mut budget = MAX_VISIBLE_NODES;
@@ -525,14 +638,14 @@ impl LineageGraph {
         let mut nodes: Vec<LineageNode> = Vec::new();
         let mut group_of: HashMap<&str, usize> = HashMap::new();
         for i in self.graph.node_indices() {
-            let n = &self.graph[i];
-            if expanded.contains(n.scope.as_str()) {
+            let scope = self.scope(i);
+            if expanded.contains(scope) {
                 target.push(nodes.len());
                 nodes.push(self.node_view(i, now, since));
                 continue;
             }
-            let at = *group_of.entry(n.scope.as_str()).or_insert_with(|| {
-                nodes.push(group_node(&n.scope));
+            let at = *group_of.entry(scope).or_insert_with(|| {
+                nodes.push(group_node(scope));
                 nodes.len() - 1
             });
             nodes[at].members += 1;
@@ -544,7 +657,7 @@ impl LineageGraph {
         for e in self.graph.edge_indices() {
             let (a, b) = self.graph.edge_endpoints(e).expect("edge of this graph");
             let (from, to) = (target[a.index()], target[b.index()]);
-            let w = &self.graph[e];
+            let w = self.edges.sums(e);
             for t in [from, to] {
                 last_seen[t] = last_seen[t].max(w.last_seen);
             }
@@ -552,8 +665,9 @@ impl LineageGraph {
                 continue;
             }
             // Only edges still reporting add to the folded edge's rate.
-            let rate = w
-                .per_second()
+            let rate = self
+                .edges
+                .per_second(e)
                 .filter(|_| w.last_seen >= now - EDGE_IDLE_AFTER_MS);
             match merged.get(&(from, to)) {
                 Some(&m) => {
@@ -617,9 +731,9 @@ impl LineageGraph {
                     let live = self
                         .graph
                         .edges_directed(i, Dir::Outgoing)
-                        .filter(|e| e.weight().last_seen >= since);
+                        .filter(|e| self.edges.last_seen(e.id()) >= since);
                     let (readers, messages) =
-                        live.fold((0, 0), |(n, m), e| (n + 1, m + e.weight().messages));
+                        live.fold((0, 0), |(n, m), e| (n + 1, m + self.edges.messages(e.id())));
                     if readers > 0 {
                         most_read.push((readers, messages, i));
                     }
@@ -631,7 +745,7 @@ impl LineageGraph {
                         .graph
                         .edges(i)
                         .chain(self.graph.edges_directed(i, Dir::Incoming))
-                        .map(|e| e.weight().last_seen)
+                        .map(|e| self.edges.last_seen(e.id()))
                         .max()
                         .unwrap_or(0);
                     jobs.push((last_seen, reads, writes, i));
@@ -646,7 +760,7 @@ impl LineageGraph {
         let mut new_edges = Vec::new();
         let mut went_stale = Vec::new();
         for e in self.graph.edge_indices() {
-            let w = &self.graph[e];
+            let w = self.edges.sums(e);
             if w.first_seen >= since {
                 new_edges.push((w.first_seen, e));
             } else if w.last_seen < since && w.last_seen >= before {
@@ -692,13 +806,13 @@ impl LineageGraph {
         if words.is_empty() {
             return Vec::new();
         }
-        let mut hits: Vec<(bool, &str, NodeIndex)> = Vec::new();
+        let mut hits: Vec<(bool, String, NodeIndex)> = Vec::new();
         for i in self.graph.node_indices() {
             let n = &self.graph[i];
-            let text = format!("{}/{}", n.scope, n.name).to_lowercase();
+            let text = format!("{}/{}", self.scope(i), n.name).to_lowercase();
             if words.iter().all(|w| text.contains(w.as_str())) {
                 let exact = words.len() == 1 && n.name.eq_ignore_ascii_case(&words[0]);
-                hits.push((!exact, n.key.as_str(), i));
+                hits.push((!exact, self.key(i), i));
             }
         }
         hits.sort();
@@ -764,15 +878,19 @@ impl Lineage {
         } else {
             newest - REFRESH_OVERLAP
         };
-        let apps = store.app_edges_since(since).await?;
-        let jobs = store.job_edges_since(since).await?;
         let mut top = newest;
+        store
+            .app_edges_since(since, REFRESH_CHUNK, &mut |rows| {
+                let mut g = self.graph.write().unwrap_or_else(|e| e.into_inner());
+                for r in &rows {
+                    g.apply_app_edge(r);
+                    top = top.max(r.last_seen);
+                }
+            })
+            .await?;
+        let jobs = store.job_edges_since(since).await?;
         {
             let mut g = self.graph.write().unwrap_or_else(|e| e.into_inner());
-            for r in &apps {
-                g.apply_app_edge(r);
-                top = top.max(r.last_seen);
-            }
             for r in &jobs {
                 g.apply_job_edge(r);
                 top = top.max(r.last_seen);

@@ -5,35 +5,34 @@
 //! feed in batches (one commit per batch, never per document), so edits made by this or any
 //! other console process on the same database become searchable within a fraction of a second.
 
+mod collect;
+mod expand;
 mod follower;
 mod query;
 
-pub use follower::{start, Follower};
+pub use follower::{open, start, Follower};
 
-use crate::domain::{Facet as FacetCounts, FacetCount, SearchHit, SearchRequest, SearchResults};
+use crate::domain::{
+    Facet as FacetCounts, FacetCount, IndexBuild, SearchHit, SearchRequest, SearchResults,
+};
 use crate::server::db::IndexDoc;
+use collect::{MapCollector, PageOrder};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering as AtomicOrdering};
 use std::time::Instant;
-use tantivy::collector::{Count, FacetCollector, TopDocs};
-use tantivy::query::{BooleanQuery, Occur, TermSetQuery};
+use tantivy::collector::{Collector, FacetCollector, SegmentCollector};
 use tantivy::schema::{
     Facet, FacetOptions, Field, Schema, Value, FAST, INDEXED, STORED, STRING, TEXT,
 };
-use tantivy::{
-    DocAddress, Index, IndexReader, Order, ReloadPolicy, Score, SegmentReader, TantivyDocument,
-    Term,
-};
+use tantivy::{DocAddress, Index, IndexReader, ReloadPolicy, TantivyDocument};
 
 /// Bumped whenever the schema or what is indexed changes; an index of another version is rebuilt.
-pub const INDEX_VERSION: u32 = 3;
+pub const INDEX_VERSION: u32 = 4;
 const VERSION_FILE: &str = "watershed-index-version";
-/// Documents are spread over this many sample buckets (by id) for estimating facet counts.
-const SAMPLE_BUCKETS: u64 = 64;
-/// When browsing (no words), facets are counted exactly up to this many matches, and
-/// estimated from a sample beyond.
-pub const EXACT_FACETS_UP_TO: usize = 50_000;
+/// Facets are counted exactly up to this many matches, and estimated from a sample beyond
+/// (see `collect`).
+pub const EXACT_FACETS_UP_TO: usize = 20_000;
 
 /// Errors of the search index.
 #[derive(Debug, thiserror::Error)]
@@ -61,7 +60,6 @@ struct Fields {
     schema_docs: Field,
     facets: Field,
     updated_at: Field,
-    sample: Field,
     hit: Field,
 }
 
@@ -81,7 +79,6 @@ fn schema() -> (Schema, Fields) {
         schema_docs: b.add_text_field("schema_docs", TEXT),
         facets: b.add_facet_field("facets", FacetOptions::default()),
         updated_at: b.add_i64_field("updated_at", FAST),
-        sample: b.add_u64_field("sample", INDEXED),
         hit: b.add_text_field("hit", STORED),
     };
     (b.build(), fields)
@@ -126,6 +123,10 @@ pub struct QueueIndex {
     fields: Fields,
     dir: Option<PathBuf>,
     exact_facets_up_to: AtomicUsize,
+    /// The segments' change times, decoded for ranking.
+    recency: collect::Recency,
+    /// While a build from the database runs: queues indexed so far, and of how many.
+    build: std::sync::Mutex<Option<IndexBuild>>,
 }
 
 impl QueueIndex {
@@ -173,12 +174,23 @@ impl QueueIndex {
             fields,
             dir,
             exact_facets_up_to: AtomicUsize::new(EXACT_FACETS_UP_TO),
+            recency: Default::default(),
+            build: std::sync::Mutex::new(None),
         })
     }
 
     /// Sets how many matches get exact facet counts (tests use a small bound).
     pub fn set_exact_facets_up_to(&self, n: usize) {
         self.exact_facets_up_to.store(n, AtomicOrdering::Relaxed);
+    }
+
+    /// How far a build from the database has come; `None` when none is running.
+    pub fn building(&self) -> Option<IndexBuild> {
+        *self.build.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn set_building(&self, build: Option<IndexBuild>) {
+        *self.build.lock().unwrap_or_else(|e| e.into_inner()) = build;
     }
 
     /// The change-feed position the last commit covered, if any commit was made.
@@ -220,6 +232,33 @@ impl QueueIndex {
         self.dir.as_deref().map(walk).unwrap_or(0)
     }
 
+    /// The `n` words (not numbers) in the most documents, summed over the text fields; for
+    /// benchmarks, which must include the corpus's most common word.
+    pub fn most_common_words(&self, n: usize) -> Vec<String> {
+        let f = &self.fields;
+        let mut freq: std::collections::HashMap<String, u64> = Default::default();
+        let searcher = self.reader.searcher();
+        for segment in searcher.segment_readers() {
+            for field in [f.name, f.project, f.description, f.tags, f.owner, f.cluster] {
+                let Ok(inverted) = segment.inverted_index(field) else {
+                    continue;
+                };
+                let mut terms = inverted.terms().stream().expect("term stream");
+                while terms.advance() {
+                    let Ok(word) = std::str::from_utf8(terms.key()) else {
+                        continue;
+                    };
+                    if !word.chars().all(|c| c.is_ascii_digit()) {
+                        *freq.entry(word.to_string()).or_default() += terms.value().doc_freq as u64;
+                    }
+                }
+            }
+        }
+        let mut words: Vec<(String, u64)> = freq.into_iter().collect();
+        words.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        words.into_iter().take(n).map(|(w, _)| w).collect()
+    }
+
     fn document(&self, d: &IndexDoc) -> TantivyDocument {
         let f = &self.fields;
         let q = &d.queue;
@@ -251,7 +290,6 @@ impl QueueIndex {
             fields.truncate(STORED_FIELDS);
         }
         doc.add_i64(f.updated_at, q.updated_at);
-        doc.add_u64(f.sample, q.id as u64 % SAMPLE_BUCKETS);
         let hit = StoredHit {
             project: q.project.clone(),
             name: q.name.clone(),
@@ -268,8 +306,9 @@ impl QueueIndex {
     }
 
     /// Searches: words anywhere (prefix as you type, one typo in words of four letters or
-    /// more), `field:value` filters, facet counts over every match, ranked by relevance and
-    /// recency, paged.
+    /// more), `field:value` filters, facet counts (estimated beyond the exact bound), ranked
+    /// by relevance and recency (newest first without words), paged; in one pass over the
+    /// matches.
     pub fn search(&self, req: &SearchRequest) -> Result<SearchResults, SearchError> {
         let started = Instant::now();
         let parsed = req.parse();
@@ -277,70 +316,48 @@ impl QueueIndex {
         let query = query::build(&self.fields, &parsed);
         let searcher = self.reader.searcher();
 
+        let exact_up_to = self.exact_facets_up_to.load(AtomicOrdering::Relaxed);
+        // Words rank by relevance; only filters leave nothing to score: newest first.
+        let order = if parsed.words.is_empty() {
+            PageOrder::Newest
+        } else {
+            PageOrder::Relevance {
+                now: crate::server::db::now_millis(),
+            }
+        };
+        let fruit = searcher.search(
+            &*query,
+            &MapCollector {
+                top: offset + limit,
+                order,
+                sample_up_to: exact_up_to,
+                bases: collect::bases(&searcher),
+                recency: self.recency.for_searcher(&searcher)?,
+            },
+        )?;
+        let total = fruit.total;
+        let top: Vec<(f64, DocAddress)> = fruit.top.into_iter().skip(offset).collect();
+
+        // Facets of every match up to the bound; beyond it, of a uniform sample scaled up.
         let mut facet_collector = FacetCollector::for_field("facets");
         for field in crate::domain::FILTER_FIELDS {
             facet_collector.add_facet(Facet::from_path([field]));
         }
-        let page = TopDocs::with_limit(limit).and_offset(offset);
-        let (top, total, facet_counts, scale) = if parsed.words.is_empty() {
-            // Only filters: nothing to score, so browse newest first straight off the fast field.
-            let newest = page.order_by_fast_field::<i64>("updated_at", Order::Desc);
-            let (top, total) = searcher.search(&*query, &(newest, Count))?;
-            let top: Vec<(Score, DocAddress)> =
-                top.into_iter().map(|(_, addr)| (1.0, addr)).collect();
-            // Browsing can match everything: beyond the exact bound, facets are counted over a
-            // sample of id buckets holding about that many matches, and scaled up.
-            let exact_up_to = self.exact_facets_up_to.load(AtomicOrdering::Relaxed);
-            if total <= exact_up_to {
-                (
-                    top,
-                    total,
-                    searcher.search(&*query, &facet_collector)?,
-                    None,
-                )
-            } else {
-                let buckets = (SAMPLE_BUCKETS as usize * exact_up_to)
-                    .div_ceil(total)
-                    .clamp(1, SAMPLE_BUCKETS as usize) as u64;
-                let sample = TermSetQuery::new(
-                    (0..buckets).map(|b| Term::from_field_u64(self.fields.sample, b)),
-                );
-                let sampled = BooleanQuery::new(vec![
-                    (Occur::Must, query.box_clone()),
-                    (Occur::Must, Box::new(sample)),
-                ]);
-                let counts = searcher.search(&sampled, &facet_collector)?;
-                (
-                    top,
-                    total,
-                    counts,
-                    Some(SAMPLE_BUCKETS as f64 / buckets as f64),
-                )
+        let mut parts = Vec::with_capacity(fruit.sample.len());
+        for (ord, docs) in &fruit.sample {
+            let mut segment = facet_collector.for_segment(*ord, searcher.segment_reader(*ord))?;
+            for &doc in docs {
+                segment.collect(doc, 0.0);
             }
-        } else {
-            // Words: one pass ranks, counts and counts facets exactly.
-            let now = crate::server::db::now_millis();
-            let ranked = page.tweak_score(move |segment: &SegmentReader| {
-                let updated = segment
-                    .fast_fields()
-                    .i64("updated_at")
-                    .map(|c| c.first_or_default_col(0));
-                move |doc, score: Score| {
-                    let age_days = updated
-                        .as_ref()
-                        .map_or(365.0, |c| (now - c.get_val(doc)) as f32 / 86_400_000.0);
-                    // Recently changed queues rank a little higher among equally relevant ones.
-                    score * (1.0 + 0.25 * (-age_days.max(0.0) / 30.0).exp())
-                }
-            });
-            let (top, total, counts) =
-                searcher.search(&*query, &(ranked, Count, facet_collector))?;
-            (top, total, counts, None)
-        };
+            parts.push(segment.harvest());
+        }
+        let facet_counts = facet_collector.merge_fruits(parts)?;
+        let scale = (fruit.buckets < collect::BUCKETS)
+            .then(|| f64::from(collect::BUCKETS) / f64::from(fruit.buckets));
 
         let hits = top
             .into_iter()
-            .filter_map(|(score, addr): (Score, DocAddress)| {
+            .filter_map(|(key, addr): (f64, DocAddress)| {
                 let doc: TantivyDocument = searcher.doc(addr).ok()?;
                 let stored: StoredHit =
                     serde_json::from_str(doc.get_first(self.fields.hit)?.as_str()?).ok()?;
@@ -363,7 +380,10 @@ impl QueueIndex {
                     cluster: stored.cluster,
                     cluster_kind: stored.cluster_kind,
                     format: stored.format,
-                    score,
+                    score: match order {
+                        PageOrder::Newest => 1.0,
+                        PageOrder::Relevance { .. } => key as f32,
+                    },
                 })
             })
             .collect();
@@ -393,6 +413,7 @@ impl QueueIndex {
             offset,
             limit,
             took_ms: started.elapsed().as_secs_f64() * 1e3,
+            building: self.building(),
         })
     }
 }

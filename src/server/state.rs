@@ -4,6 +4,7 @@ use super::crypto::SecretBox;
 use super::db::Store;
 use super::kafka::ClusterAgent;
 use super::lineage::Lineage;
+use super::memo::Memo;
 use super::sdk::{SdkPlane, SdkSettings};
 use super::search::QueueIndex;
 use super::services::Ctx;
@@ -33,6 +34,8 @@ pub struct AppState {
     pub kafka: Arc<ClusterAgent>,
     /// Internal addresses project webhooks may reach all the same.
     pub webhook_allow: Vec<ipnet::IpNet>,
+    /// What the queue page reads for every viewer, kept for a moment.
+    pub memo: Arc<Memo>,
 }
 
 impl AppState {
@@ -68,7 +71,9 @@ impl AppState {
         let kafka = ClusterAgent::new(store.clone(), secrets.clone(), sdk.kafka.clone());
         let sdk = SdkPlane::start(store.clone(), secrets.clone(), sdk);
         let lineage = Lineage::empty();
+        let memo = Memo::new(store.clone());
         Self {
+            memo,
             store,
             secrets,
             sdk,

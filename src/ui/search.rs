@@ -172,6 +172,17 @@ fn Results(req: SearchRequest, r: SearchResults) -> impl IntoView {
             }
         })
         .collect_view();
+    let building = r.building.map(|b| {
+        view! {
+            <p class="notice" role="status">
+                {format!(
+                    "The search index is being built from the database ({} of {} queues so far); until it is done, searches find only what it holds.",
+                    b.indexed,
+                    b.total,
+                )}
+            </p>
+        }
+    });
     let (offset, limit) = (r.offset, r.limit);
     let prev = (offset > 0).then(|| url_with(&req, "", None, Some(offset.saturating_sub(limit))));
     let next = (offset + limit < r.total).then(|| url_with(&req, "", None, Some(offset + limit)));
@@ -185,6 +196,7 @@ fn Results(req: SearchRequest, r: SearchResults) -> impl IntoView {
         <div class="datamap">
             <aside class="facets">{facets}</aside>
             <div class="results">
+                {building}
                 <div class="result-head">
                     <span class="muted">
                         {format!("{} queues · {:.1} ms", r.total, r.took_ms)}

@@ -15,7 +15,39 @@ on_both_backends!(
     a_plain_form_post_creates_and_redirects,
     a_viewer_is_refused_through_the_console,
     a_new_application_token_is_shown_once_on_its_page,
+    the_data_map_says_when_its_index_is_still_being_built,
 );
+
+/// A first start serves the console before its search index is built, and the data map says
+/// so (and, over REST, the answer carries how far the build has come).
+async fn the_data_map_says_when_its_index_is_still_being_built(b: Backend) {
+    let app = crate::harness::spawn_app_unindexed(b).await;
+    let c = signed_in(&app, "admin", ADMIN_PASSWORD).await;
+    let html = c
+        .get(app.url("/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("The search index is being built from the database"),
+        "the data map says the index is being built"
+    );
+    let token = app.token_for("ops", Role::Admin).await;
+    let r: serde_json::Value = app
+        .client()
+        .get(app.url("/api/v1/search"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(r["building"].is_object(), "REST says so too: {r}");
+}
 
 async fn signing_in_sets_an_http_only_session_cookie(b: Backend) {
     let app = spawn_app(b).await;

@@ -180,7 +180,17 @@ pub async fn spawn_app_with(backend: Backend, sdk: SdkSettings) -> TestApp {
     accounts::ensure_admin(db.store.as_ref(), Some(ADMIN_PASSWORD))
         .await
         .unwrap();
-    serve(db, sdk).await
+    serve(db, sdk, true).await
+}
+
+/// A running server whose search index must still be built and is not being built (its
+/// follower never runs): what a first start shows until the background build is done.
+pub async fn spawn_app_unindexed(backend: Backend) -> TestApp {
+    let db = fresh_db(backend).await;
+    accounts::ensure_admin(db.store.as_ref(), Some(ADMIN_PASSWORD))
+        .await
+        .unwrap();
+    serve(db, SdkSettings::default(), false).await
 }
 
 /// A second console process on the same database, with its own search index.
@@ -194,19 +204,23 @@ pub async fn spawn_replica(of: &TestApp) -> TestApp {
             url: of.db.url.clone(),
         },
         SdkSettings::default(),
+        true,
     )
     .await
 }
 
-async fn serve(db: TestDb, sdk: SdkSettings) -> TestApp {
+async fn serve(db: TestDb, sdk: SdkSettings, index_built: bool) -> TestApp {
     let options = leptos::prelude::LeptosOptions::builder()
         .output_name("watershed")
         .site_root("target/site")
         .build();
-    let (index, follower) =
-        watershed::server::search::start(Some(&db.dir.path().join("index")), db.store.clone())
-            .await
-            .unwrap();
+    let dir = db.dir.path().join("index");
+    let (index, follower) = if index_built {
+        watershed::server::search::start(Some(&dir), db.store.clone()).await
+    } else {
+        watershed::server::search::open(Some(&dir), db.store.clone()).await
+    }
+    .unwrap();
     let mut state = AppState::with_sdk(
         db.store.clone(),
         SecretBox::from_bytes(&[42; 32]).unwrap(),
@@ -221,7 +235,7 @@ async fn serve(db: TestDb, sdk: SdkSettings) -> TestApp {
     watershed::server::background::start(
         &state,
         watershed::server::background::Jobs {
-            follower: Some(follower),
+            follower: index_built.then_some(follower),
             ..Default::default()
         },
     );
@@ -230,7 +244,7 @@ async fn serve(db: TestDb, sdk: SdkSettings) -> TestApp {
     let router = watershed::server::web::router(state.clone());
     tokio::spawn(async move {
         axum::serve(
-            listener,
+            watershed::server::web::no_delay(listener),
             router.into_make_service_with_connect_info::<SocketAddr>(),
         )
         .await

@@ -324,6 +324,30 @@ async fn a_reopened_index_catches_up_and_a_stale_one_is_rebuilt() {
     assert_eq!(index.stats().0, 241, "rebuilt from the database");
 }
 
+/// A server whose index must be built first answers at once: searches say the index is being
+/// built and how far it has come, and once the follower has built it they find everything and
+/// say nothing more.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_index_is_built_in_the_background_and_searches_say_so_meanwhile() {
+    let app = seeded(Backend::Sqlite).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (index, mut follower) =
+        watershed::server::search::open(Some(&dir.path().join("index")), app.db.store.clone())
+            .await
+            .unwrap();
+    let meanwhile = index.search(&req("", 5)).unwrap();
+    assert_eq!(meanwhile.total, 0, "nothing is indexed yet");
+    assert!(
+        meanwhile.building.is_some(),
+        "the answer says a build is under way"
+    );
+    follower.build_if_needed().await.unwrap();
+    let done = index.search(&req("", 5)).unwrap();
+    assert_eq!(done.total, 240);
+    assert_eq!(done.building, None);
+    assert_eq!(index.building(), None);
+}
+
 /// Continuous single edits, each its own commit, do not pile up segments: merges keep the
 /// count bounded.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -36,6 +36,13 @@ fn broker_port() -> u16 {
     }
 }
 
+/// The store's settings: 64 MB commit log files instead of 1 GB, and writes refused only on a
+/// disk 99% full instead of 90% (a shared test machine's disk may be fuller than that, and
+/// these brokers hold a few thousand small messages). The broker requires its clean-up ratios
+/// below the warning level.
+const BROKER_STORE: &str = "mappedFileSizeCommitLog = 67108864\nmappedFileSizeConsumeQueue = 600000\n\
+    diskSpaceWarningLevelRatio = 99\ndiskSpaceCleanForciblyRatio = 98\ndiskMaxUsedSpaceRatio = 95\n";
+
 /// One RocketMQ cluster: a name server and one broker (`broker-<name>`), each in its own
 /// directory.
 pub struct Cluster {
@@ -48,8 +55,25 @@ pub struct Cluster {
 }
 
 impl Cluster {
-    /// Starts the pair and waits until the broker has registered with the name server.
+    /// Starts the pair and waits until the broker has registered with the name server. A pair
+    /// that exits at once (a port taken between choosing it and binding it: tests start
+    /// clusters side by side) is started again on other ports.
     pub async fn start(name: &str) -> Cluster {
+        let mut attempt = 1;
+        loop {
+            let mut cluster = Cluster::spawn(name);
+            match cluster.wait_registered().await {
+                Ok(()) => return cluster,
+                Err(why) if attempt < 3 && cluster.exited() => {
+                    eprintln!("RocketMQ cluster {name} exited while starting ({why}); again on other ports");
+                    attempt += 1;
+                }
+                Err(why) => panic!("RocketMQ cluster {name}: {why}"),
+            }
+        }
+    }
+
+    fn spawn(name: &str) -> Cluster {
         let (namesrv_bin, broker_bin) = binaries().expect("rocketmq-rust binaries on the PATH");
         let dir = tempfile::tempdir().unwrap();
         let ns_port = crate::drill::free_port();
@@ -82,7 +106,7 @@ impl Cluster {
             format!(
                 "brokerClusterName = {name}\nbrokerName = broker-{name}\nbrokerId = 0\n\
                  listenPort = {port}\nstorePathRootDir = {}\nautoCreateTopicEnable = true\n\
-                 brokerIP1 = 127.0.0.1\nhaListenPort = {}\n",
+                 brokerIP1 = 127.0.0.1\nhaListenPort = {}\n{BROKER_STORE}",
                 store.display(),
                 port + 1
             ),
@@ -99,36 +123,53 @@ impl Cluster {
             .stderr(log("broker-err"))
             .spawn()
             .expect("start rocketmq-broker-rust");
-        let cluster = Cluster {
+        Cluster {
             namesrv,
             broker,
             namesrv_addr,
             broker_addr,
             dir,
-        };
-        cluster.wait_registered().await;
-        cluster
+        }
     }
 
-    /// Waits until the name server lists the broker.
-    async fn wait_registered(&self) {
+    /// Whether the name server or the broker has exited.
+    fn exited(&mut self) -> bool {
+        [&mut self.namesrv, &mut self.broker]
+            .into_iter()
+            .any(|c| matches!(c.try_wait(), Ok(Some(_))))
+    }
+
+    /// Waits until the name server lists the broker; why not, with the ends of both logs.
+    async fn wait_registered(&mut self) -> Result<(), String> {
         let admin = watershed_sdk::cluster::Admin::new(&self.sdk_cluster("probe")).unwrap();
         let started = Instant::now();
         loop {
             let last = match admin.describe().await {
-                Ok(info) if !info.brokers.is_empty() => return,
+                Ok(info) if !info.brokers.is_empty() => return Ok(()),
                 Ok(info) => format!("{info:?}"),
                 Err(e) => e.to_string(),
             };
-            if started.elapsed() > Duration::from_secs(60) {
-                let log =
-                    std::fs::read_to_string(self.dir.path().join("broker.log")).unwrap_or_default();
-                let tail: Vec<_> = log.lines().rev().take(15).collect();
-                panic!(
-                    "the broker did not register with the name server within 60 s: {last}\n\
-                     its log ends:\n{}",
-                    tail.into_iter().rev().collect::<Vec<_>>().join("\n")
-                );
+            let exited = self.exited();
+            if exited || started.elapsed() > Duration::from_secs(60) {
+                let tail = |file: &str| {
+                    let log =
+                        std::fs::read_to_string(self.dir.path().join(file)).unwrap_or_default();
+                    let lines: Vec<_> = log.lines().rev().take(15).collect();
+                    lines.into_iter().rev().collect::<Vec<_>>().join("\n")
+                };
+                return Err(format!(
+                    "the broker did not register with the name server {}: {last}\n\
+                     broker log ends:\n{}\n{}\nname server log ends:\n{}\n{}",
+                    if exited {
+                        "(a process exited)"
+                    } else {
+                        "within 60 s"
+                    },
+                    tail("broker.log"),
+                    tail("broker-err.log"),
+                    tail("namesrv.log"),
+                    tail("namesrv-err.log"),
+                ));
             }
             tokio::time::sleep(Duration::from_millis(300)).await;
         }

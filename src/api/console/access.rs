@@ -51,7 +51,11 @@ use crate::server::services::access;
 pub async fn my_applications() -> Result<Vec<ApplicationView>, AppError> {
     let call = Call::new().await?;
     let cx = call.ctx()?;
-    Ok(access::my_applications(&cx).await?)
+    // Every queue page's access form lists them: kept for a moment, per viewer.
+    call.kept("my_applications", &cx.actor.id.to_string(), || {
+        access::my_applications(&cx)
+    })
+    .await
 }
 
 /// Asks for access and goes to the new request's page.
@@ -205,7 +209,11 @@ pub async fn requests_overview() -> Result<RequestLists, AppError> {
 pub async fn inbox_count() -> Result<i64, AppError> {
     let call = Call::new().await?;
     let cx = call.ctx()?;
-    Ok(access::inbox(&cx).await?.len() as i64)
+    // Every page's header shows it: kept for a moment, per viewer.
+    call.kept("inbox_count", &cx.actor.id.to_string(), || async {
+        Ok(access::inbox(&cx).await?.len() as i64)
+    })
+    .await
 }
 
 /// An application with its tokens and grants. A token issued a moment ago arrives sealed in a

@@ -21,23 +21,31 @@ pub struct SwitchingView {
 
 #[server(prefix = "/console")]
 pub async fn queue_switching(project: String, queue: String) -> Result<SwitchingView, AppError> {
-    use crate::server::services::{clusters, failover, queues};
+    use crate::server::services::{clusters, failover};
     let call = Call::new().await?;
     let cx = call.ctx()?;
     let store = cx.store();
-    let q = queues::get(store, &project, &queue).await?;
+    let q = call.queue(&project, &queue).await?;
+    let sdk = call.state.sdk.as_ref();
+    // What every viewer sees is kept for a moment; what this viewer may do is not.
+    let view = call
+        .kept("switching", &format!("{project}/{queue}"), || async {
+            Ok(SwitchingView {
+                history: failover::history(store, &project, &queue).await?,
+                rollout: failover::rollout(store, sdk, &project, &queue).await.ok(),
+                clusters: clusters::list(store)
+                    .await?
+                    .into_iter()
+                    .map(|c| c.name)
+                    .collect(),
+                can_operate: false,
+                topics: clusters::queue_topics(store, &project, &queue).await?,
+            })
+        })
+        .await?;
     Ok(SwitchingView {
-        history: failover::history(store, &project, &queue).await?,
-        rollout: failover::rollout(store, call.state.sdk.as_ref(), &project, &queue)
-            .await
-            .ok(),
-        clusters: clusters::list(store)
-            .await?
-            .into_iter()
-            .map(|c| c.name)
-            .collect(),
         can_operate: failover::can_operate(&cx, &q).await?,
-        topics: clusters::queue_topics(store, &project, &queue).await?,
+        ..view
     })
 }
 

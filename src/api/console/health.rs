@@ -64,7 +64,16 @@ fn rename(
 pub async fn queue_health_panel(project: String, queue: String) -> Result<QueueHealth, AppError> {
     let call = Call::new().await?;
     let cx = call.ctx()?;
-    Ok(health::queue_health(&cx, &project, &queue).await?)
+    let q = call.queue(&project, &queue).await?;
+    let health = call
+        .kept("health", &format!("{project}/{queue}"), || {
+            health::queue_health_for_all(&cx, &q)
+        })
+        .await?;
+    Ok(QueueHealth {
+        can_manage: health::queue_owner(&cx, &q).await?,
+        ..health
+    })
 }
 
 /// Sets one of a queue's alert rules, then shows the queue's health.

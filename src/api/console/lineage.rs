@@ -100,11 +100,9 @@ pub async fn queue_impact(project: String, queue: String) -> Result<ImpactView, 
 pub async fn queue_lineage(project: String, queue: String) -> Result<LineageStrip, AppError> {
     let call = Call::new().await?;
     call.actor()?;
-    Ok(crate::server::services::lineage::strip(
-        call.state.store.as_ref(),
-        &call.state.lineage,
-        &project,
-        &queue,
-    )
-    .await?)
+    let (store, lineage) = (call.state.store.as_ref(), &call.state.lineage);
+    call.kept("lineage_strip", &format!("{project}/{queue}"), || {
+        crate::server::services::lineage::strip(store, lineage, &project, &queue)
+    })
+    .await
 }

@@ -30,7 +30,11 @@ pub async fn my_notifications() -> Result<Vec<NotificationView>, AppError> {
 pub async fn unread_notifications() -> Result<i64, AppError> {
     let call = Call::new().await?;
     let cx = call.ctx()?;
-    Ok(notifications::unread(&cx).await?)
+    // Every page's header shows it: kept for a moment, per viewer.
+    call.kept("unread_notifications", &cx.actor.id.to_string(), || {
+        notifications::unread(&cx)
+    })
+    .await
 }
 
 /// Marks every notification read and stays on the notifications page.

@@ -167,7 +167,11 @@ pub async fn check_schema_draft(
 pub async fn queue_table(project: String, queue: String) -> Result<Option<CatalogTable>, AppError> {
     let call = Call::new().await?;
     call.actor()?;
-    Ok(schemas::table(call.state.store.as_ref(), &project, &queue).await?)
+    let store = call.state.store.as_ref();
+    call.kept("table", &format!("{project}/{queue}"), || {
+        schemas::table(store, &project, &queue)
+    })
+    .await
 }
 
 /// Marks the fields ticked on the schema page sensitive, and no others (owners). Each ticked

@@ -29,9 +29,16 @@ pub async fn queue_activity(
     let range = range
         .and_then(|r| r.parse().ok())
         .unwrap_or(TrafficRange::Hour);
-    Ok(ActivityView {
-        range,
-        traffic: traffic::queue_traffic(store, &project, &queue, range).await?,
-        clients: traffic::queue_clients(store, &project, &queue).await?,
-    })
+    call.kept(
+        "activity",
+        &format!("{project}/{queue}?{range}"),
+        || async {
+            Ok(ActivityView {
+                range,
+                traffic: traffic::queue_traffic(store, &project, &queue, range).await?,
+                clients: traffic::queue_clients(store, &project, &queue).await?,
+            })
+        },
+    )
+    .await
 }

@@ -12,6 +12,8 @@ pub trait CatalogStore: Send + Sync {
     async fn project(&self, name: &str) -> StoreResult<Option<ProjectView>>;
     /// `owner`, `member` or none.
     async fn project_role(&self, project_id: i64, user_id: i64) -> StoreResult<Option<String>>;
+    /// The names of the projects `user_id` is an owner or member of.
+    async fn member_projects(&self, user_id: i64) -> StoreResult<Vec<String>>;
 
     // clusters
     async fn create_cluster(&self, row: &ClusterRow, audit: &AuditEvent) -> StoreResult<i64>;

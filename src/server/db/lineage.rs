@@ -64,8 +64,14 @@ pub struct TopicQueue {
 #[async_trait]
 pub trait LineageStore: Send + Sync {
     /// Application edges seen at or after `since` (ms), with names, for building and
-    /// refreshing the graph.
-    async fn app_edges_since(&self, since: i64) -> StoreResult<Vec<AppEdgeRecord>>;
+    /// refreshing the graph: handed to `each` in chunks of at most `chunk` rows as they are
+    /// read, so a million rows are never in memory at once.
+    async fn app_edges_since(
+        &self,
+        since: i64,
+        chunk: usize,
+        each: &mut (dyn FnMut(Vec<AppEdgeRecord>) + Send),
+    ) -> StoreResult<()>;
     /// Job edges seen at or after `since`.
     async fn job_edges_since(&self, since: i64) -> StoreResult<Vec<JobEdgeRecord>>;
     /// Queues whose physical topic is `topic`.

@@ -359,11 +359,14 @@ pub(super) const QUEUE_FILTER: &str = " WHERE ($1 IS NULL OR p.name = $1) \
     AND ($2 IS NULL OR c1.name = $2 OR c2.name = $2) \
     AND ($3 IS NULL OR LOWER(p.name || ' ' || q.name || ' ' || q.description || ' ' || q.tags || ' ' || q.owner) LIKE $3 ESCAPE '\\')";
 
-pub(super) const CLUSTER_SELECT: &str = "SELECT c.id, c.name, c.kind, c.bootstrap_servers, c.region, c.cloud, \
+pub(super) const CLUSTER_SELECT: &str =
+    "SELECT c.id, c.name, c.kind, c.bootstrap_servers, c.region, c.cloud, \
     c.sasl_mechanism, c.sasl_username, c.sasl_password_enc, c.client_sasl_username, \
     c.client_sasl_password_enc, c.max_partitions, c.max_retention_hours, c.created_at, \
     c.tls, c.tls_ca_pem, c.tls_client_cert_pem, c.tls_client_key_enc, \
-    (SELECT COUNT(*) FROM queues q WHERE q.primary_cluster_id = c.id OR q.backup_cluster_id = c.id) AS queue_count \
+    (SELECT COUNT(*) FROM queues q WHERE q.primary_cluster_id = c.id) \
+    + (SELECT COUNT(*) FROM queues q WHERE q.backup_cluster_id = c.id \
+       AND q.primary_cluster_id <> c.id) AS queue_count \
     FROM clusters c";
 
 pub(super) const AUDIT_FILTER: &str =

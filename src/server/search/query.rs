@@ -1,13 +1,15 @@
 //! Turns a parsed query into a tantivy query.
 
+use super::expand::{Expansions, Plus};
 use super::Fields;
 use crate::domain::ParsedQuery;
-use tantivy::query::{AllQuery, BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, Query, TermQuery};
+use tantivy::query::{AllQuery, BooleanQuery, BoostQuery, Occur, Query, TermQuery};
 use tantivy::schema::{Facet, IndexRecordOption};
 use tantivy::Term;
 
 /// Every word must match some field; every filter must hold. Exact terms score by BM25 and
-/// outrank prefix matches, which outrank one-typo matches (both score a constant).
+/// outrank prefix matches, which outrank one-typo matches (both score a constant); each term's
+/// postings are read once per field (see `expand`).
 pub(super) fn build(f: &Fields, parsed: &ParsedQuery) -> Box<dyn Query> {
     // (field, boost, whether one typo is forgiven there): typos are forgiven in the short,
     // telling fields; long descriptions and names of people and clusters match by prefix.
@@ -27,29 +29,35 @@ pub(super) fn build(f: &Fields, parsed: &ParsedQuery) -> Box<dyn Query> {
         let mut alternatives: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         let typo_tolerant = word.chars().count() >= 4;
         for (field, boost, typos_here) in text_fields {
-            let term = Term::from_field_text(field, word);
+            let typos = typo_tolerant && typos_here;
+            // Exact scores by BM25 above a prefix (as you type), which scores above a typo.
+            // Each clause reads only its own terms (`expand`); a match of the exact or a
+            // longer term also gets the constant of each looser clause it used to match too.
+            let (prefix, typo) = (boost * 0.5, if typos { boost * 0.2 } else { 0.0 });
+            let exact = TermQuery::new(
+                Term::from_field_text(field, word),
+                IndexRecordOption::WithFreqs,
+            );
             alternatives.push((
                 Occur::Should,
-                Box::new(BoostQuery::new(
-                    Box::new(TermQuery::new(term.clone(), IndexRecordOption::WithFreqs)),
-                    boost * 2.0,
-                )),
+                Box::new(Plus {
+                    inner: Box::new(BoostQuery::new(Box::new(exact), boost * 2.0)),
+                    add: prefix + typo,
+                }),
             ));
-            // A prefix (as you type) scores above a one-typo match of the same field.
+            let expansions = |typo| Expansions {
+                field,
+                word: word.clone(),
+                typo,
+            };
             alternatives.push((
                 Occur::Should,
-                Box::new(BoostQuery::new(
-                    Box::new(FuzzyTermQuery::new_prefix(term.clone(), 0, false)),
-                    boost * 0.5,
-                )),
+                Box::new(BoostQuery::new(Box::new(expansions(false)), prefix + typo)),
             ));
-            if typo_tolerant && typos_here {
+            if typos {
                 alternatives.push((
                     Occur::Should,
-                    Box::new(BoostQuery::new(
-                        Box::new(FuzzyTermQuery::new_prefix(term, 1, true)),
-                        boost * 0.2,
-                    )),
+                    Box::new(BoostQuery::new(Box::new(expansions(true)), typo)),
                 ));
             }
         }

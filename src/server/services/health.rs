@@ -20,7 +20,8 @@ fn parse_kind(kind: &str) -> ServiceResult<AlertKind> {
     })
 }
 
-async fn queue_owner(cx: &Ctx, q: &QueueView) -> ServiceResult<bool> {
+/// Whether the viewer owns the queue's project: they may change its rules and silences.
+pub async fn queue_owner(cx: &Ctx, q: &QueueView) -> ServiceResult<bool> {
     let p = projects::get(cx.store(), &q.project).await?;
     projects::is_owner(cx, &p).await
 }
@@ -39,6 +40,15 @@ async fn require_queue_owner(cx: &Ctx, q: &QueueView) -> ServiceResult<()> {
 /// A queue's consumer groups as last judged, its rules in force, silences and alert history.
 pub async fn queue_health(cx: &Ctx, project: &str, queue: &str) -> ServiceResult<QueueHealth> {
     let q = queues::get(cx.store(), project, queue).await?;
+    Ok(QueueHealth {
+        can_manage: queue_owner(cx, &q).await?,
+        ..queue_health_for_all(cx, &q).await?
+    })
+}
+
+/// A queue's consumer health as every viewer sees it (`can_manage` false): the part a page may
+/// keep for a moment.
+pub async fn queue_health_for_all(cx: &Ctx, q: &QueueView) -> ServiceResult<QueueHealth> {
     let key = format!("{}/{}", q.project, q.name);
     let own = cx.store.alert_rules_of(RuleScope::Queue, q.id).await?;
     Ok(QueueHealth {
@@ -46,7 +56,7 @@ pub async fn queue_health(cx: &Ctx, project: &str, queue: &str) -> ServiceResult
         rules: queue_rules_in_force(&key, &own),
         silences: cx.store.silences(Some(q.id), now_millis()).await?,
         alerts: cx.store.queue_alerts(q.id, 50).await?,
-        can_manage: queue_owner(cx, &q).await?,
+        can_manage: false,
     })
 }
 

@@ -34,9 +34,12 @@ fn check_lengths(req: &SearchRequest) -> ServiceResult<()> {
 /// the searcher's projects may do with its queue.
 pub async fn search(cx: &Ctx, req: &SearchRequest) -> ServiceResult<SearchResults> {
     check_lengths(req)?;
-    let mut results = cx
-        .search
-        .search(req)
+    // A search takes milliseconds of CPU: on the blocking pool it does not hold up the other
+    // requests a runtime worker is serving meanwhile.
+    let (index, owned) = (cx.search.clone(), req.clone());
+    let mut results = tokio::task::spawn_blocking(move || index.search(&owned))
+        .await
+        .map_err(|e| ServiceError::Internal(anyhow::Error::new(e)))?
         .map_err(|e| ServiceError::Internal(anyhow::Error::new(e)))?;
     let ids: Vec<i64> = results.hits.iter().map(|h| h.id).collect();
     let access = cx

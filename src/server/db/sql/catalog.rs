@@ -48,52 +48,13 @@ impl CatalogStore for This {
     }
 
     async fn list_projects(&self) -> StoreResult<Vec<ProjectView>> {
-        let rows: Vec<(i64, String, String, i64, i64, Option<String>, i64)> = sqlx::query_as(
-            "SELECT p.id, p.name, p.description, p.created_at, \
-             (SELECT COUNT(*) FROM queues q WHERE q.project_id = p.id), p.webhook_url, \
-             p.own_apps_access FROM projects p ORDER BY p.name",
-        )
-        .fetch_all(&self.pool)
-        .await?;
-        let people: Vec<(i64, String, String)> = sqlx::query_as(
-            "SELECT pm.project_id, u.username, pm.role FROM project_members pm \
-             JOIN users u ON u.id = pm.user_id ORDER BY u.username",
-        )
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows
-            .into_iter()
-            .map(
-                |(id, name, description, created_at, queue_count, webhook_url, own)| {
-                    let of = |role: &str| {
-                        people
-                            .iter()
-                            .filter(|(p, _, r)| *p == id && r == role)
-                            .map(|(_, u, _)| u.clone())
-                            .collect()
-                    };
-                    ProjectView {
-                        id,
-                        name,
-                        description,
-                        owners: of("owner"),
-                        members: of("member"),
-                        queue_count,
-                        created_at,
-                        webhook_url,
-                        own_apps_access: own != 0,
-                    }
-                },
-            )
-            .collect())
+        projects_named(self, None).await
     }
 
     async fn project(&self, name: &str) -> StoreResult<Option<ProjectView>> {
-        Ok(self
-            .list_projects()
-            .await?
-            .into_iter()
-            .find(|p| p.name == name))
+        // One project's row, people and queue count (an index range of its own queues), not
+        // every project's: this is read on most requests that touch a queue.
+        Ok(projects_named(self, Some(name)).await?.pop())
     }
 
     async fn project_role(&self, project_id: i64, user_id: i64) -> StoreResult<Option<String>> {
@@ -105,6 +66,17 @@ impl CatalogStore for This {
         .fetch_optional(&self.pool)
         .await?;
         Ok(row.map(|r| r.0))
+    }
+
+    async fn member_projects(&self, user_id: i64) -> StoreResult<Vec<String>> {
+        let rows: Vec<(String,)> = sqlx::query_as(
+            "SELECT p.name FROM projects p JOIN project_members m ON m.project_id = p.id \
+             WHERE m.user_id = $1 ORDER BY p.name",
+        )
+        .bind(user_id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(|r| r.0).collect())
     }
 
     async fn create_cluster(&self, row: &ClusterRow, audit: &AuditEvent) -> StoreResult<i64> {
@@ -327,4 +299,70 @@ impl CatalogStore for This {
             limit,
         })
     }
+}
+
+/// A project's row: id, name, description, created at, queue count, webhook, own access.
+type ProjectRecord = (i64, String, String, i64, i64, Option<String>, i64);
+
+/// Every project, or the one named, with its owners, members and queue count. Two statements
+/// each way: `($1 IS NULL OR …)` would keep the planners from the name's unique index.
+async fn projects_named(store: &This, name: Option<&str>) -> StoreResult<Vec<ProjectView>> {
+    const ROW: &str = "SELECT p.id, p.name, p.description, p.created_at, \
+         (SELECT COUNT(*) FROM queues q WHERE q.project_id = p.id), p.webhook_url, \
+         p.own_apps_access FROM projects p";
+    const PEOPLE: &str = "SELECT pm.project_id, u.username, pm.role FROM project_members pm \
+         JOIN users u ON u.id = pm.user_id";
+    let (rows, people): (Vec<ProjectRecord>, Vec<(i64, String, String)>) = match name {
+        Some(name) => {
+            let rows: Vec<ProjectRecord> = sqlx::query_as(&format!("{ROW} WHERE p.name = $1"))
+                .bind(name)
+                .fetch_all(&store.pool)
+                .await?;
+            let people = match rows.first() {
+                Some(row) => {
+                    sqlx::query_as(&format!(
+                        "{PEOPLE} WHERE pm.project_id = $1 ORDER BY u.username"
+                    ))
+                    .bind(row.0)
+                    .fetch_all(&store.pool)
+                    .await?
+                }
+                None => Vec::new(),
+            };
+            (rows, people)
+        }
+        None => (
+            sqlx::query_as(&format!("{ROW} ORDER BY p.name"))
+                .fetch_all(&store.pool)
+                .await?,
+            sqlx::query_as(&format!("{PEOPLE} ORDER BY u.username"))
+                .fetch_all(&store.pool)
+                .await?,
+        ),
+    };
+    Ok(rows
+        .into_iter()
+        .map(
+            |(id, name, description, created_at, queue_count, webhook_url, own)| {
+                let of = |role: &str| {
+                    people
+                        .iter()
+                        .filter(|(p, _, r)| *p == id && r == role)
+                        .map(|(_, u, _)| u.clone())
+                        .collect()
+                };
+                ProjectView {
+                    id,
+                    name,
+                    description,
+                    owners: of("owner"),
+                    members: of("member"),
+                    queue_count,
+                    created_at,
+                    webhook_url,
+                    own_apps_access: own != 0,
+                }
+            },
+        )
+        .collect())
 }

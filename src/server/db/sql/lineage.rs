@@ -10,8 +10,15 @@ use crate::server::db::{AuditEvent, StoreResult};
 
 #[async_trait::async_trait]
 impl LineageStore for This {
-    async fn app_edges_since(&self, since: i64) -> StoreResult<Vec<AppEdgeRecord>> {
-        Ok(sqlx::query_as(
+    async fn app_edges_since(
+        &self,
+        since: i64,
+        chunk: usize,
+        each: &mut (dyn FnMut(Vec<AppEdgeRecord>) + Send),
+    ) -> StoreResult<()> {
+        use futures_util::TryStreamExt;
+        let chunk = chunk.max(1);
+        let mut rows = sqlx::query_as::<_, AppEdgeRecord>(
             "SELECT ap.name AS app_project, a.name AS app_name, a.owner AS app_owner, \
              qp.name AS queue_project, q.name AS queue_name, q.owner AS queue_owner, \
              e.role, e.consumer_group, e.first_seen, e.last_seen, e.messages, e.bytes \
@@ -23,8 +30,18 @@ impl LineageStore for This {
              WHERE e.last_seen >= $1",
         )
         .bind(since)
-        .fetch_all(&self.pool)
-        .await?)
+        .fetch(&self.pool);
+        let mut batch = Vec::with_capacity(chunk);
+        while let Some(row) = rows.try_next().await? {
+            batch.push(row);
+            if batch.len() == chunk {
+                each(std::mem::replace(&mut batch, Vec::with_capacity(chunk)));
+            }
+        }
+        if !batch.is_empty() {
+            each(batch);
+        }
+        Ok(())
     }
 
     async fn job_edges_since(&self, since: i64) -> StoreResult<Vec<JobEdgeRecord>> {
