@@ -949,13 +949,15 @@ async fn a_slow_receiver_delays_only_its_own_projects_webhooks(b: Backend) {
     let mut senders = webhooks::start_pass(&store, &secrets, &client, &policy, &sending, now)
         .await
         .unwrap();
-    // lab's delivery arrives while shop's receiver still holds its request open.
-    for _ in 0..100 {
-        if fast_got.load(std::sync::atomic::Ordering::SeqCst) == 1 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    // lab's sender finishes (its delivery received and recorded) while shop's receiver still
+    // holds its request open. Waiting for the sender, not for the receiver's count: a pass that
+    // came between the two would find lab's delivery unrecorded and past its lease.
+    let first = tokio::time::timeout(std::time::Duration::from_secs(10), senders.join_next())
+        .await
+        .expect("lab's sender finishes while shop's waits")
+        .expect("two senders were started")
+        .unwrap();
+    assert_eq!(first, 1, "lab's sender sent its one delivery");
     assert_eq!(fast_got.load(std::sync::atomic::Ordering::SeqCst), 1);
     assert_eq!(slow_got.load(std::sync::atomic::Ordering::SeqCst), 0);
     // A second pass meanwhile skips shop (still sending) rather than sending twice.
