@@ -45,6 +45,13 @@ export WATERSHED_TEST_PYTHON="$PYENV/bin/python"
 
 bash "$ROOT/scripts/build.sh"
 
+# The end2end packages: Playwright, axe-core, and oidc-provider, the OpenID provider the single
+# sign-on tests (Rust and Playwright) sign in at.
+step "end2end packages (npm ci)"
+if [[ ! -d "$ROOT/end2end/node_modules/@playwright/test" || ! -d "$ROOT/end2end/node_modules/oidc-provider" ]]; then
+  (cd "$ROOT/end2end" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund)
+fi
+
 step "Rust tests"
 if [[ -n "${WATERSHED_TEST_POSTGRES_URL:-}" ]]; then
   echo "storage and API tests run on SQLite and on PostgreSQL"
@@ -73,10 +80,28 @@ serve_demo() {
     sleep 0.2
   done
 }
+# A real OpenID provider (npm's oidc-provider) on loopback, with two users in different groups
+# (end2end/oidc/provider.mjs): the single sign-on spec signs in through its own login page.
+OIDC_PORT="${WATERSHED_E2E_OIDC_PORT:-3402}"
+node "$ROOT/end2end/oidc/provider.mjs" "$OIDC_PORT" "http://127.0.0.1:$PORT/auth/oidc/callback" \
+  >"$E2E_DIR/oidc.log" 2>&1 &
+OIDC=$!
+trap 'kill $OIDC 2>/dev/null || true' EXIT
+for _ in $(seq 1 100); do
+  grep -q '^ready' "$E2E_DIR/oidc.log" 2>/dev/null && break
+  sleep 0.1
+done
+grep -q '^ready' "$E2E_DIR/oidc.log" || { cat "$E2E_DIR/oidc.log"; exit 1; }
 # The specs sign in afresh for every test, all from one address: more than a person would.
-serve_demo "$E2E_DIR" "$PORT" WATERSHED_SIGN_IN_PER_MINUTE=600
+# Password sign-in stays open to everyone (the other specs use the demo's local accounts).
+serve_demo "$E2E_DIR" "$PORT" WATERSHED_SIGN_IN_PER_MINUTE=600 \
+  WATERSHED_OIDC_ISSUER="http://127.0.0.1:$OIDC_PORT" WATERSHED_OIDC_CLIENT_ID=watershed \
+  WATERSHED_OIDC_CLIENT_SECRET=watershed-client-secret WATERSHED_OIDC_NAME="Test ID" \
+  WATERSHED_OIDC_REDIRECT_URL="http://127.0.0.1:$PORT/auth/oidc/callback" \
+  WATERSHED_OIDC_ROLE_GROUPS="data-developers=developer" \
+  WATERSHED_OIDC_PROJECT_GROUPS="data-{project}-owners=owner,data-{project}-members=member"
 SERVER=$SERVED
-trap 'kill $SERVER 2>/dev/null || true' EXIT
+trap 'kill $SERVER $OIDC 2>/dev/null || true' EXIT
 step "Schema Registry API with confluent-kafka (Avro, JSON Schema, Protobuf), lineage with openlineage-python (PyPI clients)"
 for client in confluent_registry confluent_protobuf openlineage_events; do
   "$PYENV/bin/python" "$ROOT/tests/clients/$client.py" "http://127.0.0.1:$PORT" "$WATERSHED_ADMIN_PASSWORD"
@@ -87,7 +112,7 @@ PEEK_BROKER_PORT=$("$PYENV/bin/python" -c 'import socket; s = socket.socket(); s
 tansu --listener-url "tcp://127.0.0.1:$PEEK_BROKER_PORT" --advertised-listener-url "tcp://127.0.0.1:$PEEK_BROKER_PORT" \
   --storage-engine memory://tansu/ --cluster-id peek >"$E2E_DIR/tansu.log" 2>&1 &
 PEEK_BROKER=$!
-trap 'kill $SERVER $PEEK_BROKER 2>/dev/null || true' EXIT
+trap 'kill $SERVER $OIDC $PEEK_BROKER 2>/dev/null || true' EXIT
 for _ in $(seq 1 100); do
   (exec 3<>"/dev/tcp/127.0.0.1/$PEEK_BROKER_PORT") 2>/dev/null && break
   sleep 0.1
@@ -108,7 +133,7 @@ rm -rf "$FUZZ_DIR" && mkdir -p "$FUZZ_DIR"
 FUZZ_PORT="${WATERSHED_FUZZ_PORT:-3401}"
 serve_demo "$FUZZ_DIR" "$FUZZ_PORT" WATERSHED_PROVISION_TOPICS=false WATERSHED_KAFKA_POLL_SECS=0
 FUZZ_SERVER=$SERVED
-trap 'kill $SERVER $FUZZ_SERVER $PEEK_BROKER 2>/dev/null || true' EXIT
+trap 'kill $SERVER $OIDC $FUZZ_SERVER $PEEK_BROKER 2>/dev/null || true' EXIT
 FUZZ_TOKEN=$(cd "$ROOT/tests/clients" && "$PYENV/bin/python" -c \
   'import sys; from session import Session; print(Session(sys.argv[1], sys.argv[2]).token("fuzz"))' \
   "http://127.0.0.1:$FUZZ_PORT" "$WATERSHED_ADMIN_PASSWORD")
@@ -125,7 +150,6 @@ fi
 
 step "end2end (Playwright)"
 cd "$ROOT/end2end"
-[[ -d node_modules/@playwright/test ]] || PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund
 WATERSHED_E2E_URL="http://127.0.0.1:$PORT" npx playwright test
 
 step "No consumer group on the peek broker after the console's looks (its own group list)"

@@ -8,3 +8,5 @@ pub mod console;
 pub mod registry;
 #[cfg(feature = "ssr")]
 pub mod rest;
+#[cfg(feature = "ssr")]
+pub mod sso;

@@ -10,7 +10,7 @@ use watershed::domain::{Role, UserView};
 use watershed::server::config::{Cli, Command, Common, ServeArgs, UserCommand};
 use watershed::server::crypto::SecretBox;
 use watershed::server::db::{self, Store};
-use watershed::server::services::{accounts, Ctx};
+use watershed::server::services::{accounts, sso, Ctx};
 use watershed::server::state::AppState;
 use watershed::server::{demo, search, web, webhooks};
 
@@ -41,7 +41,7 @@ async fn main() -> anyhow::Result<()> {
         .or_else(|| Cli::parse_from(["watershed", "serve"]).command)
         .context("no command")?;
     match command {
-        Command::Serve(args) => serve(&cli.common, store, args).await,
+        Command::Serve(args) => serve(&cli.common, store, *args).await,
         Command::Loadgen(_) => unreachable!("handled above"),
         Command::Migrate => {
             println!("migrations applied ({})", store.backend());
@@ -158,6 +158,17 @@ async fn serve(common: &Common, store: Arc<dyn Store>, args: ServeArgs) -> anyho
     state.sign_in = Arc::new(watershed::server::signin::SignInGuard::new(
         args.sign_in_per_minute,
     ));
+    state.local_sign_in = sso::LocalSignIn::parse(&args.sso.local_sign_in)
+        .map_err(|e| anyhow::anyhow!("WATERSHED_LOCAL_SIGN_IN: {e}"))?;
+    if let Some(settings) = args.sso.settings()? {
+        let provider = Arc::new(
+            watershed::server::sso::Sso::new(settings).context("single sign-on settings")?,
+        );
+        sso::record_mapping(state.store.as_ref(), &provider).await?;
+        tracing::info!(issuer = %provider.settings.issuer, "single sign-on configured");
+        state.sso = Some(provider);
+        tokio::spawn(sso::check_forever(state.clone()));
+    }
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await
         .with_context(|| format!("binding {}", args.addr))?;

@@ -18,6 +18,7 @@ pub mod sdk;
 pub mod search;
 pub mod services;
 pub mod signin;
+pub mod sso;
 pub mod state;
 pub mod web;
 pub mod webhooks;

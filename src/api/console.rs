@@ -453,6 +453,15 @@ use crate::server::services::{accounts, audit, clusters, projects, queues};
 #[cfg(feature = "ssr")]
 use ssr::Call;
 
+/// How the sign-in page offers to sign in.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SignInChoices {
+    /// The identity provider's name, when single sign-on is configured.
+    pub provider: Option<String>,
+    /// Password sign-in is for administrators only (the break-glass account).
+    pub admins_only: bool,
+}
+
 /// The signed-in user, if any.
 #[server(prefix = "/console")]
 pub async fn me() -> Result<Option<UserView>, AppError> {
@@ -489,7 +498,10 @@ pub async fn login(username: String, password: String) -> Result<(), AppError> {
 #[server(prefix = "/console")]
 pub async fn logout() -> Result<(), AppError> {
     let call = Call::new().await?;
+    let mut provider_logout = None;
     if let Some(token) = crate::server::auth::session_token(&call.headers) {
+        // Asked before the session (and the ID token it holds) is gone.
+        provider_logout = crate::server::services::sso::logout_url(&call.state, &token).await;
         accounts::logout(call.state.store.as_ref(), &token).await?;
     }
     let response = expect_context::<leptos_axum::ResponseOptions>();
@@ -497,8 +509,23 @@ pub async fn logout() -> Result<(), AppError> {
     if let Ok(v) = http::HeaderValue::from_str(&cookie) {
         response.insert_header(http::header::SET_COOKIE, v);
     }
-    leptos_axum::redirect("/login");
+    leptos_axum::redirect(provider_logout.as_deref().unwrap_or("/login"));
     Ok(())
+}
+
+/// How the sign-in page offers to sign in.
+#[server(prefix = "/console")]
+pub async fn sign_in_options() -> Result<SignInChoices, AppError> {
+    let call = Call::new().await?;
+    Ok(SignInChoices {
+        provider: call
+            .state
+            .sso
+            .as_ref()
+            .map(|s| s.settings.provider_name.clone()),
+        admins_only: call.state.sso.is_some()
+            && call.state.local_sign_in == crate::server::services::sso::LocalSignIn::Admins,
+    })
 }
 
 /// One queue.

@@ -93,7 +93,7 @@ impl Common {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Serve the console and the REST API (the default).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Apply database migrations and exit.
     Migrate,
     /// Manage user accounts.
@@ -221,6 +221,162 @@ pub struct ServeArgs {
         default_value = "watershed@localhost"
     )]
     pub smtp_from: String,
+    /// Single sign-on with an OpenID Connect provider.
+    #[command(flatten)]
+    pub sso: SsoArgs,
+}
+
+/// Single sign-on settings: unset issuer, no single sign-on.
+#[derive(Args, Clone, Default)]
+pub struct SsoArgs {
+    /// The provider's issuer URL, exactly as its discovery document states it.
+    #[arg(long, env = "WATERSHED_OIDC_ISSUER")]
+    pub oidc_issuer: Option<String>,
+    /// The client id Watershed is registered under at the provider.
+    #[arg(long, env = "WATERSHED_OIDC_CLIENT_ID")]
+    pub oidc_client_id: Option<String>,
+    /// The client secret.
+    #[arg(long, env = "WATERSHED_OIDC_CLIENT_SECRET", hide_env_values = true)]
+    pub oidc_client_secret: Option<String>,
+    /// A file holding the client secret (instead of the variable).
+    #[arg(long, env = "WATERSHED_OIDC_CLIENT_SECRET_FILE")]
+    pub oidc_client_secret_file: Option<PathBuf>,
+    /// The redirect URL registered at the provider: `<public URL>/auth/oidc/callback`.
+    #[arg(long, env = "WATERSHED_OIDC_REDIRECT_URL")]
+    pub oidc_redirect_url: Option<String>,
+    /// Scopes asked for beside `openid` (comma- or space-separated).
+    #[arg(
+        long,
+        env = "WATERSHED_OIDC_SCOPES",
+        default_value = "profile email groups"
+    )]
+    pub oidc_scopes: String,
+    /// The provider's name on the sign-in button.
+    #[arg(long, env = "WATERSHED_OIDC_NAME", default_value = "single sign-on")]
+    pub oidc_name: String,
+    /// The ID token claim a user's name comes from (an e-mail address gives its local part).
+    #[arg(
+        long,
+        env = "WATERSHED_OIDC_USERNAME_CLAIM",
+        default_value = "preferred_username"
+    )]
+    pub oidc_username_claim: String,
+    /// The ID token claim listing the user's groups.
+    #[arg(long, env = "WATERSHED_OIDC_GROUPS_CLAIM", default_value = "groups")]
+    pub oidc_groups_claim: String,
+    /// Groups to roles: `group=role` pairs, comma-separated; the highest role a user's groups
+    /// give wins.
+    #[arg(long, env = "WATERSHED_OIDC_ROLE_GROUPS", default_value = "")]
+    pub oidc_role_groups: String,
+    /// The role of users in none of the role groups, or `none` to refuse them.
+    #[arg(long, env = "WATERSHED_OIDC_DEFAULT_ROLE", default_value = "viewer")]
+    pub oidc_default_role: String,
+    /// Groups to project places: `pattern=owner|member` pairs whose pattern holds `{project}`,
+    /// e.g. `data-{project}-owners=owner,data-{project}-members=member`.
+    #[arg(long, env = "WATERSHED_OIDC_PROJECT_GROUPS", default_value = "")]
+    pub oidc_project_groups: String,
+    /// Where the provider sends the browser after signing out; by default the sign-in page
+    /// beside the redirect URL.
+    #[arg(long, env = "WATERSHED_OIDC_POST_LOGOUT_URL")]
+    pub oidc_post_logout_url: Option<String>,
+    /// Seconds the provider's clock may differ from ours.
+    #[arg(long, env = "WATERSHED_OIDC_CLOCK_SKEW_SECS", default_value_t = 60)]
+    pub oidc_clock_skew_secs: u64,
+    /// Minutes between checks of each single sign-on user with the provider (refresh token);
+    /// users it no longer lets in lose their sessions and personal tokens.
+    #[arg(long, env = "WATERSHED_OIDC_CHECK_MINUTES", default_value_t = 15)]
+    pub oidc_check_minutes: u64,
+    /// Who may sign in with a password while single sign-on is configured: `everyone` or
+    /// `admins` (the break-glass account).
+    #[arg(long, env = "WATERSHED_LOCAL_SIGN_IN", default_value = "everyone")]
+    pub local_sign_in: String,
+}
+
+impl SsoArgs {
+    /// The single sign-on settings, `None` without an issuer; a missing or bad setting is an
+    /// error naming its variable.
+    pub fn settings(&self) -> anyhow::Result<Option<crate::server::sso::SsoSettings>> {
+        use anyhow::{anyhow, bail, Context};
+        let Some(issuer) = self.oidc_issuer.clone().filter(|i| !i.trim().is_empty()) else {
+            return Ok(None);
+        };
+        let required = |v: &Option<String>, name: &str| {
+            v.clone()
+                .filter(|s| !s.trim().is_empty())
+                .ok_or_else(|| anyhow!("{name} is required with WATERSHED_OIDC_ISSUER"))
+        };
+        let client_id = required(&self.oidc_client_id, "WATERSHED_OIDC_CLIENT_ID")?;
+        let redirect_url = required(&self.oidc_redirect_url, "WATERSHED_OIDC_REDIRECT_URL")?;
+        let client_secret = match (&self.oidc_client_secret, &self.oidc_client_secret_file) {
+            (Some(s), _) if !s.is_empty() => s.clone(),
+            (_, Some(path)) => std::fs::read_to_string(path)
+                .with_context(|| {
+                    format!(
+                        "WATERSHED_OIDC_CLIENT_SECRET_FILE: reading {}",
+                        path.display()
+                    )
+                })?
+                .trim()
+                .to_string(),
+            _ => bail!(
+                "WATERSHED_OIDC_CLIENT_SECRET or WATERSHED_OIDC_CLIENT_SECRET_FILE is required \
+                 with WATERSHED_OIDC_ISSUER"
+            ),
+        };
+        let mapping = crate::server::sso::mapping::GroupMapping::parse(
+            &self.oidc_role_groups,
+            &self.oidc_default_role,
+            &self.oidc_project_groups,
+        )
+        .map_err(|e| anyhow!("{}: {}", e.field, e.message))?;
+        let post_logout_url = match &self.oidc_post_logout_url {
+            Some(u) => u.clone(),
+            None => {
+                let mut u = url::Url::parse(&redirect_url)
+                    .map_err(|e| anyhow!("WATERSHED_OIDC_REDIRECT_URL: {e}"))?;
+                u.set_path("/login");
+                u.set_query(None);
+                u.to_string()
+            }
+        };
+        Ok(Some(crate::server::sso::SsoSettings {
+            issuer,
+            client_id,
+            client_secret,
+            redirect_url,
+            scopes: self
+                .oidc_scopes
+                .split([',', ' '])
+                .map(str::trim)
+                .filter(|s| !s.is_empty() && *s != "openid")
+                .map(str::to_string)
+                .collect(),
+            provider_name: self.oidc_name.trim().to_string(),
+            username_claim: self.oidc_username_claim.trim().to_string(),
+            groups_claim: self.oidc_groups_claim.trim().to_string(),
+            mapping,
+            post_logout_url,
+            clock_skew: std::time::Duration::from_secs(self.oidc_clock_skew_secs),
+            check_every: std::time::Duration::from_secs(self.oidc_check_minutes.max(1) * 60),
+        }))
+    }
+}
+
+impl std::fmt::Debug for SsoArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SsoArgs")
+            .field("oidc_issuer", &self.oidc_issuer)
+            .field("oidc_client_id", &self.oidc_client_id)
+            .field(
+                "oidc_client_secret",
+                &self.oidc_client_secret.as_ref().map(|_| "[redacted]"),
+            )
+            .field("oidc_redirect_url", &self.oidc_redirect_url)
+            .field("oidc_role_groups", &self.oidc_role_groups)
+            .field("oidc_project_groups", &self.oidc_project_groups)
+            .field("local_sign_in", &self.local_sign_in)
+            .finish()
+    }
 }
 
 impl ServeArgs {
@@ -283,6 +439,7 @@ impl std::fmt::Debug for ServeArgs {
             .field("request_reminder_days", &self.request_reminder_days)
             .field("smtp_url", &self.smtp_url.as_deref().map(redact_url))
             .field("smtp_from", &self.smtp_from)
+            .field("sso", &self.sso)
             .finish()
     }
 }
@@ -337,6 +494,36 @@ mod tests {
         let shown: Vec<String> = args.trusted_proxies.iter().map(|n| n.to_string()).collect();
         assert_eq!(shown, ["127.0.0.1/32", "10.0.0.0/8", "::1/128"]);
         assert!(parse_proxy("example").unwrap_err().contains("example"));
+    }
+
+    #[test]
+    fn single_sign_on_settings_name_what_is_missing_and_read_the_secret_file() {
+        let mut sso = SsoArgs {
+            oidc_issuer: Some("https://id.example.com/realms/data".into()),
+            oidc_client_id: Some("watershed".into()),
+            oidc_redirect_url: Some("https://ws.example.com/auth/oidc/callback".into()),
+            oidc_scopes: "openid profile, email groups".into(),
+            oidc_default_role: "viewer".into(),
+            ..Default::default()
+        };
+        let e = sso.settings().unwrap_err().to_string();
+        assert!(e.contains("WATERSHED_OIDC_CLIENT_SECRET"), "{e}");
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("secret");
+        std::fs::write(&file, "s3cret\n").unwrap();
+        sso.oidc_client_secret_file = Some(file);
+        let s = sso.settings().unwrap().unwrap();
+        assert_eq!(s.client_secret, "s3cret");
+        assert_eq!(s.scopes, ["profile", "email", "groups"]);
+        assert_eq!(s.post_logout_url, "https://ws.example.com/login");
+        assert!(
+            !format!("{s:?}").contains("s3cret"),
+            "the secret is redacted"
+        );
+        sso.oidc_role_groups = "ops=root".into();
+        let e = sso.settings().unwrap_err().to_string();
+        assert!(e.contains("WATERSHED_OIDC_ROLE_GROUPS"), "{e}");
+        assert!(SsoArgs::default().settings().unwrap().is_none());
     }
 
     #[test]

@@ -22,6 +22,7 @@ mod postgres;
 mod rows;
 pub mod schemas;
 mod sqlite;
+pub mod sso;
 pub mod trust;
 
 pub use postgres::PgStore;
@@ -387,6 +388,7 @@ pub trait Store:
     + kafka::KafkaStore
     + lineage::LineageStore
     + trust::TrustStore
+    + sso::SsoStore
     + alerts::AlertStore
     + Send
     + Sync

@@ -17,6 +17,7 @@ pub mod projects;
 pub mod queues;
 pub mod schemas;
 pub mod search;
+pub mod sso;
 pub mod traffic;
 
 pub use ctx::Ctx;

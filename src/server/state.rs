@@ -36,6 +36,10 @@ pub struct AppState {
     pub webhook_allow: Vec<ipnet::IpNet>,
     /// What the queue page reads for every viewer, kept for a moment.
     pub memo: Arc<Memo>,
+    /// Single sign-on with an OpenID Connect provider, when configured.
+    pub sso: Option<Arc<super::sso::Sso>>,
+    /// Who may still sign in with a password while single sign-on is configured.
+    pub local_sign_in: super::services::sso::LocalSignIn,
 }
 
 impl AppState {
@@ -85,6 +89,8 @@ impl AppState {
             search,
             sensitive_tag: super::services::access::DEFAULT_SENSITIVE_TAG.to_string(),
             webhook_allow: Vec::new(),
+            sso: None,
+            local_sign_in: Default::default(),
         }
     }
 

@@ -40,6 +40,7 @@ pub fn router(state: AppState) -> Router {
         .route("/lineage.svg", get(lineage_svg))
         .nest("/api/v1", crate::api::rest::router())
         .nest("/schema-registry", crate::api::registry::router())
+        .nest("/auth/oidc", crate::api::sso::router())
         .leptos_routes_with_context(&state, routes, || {}, move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(axum::middleware::from_fn_with_state(
@@ -65,6 +66,7 @@ async fn require_session(State(state): State<AppState>, mut req: Request, next: 
             "/api/",
             "/schema-registry/",
             "/console/",
+            "/auth/oidc/",
             "/pkg/",
             "/healthz",
             "/readyz",

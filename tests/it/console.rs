@@ -146,15 +146,7 @@ async fn pages_need_a_signed_in_user(b: Backend) {
         "/login",
         "a forged cookie is not a session"
     );
-    let login = app
-        .client()
-        .get(app.url("/login"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let login = app.html("/login").await;
     assert!(login.contains("name=\"password\""));
 }
 

@@ -159,6 +159,12 @@ impl TestApp {
             .unwrap()
     }
 
+    /// The HTML a fresh browser (no session) gets at `path`.
+    pub async fn html(&self, path: &str) -> String {
+        let r = self.client().get(self.url(path)).send().await.unwrap();
+        r.text().await.unwrap()
+    }
+
     /// Adds a user with a role and returns a personal API token for them.
     pub async fn token_for(&self, username: &str, role: Role) -> String {
         crate::drill::user_token(self.store(), username, role).await
@@ -209,7 +215,29 @@ pub async fn spawn_replica(of: &TestApp) -> TestApp {
     .await
 }
 
+/// A running server whose state `configure` finishes once its address is known (a single
+/// sign-on redirect URL names it).
+pub async fn spawn_app_configured(
+    backend: Backend,
+    configure: impl FnOnce(&mut AppState, SocketAddr),
+) -> TestApp {
+    let db = fresh_db(backend).await;
+    accounts::ensure_admin(db.store.as_ref(), Some(ADMIN_PASSWORD))
+        .await
+        .unwrap();
+    serve_configured(db, SdkSettings::default(), true, configure).await
+}
+
 async fn serve(db: TestDb, sdk: SdkSettings, index_built: bool) -> TestApp {
+    serve_configured(db, sdk, index_built, |_, _| {}).await
+}
+
+async fn serve_configured(
+    db: TestDb,
+    sdk: SdkSettings,
+    index_built: bool,
+    configure: impl FnOnce(&mut AppState, SocketAddr),
+) -> TestApp {
     let options = leptos::prelude::LeptosOptions::builder()
         .output_name("watershed")
         .site_root("target/site")
@@ -241,6 +269,7 @@ async fn serve(db: TestDb, sdk: SdkSettings, index_built: bool) -> TestApp {
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
+    configure(&mut state, addr);
     let router = watershed::server::web::router(state.clone());
     tokio::spawn(async move {
         axum::serve(

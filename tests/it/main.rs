@@ -25,6 +25,7 @@ mod schemas;
 mod sdk;
 mod search;
 mod secure;
+mod sso;
 mod storage;
 mod trust;
 mod walkthrough;

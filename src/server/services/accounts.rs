@@ -130,6 +130,15 @@ pub async fn login(
             "user name or password is wrong",
         )]));
     };
+    if let Err(refused) = super::sso::local_allowed(state, user.view()?.role) {
+        store
+            .record_audit(&outcome(
+                "user.sign_in_failed",
+                format!("password sign-in is for administrators; from {client_ip}"),
+            ))
+            .await?;
+        return Err(refused);
+    }
     let token = random_token();
     let now = now_millis();
     store

@@ -81,17 +81,7 @@ impl AccountStore for This {
             return Err(StoreError::NotFound);
         }
         // A new password ends every existing session and personal token.
-        sqlx::query("DELETE FROM sessions WHERE user_id = $1")
-            .bind(user_id)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query(
-            "UPDATE api_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL",
-        )
-        .bind(now_millis())
-        .bind(user_id)
-        .execute(&mut *tx)
-        .await?;
+        self.end_access_in(&mut tx, user_id, now_millis()).await?;
         self.audit_in(&mut tx, audit).await?;
         tx.commit().await?;
         Ok(())

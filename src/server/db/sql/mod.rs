@@ -16,5 +16,6 @@ mod kafka;
 mod lineage;
 mod notify;
 mod schemas;
+mod sso;
 mod store;
 mod trust;

@@ -42,6 +42,28 @@ impl This {
         Ok(true)
     }
 
+    /// Ends every session of a user and revokes their live personal tokens, inside the
+    /// caller's transaction (a new password, a disabled user, one the provider let go).
+    pub(super) async fn end_access_in(
+        &self,
+        tx: &mut sqlx::Transaction<'_, Db>,
+        user_id: i64,
+        now: i64,
+    ) -> StoreResult<()> {
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+            .bind(user_id)
+            .execute(&mut **tx)
+            .await?;
+        sqlx::query(
+            "UPDATE api_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL",
+        )
+        .bind(now)
+        .bind(user_id)
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+
     pub(super) async fn audit_in(
         &self,
         tx: &mut sqlx::Transaction<'_, Db>,

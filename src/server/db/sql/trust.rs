@@ -190,17 +190,7 @@ impl TrustStore for This {
             return Ok(false);
         }
         if disabled {
-            sqlx::query("DELETE FROM sessions WHERE user_id = $1")
-                .bind(user_id)
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query(
-                "UPDATE api_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL",
-            )
-            .bind(now)
-            .bind(user_id)
-            .execute(&mut *tx)
-            .await?;
+            self.end_access_in(&mut tx, user_id, now).await?;
         }
         self.audit_in(&mut tx, audit).await?;
         tx.commit().await?;
