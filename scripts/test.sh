@@ -98,7 +98,7 @@ serve_demo "$E2E_DIR" "$PORT" WATERSHED_SIGN_IN_PER_MINUTE=600 \
   WATERSHED_OIDC_ISSUER="http://127.0.0.1:$OIDC_PORT" WATERSHED_OIDC_CLIENT_ID=watershed \
   WATERSHED_OIDC_CLIENT_SECRET=watershed-client-secret WATERSHED_OIDC_NAME="Test ID" \
   WATERSHED_OIDC_REDIRECT_URL="http://127.0.0.1:$PORT/auth/oidc/callback" \
-  WATERSHED_OIDC_ROLE_GROUPS="data-developers=developer" \
+  WATERSHED_OIDC_ROLE_GROUPS="data-developers=developer" WATERSHED_OIDC_DEFAULT_ROLE=viewer \
   WATERSHED_OIDC_PROJECT_GROUPS="data-{project}-owners=owner,data-{project}-members=member"
 SERVER=$SERVED
 trap 'kill $SERVER $OIDC 2>/dev/null || true' EXIT

@@ -24,6 +24,8 @@ CREATE TABLE sso_logins (
     next_path TEXT NOT NULL,
     created_at BIGINT NOT NULL
 );
+-- Sign-ins abandoned at the provider are dropped by age as new ones begin.
+CREATE INDEX sso_logins_by_age ON sso_logins (created_at);
 
 -- The project places the group mapping gave, so a place it gave can be taken back when the
 -- group is gone, while places owners gave by hand stay.

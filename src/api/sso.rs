@@ -58,9 +58,25 @@ fn with_cookies(mut response: Response, cookies: &[String]) -> Response {
     response
 }
 
+/// The client's address, as sign-in throttling and the audit log count it.
+fn client(
+    state: &AppState,
+    peer: Option<axum::Extension<ConnectInfo<SocketAddr>>>,
+    headers: &HeaderMap,
+) -> IpAddr {
+    let peer = peer.map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0 .0.ip());
+    crate::server::auth::client_ip(state, peer, headers)
+}
+
 /// `GET /auth/oidc/start?next=/path`: to the provider's sign-in page.
-async fn start(State(state): State<AppState>, Query(q): Query<Start>) -> Response {
-    match sso::begin(&state, &q.next).await {
+async fn start(
+    State(state): State<AppState>,
+    peer: Option<axum::Extension<ConnectInfo<SocketAddr>>>,
+    headers: HeaderMap,
+    Query(q): Query<Start>,
+) -> Response {
+    let ip = client(&state, peer, &headers);
+    match sso::begin(&state, &q.next, ip).await {
         Ok((url, csrf)) => with_cookies(
             Redirect::to(&url).into_response(),
             &[state_cookie(&csrf, state.secure_cookies)],
@@ -76,8 +92,7 @@ async fn callback(
     headers: HeaderMap,
     Query(q): Query<Callback>,
 ) -> Response {
-    let peer = peer.map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0 .0.ip());
-    let ip = crate::server::auth::client_ip(&state, peer, &headers);
+    let ip = client(&state, peer, &headers);
     let cookie = crate::server::auth::cookie_value(&headers, STATE_COOKIE);
     let clear = state_cookie("", state.secure_cookies);
     match sso::finish(&state, &q, cookie.as_deref(), ip).await {
@@ -88,6 +103,9 @@ async fn callback(
                 crate::server::auth::session_cookie(&done.session_token, state.secure_cookies),
             ],
         ),
-        Err(e) => with_cookies(to_login(&e.to_string()), &[clear]),
+        Err(e) => {
+            tracing::info!(error = %e, %ip, "single sign-on refused");
+            with_cookies(to_login(&e.for_user()), &[clear])
+        }
     }
 }

@@ -248,7 +248,7 @@ pub struct SsoArgs {
     #[arg(
         long,
         env = "WATERSHED_OIDC_SCOPES",
-        default_value = "profile email groups"
+        default_value = "profile email groups offline_access"
     )]
     pub oidc_scopes: String,
     /// The provider's name on the sign-in button.
@@ -268,8 +268,9 @@ pub struct SsoArgs {
     /// give wins.
     #[arg(long, env = "WATERSHED_OIDC_ROLE_GROUPS", default_value = "")]
     pub oidc_role_groups: String,
-    /// The role of users in none of the role groups, or `none` to refuse them.
-    #[arg(long, env = "WATERSHED_OIDC_DEFAULT_ROLE", default_value = "viewer")]
+    /// The role of users in none of the role groups, or `none` (the default) to refuse them:
+    /// a provider such as Google signs in anyone with an account.
+    #[arg(long, env = "WATERSHED_OIDC_DEFAULT_ROLE", default_value = "none")]
     pub oidc_default_role: String,
     /// Groups to project places: `pattern=owner|member` pairs whose pattern holds `{project}`,
     /// e.g. `data-{project}-owners=owner,data-{project}-members=member`.

@@ -103,6 +103,21 @@ pub enum SsoError {
     Refused(String),
 }
 
+impl SsoError {
+    /// What the person signing in is told: the provider's and the exchange's details (hosts,
+    /// transport errors) stay in the server log and the audit log.
+    pub fn for_user(&self) -> String {
+        match self {
+            SsoError::Discovery { .. } | SsoError::Exchange(_) => {
+                "the identity provider could not finish the sign-in; try again, or tell an \
+                 administrator (the server log has the details)"
+                    .to_string()
+            }
+            other => other.to_string(),
+        }
+    }
+}
+
 /// The provider as discovery described it, with its keys.
 struct Provider {
     client: Client,
@@ -429,6 +444,10 @@ impl SsoSettings {
         if raw.is_empty() {
             return Err(claim("it is missing"));
         }
+        // An address the provider has not verified names nobody: anyone could have typed it.
+        if raw.contains('@') && claims["email_verified"] == serde_json::Value::Bool(false) {
+            return Err(claim("its e-mail address is not verified at the provider"));
+        }
         let local = raw.split('@').next().unwrap_or_default();
         let username = crate::domain::parse_username(&self.username_claim, local)
             .map_err(|e| claim(&e.message))?;
@@ -502,6 +521,26 @@ mod tests {
             .profile(&serde_json::json!({"sub": "1", "preferred_username": "ann", "groups": 3}))
             .unwrap_err();
         assert!(e.to_string().contains("groups"), "{e}");
+    }
+
+    #[test]
+    fn an_unverified_address_names_nobody() {
+        let mut s = settings();
+        s.username_claim = "email".into();
+        let claims =
+            serde_json::json!({"sub": "1", "email": "ann@example.com", "email_verified": false});
+        let e = s.profile(&claims).unwrap_err();
+        assert!(e.to_string().contains("not verified"), "{e}");
+        let claims =
+            serde_json::json!({"sub": "1", "email": "ann@example.com", "email_verified": true});
+        assert_eq!(s.profile(&claims).unwrap().username, "ann");
+    }
+
+    #[test]
+    fn transport_details_stay_out_of_what_the_user_is_told() {
+        let e = SsoError::Exchange("connection refused at 10.0.0.7:8443".into());
+        assert!(!e.for_user().contains("10.0.0.7"), "{}", e.for_user());
+        assert!(SsoError::Expired.for_user().contains("expired"));
     }
 
     #[test]

@@ -46,6 +46,16 @@ pub trait SsoStore: Send + Sync {
     async fn save_sso_account(&self, account: &SsoAccount) -> StoreResult<()>;
     /// Linked accounts last checked before `before`, oldest first.
     async fn sso_accounts_due(&self, before: i64, limit: i64) -> StoreResult<Vec<SsoAccount>>;
+    /// Records a check of a user with the provider and the refresh token it left (`None`:
+    /// none to check with), only if the account still holds `old_refresh_enc` (a sign-in
+    /// meanwhile wins); whether it did.
+    async fn sso_checked(
+        &self,
+        user_id: i64,
+        old_refresh_enc: &str,
+        refresh_enc: Option<&str>,
+        checked_at: i64,
+    ) -> StoreResult<bool>;
     /// The project places (project id, `owner`/`member`) the mapping gave a user.
     async fn sso_places(&self, user_id: i64) -> StoreResult<Vec<(i64, String)>>;
     /// Replaces the project places the mapping gave a user.

@@ -11,7 +11,6 @@ use crate::server::db::{now_millis, AuditEvent, Store};
 use crate::server::sso::mapping::Place;
 use crate::server::sso::{Checked, Profile, Sso, SsoError};
 use crate::server::state::AppState;
-use std::collections::BTreeSet;
 
 /// How long a begun sign-in may take at the provider.
 pub const LOGIN_TTL_MS: i64 = 10 * 60_000;
@@ -48,24 +47,45 @@ fn configured(state: &AppState) -> ServiceResult<&Sso> {
         .ok_or_else(|| ServiceError::Unavailable("single sign-on is not configured".into()))
 }
 
-/// A path on this site to return to; anything else (another host, `//host`) goes home.
+/// A path on this site to return to: resolved against this site and kept only if it stays
+/// here, as its path and query; anything else (another host, `//host`, `/\thost`, control
+/// characters a browser would strip or a header would refuse) goes home.
 pub fn safe_next(next: &str) -> String {
-    let ok = next.starts_with('/') && !next.starts_with("//") && !next.contains('\\');
-    if ok && next.len() <= 2000 {
-        next.to_string()
-    } else {
-        "/".to_string()
+    const HERE: &str = "http://watershed.invalid/";
+    let plain = next.len() <= 2000
+        && next.starts_with('/')
+        && !next
+            .chars()
+            .any(|c| c.is_control() || c.is_whitespace() || c == '\\');
+    let Some(url) = plain
+        .then(|| url::Url::parse(HERE).and_then(|base| base.join(next)).ok())
+        .flatten()
+        .filter(|u| u.origin() == url::Url::parse(HERE).expect("a valid URL").origin())
+    else {
+        return "/".to_string();
+    };
+    match url.query() {
+        Some(q) => format!("{}?{q}", url.path()),
+        None => url.path().to_string(),
     }
 }
 
 /// Starts a sign-in: returns the provider's URL to send the browser to and the state for the
-/// browser's cookie.
-pub async fn begin(state: &AppState, next: &str) -> ServiceResult<(String, String)> {
+/// browser's cookie. Throttled per client address like password sign-ins, since it stores a
+/// row before anyone is signed in.
+pub async fn begin(
+    state: &AppState,
+    next: &str,
+    client_ip: std::net::IpAddr,
+) -> ServiceResult<(String, String)> {
     let sso = configured(state)?;
-    let begun = sso
-        .begin()
-        .await
-        .map_err(|e| ServiceError::Unavailable(e.to_string()))?;
+    if state.sign_in.admit("(single sign-on)", client_ip).is_err() {
+        return Err(ServiceError::Throttled);
+    }
+    let begun = sso.begin().await.map_err(|e| {
+        tracing::warn!(error = %e, "single sign-on could not begin");
+        ServiceError::Unavailable(e.for_user())
+    })?;
     let now = now_millis();
     let login = SsoLogin {
         state_hash: token_hash(&begun.state),
@@ -97,16 +117,53 @@ pub struct SignedIn {
     pub user: UserView,
 }
 
-/// Finishes a sign-in: the state taken once and matched to the browser's cookie, the code
-/// exchanged with its PKCE verifier, the ID token checked, the user created or updated from
-/// their groups, a session opened. Every refusal is audited with its reason.
+/// At most this much of what a provider says goes into messages and the audit log.
+const PROVIDER_TEXT: usize = 200;
+
+fn clipped(text: &str) -> String {
+    text.chars()
+        .filter(|c| !c.is_control())
+        .take(PROVIDER_TEXT)
+        .collect()
+}
+
+/// Finishes a sign-in: the state must be the one this browser's cookie holds and is taken once,
+/// the code exchanged with its PKCE verifier, the ID token checked, the user created or updated
+/// from their groups, a session opened. A callback that carries no sign-in of this browser
+/// writes nothing; once the state is taken, the outcome is audited either way.
 pub async fn finish(
     state: &AppState,
     callback: &Callback,
     cookie_state: Option<&str>,
     client_ip: std::net::IpAddr,
 ) -> Result<SignedIn, SsoError> {
-    let outcome = finish_inner(state, callback, cookie_state, client_ip).await;
+    let sso = state
+        .sso
+        .as_deref()
+        .ok_or_else(|| SsoError::Refused("single sign-on is not configured".into()))?;
+    let returned = callback.state.as_deref().unwrap_or_default();
+    match cookie_state {
+        None => {
+            tracing::info!(%client_ip, "single sign-on callback without a sign-in in flight");
+            return Err(SsoError::UnknownState);
+        }
+        Some(c) if returned.is_empty() || c != returned => {
+            tracing::warn!(%client_ip, "single sign-on callback with another browser's state");
+            return Err(SsoError::StateMismatch);
+        }
+        Some(_) => {}
+    }
+    let login = state
+        .store
+        .take_sso_login(&token_hash(returned))
+        .await
+        .map_err(internal)?
+        .filter(|l| now_millis() - l.created_at <= LOGIN_TTL_MS)
+        .ok_or_else(|| {
+            tracing::warn!(%client_ip, "single sign-on state used again or expired");
+            SsoError::UnknownState
+        })?;
+    let outcome = finish_taken(state, sso, callback, login, client_ip).await;
     if let Err(e) = &outcome {
         let audit = AuditEvent {
             actor: ACTOR.into(),
@@ -122,30 +179,16 @@ pub async fn finish(
     outcome
 }
 
-async fn finish_inner(
+async fn finish_taken(
     state: &AppState,
+    sso: &Sso,
     callback: &Callback,
-    cookie_state: Option<&str>,
+    login: SsoLogin,
     client_ip: std::net::IpAddr,
 ) -> Result<SignedIn, SsoError> {
-    let sso = state
-        .sso
-        .as_deref()
-        .ok_or_else(|| SsoError::Refused("single sign-on is not configured".into()))?;
     if let Some(error) = &callback.error {
         let why = callback.error_description.as_deref().unwrap_or(error);
-        return Err(SsoError::Provider(why.to_string()));
-    }
-    let returned = callback.state.as_deref().unwrap_or_default();
-    let store = state.store.as_ref();
-    let login = store
-        .take_sso_login(&token_hash(returned))
-        .await
-        .map_err(internal)?
-        .filter(|l| now_millis() - l.created_at <= LOGIN_TTL_MS)
-        .ok_or(SsoError::UnknownState)?;
-    if cookie_state != Some(returned) {
-        return Err(SsoError::StateMismatch);
+        return Err(SsoError::Provider(clipped(why)));
     }
     let code = callback
         .code
@@ -159,6 +202,9 @@ async fn finish_inner(
         .exchange(code, &verifier, &login.nonce, chrono::Utc::now())
         .await?;
     let profile = sso.settings.profile(&exchanged.claims)?;
+    if exchanged.refresh_token.is_none() {
+        tracing::warn!(user = %profile.username, "the provider gave no refresh token: this user is checked only when signing in (add offline_access to WATERSHED_OIDC_SCOPES)");
+    }
     let refresh = exchanged
         .refresh_token
         .as_deref()
@@ -166,6 +212,7 @@ async fn finish_inner(
     let user = apply(state, sso, &profile, refresh).await?;
     let token = random_token();
     let now = now_millis();
+    let store = state.store.as_ref();
     store
         .create_sso_session(
             &token_hash(&token),
@@ -201,9 +248,9 @@ fn internal(e: impl std::fmt::Display) -> SsoError {
     SsoError::Refused("the server could not finish the sign-in; try again".into())
 }
 
-/// Creates or updates the user a profile names and applies their groups: role, then project
-/// places (those the mapping gave and the groups no longer give are taken back; places owners
-/// gave by hand stay). Each change is audited as the mapping's.
+/// Creates the user a profile names on their first sign-in (or finds the one linked to its
+/// subject), applies their groups and records the link. A name another account already holds
+/// is refused, never taken over.
 pub async fn apply(
     state: &AppState,
     sso: &Sso,
@@ -211,11 +258,6 @@ pub async fn apply(
     refresh_enc: Option<String>,
 ) -> Result<UserView, SsoError> {
     let store = state.store.as_ref();
-    let mapped = sso
-        .settings
-        .mapping
-        .apply(&profile.groups)
-        .ok_or(SsoError::NoRole)?;
     let groups = format!("{:?}", profile.groups);
     let linked = store
         .sso_account(&profile.issuer, &profile.subject)
@@ -228,6 +270,11 @@ pub async fn apply(
             .map_err(internal)?
             .ok_or_else(|| internal("a linked account without its user"))?,
         None => {
+            let mapped = sso
+                .settings
+                .mapping
+                .apply(&profile.groups)
+                .ok_or(SsoError::NoRole)?;
             if store
                 .user_by_name(&profile.username)
                 .await
@@ -235,8 +282,9 @@ pub async fn apply(
                 .is_some()
             {
                 return Err(SsoError::Refused(format!(
-                    "a local account named {:?} already exists here; an administrator must \
-                     rename it before {0:?} can sign in with {1}",
+                    "a user named {:?} already exists here (a local account or another \
+                     provider user); an administrator must resolve it before it can sign in \
+                     with {}",
                     profile.username, sso.settings.provider_name
                 )));
             }
@@ -269,21 +317,7 @@ pub async fn apply(
         )));
     }
     let mut view = user.view().map_err(internal)?;
-    if view.role != mapped.role {
-        let audit = AuditEvent {
-            actor: ACTOR.into(),
-            action: "user.set_role",
-            target_kind: "user",
-            target: view.username.clone(),
-            summary: format!("role: {} → {} from groups {groups}", view.role, mapped.role),
-        };
-        store
-            .set_role(view.id, mapped.role, &audit)
-            .await
-            .map_err(internal)?;
-        view.role = mapped.role;
-    }
-    apply_places(store, &view, &mapped.places, &groups).await?;
+    apply_groups(store, sso, &mut view, &profile.groups).await?;
     let now = now_millis();
     store
         .save_sso_account(&SsoAccount {
@@ -303,6 +337,69 @@ pub async fn apply(
     Ok(view)
 }
 
+/// Applies a linked user's groups: their role, then project places. Groups that give no role
+/// (when users without one are refused) end the user's access and take back every place the
+/// mapping gave. Each change is audited as the mapping's.
+async fn apply_groups(
+    store: &dyn Store,
+    sso: &Sso,
+    user: &mut UserView,
+    groups: &[String],
+) -> Result<(), SsoError> {
+    let described = format!("{groups:?}");
+    let Some(mapped) = sso.settings.mapping.apply(groups) else {
+        let audit = AuditEvent {
+            actor: ACTOR.into(),
+            action: "user.sso_refused",
+            target_kind: "user",
+            target: user.username.clone(),
+            summary: format!(
+                "groups {described} give no role; sessions ended, personal tokens revoked and \
+                 project places the groups gave taken back"
+            ),
+        };
+        store
+            .end_user_access(user.id, now_millis(), &audit)
+            .await
+            .map_err(internal)?;
+        apply_places(store, user, &[], &described).await?;
+        return Err(SsoError::NoRole);
+    };
+    if user.role != mapped.role {
+        let audit = AuditEvent {
+            actor: ACTOR.into(),
+            action: "user.set_role",
+            target_kind: "user",
+            target: user.username.clone(),
+            summary: format!(
+                "role: {} → {} from groups {described}",
+                user.role, mapped.role
+            ),
+        };
+        store
+            .set_role(user.id, mapped.role, &audit)
+            .await
+            .map_err(internal)?;
+        user.role = mapped.role;
+    }
+    apply_places(store, user, &mapped.places, &described).await
+}
+
+fn place_of(project: &crate::domain::ProjectView, user: &str) -> Option<Place> {
+    if project.owners.iter().any(|n| n == user) {
+        Some(Place::Owner)
+    } else if project.members.iter().any(|n| n == user) {
+        Some(Place::Member)
+    } else {
+        None
+    }
+}
+
+/// Project places from groups. The mapping owns only the places it gave: a place it gives is
+/// added, and follows the groups while it is the mapping's; a place owners gave by hand is
+/// never lowered or taken (a group may raise a member to owner, and that raise is then the
+/// mapping's); a place the mapping gave goes with its group, unless it would leave the project
+/// without an owner.
 async fn apply_places(
     store: &dyn Store,
     user: &UserView,
@@ -311,52 +408,53 @@ async fn apply_places(
 ) -> Result<(), SsoError> {
     let projects = store.list_projects().await.map_err(internal)?;
     let given = store.sso_places(user.id).await.map_err(internal)?;
+    let me = &user.username;
     let mut now_given: Vec<(i64, String)> = Vec::new();
-    let touched: BTreeSet<i64> = given
-        .iter()
-        .map(|(id, _)| *id)
-        .chain(
-            wanted
-                .iter()
-                .filter_map(|(name, _)| projects.iter().find(|p| &p.name == name).map(|p| p.id)),
-        )
-        .collect();
-    for project in projects.iter().filter(|p| touched.contains(&p.id)) {
+    for project in &projects {
         let want = wanted
             .iter()
             .find(|(name, _)| *name == project.name)
             .map(|(_, place)| *place);
-        let was_given = given.iter().any(|(id, _)| *id == project.id);
+        let held = place_of(project, me);
+        // The mapping holds a place only while it is the one it gave: a place changed by hand
+        // since is the owners'.
+        let mapping_holds = held.is_some()
+            && given
+                .iter()
+                .any(|(id, p)| *id == project.id && Some(p.as_str()) == held.map(Place::as_str));
+        let (target, record) = match (want, held) {
+            (Some(w), None) => (Some(w), true),
+            (Some(w), Some(_)) if mapping_holds => (Some(w), true),
+            (Some(w), Some(h)) if w > h => (Some(w), true),
+            (Some(_), Some(h)) => (Some(h), false),
+            (None, Some(_)) if mapping_holds => (None, false),
+            (None, _) => continue,
+        };
         let mut owners = project.owners.clone();
         let mut members = project.members.clone();
-        let me = &user.username;
-        match want {
-            Some(place) => {
-                owners.retain(|n| n != me);
-                members.retain(|n| n != me);
-                match place {
-                    Place::Owner => owners.push(me.clone()),
-                    Place::Member => members.push(me.clone()),
-                }
-                now_given.push((project.id, place.as_str().to_string()));
+        owners.retain(|n| n != me);
+        members.retain(|n| n != me);
+        match target {
+            Some(Place::Owner) => owners.push(me.clone()),
+            Some(Place::Member) => members.push(me.clone()),
+            None if owners.is_empty() => {
+                // The project's last owner stays until someone else owns it.
+                now_given.push((project.id, held.unwrap_or(Place::Owner).as_str().into()));
+                continue;
             }
-            None if was_given => {
-                owners.retain(|n| n != me);
-                members.retain(|n| n != me);
-            }
-            None => continue,
+            None => {}
         }
-        if owners == project.owners && members == project.members {
+        if let (true, Some(t)) = (record, target) {
+            now_given.push((project.id, t.as_str().to_string()));
+        }
+        if target == held {
             continue;
         }
-        let ids = |names: &[String]| {
-            let names = names.to_vec();
-            async move {
-                store
-                    .users_by_names(&names)
-                    .await
-                    .map(|us| us.into_iter().map(|u| u.id).collect::<Vec<_>>())
-            }
+        let ids = |names: Vec<String>| async move {
+            store
+                .users_by_names(&names)
+                .await
+                .map(|us| us.into_iter().map(|u| u.id).collect::<Vec<_>>())
         };
         let audit = AuditEvent {
             actor: ACTOR.into(),
@@ -365,13 +463,13 @@ async fn apply_places(
             target: project.name.clone(),
             summary: format!(
                 "{me}: {} from groups {groups}; owners: {:?} → {owners:?}; members: {:?} → {members:?}",
-                want.map_or("no place", Place::as_str),
+                target.map_or("no place", Place::as_str),
                 project.owners,
                 project.members
             ),
         };
-        let owner_ids = ids(&owners).await.map_err(internal)?;
-        let member_ids = ids(&members).await.map_err(internal)?;
+        let owner_ids = ids(owners).await.map_err(internal)?;
+        let member_ids = ids(members).await.map_err(internal)?;
         store
             .set_project_people(project.id, &owner_ids, &member_ids, &audit)
             .await
@@ -426,50 +524,86 @@ pub async fn record_mapping(store: &dyn Store, sso: &Sso) -> ServiceResult<()> {
 }
 
 /// Checks the users due with the provider (their refresh token): those it no longer lets in
-/// lose their sessions and personal tokens, audited. Returns how many were refused.
+/// lose their sessions and personal tokens, audited; the groups of a refreshed ID token are
+/// applied as at a sign-in. A sign-in that replaced the account's refresh token meanwhile wins.
+/// Returns how many were refused.
 pub async fn check_due(state: &AppState, sso: &Sso) -> ServiceResult<usize> {
     let now = now_millis();
     let every = sso.settings.check_every.as_millis() as i64;
-    let due = state.store.sso_accounts_due(now - every, 100).await?;
+    let store = state.store.as_ref();
+    let due = store.sso_accounts_due(now - every, 100).await?;
     let mut refused = 0;
-    for mut account in due {
+    for account in due {
         let Some(sealed) = account.refresh_enc.clone() else {
             continue;
         };
         let Ok(refresh) = state.secrets.open(&sealed) else {
-            tracing::warn!(user = %account.username, "a sealed refresh token did not open");
+            tracing::warn!(user = %account.username, "a sealed refresh token did not open; the user is checked again at their next sign-in");
+            store
+                .sso_checked(account.user_id, &sealed, None, now)
+                .await?;
             continue;
         };
-        account.checked_at = now;
         match sso.check_user(&refresh, chrono::Utc::now()).await {
-            Ok(Checked::Allowed { refresh_token, .. }) => {
-                if let Some(t) = refresh_token {
-                    account.refresh_enc = Some(state.secrets.seal(&t));
+            Ok(Checked::Allowed {
+                refresh_token,
+                claims,
+            }) => {
+                let kept = refresh_token.map_or(sealed.clone(), |t| state.secrets.seal(&t));
+                if !store
+                    .sso_checked(account.user_id, &sealed, Some(&kept), now)
+                    .await?
+                {
+                    continue;
+                }
+                let Some(claims) = claims.filter(|c| !c[&sso.settings.groups_claim].is_null())
+                else {
+                    continue;
+                };
+                let Ok(profile) = sso.settings.profile(&claims) else {
+                    continue;
+                };
+                let Some(user) = store.user_by_name(&account.username).await? else {
+                    continue;
+                };
+                let mut view = user.view()?;
+                match apply_groups(store, sso, &mut view, &profile.groups).await {
+                    Ok(()) => {}
+                    Err(SsoError::NoRole) => refused += 1,
+                    Err(e) => {
+                        tracing::warn!(user = %account.username, error = %e, "groups from a refreshed ID token not applied")
+                    }
                 }
             }
             Ok(Checked::Refused(why)) => {
+                if !store
+                    .sso_checked(account.user_id, &sealed, None, now)
+                    .await?
+                {
+                    continue;
+                }
                 let audit = AuditEvent {
                     actor: ACTOR.into(),
                     action: "user.sso_refused",
                     target_kind: "user",
                     target: account.username.clone(),
                     summary: format!(
-                        "{} no longer lets {} in ({why}); sessions ended and personal tokens revoked",
-                        sso.settings.provider_name, account.username
+                        "{} no longer lets {} in ({}); sessions ended and personal tokens revoked",
+                        sso.settings.provider_name,
+                        account.username,
+                        clipped(&why)
                     ),
                 };
-                state
-                    .store
-                    .end_user_access(account.user_id, now, &audit)
-                    .await?;
-                account.refresh_enc = None;
+                store.end_user_access(account.user_id, now, &audit).await?;
                 refused += 1;
             }
             Err(e) => {
                 tracing::warn!(user = %account.username, error = %e, "single sign-on check failed; tried again later");
+                store
+                    .sso_checked(account.user_id, &sealed, Some(&sealed), now)
+                    .await?;
             }
         }
-        state.store.save_sso_account(&account).await?;
     }
     Ok(refused)
 }
@@ -513,9 +647,21 @@ mod tests {
             safe_next("/queues/shop/orders?x=1"),
             "/queues/shop/orders?x=1"
         );
-        assert_eq!(safe_next("//evil.example"), "/");
-        assert_eq!(safe_next("https://evil.example/"), "/");
-        assert_eq!(safe_next("/\\evil.example"), "/");
+        for bad in [
+            "//evil.example",
+            "https://evil.example/",
+            "/\\evil.example",
+            "/\t/evil.example",
+            "/a\r\nSet-Cookie: x",
+            "",
+        ] {
+            assert_eq!(safe_next(bad), "/", "{bad:?}");
+        }
+        assert_eq!(
+            safe_next("/%0d%0a?q=%0a"),
+            "/%0d%0a?q=%0a",
+            "escaped stays escaped"
+        );
     }
 
     #[test]

@@ -94,6 +94,26 @@ impl SsoStore for This {
         .await?)
     }
 
+    async fn sso_checked(
+        &self,
+        user_id: i64,
+        old_refresh_enc: &str,
+        refresh_enc: Option<&str>,
+        checked_at: i64,
+    ) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE sso_accounts SET refresh_enc = $1, checked_at = $2 \
+             WHERE user_id = $3 AND refresh_enc = $4",
+        )
+        .bind(refresh_enc)
+        .bind(checked_at)
+        .bind(user_id)
+        .bind(old_refresh_enc)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
     async fn sso_places(&self, user_id: i64) -> StoreResult<Vec<(i64, String)>> {
         Ok(sqlx::query_as(
             "SELECT project_id, place FROM sso_places WHERE user_id = $1 ORDER BY project_id",
